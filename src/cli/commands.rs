@@ -1,0 +1,148 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+
+use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::model::keys::Required;
+use crate::model::values::Values;
+use crate::pipeline;
+use crate::sinks::write;
+
+pub fn execute(cli: Cli) -> Result<i32> {
+    let root = cli.root;
+    match cli.command {
+        Command::Render(args) => render(&root, args),
+        Command::Keys(args) => keys(&root, args),
+        Command::Explain(args) => match args.what {
+            ExplainWhat::Cluster { name, env, format } => explain_cluster(&root, &name, env.as_deref(), format),
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "fleetgen", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+fn output_dir(root: &Path, fleet: &Fleet, out: Option<PathBuf>) -> PathBuf {
+    match out {
+        Some(out) => out,
+        None => root.join(&fleet.output),
+    }
+}
+
+fn render(root: &Path, args: RenderArgs) -> Result<i32> {
+    let compiled = pipeline::compile(root, &args.envs)?;
+    let out = output_dir(root, &compiled.fleet, args.out);
+    let report = write::write(&out, &compiled.rendered.branches, write::Options { force: args.force })?;
+    let mut stderr = std::io::stderr().lock();
+    let branches: Vec<&str> = compiled.rendered.branches.iter().map(|(branch, _)| branch).collect();
+    let _ = writeln!(
+        stderr,
+        "rendered {} into {}: {} added, {} modified, {} removed, {} unchanged",
+        branches.join(", "),
+        out.display(),
+        report.added.len(),
+        report.modified.len(),
+        report.removed.len(),
+        report.unchanged
+    );
+    Ok(0)
+}
+
+fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
+    // Outside a fleet, list fleetgen's own keys; inside one, the fleet's keys as well.
+    let registry = match root.join(crate::load::FLEET_FILE).is_file() {
+        true => pipeline::load_fleet(root)?.keys,
+        false => crate::model::keys::KeyRegistry::builtin(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let specs: Vec<_> = registry.iter().collect();
+            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&specs).expect("key specs serialise"));
+        }
+        Format::Human => {
+            for spec in registry.iter() {
+                let required = match &spec.required {
+                    Required::No if spec.name == "MANAGED_BY" => "required with FLUX=remote or a Cluster API provider".to_owned(),
+                    Required::No => "optional".to_owned(),
+                    Required::ForProviders(providers) if providers.is_empty() => "required".to_owned(),
+                    Required::ForProviders(providers) => format!("required for PROVIDER={}", providers.join("|")),
+                    Required::ForRemoteFlux => "required with FLUX=remote or a Cluster API provider".to_owned(),
+                };
+                let mut facts = vec![format!("type {}", spec.ty), required];
+                if let Some(default) = &spec.default {
+                    facts.push(format!("default {default}"));
+                }
+                if !spec.providers.is_empty() {
+                    facts.push(format!("for PROVIDER={}", spec.providers.join("|")));
+                }
+                if spec.per_environment {
+                    facts.push("may differ per environment".to_owned());
+                }
+                if spec.custom {
+                    facts.push("defined by this fleet".to_owned());
+                }
+                let _ = writeln!(stdout, "{}\n    {}\n    {}\n", spec.name, facts.join("; "), spec.help);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -> Result<i32> {
+    let fleet = pipeline::load_fleet(root)?;
+    let Some(cluster) = fleet.clusters.get(name) else {
+        let mut diagnostic = Diagnostic::error("unknown-cluster", format!("no cluster `{name}`"));
+        if let Some(close) = did_you_mean(name, fleet.clusters.keys().map(String::as_str)) {
+            diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
+        }
+        return Err(Error::Invalid([diagnostic].into_iter().collect()));
+    };
+    let values: &Values = match env {
+        None => &cluster.values,
+        Some(env_name) => {
+            pipeline::check_selected(&fleet, &[env_name.to_owned()])?;
+            let environment = &fleet.environments[env_name];
+            match environment.clusters.get(name) {
+                Some(values) => values,
+                None => {
+                    return Err(Error::Invalid(
+                        [Diagnostic::error("unknown-cluster", format!("cluster {name} is not a member of environment {env_name}"))
+                            .with_hint(format!("add environments/{env_name}/clusters/{name}.env"))]
+                        .into_iter()
+                        .collect(),
+                    ));
+                }
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(values).expect("values serialise"));
+        }
+        Format::Human => {
+            let rows: Vec<(String, String, String)> = values
+                .iter()
+                .map(|(key, resolved)| {
+                    let source = match &resolved.location {
+                        Some(location) => format!("{} ({})", location, resolved.layer),
+                        None => resolved.layer.to_string(),
+                    };
+                    (key.to_owned(), resolved.value.to_string(), source)
+                })
+                .collect();
+            let key_width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
+            let value_width = rows.iter().map(|row| row.1.len()).max().unwrap_or(0);
+            for (key, value, source) in rows {
+                let _ = writeln!(stdout, "{key:key_width$}  {value:value_width$}  {source}");
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,214 @@
+//! Findings about the user's input or the rendered output, with the place they point at.
+//!
+//! A [`Diagnostic`] is data, not text: `check --format json` serialises it for CI annotations and
+//! the human renderer prints it compiler-style (`file:line:col: error: message [rule]`), which
+//! terminals and editors turn into links.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A position in a file, 1-based as editors count.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Location {
+    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Self { file: file.into(), line, column }
+    }
+
+    /// Start of a file, for findings about a file as a whole.
+    pub fn file(file: impl Into<PathBuf>) -> Self {
+        Self::new(file, 1, 1)
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable identifier of the check that produced this finding, e.g. `unknown-key`.
+    pub rule: &'static str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(rule: &'static str, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, rule, location: None, message: message.into(), hint: None }
+    }
+
+    pub fn warning(rule: &'static str, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::error(rule, message) }
+    }
+
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn at_file(self, file: impl Into<PathBuf>) -> Self {
+        self.at(Location::file(file))
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {} [{}]", self.message, self.rule)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An ordered collection of findings. Loading and validation keep going after the first problem
+/// so that one run reports everything that is wrong.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Sorts by file and position so output does not depend on the order checks ran in.
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| {
+            (&a.location, a.severity, a.rule, &a.message).cmp(&(&b.location, b.severity, b.rule, &b.message))
+        });
+        self.0.dedup();
+    }
+
+    /// `Ok(())` when nothing is an error, so callers can write `diagnostics.into_result()?`.
+    pub fn into_result(mut self) -> Result<Diagnostics, Diagnostics> {
+        self.sort();
+        if self.has_errors() { Err(self) } else { Ok(self) }
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(&given.to_ascii_lowercase(), &candidate.to_ascii_lowercase()), candidate))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// Renders a path relative to `root` when it lies below it, so messages name files the way the
+/// user sees them from the fleet root.
+pub fn relative_to(path: &Path, root: &Path) -> PathBuf {
+    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_compiler_style_with_hint() {
+        let diagnostic = Diagnostic::error("unknown-key", "unknown key NODE_CDIR")
+            .at(Location::new("fleet/clusters/a.env", 3, 1))
+            .with_hint("did you mean NODE_CIDR?");
+        assert_eq!(
+            diagnostic.to_string(),
+            "fleet/clusters/a.env:3:1: error: unknown key NODE_CDIR [unknown-key]\n  hint: did you mean NODE_CIDR?"
+        );
+    }
+
+    #[test]
+    fn suggests_only_close_names() {
+        assert_eq!(did_you_mean("NODE_CDIR", ["NODE_CIDR", "POD_CIDR"]), Some("NODE_CIDR"));
+        assert_eq!(did_you_mean("ZZZ", ["NODE_CIDR", "POD_CIDR"]), None);
+    }
+}

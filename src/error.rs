@@ -1,0 +1,65 @@
+//! The library's error type. User-input problems travel as [`Diagnostics`] so that all of them
+//! are reported at once; everything else is an environment failure with its cause attached.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Diagnostics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The fleet source (or the rendered output) has problems the user must fix.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+
+    /// Generated files were edited by hand since fleetgen last wrote them.
+    #[error("{}", conflicts_message(.0))]
+    HandEdited(Vec<PathBuf>),
+
+    #[error("git: {0}")]
+    Git(String),
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Exit status of the command that failed with this error: 1 for problems with the
+    /// user's fleet, 2 for misuse of the command line.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<Diagnostics> for Error {
+    fn from(diagnostics: Diagnostics) -> Self {
+        Error::Invalid(diagnostics)
+    }
+}
+
+impl From<git2::Error> for Error {
+    fn from(error: git2::Error) -> Self {
+        Error::Git(error.message().to_owned())
+    }
+}
+
+fn conflicts_message(paths: &[PathBuf]) -> String {
+    let mut message = String::from("refusing to overwrite generated files that were edited by hand:");
+    for path in paths {
+        message.push_str(&format!("\n  {}", path.display()));
+    }
+    message.push_str(
+        "\n  hint: move the change into the fleet source or a blueprint, or pass --force to discard it",
+    );
+    message
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! The stages chained: load → model → plan → render. Every command starts here.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::plan::{self, Plan};
+use crate::render::{self, Rendered, blueprint};
+
+/// A loaded fleet and its rendered branches.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub fleet: Fleet,
+    pub plan: Plan,
+    pub rendered: Rendered,
+}
+
+/// Loads and checks the fleet source under `root`.
+pub fn load_fleet(root: &Path) -> Result<Fleet> {
+    let source = crate::load::load(root)?;
+    Fleet::from_source(&source).map_err(Error::Invalid)
+}
+
+/// Loads, checks and renders the fleet, for the environments in `envs` (all when empty).
+pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
+    let fleet = load_fleet(root)?;
+    check_selected(&fleet, envs)?;
+    let plan = plan::plan(&fleet, envs);
+    let blueprints = blueprint::load_all(root)?;
+    let rendered = render::render(&plan, &blueprints)?;
+    Ok(Compiled { fleet, plan, rendered })
+}
+
+/// Refuses `--env` names that are not environments of the fleet.
+pub fn check_selected(fleet: &Fleet, envs: &[String]) -> Result<()> {
+    let mut diagnostics = Diagnostics::new();
+    for env in envs {
+        if !fleet.environments.contains_key(env) {
+            let mut diagnostic = Diagnostic::error("unknown-environment", format!("no environment `{env}`"));
+            let known: Vec<&str> = fleet.environments.keys().map(String::as_str).collect();
+            diagnostic = match crate::diagnostic::did_you_mean(env, known.iter().copied()) {
+                Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
+                None => diagnostic.with_hint(format!("the environments are: {}", known.join(", "))),
+            };
+            diagnostics.push(diagnostic);
+        }
+    }
+    if diagnostics.has_errors() { Err(Error::Invalid(diagnostics)) } else { Ok(()) }
+}

@@ -1,0 +1,279 @@
+//! The render matrix: expands the fleet into units — one template context per cluster, per
+//! cluster and environment, per tenant on a cluster, per app — each tied to a branch. This is
+//! the only place that knows which combinations exist; blueprints only say which scope they
+//! render for.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::keys::Value;
+use crate::model::values::Values;
+use crate::model::{Cluster, Environment, Fleet, Flux, Tenant};
+
+/// What a blueprint renders once for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Main branch, once per cluster.
+    Cluster,
+    /// Main branch, once per cluster and environment it is a member of.
+    Environment,
+    /// Environment branch, once per member cluster.
+    EnvironmentCluster,
+    /// Environment branch, once per tenant on a member cluster (the tenant's sandbox there).
+    Tenant,
+    /// Environment branch, once per tenant and per cluster whose Flux reconciles the tenant's
+    /// apps (its source lives there): the tenant's clusters with local Flux, and the managers
+    /// of its remote clusters.
+    TenantSource,
+    /// Environment branch, once per app of a tenant on a member cluster.
+    App,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] =
+        [Scope::Cluster, Scope::Environment, Scope::EnvironmentCluster, Scope::Tenant, Scope::TenantSource, Scope::App];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Cluster => "cluster",
+            Scope::Environment => "environment",
+            Scope::EnvironmentCluster => "environment-cluster",
+            Scope::Tenant => "tenant",
+            Scope::TenantSource => "tenant-source",
+            Scope::App => "app",
+        }
+    }
+
+    pub fn on_main_branch(self) -> bool {
+        matches!(self, Scope::Cluster | Scope::Environment)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetContext {
+    pub repo_url: String,
+    pub main_branch: String,
+    pub secret_ref: Option<String>,
+    pub interval: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterContext {
+    pub name: String,
+    pub provider: String,
+    pub flux: &'static str,
+    pub remote: bool,
+    pub capi: bool,
+    pub manager: Option<String>,
+    /// The cluster whose Flux applies this cluster's objects (itself, or its manager).
+    pub driver: String,
+    /// Clusters with FLUX=remote that this cluster drives.
+    pub remotes: Vec<String>,
+    /// Every key of the fleet; unset optional keys are `none`.
+    pub values: BTreeMap<String, Option<Value>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentContext {
+    pub name: String,
+    pub branch: String,
+    /// `<env>-flux-system`.
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantContext {
+    pub name: String,
+    /// `<env>-<tenant>`.
+    pub namespace: String,
+    pub repo: String,
+    pub branch: String,
+    pub role: String,
+    pub secret_ref: Option<String>,
+    pub apps: Vec<String>,
+    /// Whether the tenant runs on the unit's cluster itself (not only on its remotes).
+    pub local: bool,
+    /// The tenant's clusters that the unit's cluster drives remotely.
+    pub remotes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppContext {
+    pub name: String,
+    /// Name of the Flux Kustomization: the app name, prefixed with `<cluster>-` when the
+    /// cluster is remote (several clusters' copies then share the manager's namespace).
+    pub kustomization: String,
+    /// Path in the tenant repository: `./<app>/<cluster>`.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub fleet: FleetContext,
+    pub cluster: ClusterContext,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<EnvironmentContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppContext>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub scope: Scope,
+    pub branch: String,
+    pub context: Context,
+}
+
+impl Unit {
+    /// Says which unit this is, for messages: `cluster k3d-america, environment dev`.
+    pub fn describe(&self) -> String {
+        let context = &self.context;
+        let mut parts = vec![format!("cluster {}", context.cluster.name)];
+        if let Some(env) = &context.env {
+            parts.push(format!("environment {}", env.name));
+        }
+        if let Some(tenant) = &context.tenant {
+            parts.push(format!("tenant {}", tenant.name));
+        }
+        if let Some(app) = &context.app {
+            parts.push(format!("app {}", app.name));
+        }
+        parts.join(", ")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub main_branch: String,
+    /// Environment branches to render, in environment-name order.
+    pub branches: Vec<String>,
+    pub units: Vec<Unit>,
+}
+
+/// Expands `fleet` for the selected environments (all when `selected` is empty). The main
+/// branch is always planned in full: it holds every environment's entry points.
+pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
+    let fleet_context = FleetContext {
+        repo_url: fleet.repo.url.clone(),
+        main_branch: fleet.repo.main_branch.clone(),
+        secret_ref: fleet.repo.secret_ref.clone(),
+        interval: fleet.repo.interval.clone(),
+    };
+    let mut units = Vec::new();
+    let main = fleet.repo.main_branch.clone();
+    for cluster in fleet.clusters.values() {
+        let context = Context {
+            fleet: fleet_context.clone(),
+            cluster: cluster_context(fleet, cluster, &cluster.values),
+            env: None,
+            tenant: None,
+            app: None,
+        };
+        units.push(Unit { scope: Scope::Cluster, branch: main.clone(), context });
+    }
+    let mut branches = Vec::new();
+    for env in fleet.environments.values() {
+        let env_context =
+            EnvironmentContext { name: env.name.clone(), branch: env.branch.clone(), namespace: env.flux_namespace() };
+        let render_branch = selected.is_empty() || selected.contains(&env.name);
+        if render_branch {
+            branches.push(env.branch.clone());
+        }
+        for (cluster, values) in fleet.env_clusters(env) {
+            let context = Context {
+                fleet: fleet_context.clone(),
+                cluster: cluster_context(fleet, cluster, values),
+                env: Some(env_context.clone()),
+                tenant: None,
+                app: None,
+            };
+            units.push(Unit { scope: Scope::Environment, branch: main.clone(), context: context.clone() });
+            if !render_branch {
+                continue;
+            }
+            units.push(Unit { scope: Scope::EnvironmentCluster, branch: env.branch.clone(), context: context.clone() });
+            for (tenant_name, membership) in &env.tenants {
+                let tenant = &fleet.tenants[tenant_name];
+                let on_cluster = membership.clusters.contains(&cluster.name);
+                let remotes: Vec<String> = fleet
+                    .remotes_of(&cluster.name)
+                    .filter(|remote| membership.clusters.contains(&remote.name) && env.clusters.contains_key(&remote.name))
+                    .map(|remote| remote.name.clone())
+                    .collect();
+                let tenant_context = |local: bool, remotes: Vec<String>| {
+                    tenant_context(env, tenant, values, &membership.branch, &membership.apps, local, remotes)
+                };
+                if on_cluster {
+                    let tenant = tenant_context(true, Vec::new());
+                    units.push(Unit {
+                        scope: Scope::Tenant,
+                        branch: env.branch.clone(),
+                        context: Context { tenant: Some(tenant.clone()), ..context.clone() },
+                    });
+                    for app in &membership.apps {
+                        let kustomization = if cluster.is_remote() { format!("{}-{app}", cluster.name) } else { app.clone() };
+                        let app = AppContext { name: app.clone(), kustomization, path: format!("./{app}/{}", cluster.name) };
+                        units.push(Unit {
+                            scope: Scope::App,
+                            branch: env.branch.clone(),
+                            context: Context { tenant: Some(tenant.clone()), app: Some(app), ..context.clone() },
+                        });
+                    }
+                }
+                let drives_tenant = cluster.flux == Flux::Local && (on_cluster || !remotes.is_empty());
+                if drives_tenant {
+                    units.push(Unit {
+                        scope: Scope::TenantSource,
+                        branch: env.branch.clone(),
+                        context: Context { tenant: Some(tenant_context(on_cluster, remotes)), ..context.clone() },
+                    });
+                }
+            }
+        }
+    }
+    Plan { main_branch: main, branches, units }
+}
+
+fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> ClusterContext {
+    let values = fleet.keys.names().map(|key| (key.to_owned(), values.value(key).cloned())).collect();
+    ClusterContext {
+        name: cluster.name.clone(),
+        provider: cluster.provider.clone(),
+        flux: match cluster.flux {
+            Flux::Local => "local",
+            Flux::Remote => "remote",
+        },
+        remote: cluster.is_remote(),
+        capi: cluster.is_capi(),
+        manager: cluster.manager.clone(),
+        driver: cluster.driver().to_owned(),
+        remotes: fleet.remotes_of(&cluster.name).map(|remote| remote.name.clone()).collect(),
+        values,
+    }
+}
+
+fn tenant_context(
+    env: &Environment,
+    tenant: &Tenant,
+    values: &Values,
+    branch: &str,
+    apps: &[String],
+    local: bool,
+    remotes: Vec<String>,
+) -> TenantContext {
+    TenantContext {
+        name: tenant.name.clone(),
+        namespace: env.tenant_namespace(&tenant.name),
+        repo: tenant.repo.clone(),
+        branch: branch.to_owned(),
+        role: tenant.role.clone().or_else(|| values.text("TENANT_ROLE").map(str::to_owned)).unwrap_or_else(|| "admin".to_owned()),
+        secret_ref: tenant.secret_ref.clone(),
+        apps: apps.to_vec(),
+        local,
+        remotes,
+    }
+}

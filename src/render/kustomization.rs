@@ -1,0 +1,119 @@
+//! Computed `kustomization.yaml` files. Every directory at depth two or more of a branch
+//! (`infra/<cluster>`, `tenants/<cluster>/<tenant>`, …) that holds generated files gets one
+//! listing, sorted, its YAML files and its subdirectories — so the lists can never go stale.
+//! Top-level folders (`clusters/`, `infra/`, `tenants/`) are only folders, and `flux bootstrap`
+//! paths are left to Flux, whose generated kustomization also takes in `flux-system/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::render::is_yaml;
+use crate::tree::{GENERATED_HEADER, Tree};
+
+pub const FILE: &str = "kustomization.yaml";
+
+/// Adds the missing kustomization files to `tree`. Directories in `declared` get one even when
+/// empty; those in `bootstrap` never do; a kustomization.yaml written by a blueprint is kept.
+pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeSet<String>) {
+    let mut directories: BTreeSet<String> = declared.clone();
+    for path in tree.paths() {
+        let mut dir = parent(path);
+        while let Some(current) = dir {
+            directories.insert(current.to_owned());
+            dir = parent(current);
+        }
+    }
+    directories.retain(|dir| dir.matches('/').count() >= 1 && !bootstrap.contains(dir));
+
+    let mut entries: BTreeMap<&str, BTreeSet<String>> = directories.iter().map(|dir| (dir.as_str(), BTreeSet::new())).collect();
+    for path in tree.paths() {
+        if let Some(dir) = parent(path) {
+            let name = &path[dir.len() + 1..];
+            if is_yaml(path) && name != FILE && name != "kustomization.yml" {
+                if let Some(list) = entries.get_mut(dir) {
+                    list.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    for dir in &directories {
+        if let Some(up) = parent(dir) {
+            let name = &dir[up.len() + 1..];
+            if let Some(list) = entries.get_mut(up) {
+                list.insert(name.to_owned());
+            }
+        }
+    }
+    for (dir, resources) in entries {
+        let path = format!("{dir}/{FILE}");
+        if tree.contains(&path) || tree.contains(&format!("{dir}/kustomization.yml")) {
+            continue;
+        }
+        tree.insert(path, render(&resources));
+    }
+}
+
+fn parent(path: &str) -> Option<&str> {
+    path.rfind('/').map(|index| &path[..index])
+}
+
+fn render(resources: &BTreeSet<String>) -> String {
+    let mut text = format!("{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
+    if resources.is_empty() {
+        text.push_str("resources: []\n");
+    } else {
+        text.push_str("resources:\n");
+        for resource in resources {
+            text.push_str("  - ");
+            text.push_str(resource);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kustomization(tree: &Tree, dir: &str) -> Option<String> {
+        tree.get(&format!("{dir}/{FILE}")).map(|bytes| String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn lists_files_and_subdirectories_sorted() {
+        let mut tree = Tree::new();
+        tree.insert("infra/a/nginx/release.yaml", "x");
+        tree.insert("infra/a/nginx/namespace.yaml", "x");
+        tree.insert("infra/a/zz.yaml", "x");
+        tree.insert("infra/a/README.md", "x");
+        complete(&mut tree, &BTreeSet::new(), &BTreeSet::new());
+        assert_eq!(
+            kustomization(&tree, "infra/a/nginx").unwrap(),
+            format!("{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - release.yaml\n")
+        );
+        assert!(kustomization(&tree, "infra/a").unwrap().ends_with("resources:\n  - nginx\n  - zz.yaml\n"));
+        assert_eq!(kustomization(&tree, "infra"), None);
+    }
+
+    #[test]
+    fn declared_dirs_exist_empty_and_bootstrap_paths_are_skipped() {
+        let mut tree = Tree::new();
+        tree.insert("clusters/a/infrastructure.yaml", "x");
+        tree.insert("clusters/a/environments/dev/sync.yaml", "x");
+        let declared = BTreeSet::from(["infra/a".to_owned()]);
+        let bootstrap = BTreeSet::from(["clusters/a".to_owned()]);
+        complete(&mut tree, &declared, &bootstrap);
+        assert!(kustomization(&tree, "infra/a").unwrap().ends_with("resources: []\n"));
+        assert_eq!(kustomization(&tree, "clusters/a"), None);
+        assert!(kustomization(&tree, "clusters/a/environments").unwrap().ends_with("resources:\n  - dev\n"));
+    }
+
+    #[test]
+    fn blueprint_kustomizations_are_kept() {
+        let mut tree = Tree::new();
+        tree.insert("infra/a/x/kustomization.yaml", "mine");
+        tree.insert("infra/a/x/patch.yaml", "x");
+        complete(&mut tree, &BTreeSet::new(), &BTreeSet::new());
+        assert_eq!(kustomization(&tree, "infra/a/x").unwrap(), "mine");
+    }
+}

@@ -1,0 +1,277 @@
+//! Rendering: every blueprint × every unit of its scope → files in the branch trees, then a
+//! computed `kustomization.yaml` per generated directory. No I/O happens here beyond reading
+//! the blueprints; the result is a set of in-memory [`Tree`]s.
+//!
+//! Templates run in minijinja's strict-undefined mode: a misspelt variable is an error naming
+//! the template line, never an empty string in the output.
+
+pub mod blueprint;
+pub mod kustomization;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Unit};
+use crate::tree::{Branches, GENERATED_HEADER, Tree};
+use blueprint::Blueprint;
+
+/// What rendering produced, besides the trees: facts later stages need.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub branches: Branches,
+    /// Per branch, the directories that are `flux bootstrap` paths.
+    pub bootstrap_paths: BTreeMap<String, BTreeSet<String>>,
+    /// Per branch and path, the blueprint that wrote the file.
+    pub origins: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Renders `plan` with `blueprints`.
+pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
+    let env = environment(blueprints)?;
+    let mut rendered = Rendered::default();
+    let mut declared_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for branch in std::iter::once(&plan.main_branch).chain(&plan.branches) {
+        rendered.branches.trees.insert(branch.clone(), Tree::new());
+        declared_dirs.insert(branch.clone(), BTreeSet::new());
+        rendered.bootstrap_paths.insert(branch.clone(), BTreeSet::new());
+        rendered.origins.insert(branch.clone(), BTreeMap::new());
+    }
+    let mut diagnostics = Diagnostics::new();
+    for blueprint in blueprints {
+        for unit in plan.units.iter().filter(|unit| unit.scope == blueprint.manifest.scope) {
+            if !rendered.branches.trees.contains_key(&unit.branch) {
+                continue;
+            }
+            if let Err(diagnostic) = render_unit(&env, blueprint, unit, &mut rendered, &mut declared_dirs) {
+                diagnostics.push(*diagnostic);
+            }
+        }
+    }
+    if diagnostics.has_errors() {
+        diagnostics.sort();
+        return Err(Error::Invalid(diagnostics));
+    }
+    for (branch, tree) in rendered.branches.trees.iter_mut() {
+        kustomization::complete(tree, &declared_dirs[branch], &rendered.bootstrap_paths[branch]);
+        tree.seal();
+    }
+    Ok(rendered)
+}
+
+fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are valid"),
+    );
+    env.add_filter("hash", hash_filter);
+    env.add_filter("quote", quote_filter);
+    let mut diagnostics = Diagnostics::new();
+    for blueprint in blueprints {
+        for (path, source) in &blueprint.files {
+            let name = template_name(blueprint, path);
+            if let Err(error) = env.add_template_owned(name, source.clone()) {
+                diagnostics.push(template_diagnostic(&error, &blueprint.file_location(path), None));
+            }
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(Error::Invalid(diagnostics));
+    }
+    Ok(env)
+}
+
+fn template_name(blueprint: &Blueprint, path: &str) -> String {
+    format!("{}/{path}", blueprint.name)
+}
+
+/// `{{ spec | hash }}`: a short, stable digest of any value, for names that must change when
+/// content changes (immutable Cluster API templates).
+fn hash_filter(value: minijinja::value::Serde<serde_json::Value>) -> String {
+    let json = serde_json::to_string(&value.0).expect("JSON values serialise");
+    crate::tree::sha256_hex(json.as_bytes())[..10].to_owned()
+}
+
+/// `{{ value | quote }}`: a YAML double-quoted scalar, so values such as `on`, `010` or `1.20`
+/// stay strings.
+fn quote_filter(value: Value) -> String {
+    let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+    serde_json::to_string(&text).expect("strings always serialise")
+}
+
+fn render_unit(
+    env: &Environment<'_>,
+    blueprint: &Blueprint,
+    unit: &Unit,
+    rendered: &mut Rendered,
+    declared_dirs: &mut BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), Box<Diagnostic>> {
+    let context = Value::from(minijinja::value::Serde(&unit.context));
+    let manifest_location = blueprint.manifest_location();
+    let in_unit = |diagnostic: Diagnostic| Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())));
+    if let Some(when) = &blueprint.manifest.when {
+        let expression = env
+            .compile_expression(when)
+            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some("when"))))?;
+        let applies = expression
+            .eval(&context)
+            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some("when"))))?;
+        if !applies.is_true() {
+            return Ok(());
+        }
+    }
+    let render_path = |template: &str, what: &str| -> Result<String, Box<Diagnostic>> {
+        let text = env
+            .render_str(template, &context)
+            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some(what))))?;
+        confine(&text).map_err(|problem| {
+            in_unit(
+                Diagnostic::error("path-outside-tree", format!("{what} renders to `{text}`: {problem}"))
+                    .at_file(&manifest_location),
+            )
+        })
+    };
+    let target = render_path(&blueprint.manifest.target, "target")?;
+    for directory in &blueprint.manifest.directories {
+        let directory = render_path(directory, "directories")?;
+        declared_dirs.get_mut(&unit.branch).expect("branch was set up").insert(directory);
+    }
+    if let Some(bootstrap) = &blueprint.manifest.bootstrap_path {
+        let bootstrap = render_path(bootstrap, "bootstrapPath")?;
+        rendered.bootstrap_paths.get_mut(&unit.branch).expect("branch was set up").insert(bootstrap);
+    }
+    for (file, _) in &blueprint.files {
+        let file_location = blueprint.file_location(file);
+        let relative = env
+            .render_str(file, &context)
+            .map_err(|error| in_unit(template_diagnostic(&error, &file_location, Some("file name"))))?;
+        let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
+            in_unit(Diagnostic::error("path-outside-tree", format!("file renders to `{target}/{relative}`: {problem}")).at_file(&file_location))
+        })?;
+        let template = env.get_template(&template_name(blueprint, file)).expect("every file was added as a template");
+        let text = template.render(&context).map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
+        let Some(content) = finish(&path, &text) else { continue };
+        if is_yaml(&path) {
+            check_yaml(&content).map_err(|message| {
+                in_unit(
+                    Diagnostic::error("invalid-output", format!("renders invalid YAML for {path}: {message}"))
+                        .at_file(&file_location),
+                )
+            })?;
+        }
+        let tree = rendered.branches.trees.get_mut(&unit.branch).expect("branch was set up");
+        let origins = rendered.origins.get_mut(&unit.branch).expect("branch was set up");
+        if tree.contains(&path) {
+            let other = origins.get(&path).cloned().unwrap_or_default();
+            return Err(in_unit(
+                Diagnostic::error(
+                    "path-conflict",
+                    format!("{path} on branch {} is rendered twice (blueprints {other} and {})", unit.branch, blueprint.name),
+                )
+                .at_file(&file_location),
+            ));
+        }
+        tree.insert(path.clone(), content);
+        origins.insert(path, blueprint.name.clone());
+    }
+    Ok(())
+}
+
+/// Adds the generated-file header and a final newline; `None` for output that is blank, which
+/// is how a template says "no file for this unit".
+fn finish(path: &str, text: &str) -> Option<Vec<u8>> {
+    let meaningful = text.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !(is_yaml(path) && (line.starts_with('#') || line == "---"))
+    });
+    if !meaningful {
+        return None;
+    }
+    let mut body = text.trim_start_matches('\n').trim_end().to_owned();
+    body.push('\n');
+    if is_yaml(path) && !body.starts_with(GENERATED_HEADER) {
+        body = format!("{GENERATED_HEADER}\n{body}");
+    }
+    Some(body.into_bytes())
+}
+
+pub fn is_yaml(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml")
+}
+
+fn check_yaml(content: &[u8]) -> Result<(), String> {
+    use serde::Deserialize;
+    let text = std::str::from_utf8(content).map_err(|_| "not UTF-8".to_owned())?;
+    for document in serde_norway::Deserializer::from_str(text) {
+        serde_norway::Value::deserialize(document).map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
+/// Normalises a rendered path and refuses anything that would leave the branch root.
+fn confine(path: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err("`..` is not allowed in rendered paths".to_owned()),
+            part if part.contains('\\') || part.contains('\0') => return Err("it contains a backslash or NUL".to_owned()),
+            part => parts.push(part),
+        }
+    }
+    if path.starts_with('/') {
+        return Err("it is absolute".to_owned());
+    }
+    if parts.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if parts.first() == Some(&".git") || parts.first() == Some(&".fleetgen") {
+        return Err("it is inside a reserved directory".to_owned());
+    }
+    Ok(parts.join("/"))
+}
+
+fn template_diagnostic(error: &minijinja::Error, file: &Path, field: Option<&str>) -> Diagnostic {
+    let line = error.line().unwrap_or(1);
+    let mut message = match error.detail() {
+        Some(detail) => format!("{}: {detail}", error.kind()),
+        None => error.kind().to_string(),
+    };
+    if let Some(field) = field {
+        message = format!("in `{field}`: {message}");
+    }
+    let location = if field.is_some() { Location::file(file) } else { Location::new(file, line, 1) };
+    Diagnostic::error("template", message).at(location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_confined() {
+        assert_eq!(confine("infra/./a//b.yaml").unwrap(), "infra/a/b.yaml");
+        assert!(confine("infra/../../etc/passwd").is_err());
+        assert!(confine("/etc/passwd").is_err());
+        assert!(confine(".git/config").is_err());
+        assert!(confine("").is_err());
+    }
+
+    #[test]
+    fn blank_output_means_no_file_and_header_is_added_once() {
+        assert_eq!(finish("a.yaml", "\n# only a comment\n---\n"), None);
+        let content = String::from_utf8(finish("a.yaml", "\nkind: X\n\n").unwrap()).unwrap();
+        assert_eq!(content, format!("{GENERATED_HEADER}\nkind: X\n"));
+        let again = String::from_utf8(finish("a.yaml", &content).unwrap()).unwrap();
+        assert_eq!(again, content);
+    }
+}

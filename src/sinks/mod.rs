@@ -1,0 +1,5 @@
+//! Where rendered trees go. Every command is a sink over the same [`crate::tree::Branches`]:
+//! `render` writes them to a directory, `diff` compares them with the fleet repo's branches,
+//! `commit` commits them there, `check` validates and compares.
+
+pub mod write;
