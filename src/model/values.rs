@@ -63,6 +63,8 @@ impl Values {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Resolved)> {
-        self.0.iter().map(|(key, resolved)| (key.as_str(), resolved))
+        self.0
+            .iter()
+            .map(|(key, resolved)| (key.as_str(), resolved))
     }
 }
