@@ -197,21 +197,24 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo:
+/// within a third of its length in edits (a swap of two letters counts as one), or sharing a
+/// long enough prefix.
 pub fn did_you_mean<'a>(
     given: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let given = given.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                strsim::jaro_winkler(&given.to_ascii_lowercase(), &candidate.to_ascii_lowercase()),
-                candidate,
-            )
+        .filter_map(|candidate| {
+            let lower = candidate.to_ascii_lowercase();
+            let edits = strsim::damerau_levenshtein(&given, &lower);
+            let similarity = strsim::jaro_winkler(&given, &lower);
+            let close = edits * 3 <= given.len().max(lower.len()) || similarity > 0.9;
+            close.then_some((edits, candidate))
         })
-        .filter(|(score, _)| *score > 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .min_by_key(|(edits, _)| *edits)
         .map(|(_, candidate)| candidate)
 }
 
@@ -245,5 +248,11 @@ mod tests {
             Some("NODE_CIDR")
         );
         assert_eq!(did_you_mean("ZZZ", ["NODE_CIDR", "POD_CIDR"]), None);
+        assert_eq!(did_you_mean("wbe", ["api", "web"]), Some("web"));
+        assert_eq!(
+            did_you_mean("k3d-amerika", ["k3d-america", "k3d-emea"]),
+            Some("k3d-america")
+        );
+        assert_eq!(did_you_mean("prod", ["dev", "qa"]), None);
     }
 }

@@ -228,18 +228,22 @@ fn list_dir(
                 ),
             },
             _ => {
-                let expected = if want == Entry::Dirs {
-                    "a directory"
-                } else {
-                    "a file"
-                };
-                diagnostics.push(
-                    Diagnostic::error(
+                let diagnostic = match want {
+                    Entry::Dirs => Diagnostic::error(
                         "unexpected-file",
-                        format!("`{file_name}` should be {expected}"),
+                        format!("`{file_name}` should be a directory"),
                     )
-                    .at_file(&relative),
-                );
+                    .with_hint(format!("{} holds one folder per environment", dir.display())),
+                    Entry::Files(extension) => Diagnostic::error(
+                        "unexpected-file",
+                        format!("`{file_name}` should be a file, not a directory"),
+                    )
+                    .with_hint(format!(
+                        "{} holds one <name>{extension} file each; names are DNS-1123 labels and cannot contain `/`",
+                        dir.display()
+                    )),
+                };
+                diagnostics.push(diagnostic.at_file(&relative));
             }
         }
     }

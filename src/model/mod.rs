@@ -142,6 +142,12 @@ impl Fleet {
     }
 }
 
+/// The keys of a dotenv file that were read, and those that were refused.
+struct EntryKeys {
+    set: BTreeSet<String>,
+    failed: BTreeSet<String>,
+}
+
 struct Builder<'a> {
     source: &'a FleetSource,
     diagnostics: Diagnostics,
@@ -163,25 +169,20 @@ impl Builder<'_> {
         let repo = self.repo();
         let mut clusters = BTreeMap::new();
         for file in &self.source.clusters {
-            if let Some(cluster) = self.cluster(file, &keys, &defaults) {
-                clusters.insert(cluster.name.clone(), cluster);
-            }
+            let cluster = self.cluster(file, &keys, &defaults);
+            clusters.insert(cluster.name.clone(), cluster);
         }
         self.check_managers(&clusters);
         self.check_networks(&clusters);
         let mut tenants = BTreeMap::new();
         for (name, parsed) in &self.source.tenants {
-            if let Some(tenant) = self.tenant(name, &parsed.source, &parsed.content) {
-                tenants.insert(name.clone(), tenant);
-            }
+            let tenant = self.tenant(name, &parsed.source, &parsed.content);
+            tenants.insert(name.clone(), tenant);
         }
         let mut environments = BTreeMap::new();
         for env in &self.source.environments {
-            if let Some(environment) =
-                self.environment(env, &keys, &clusters, &tenants, &repo.main_branch)
-            {
-                environments.insert(environment.name.clone(), environment);
-            }
+            let environment = self.environment(env, &keys, &clusters, &tenants, &repo.main_branch);
+            environments.insert(environment.name.clone(), environment);
         }
         self.check_branches_unique(&environments);
         self.check_derived_names(&clusters, &environments);
@@ -422,12 +423,14 @@ impl Builder<'_> {
         file: &EnvFile,
         layer: Layer,
         values: &mut Values,
-    ) -> BTreeSet<String> {
+    ) -> EntryKeys {
         let mut set = BTreeSet::new();
+        let mut failed = BTreeSet::new();
         for entry in &file.entries {
             let key_location = Location::new(&file.source.path, entry.line, entry.key_column);
             let Some(spec) = keys.get(&entry.key).cloned() else {
                 self.unknown_key(keys, &entry.key, key_location);
+                failed.insert(entry.key.clone());
                 continue;
             };
             if layer == Layer::Membership && !spec.per_environment {
@@ -442,38 +445,39 @@ impl Builder<'_> {
                 continue;
             }
             let value_location = Location::new(&file.source.path, entry.line, entry.value_column);
-            if let Some(resolved) = self.parse_key(&spec, &entry.value, value_location, layer) {
-                values.set(&entry.key, resolved);
-                set.insert(entry.key.clone());
+            match self.parse_key(&spec, &entry.value, value_location, layer) {
+                Some(resolved) => {
+                    values.set(&entry.key, resolved);
+                    set.insert(entry.key.clone());
+                }
+                None => {
+                    failed.insert(entry.key.clone());
+                }
             }
         }
-        set
+        EntryKeys { set, failed }
     }
 
-    fn cluster(
-        &mut self,
-        file: &EnvFile,
-        keys: &KeyRegistry,
-        defaults: &Values,
-    ) -> Option<Cluster> {
-        let named = self.check_name(
+    fn cluster(&mut self, file: &EnvFile, keys: &KeyRegistry, defaults: &Values) -> Cluster {
+        self.check_name(
             &file.name,
             "cluster name",
             Location::file(&file.source.path),
         );
         let mut values = defaults.clone();
-        let errors_before = self.diagnostics.len();
-        let own = self.env_entries(keys, file, Layer::Cluster, &mut values);
-        if self.diagnostics.len() != errors_before || !named {
-            return None;
-        }
+        let EntryKeys { set: own, failed } =
+            self.env_entries(keys, file, Layer::Cluster, &mut values);
+        // A cluster with a bad value still exists: other files may name it, and reporting them
+        // as unknown would bury the real error. Checks that depend on a value that failed to
+        // parse are skipped, so one mistake gives one message.
+        let shape_known = !failed.contains("PROVIDER") && !failed.contains("FLUX");
         let provider = values.text("PROVIDER").unwrap_or("existing").to_owned();
         let flux = if values.text("FLUX") == Some("remote") {
             Flux::Remote
         } else {
             Flux::Local
         };
-        for key in &own {
+        for key in own.iter().filter(|_| shape_known) {
             let spec = keys.get(key).expect("parsed keys are known");
             if !spec.applies_to(&provider) {
                 let entry = file
@@ -505,7 +509,11 @@ impl Builder<'_> {
                 || (spec.custom
                     && spec.required == Required::ForProviders(Vec::new())
                     && spec.applies_to(&provider));
-            if required && values.get(&spec.name).is_none() {
+            if required
+                && shape_known
+                && !failed.contains(&spec.name)
+                && values.get(&spec.name).is_none()
+            {
                 let why = match (&spec.required, spec.name.as_str()) {
                     (_, "MANAGED_BY") if capi => {
                         format!(" (PROVIDER={provider} is provisioned by a management cluster)")
@@ -527,14 +535,14 @@ impl Builder<'_> {
             }
         }
         let manager = values.text("MANAGED_BY").map(str::to_owned);
-        Some(Cluster {
+        Cluster {
             name: file.name.clone(),
             file: file.source.path.clone(),
             values,
             provider,
             flux,
             manager,
-        })
+        }
     }
 
     fn key_location(&self, cluster: &Cluster, key: &str) -> Location {
@@ -664,8 +672,7 @@ impl Builder<'_> {
         name: &str,
         source: &SourceFile,
         content: &crate::load::TenantFile,
-    ) -> Option<Tenant> {
-        let errors_before = self.diagnostics.len();
+    ) -> Tenant {
         self.check_name(name, "tenant name", Location::file(&source.path));
         if !is_git_url(&content.repo) {
             self.diagnostics.push(
@@ -717,7 +724,7 @@ impl Builder<'_> {
                 );
             }
         }
-        (self.diagnostics.len() == errors_before).then(|| Tenant {
+        Tenant {
             name: name.to_owned(),
             file: source.path.clone(),
             repo: content.repo.clone(),
@@ -725,7 +732,7 @@ impl Builder<'_> {
             role: content.role.clone(),
             secret_ref: content.secret_ref.clone(),
             apps: content.apps.clone(),
-        })
+        }
     }
 
     fn environment(
@@ -735,8 +742,7 @@ impl Builder<'_> {
         clusters: &BTreeMap<String, Cluster>,
         tenants: &BTreeMap<String, Tenant>,
         main_branch: &str,
-    ) -> Option<Environment> {
-        let errors_before = self.diagnostics.len();
+    ) -> Environment {
         let file = &env.file;
         self.check_name(&env.name, "environment name", Location::file(&env.dir));
         let branch = file
@@ -927,11 +933,18 @@ impl Builder<'_> {
                             };
                             let mut diagnostic =
                                 Diagnostic::error("unknown-cluster", why).at(location);
-                            if let Some(close) =
-                                did_you_mean(cluster, members.keys().map(String::as_str))
-                            {
-                                diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
-                            }
+                            let suggestion = match clusters.contains_key(cluster) {
+                                true => None,
+                                false => did_you_mean(cluster, members.keys().map(String::as_str)),
+                            };
+                            diagnostic = match suggestion {
+                                Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
+                                None if clusters.contains_key(cluster) => diagnostic.with_hint(format!(
+                                    "add environments/{}/clusters/{cluster}.env, or remove it from this list",
+                                    env.name
+                                )),
+                                None => diagnostic,
+                            };
                             self.diagnostics.push(diagnostic);
                         }
                     }
@@ -949,15 +962,13 @@ impl Builder<'_> {
             );
         }
 
-        (self.diagnostics.len() == errors_before || !self.diagnostics.has_errors()).then(|| {
-            Environment {
-                name: env.name.clone(),
-                branch,
-                dir: env.dir.clone(),
-                clusters: members,
-                tenants: memberships,
-            }
-        })
+        Environment {
+            name: env.name.clone(),
+            branch,
+            dir: env.dir.clone(),
+            clusters: members,
+            tenants: memberships,
+        }
     }
 
     fn check_branches_unique(&mut self, environments: &BTreeMap<String, Environment>) {

@@ -60,8 +60,7 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
         }
     }
     if diagnostics.has_errors() {
-        diagnostics.sort();
-        return Err(Error::Invalid(diagnostics));
+        return Err(Error::Invalid(merge_repeats(diagnostics)));
     }
     for (branch, tree) in rendered.branches.trees.iter_mut() {
         kustomization::complete(
@@ -72,6 +71,38 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
         tree.seal();
     }
     Ok(rendered)
+}
+
+/// A template mistake fails once per unit the template renders for; one message with a count
+/// says the same without burying other problems.
+fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
+    let mut merged: Vec<(Diagnostic, usize)> = Vec::new();
+    for diagnostic in diagnostics {
+        let same = merged.iter_mut().find(|(kept, _)| {
+            (&kept.location, kept.rule, &kept.message)
+                == (&diagnostic.location, diagnostic.rule, &diagnostic.message)
+        });
+        match same {
+            Some((_, count)) => *count += 1,
+            None => merged.push((diagnostic, 1)),
+        }
+    }
+    let mut result: Diagnostics = merged
+        .into_iter()
+        .map(|(mut diagnostic, count)| {
+            if count > 1 {
+                let hint = diagnostic.hint.take().unwrap_or_default();
+                let others = count - 1;
+                diagnostic.hint = Some(format!(
+                    "{hint}, and {others} other unit{}",
+                    if others == 1 { "" } else { "s" }
+                ));
+            }
+            diagnostic
+        })
+        .collect();
+    result.sort();
+    result
 }
 
 fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
