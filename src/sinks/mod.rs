@@ -2,4 +2,6 @@
 //! `render` writes them to a directory, `diff` compares them with the fleet repo's branches,
 //! `commit` commits them there, `check` validates and compares.
 
+pub mod changes;
+pub mod summary;
 pub mod write;
