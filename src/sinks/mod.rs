@@ -3,5 +3,7 @@
 //! `commit` commits them there, `check` validates and compares.
 
 pub mod changes;
+pub mod diff;
+pub mod git;
 pub mod summary;
 pub mod write;

@@ -1,0 +1,688 @@
+//! `commit` and `diff` on real repositories: each test builds a fleet repo in a temporary
+//! directory, commits rendered trees built by hand, and looks at the result with git2.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use fleetgen::Error;
+use fleetgen::sinks::changes::{ChangeKind, Conflict};
+use fleetgen::sinks::diff::{self, Palette};
+use fleetgen::sinks::git::{self, CommitOptions, Outcome, Target};
+use fleetgen::tree::{Branches, OWNED_LIST, Tree};
+use git2::{Oid, Repository, Signature, Time};
+use tempfile::TempDir;
+
+const TIME: i64 = 1_700_000_000;
+
+fn signature() -> Signature<'static> {
+    Signature::new("Fleet Bot", "bot@example.com", &Time::new(TIME, 60)).unwrap()
+}
+
+fn options() -> CommitOptions {
+    let mut options = CommitOptions::new(signature(), signature());
+    options
+        .environments
+        .insert("dev".to_owned(), "dev".to_owned());
+    options
+}
+
+fn new_repo() -> (TempDir, Repository) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    (dir, repo)
+}
+
+fn tree(files: &[(&str, &str)]) -> Tree {
+    let mut tree = Tree::new();
+    for (path, content) in files {
+        tree.insert(*path, *content);
+    }
+    tree.seal();
+    tree
+}
+
+/// The rendered fleet of these tests: `main` with two clusters' entry points, `dev` with their
+/// infrastructure and a tenant.
+fn fleet(dev_changes: &[(&str, Option<&str>)]) -> Branches {
+    let main = tree(&[
+        ("clusters/a/sync.yaml", "kind: Kustomization\nname: a\n"),
+        ("clusters/b/sync.yaml", "kind: Kustomization\nname: b\n"),
+    ]);
+    let mut dev: BTreeMap<&str, &str> = [
+        ("clusters/a/infrastructure.yaml", "path: ./infra/a\n"),
+        ("infra/a/redis/deployment.yaml", "replicas: 1\n"),
+        ("tenants/a/team/sandbox.yaml", "namespace: dev-team\n"),
+        ("tenants/a/team/apps/web.yaml", "path: ./web/a\n"),
+    ]
+    .into_iter()
+    .collect();
+    for (path, content) in dev_changes {
+        match content {
+            Some(content) => dev.insert(path, content),
+            None => dev.remove(path),
+        };
+    }
+    let dev: Vec<(&str, &str)> = dev.into_iter().collect();
+    Branches {
+        trees: [("main".to_owned(), main), ("dev".to_owned(), tree(&dev))]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn head(repo: &Repository, branch: &str) -> Option<Oid> {
+    git::head(repo, &git::branch_ref(branch)).unwrap()
+}
+
+fn files(repo: &Repository, branch: &str) -> BTreeMap<String, String> {
+    let (_, tree) = git::read_branch(repo, branch)
+        .unwrap()
+        .expect("branch exists");
+    tree.iter()
+        .map(|(path, content)| {
+            (
+                path.to_owned(),
+                String::from_utf8(content.to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Someone else commits onto `branch`, writing (or, with `None`, deleting) one file.
+fn commit_by_hand(repo: &Repository, branch: &str, path: &str, content: Option<&str>) -> Oid {
+    let parent = head(repo, branch).map(|oid| repo.find_commit(oid).unwrap());
+    let mut index = git2::Index::new().unwrap();
+    if let Some(parent) = &parent {
+        index.read_tree(&parent.tree().unwrap()).unwrap();
+    }
+    match content {
+        Some(content) => {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(content.as_bytes()).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        None => index.remove_path(Path::new(path)).unwrap(),
+    }
+    let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+    let who = Signature::new("Someone", "someone@example.com", &Time::new(TIME + 10, 0)).unwrap();
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(
+        Some(&git::branch_ref(branch)),
+        &who,
+        &who,
+        "by hand",
+        &tree,
+        &parents,
+    )
+    .unwrap()
+}
+
+fn committed(outcome: &Outcome) -> Oid {
+    match outcome {
+        Outcome::Committed(oid) => *oid,
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_first_commit_creates_every_branch() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let done = git::commit(&repo, &rendered, &options()).unwrap();
+    assert_eq!(done.len(), 2);
+    for result in &done {
+        let commit = repo.find_commit(committed(&result.outcome)).unwrap();
+        assert_eq!(commit.parent_count(), 0);
+        assert_eq!(commit.author().name(), Ok("Fleet Bot"));
+        assert_eq!(
+            (commit.time().seconds(), commit.time().offset_minutes()),
+            (TIME, 60)
+        );
+        assert_eq!(head(&repo, &result.target.branch), Some(commit.id()));
+    }
+    for (branch, tree) in rendered.iter() {
+        assert_eq!(
+            &git::read_branch(&repo, branch).unwrap().unwrap().1,
+            tree,
+            "{branch}"
+        );
+    }
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.summary(), Ok(Some("Render environment dev: a")));
+}
+
+#[test]
+fn a_second_commit_with_nothing_changed_creates_nothing() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = (head(&repo, "main"), head(&repo, "dev"));
+    let done = git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    assert!(
+        done.iter()
+            .all(|result| result.outcome == Outcome::UpToDate && result.changes.is_empty())
+    );
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), before);
+}
+
+#[test]
+fn a_changed_file_lands_as_one_commit_on_its_branch_only() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let (main_before, dev_before) = (head(&repo, "main").unwrap(), head(&repo, "dev").unwrap());
+
+    let changed = fleet(&[(
+        "tenants/a/team/apps/web.yaml",
+        Some("path: ./web/a\nprune: true\n"),
+    )]);
+    git::commit(&repo, &changed, &options()).unwrap();
+
+    assert_eq!(head(&repo, "main"), Some(main_before));
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.parent_ids().collect::<Vec<_>>(), [dev_before]);
+    let old_tree = repo.find_commit(dev_before).unwrap().tree().unwrap();
+    let new_tree = dev.tree().unwrap();
+    let delta = repo
+        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+        .unwrap();
+    let paths: Vec<String> = delta
+        .deltas()
+        .map(|delta| {
+            delta
+                .new_file()
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(paths, [OWNED_LIST, "tenants/a/team/apps/web.yaml"]);
+    // Directories without changes are the very same trees.
+    for unchanged in ["clusters", "infra"] {
+        assert_eq!(
+            old_tree.get_name(unchanged).unwrap().id(),
+            new_tree.get_name(unchanged).unwrap().id()
+        );
+    }
+    assert_ne!(
+        old_tree.get_name("tenants").unwrap().id(),
+        new_tree.get_name("tenants").unwrap().id()
+    );
+    let message = dev.message().unwrap();
+    assert!(
+        message.contains("cluster a (tenant team):\n  M tenants/a/team/apps/web.yaml\n"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_branch_moved_meanwhile_is_detected_and_nothing_is_lost() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let main_before = head(&repo, "main").unwrap();
+    let dev_before = head(&repo, "dev").unwrap();
+
+    let changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let main_target = Target::read(&repo, "main", None).unwrap();
+    let dev_target = Target::read(&repo, "dev", None).unwrap();
+    // Between reading the branches and updating them, someone else commits to dev.
+    let theirs = commit_by_hand(&repo, "dev", "docs/runbook.md", Some("call someone\n"));
+
+    let targets = [
+        (main_target, &changed.trees["main"]),
+        (dev_target, &changed.trees["dev"]),
+    ];
+    let error = git::commit_targets(&repo, &targets, &options()).unwrap_err();
+    match &error {
+        Error::BranchMoved {
+            branch,
+            expected,
+            found,
+        } => {
+            assert_eq!(
+                (branch.as_str(), *expected, *found),
+                ("dev", Some(dev_before), Some(theirs))
+            );
+        }
+        other => panic!("expected BranchMoved, got {other}"),
+    }
+    assert!(
+        error.to_string().contains("no branch was changed"),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), Some(theirs));
+    assert_eq!(head(&repo, "main"), Some(main_before));
+
+    // Trying again builds on their commit and keeps their file.
+    git::commit(&repo, &changed, &options()).unwrap();
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.parent_ids().collect::<Vec<_>>(), [theirs]);
+    let files = files(&repo, "dev");
+    assert_eq!(files["docs/runbook.md"], "call someone\n");
+    assert_eq!(files["infra/a/redis/deployment.yaml"], "replicas: 2\n");
+}
+
+#[test]
+fn a_branch_created_meanwhile_is_detected() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let target = Target::read(&repo, "dev", None).unwrap();
+    assert_eq!(target.expected, None);
+    let theirs = commit_by_hand(&repo, "dev", "README.md", Some("ours\n"));
+    let error = git::commit_branch(&repo, &target, &rendered.trees["dev"], &options()).unwrap_err();
+    assert!(
+        matches!(error, Error::BranchMoved { expected: None, found: Some(found), .. } if found == theirs),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), Some(theirs));
+}
+
+#[test]
+fn hand_written_files_on_a_branch_survive() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    commit_by_hand(&repo, "dev", "README.md", Some("how this branch works\n"));
+    commit_by_hand(&repo, "dev", "tenants/a/team/apps/notes.md", Some("mine\n"));
+
+    // The app goes away: its generated file is pruned, the notes next to it stay.
+    git::commit(
+        &repo,
+        &fleet(&[("tenants/a/team/apps/web.yaml", None)]),
+        &options(),
+    )
+    .unwrap();
+    let files = files(&repo, "dev");
+    assert_eq!(files["README.md"], "how this branch works\n");
+    assert_eq!(files["tenants/a/team/apps/notes.md"], "mine\n");
+    assert!(!files.contains_key("tenants/a/team/apps/web.yaml"));
+
+    // Without the notes the directory is gone altogether.
+    commit_by_hand(&repo, "dev", "tenants/a/team/apps/notes.md", None);
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("tenants/a/team/sandbox.yaml", None),
+            ("tenants/a/team/apps/web.yaml", None),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let tree = repo
+        .find_commit(head(&repo, "dev").unwrap())
+        .unwrap()
+        .tree()
+        .unwrap();
+    assert!(tree.get_path(Path::new("tenants")).is_err());
+    assert!(tree.get_path(Path::new("README.md")).is_ok());
+}
+
+#[test]
+fn hand_edits_are_refused_unless_forced() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let edited = commit_by_hand(
+        &repo,
+        "dev",
+        "infra/a/redis/deployment.yaml",
+        Some("replicas: 5\n"),
+    );
+    commit_by_hand(&repo, "dev", "infra/a/redis/service.yaml", Some("mine\n"));
+    let theirs = head(&repo, "dev");
+    assert_ne!(theirs, Some(edited));
+
+    let changed = fleet(&[
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+        ("infra/a/redis/service.yaml", Some("ours\n")),
+    ]);
+    let error = git::commit(&repo, &changed, &options()).unwrap_err();
+    match &error {
+        Error::HandEdited(paths) => {
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    "dev:infra/a/redis/deployment.yaml",
+                    "dev:infra/a/redis/service.yaml"
+                ]
+            );
+        }
+        other => panic!("expected HandEdited, got {other}"),
+    }
+    assert_eq!(head(&repo, "dev"), theirs);
+
+    // diff reports the same two files as conflicts instead of refusing.
+    let drift = diff::against_repo(&repo, &changed).unwrap();
+    let conflicts: Vec<(&str, Option<Conflict>)> = drift
+        .changes()
+        .filter(|c| c.conflict.is_some())
+        .map(|c| (c.path.as_str(), c.conflict))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [
+            (
+                "infra/a/redis/deployment.yaml",
+                Some(Conflict::EditedByHand)
+            ),
+            ("infra/a/redis/service.yaml", Some(Conflict::HandWritten))
+        ]
+    );
+
+    let forced = CommitOptions {
+        force: true,
+        ..options()
+    };
+    git::commit(&repo, &changed, &forced).unwrap();
+    let files = files(&repo, "dev");
+    assert_eq!(files["infra/a/redis/deployment.yaml"], "replicas: 2\n");
+    assert_eq!(files["infra/a/redis/service.yaml"], "ours\n");
+}
+
+#[test]
+fn branch_prefix_leaves_the_real_branch_untouched() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let (main_before, dev_before) = (head(&repo, "main"), head(&repo, "dev").unwrap());
+
+    let changed = fleet(&[(
+        "tenants/a/team/sandbox.yaml",
+        Some("namespace: dev-team\nquota: small\n"),
+    )]);
+    let review = CommitOptions {
+        prefix: Some("review".to_owned()),
+        ..options()
+    };
+    let done = git::commit(&repo, &changed, &review).unwrap();
+    assert_eq!(
+        (head(&repo, "main"), head(&repo, "dev")),
+        (main_before, Some(dev_before))
+    );
+    // main has nothing to change, so it gets no review branch.
+    assert_eq!(head(&repo, "review/main"), None);
+    let proposed = committed(
+        &done
+            .iter()
+            .find(|result| result.target.branch == "dev")
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(head(&repo, "review/dev"), Some(proposed));
+    assert_eq!(
+        repo.find_commit(proposed)
+            .unwrap()
+            .parent_ids()
+            .collect::<Vec<_>>(),
+        [dev_before]
+    );
+    assert_eq!(
+        files(&repo, "review/dev")["tenants/a/team/sandbox.yaml"],
+        "namespace: dev-team\nquota: small\n"
+    );
+
+    // Proposing the same again changes nothing; proposing something else replaces the proposal,
+    // still on top of the real branch.
+    let again = git::commit(&repo, &changed, &review).unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|result| result.outcome == Outcome::UpToDate)
+    );
+    assert_eq!(head(&repo, "review/dev"), Some(proposed));
+    let other = fleet(&[(
+        "tenants/a/team/sandbox.yaml",
+        Some("namespace: dev-team\nquota: large\n"),
+    )]);
+    git::commit(&repo, &other, &review).unwrap();
+    let replaced = repo
+        .find_commit(head(&repo, "review/dev").unwrap())
+        .unwrap();
+    assert_eq!(replaced.parent_ids().collect::<Vec<_>>(), [dev_before]);
+    assert_eq!(head(&repo, "dev"), Some(dev_before));
+}
+
+/// Everything `git status` looks at.
+#[derive(Debug, PartialEq, Eq)]
+struct CheckoutState {
+    /// Per path, the status flags.
+    statuses: Vec<(String, u32)>,
+    /// The raw index file.
+    index: Vec<u8>,
+    /// Every file of the working tree.
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+fn checkout_state(repo: &Repository) -> CheckoutState {
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .unwrap()
+        .iter()
+        .map(|entry| (entry.path().unwrap().to_owned(), entry.status().bits()))
+        .collect();
+    let index = fs::read(repo.path().join("index")).unwrap_or_default();
+    let workdir = repo.workdir().unwrap();
+    let files = walkdir::WalkDir::new(workdir)
+        .into_iter()
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let relative = entry
+                .path()
+                .strip_prefix(workdir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (relative, fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    CheckoutState {
+        statuses,
+        index,
+        files,
+    }
+}
+
+#[test]
+fn commit_never_touches_the_working_tree_or_the_index() {
+    let (dir, repo) = new_repo();
+    // The user works on their own branch, with staged, unstaged and untracked changes.
+    commit_by_hand(
+        &repo,
+        "source",
+        "fleet/fleet.yaml",
+        Some("repo: {url: x}\n"),
+    );
+    repo.set_head("refs/heads/source").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    fs::write(dir.path().join("fleet/staged.env"), "A=1\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("fleet/staged.env")).unwrap();
+    index.write().unwrap();
+    fs::write(dir.path().join("fleet/fleet.yaml"), "repo: {url: y}\n").unwrap();
+    fs::write(dir.path().join("untracked.txt"), "?\n").unwrap();
+
+    let before = checkout_state(&repo);
+    assert_eq!(before.statuses.len(), 3);
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 3\n"))]),
+        &options(),
+    )
+    .unwrap();
+    assert_eq!(checkout_state(&repo), before);
+    assert_eq!(
+        git::checked_out(&repo, "refs/heads/dev").unwrap(),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // With the branch checked out, committing is still only a ref update; the checkout keeps
+    // showing the previous commit, and fleetgen can say where.
+    repo.set_head("refs/heads/dev").unwrap();
+    let before = checkout_state(&repo);
+    git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 4\n"))]),
+        &options(),
+    )
+    .unwrap();
+    let after = checkout_state(&repo);
+    assert_eq!((after.index, after.files), (before.index, before.files));
+    let checked_out = git::checked_out(&repo, "refs/heads/dev").unwrap();
+    assert_eq!(checked_out.len(), 1);
+    assert_eq!(
+        fs::canonicalize(&checked_out[0]).unwrap(),
+        fs::canonicalize(dir.path()).unwrap()
+    );
+}
+
+#[test]
+fn a_dry_run_writes_no_objects_and_moves_no_refs() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = (head(&repo, "main"), head(&repo, "dev"));
+    let content = "replicas: 7\n";
+    let dry = CommitOptions {
+        dry_run: true,
+        ..options()
+    };
+    let done = git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some(content))]),
+        &dry,
+    )
+    .unwrap();
+    let dev = done
+        .iter()
+        .find(|result| result.target.branch == "dev")
+        .unwrap();
+    assert_eq!(dev.outcome, Outcome::WouldCommit);
+    assert!(dev.message.starts_with("Render environment dev: a\n"));
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), before);
+    let blob = Oid::hash_object(git2::ObjectType::Blob, content.as_bytes()).unwrap();
+    assert!(!repo.odb().unwrap().exists(blob));
+}
+
+#[test]
+fn diff_shows_added_modified_and_deleted_files() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let drift = diff::against_repo(&repo, &rendered).unwrap();
+    assert!(drift.branches.iter().all(|branch| !branch.exists));
+    assert_eq!(
+        drift
+            .changes()
+            .filter(|change| change.kind == ChangeKind::Added)
+            .count(),
+        8
+    );
+
+    git::commit(&repo, &rendered, &options()).unwrap();
+    commit_by_hand(&repo, "dev", "README.md", Some("hand-written\n"));
+    assert!(diff::against_repo(&repo, &rendered).unwrap().is_empty());
+
+    let changed = fleet(&[
+        ("tenants/a/team/apps/web.yaml", None),
+        ("tenants/a/team/apps/api.yaml", Some("path: ./api/a\n")),
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+    ]);
+    let drift = diff::against_repo(&repo, &changed).unwrap();
+    let kinds: Vec<(&str, &str, ChangeKind)> = drift
+        .changes()
+        .map(|change| (change.branch.as_str(), change.path.as_str(), change.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("dev", OWNED_LIST, ChangeKind::Modified),
+            ("dev", "infra/a/redis/deployment.yaml", ChangeKind::Modified),
+            ("dev", "tenants/a/team/apps/api.yaml", ChangeKind::Added),
+            ("dev", "tenants/a/team/apps/web.yaml", ChangeKind::Deleted),
+        ]
+    );
+    let without_owned_list = diff::Drift {
+        compared: drift.compared.clone(),
+        branches: drift
+            .branches
+            .iter()
+            .map(|branch| diff::BranchDrift {
+                changes: branch
+                    .changes
+                    .iter()
+                    .filter(|change| change.path != OWNED_LIST)
+                    .cloned()
+                    .collect(),
+                ..branch.clone()
+            })
+            .collect(),
+    };
+    let mut patch = Vec::new();
+    diff::write_patch(&without_owned_list, &mut patch, Palette::new(false)).unwrap();
+    insta::assert_snapshot!(String::from_utf8(patch).unwrap(), @r"
+    diff --git a/dev/infra/a/redis/deployment.yaml b/dev/infra/a/redis/deployment.yaml
+    --- a/dev/infra/a/redis/deployment.yaml
+    +++ b/dev/infra/a/redis/deployment.yaml
+    @@ -1 +1 @@
+    -replicas: 1
+    +replicas: 2
+    diff --git a/dev/tenants/a/team/apps/api.yaml b/dev/tenants/a/team/apps/api.yaml
+    new file mode 100644
+    --- /dev/null
+    +++ b/dev/tenants/a/team/apps/api.yaml
+    @@ -0,0 +1 @@
+    +path: ./api/a
+    diff --git a/dev/tenants/a/team/apps/web.yaml b/dev/tenants/a/team/apps/web.yaml
+    deleted file mode 100644
+    --- a/dev/tenants/a/team/apps/web.yaml
+    +++ /dev/null
+    @@ -1 +0,0 @@
+    -path: ./web/a
+    ");
+
+    let summaries = drift.summaries(|branch| (branch != "main").then(|| branch.to_owned()));
+    let mut summary = Vec::new();
+    diff::write_summary(&drift, &summaries, &mut summary).unwrap();
+    assert_eq!(
+        String::from_utf8(summary).unwrap(),
+        "dev (environment dev): 1 added, 2 modified, 1 deleted\n  cluster a: infrastructure, tenant team\n  fleet-wide: 1 file\n"
+    );
+    let diagnostics = drift.diagnostics();
+    assert_eq!(diagnostics.len(), 4);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|diagnostic| diagnostic.is_error() && diagnostic.rule == "drift")
+    );
+}
+
+#[test]
+fn the_signature_comes_from_git_config_and_flags_override_it() {
+    let (_dir, repo) = new_repo();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Config Name").unwrap();
+    config.set_str("user.email", "config@example.com").unwrap();
+    // The environment may set GIT_AUTHOR_* for the whole test run; only check what the flags
+    // decide.
+    let (author, _) = git::signatures(&repo, Some("Flag Name"), None).unwrap();
+    assert_eq!(author.name(), Ok("Flag Name"));
+    let (author, _) = git::signatures(&repo, None, Some("flag@example.com")).unwrap();
+    assert_eq!(author.email(), Ok("flag@example.com"));
+}
