@@ -39,6 +39,13 @@ pub enum Error {
     )]
     NoFleetRepo(PathBuf),
 
+    /// A pre-commit hook that fleetgen did not write is in the way.
+    #[error(
+        "{} exists and was not written by fleetgen\n  hint: pass --force to replace it, or call `fleetgen check` from it",
+        .0.display()
+    )]
+    HookExists(PathBuf),
+
     #[error("{0}")]
     Usage(String),
 }
