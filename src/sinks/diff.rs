@@ -404,10 +404,10 @@ pub fn write_summary(
 ) -> io::Result<()> {
     if summaries.is_empty() {
         let compared = match &drift.compared {
-            Compared::Branches(_) => "the fleet repo's branches",
-            Compared::Directory(_) => "the output directory",
+            Compared::Branches(_) => "the fleet repo's branches match",
+            Compared::Directory(_) => "the output directory matches",
         };
-        return writeln!(out, "no changes: {compared} match the fleet source");
+        return writeln!(out, "no changes: {compared} the fleet source");
     }
     let mut total = Counts::default();
     for change in drift.changes() {
