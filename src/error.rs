@@ -91,7 +91,11 @@ fn conflicts_message(paths: &[PathBuf]) -> String {
     message
 }
 
-fn branch_moved_message(branch: &str, expected: &Option<git2::Oid>, found: &Option<git2::Oid>) -> String {
+fn branch_moved_message(
+    branch: &str,
+    expected: &Option<git2::Oid>,
+    found: &Option<git2::Oid>,
+) -> String {
     let short = |oid: &Option<git2::Oid>| match oid {
         Some(oid) => oid.to_string()[..12].to_owned(),
         None => "no branch".to_owned(),
