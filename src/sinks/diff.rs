@@ -18,7 +18,7 @@ use crate::model::Fleet;
 use crate::sinks::changes::{self, Base, ChangeKind, Conflict, Entry, FileChange};
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
-use crate::tree::Branches;
+use crate::tree::{Branches, OWNED_LIST};
 
 /// Lines of context around each change, as `git diff` shows.
 const CONTEXT: usize = 3;
@@ -61,6 +61,18 @@ impl Drift {
         self.branches.iter().flat_map(|branch| &branch.changes)
     }
 
+    /// Every changed file, branch by branch, with each branch's ownership list last: it
+    /// changes along with every other file and is bookkeeping, not what a reviewer looks for.
+    pub fn changes_for_review(&self) -> impl Iterator<Item = &FileChange> {
+        self.branches.iter().flat_map(|branch| {
+            let (owned_list, files): (Vec<&FileChange>, Vec<&FileChange>) = branch
+                .changes
+                .iter()
+                .partition(|change| change.path == OWNED_LIST);
+            files.into_iter().chain(owned_list)
+        })
+    }
+
     /// Where a file of a branch is, for messages: `dev:path` on a branch (as `git show` takes
     /// it), the file itself in a directory.
     pub fn location(&self, change: &FileChange) -> PathBuf {
@@ -77,7 +89,17 @@ impl Drift {
             Compared::Branches(_) => ("branch", "fleetgen commit"),
             Compared::Directory(_) => ("output", "fleetgen render"),
         };
+        // A changed ownership list goes with every other change; on its own, it is drift.
+        let bookkeeping = |change: &FileChange| {
+            change.path == OWNED_LIST
+                && change.conflict.is_none()
+                && self.branches.iter().any(|branch| {
+                    branch.branch == change.branch
+                        && branch.changes.iter().any(|other| other.path != OWNED_LIST)
+                })
+        };
         self.changes()
+            .filter(|change| !bookkeeping(change))
             .map(|change| {
                 let location = Location::file(self.location(change));
                 match change.conflict {
@@ -260,7 +282,7 @@ fn styled(out: &mut dyn Write, style: Style, text: &str) -> io::Result<()> {
 /// The changes as a unified diff, paths as `a/<branch>/<path>` (so `git apply -p1` applies it
 /// in a render output directory).
 pub fn write_patch(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
-    for change in drift.changes() {
+    for change in drift.changes_for_review() {
         let name = format!("{}/{}", change.branch, change.path);
         styled(
             out,
@@ -330,7 +352,7 @@ pub fn write_stat(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::R
     // Per file: its name, its added and removed lines (`None` when binary), the change.
     type Row<'a> = (String, Option<(usize, usize)>, &'a FileChange);
     let rows: Vec<Row<'_>> = drift
-        .changes()
+        .changes_for_review()
         .map(|change| {
             (
                 format!("{}/{}", change.branch, change.path),
@@ -478,9 +500,15 @@ mod tests {
             ]
         );
 
+        // The ownership list changes along with the files; it is not a finding of its own.
         let diagnostics = drift.diagnostics();
-        assert_eq!(diagnostics.len(), 4);
+        assert_eq!(diagnostics.len(), 3);
         assert!(diagnostics.iter().all(|d| d.rule == "drift"));
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| !d.location.as_ref().unwrap().file.ends_with(OWNED_LIST))
+        );
     }
 
     #[test]
