@@ -293,6 +293,36 @@ fn a_branch_created_meanwhile_is_detected() {
 }
 
 #[test]
+fn a_branch_known_only_from_origin_is_continued_not_restarted() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    // As in a fresh clone: dev exists only as origin/dev.
+    let remote = head(&repo, "dev").unwrap();
+    repo.reference("refs/remotes/origin/dev", remote, false, "clone")
+        .unwrap();
+    repo.find_reference("refs/heads/dev")
+        .unwrap()
+        .delete()
+        .unwrap();
+
+    assert!(diff::against_repo(&repo, &fleet(&[])).unwrap().is_empty());
+    let changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let done = git::commit(&repo, &changed, &options()).unwrap();
+    let dev = done
+        .iter()
+        .find(|result| result.target.branch == "dev")
+        .unwrap();
+    assert_eq!(dev.changes.len(), 2);
+    let commit = repo.find_commit(committed(&dev.outcome)).unwrap();
+    assert_eq!(commit.parent_ids().collect::<Vec<_>>(), [remote]);
+    assert_eq!(head(&repo, "dev"), Some(commit.id()));
+    assert_eq!(
+        git::head(&repo, "refs/remotes/origin/dev").unwrap(),
+        Some(remote)
+    );
+}
+
+#[test]
 fn hand_written_files_on_a_branch_survive() {
     let (_dir, repo) = new_repo();
     git::commit(&repo, &fleet(&[]), &options()).unwrap();

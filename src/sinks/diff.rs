@@ -154,7 +154,7 @@ pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
         branches: Vec::new(),
     };
     for (branch, tree) in branches.iter() {
-        let head = git::head(repo, &git::branch_ref(branch))?;
+        let head = git::base(repo, branch)?;
         let changes = git::changes(repo, branch, head, tree)?;
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),

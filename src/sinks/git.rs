@@ -74,10 +74,20 @@ pub fn head(repo: &Repository, refname: &str) -> Result<Option<Oid>> {
     }
 }
 
-/// The files of `branch` and the commit they were read from, or `None` if there is no such
-/// branch. Submodules are skipped; a symlink reads as its target path.
+/// The commit `branch` continues from: its head or, for a branch that exists only as
+/// `origin/<branch>` (as in a fresh clone, where only the default branch is local), the
+/// remote-tracking head. Without this a fresh clone would grow a second, unrelated history.
+pub fn base(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
+    match head(repo, &branch_ref(branch))? {
+        Some(oid) => Ok(Some(oid)),
+        None => head(repo, &format!("refs/remotes/origin/{branch}")),
+    }
+}
+
+/// The files of `branch` and the commit they were read from (see [`base`]), or `None` if there
+/// is no such branch. Submodules are skipped; a symlink reads as its target path.
 pub fn read_branch(repo: &Repository, branch: &str) -> Result<Option<(Oid, Tree)>> {
-    let Some(oid) = head(repo, &branch_ref(branch))? else {
+    let Some(oid) = base(repo, branch)? else {
         return Ok(None);
     };
     let git_tree = repo.find_commit(oid)?.tree()?;
@@ -180,8 +190,8 @@ pub struct Target {
     pub branch: String,
     /// The ref to update: `refs/heads/<branch>`, or `refs/heads/<prefix>/<branch>`.
     pub refname: String,
-    /// Head of `refs/heads/<branch>`: the parent of the new commit and the tree it is compared
-    /// with. `None` when the branch does not exist yet.
+    /// Head of `refs/heads/<branch>` (see [`base`]): the parent of the new commit and the tree
+    /// it is compared with. `None` when the branch does not exist yet.
     pub base: Option<Oid>,
     /// What `refname` held; the update fails if it holds anything else by then.
     pub expected: Option<Oid>,
@@ -200,12 +210,8 @@ impl Target {
                 return Err(Error::Usage(format!("`{name}` is not a valid branch name")));
             }
         }
-        let base = head(repo, &real)?;
-        let expected = if refname == real {
-            base
-        } else {
-            head(repo, &refname)?
-        };
+        let base = base(repo, branch)?;
+        let expected = head(repo, &refname)?;
         Ok(Target {
             branch: branch.to_owned(),
             refname,
