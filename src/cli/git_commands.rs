@@ -219,6 +219,15 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
                     target.refname,
                     short(oid)
                 );
+                for change in &result.changes {
+                    if let Some(conflict) = change.conflict {
+                        let _ = writeln!(
+                            stderr,
+                            "  overwrote {}:{} ({conflict}), as --force asked",
+                            change.branch, change.path
+                        );
+                    }
+                }
                 note_checked_out(&repo, &target.refname, target.expected, *oid, &mut stderr)?;
             }
         }
