@@ -110,7 +110,8 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
                 if let Some(default) = &spec.default {
                     facts.push(format!("default {default}"));
                 }
-                if !spec.providers.is_empty() {
+                let required_for_same = matches!(&spec.required, Required::ForProviders(providers) if *providers == spec.providers);
+                if !spec.providers.is_empty() && !required_for_same {
                     facts.push(format!("for PROVIDER={}", spec.providers.join("|")));
                 }
                 if spec.per_environment {
