@@ -13,10 +13,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tree::{OWNED_LIST, Tree, parse_owned_list, sha256_hex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -190,6 +193,54 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(changes)
+}
+
+/// `<out>/<branch>/` as the [`Base`] of a planned change.
+pub struct DirBase {
+    pub root: PathBuf,
+}
+
+impl Base for DirBase {
+    fn entry(&self, path: &str) -> Result<Entry> {
+        let mut current = self.root.clone();
+        let mut walked = String::new();
+        let mut components = path.split('/').peekable();
+        while let Some(name) = components.next() {
+            current.push(name);
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(name);
+            // Following symlinks, as writing through the path would.
+            let metadata = match fs::metadata(&current) {
+                Ok(metadata) => metadata,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Entry::Missing),
+                Err(source) => {
+                    return Err(Error::Read {
+                        path: current,
+                        source,
+                    });
+                }
+            };
+            if components.peek().is_none() {
+                if metadata.is_dir() {
+                    return Ok(Entry::Other);
+                }
+                let content = fs::read(&current).map_err(|source| Error::Read {
+                    path: current.clone(),
+                    source,
+                })?;
+                return Ok(Entry::File {
+                    content,
+                    plain: true,
+                });
+            }
+            if !metadata.is_dir() {
+                return Ok(Entry::Blocked(walked));
+            }
+        }
+        Ok(Entry::Missing)
+    }
 }
 
 /// Refuses a rendered tree that a Git tree or a file system cannot hold: empty, `.` or `..`

@@ -3,7 +3,6 @@
 //! under the same ownership rules `commit` and `render` apply. A difference is exactly what the
 //! next `commit` (or `render`) would change, and it is drift when CI expected none.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,7 +14,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
-use crate::sinks::changes::{self, Base, ChangeKind, Conflict, Entry, FileChange};
+use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
 use crate::tree::{Branches, OWNED_LIST};
@@ -174,7 +173,7 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
     for (branch, tree) in branches.iter() {
         let root = out.join(branch);
         changes::check_paths(branch, tree).map_err(Error::Git)?;
-        let changes = changes::plan(branch, tree, &DirBase { root: root.clone() })?;
+        let changes = changes::plan(branch, tree, &changes::DirBase { root: root.clone() })?;
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
             exists: root.is_dir(),
@@ -193,54 +192,6 @@ pub fn against_fleet(fleet: &Fleet, branches: &Branches, out: Option<&Path>) -> 
     match git::locate(fleet)? {
         Some(repo) => against_repo(&repo, branches),
         None => against_dir(&fleet.root.join(&fleet.output), branches),
-    }
-}
-
-/// `<out>/<branch>/` as the [`Base`] of a planned change.
-struct DirBase {
-    root: PathBuf,
-}
-
-impl Base for DirBase {
-    fn entry(&self, path: &str) -> Result<Entry> {
-        let mut current = self.root.clone();
-        let mut walked = String::new();
-        let mut components = path.split('/').peekable();
-        while let Some(name) = components.next() {
-            current.push(name);
-            if !walked.is_empty() {
-                walked.push('/');
-            }
-            walked.push_str(name);
-            // Following symlinks, as writing through the path would.
-            let metadata = match fs::metadata(&current) {
-                Ok(metadata) => metadata,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Entry::Missing),
-                Err(source) => {
-                    return Err(Error::Read {
-                        path: current,
-                        source,
-                    });
-                }
-            };
-            if components.peek().is_none() {
-                if metadata.is_dir() {
-                    return Ok(Entry::Other);
-                }
-                let content = fs::read(&current).map_err(|source| Error::Read {
-                    path: current.clone(),
-                    source,
-                })?;
-                return Ok(Entry::File {
-                    content,
-                    plain: true,
-                });
-            }
-            if !metadata.is_dir() {
-                return Ok(Entry::Blocked(walked));
-            }
-        }
-        Ok(Entry::Missing)
     }
 }
 
@@ -458,6 +409,7 @@ pub fn write_summary(
 mod tests {
     use super::*;
     use crate::tree::Tree;
+    use std::fs;
 
     fn branches(files: &[(&str, &str)]) -> Branches {
         let mut tree = Tree::new();
