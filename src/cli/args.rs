@@ -33,6 +33,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// Show how a value was resolved, and from which file and line.
     Explain(ExplainArgs),
+    #[command(flatten)]
+    Scaffold(super::scaffold_commands::ScaffoldCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -22,6 +22,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 explain_cluster(&root, &name, env.as_deref(), format)
             }
         },
+        Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
