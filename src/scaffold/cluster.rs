@@ -495,7 +495,7 @@ pub fn remove_cluster(root: &Path, args: &RemoveCluster) -> Result<Proposal> {
                             described.join(", ")
                         ),
                     )
-                    .at_file(cluster_file(&dependents[0]))
+                    .at(manager_location(&source, &dependents[0]))
                     .with_hint(format!(
                         "remove or re-home {} first (MANAGED_BY), or pass --force to remove {} too",
                         dependents.join(", "),
@@ -524,6 +524,7 @@ pub fn remove_cluster(root: &Path, args: &RemoveCluster) -> Result<Proposal> {
     for cluster in &removed {
         if source.is_remote(cluster)
             && let Some(manager) = source.manager(cluster)
+            && !removed.contains(&manager)
         {
             proposal.next.push(match &args.env {
                 Some(env) => format!(
@@ -539,6 +540,18 @@ pub fn remove_cluster(root: &Path, args: &RemoveCluster) -> Result<Proposal> {
         "fleetgen render, review the result, and commit the fleet source; Flux prunes on its next reconciliation".to_owned(),
     );
     Ok(proposal)
+}
+
+/// Where a cluster names its manager: its MANAGED_BY line, or its file.
+fn manager_location(source: &Source, cluster: &str) -> Location {
+    let file = source
+        .cluster(cluster)
+        .expect("dependents are clusters of the fleet");
+    file.entries
+        .iter()
+        .find(|entry| entry.key == "MANAGED_BY")
+        .map(|entry| Location::new(&file.source.path, entry.line, entry.key_column))
+        .unwrap_or_else(|| Location::file(&file.source.path))
 }
 
 /// Every cluster that, directly or through others, has `name` as its manager.

@@ -148,19 +148,28 @@ fn prune_report(
 ) -> Vec<String> {
     let old = inventory(&before.fleet, &before.rendered.branches);
     let new = inventory(&after.fleet, &after.rendered.branches);
+    // A cluster with its own Flux that leaves the fleet loses its entry point: its Flux stops
+    // at "path not found" and prunes nothing, neither on itself nor on the clusters it drives.
+    let stopped: Vec<&String> = before
+        .fleet
+        .clusters
+        .values()
+        .filter(|was| !was.is_remote() && !after.fleet.clusters.contains_key(&was.name))
+        .map(|was| &was.name)
+        .collect();
     let mut lines = Vec::new();
+    for cluster in &stopped {
+        lines.push(format!(
+            "{cluster}: clusters/{cluster} leaves the {} branch, so the Flux there stops at `path not found` and prunes nothing; uninstall it (`flux uninstall`) or retire the cluster",
+            after.fleet.repo.main_branch
+        ));
+    }
     for (cluster, lost) in inventory::pruned(&old, &new) {
-        let entry_point_gone = before
-            .fleet
-            .clusters
-            .get(&cluster)
-            .is_some_and(|was| !was.is_remote())
-            && !after.fleet.clusters.contains_key(&cluster);
-        if entry_point_gone {
-            lines.push(format!(
-                "{cluster}: clusters/{cluster} leaves the {} branch, so the Flux there stops at `path not found` and prunes nothing; uninstall it (`flux uninstall`) or retire the cluster",
-                after.fleet.repo.main_branch
-            ));
+        let lost: Vec<_> = lost
+            .into_iter()
+            .filter(|(_, applier)| !stopped.contains(&&applier.cluster))
+            .collect();
+        if lost.is_empty() {
             continue;
         }
         let mut shown = Vec::new();
