@@ -348,21 +348,28 @@ impl Builder<'_> {
 
     fn fleet_defaults(&mut self, keys: &KeyRegistry) -> Values {
         let mut values = Values::default();
+        let file = &self.source.fleet;
         for spec in keys.iter() {
             if let Some(default) = &spec.default
                 && let Ok(value) = spec.parse(default)
             {
+                // A fleet key's default is written in fleet.yaml; say where.
+                let location = spec.custom.then(|| {
+                    yaml_location(
+                        &file.source,
+                        &[Seg::Key("keys"), Seg::Key(&spec.name), Seg::Key("default")],
+                    )
+                });
                 values.set(
                     &spec.name,
                     Resolved {
                         value,
                         layer: Layer::Default,
-                        location: None,
+                        location,
                     },
                 );
             }
         }
-        let file = &self.source.fleet;
         for (key, scalar) in &file.content.defaults {
             let location = yaml_location(&file.source, &[Seg::Key("defaults"), Seg::Key(key)]);
             if let Some(resolved) =
@@ -555,6 +562,11 @@ impl Builder<'_> {
                     .with_hint(format!("add {}=… : {}", spec.name, spec.help)),
                 );
             }
+        }
+        // Keys of other providers (defaults included) mean nothing for this cluster; dropping
+        // them keeps `explain` honest and makes templates see them as unset.
+        if shape_known {
+            values.retain(|key| keys.get(key).is_none_or(|spec| spec.applies_to(&provider)));
         }
         let manager = values.text("MANAGED_BY").map(str::to_owned);
         Cluster {

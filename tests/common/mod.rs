@@ -77,20 +77,36 @@ pub struct RealTools {
     pub path: std::ffi::OsString,
 }
 
-/// Finds the real tools. When they are missing the test fails, naming what is missing and how
-/// to install it, unless FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never in CI).
+/// Finds the real tools, installing kubectl and the kustomize shim into `.tools/bin` with
+/// `shared/tools/install-k8s-tools` the first time (it is idempotent and quick once done). When
+/// they still cannot be found the test fails, naming what is missing, unless
+/// FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
 pub fn real_tools() -> Option<RealTools> {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
     let shared = std::env::var_os("FLEETGEN_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("../shared"));
     let validate_tree = shared.join("tools/validate-tree");
     let local_bin = repo_root().join(".tools/bin");
-    let mut paths = vec![local_bin];
+    let mut paths = vec![local_bin.clone()];
     paths.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     let path = std::env::join_paths(&paths).expect("PATH");
-    let has_kustomize = paths.iter().any(|dir| dir.join("kustomize").is_file());
+    let has_kustomize = || paths.iter().any(|dir| dir.join("kustomize").is_file());
+    let installer = shared.join("tools/install-k8s-tools");
+    if !has_kustomize() && installer.is_file() {
+        INSTALL.call_once(|| {
+            eprintln!(
+                "installing kubectl and kustomize into {} for the real-tool tests",
+                local_bin.display()
+            );
+            let status = Command::new(&installer).arg(&local_bin).status();
+            if !matches!(status, Ok(status) if status.success()) {
+                eprintln!("{} failed: {status:?}", installer.display());
+            }
+        });
+    }
     let mut missing = Vec::new();
     if !validate_tree.is_file() {
         missing.push(format!(
@@ -98,9 +114,9 @@ pub fn real_tools() -> Option<RealTools> {
             validate_tree.display()
         ));
     }
-    if !has_kustomize {
+    if !has_kustomize() {
         missing.push(
-            "kustomize on PATH or in .tools/bin (run ../shared/tools/install-k8s-tools)".to_owned(),
+            "kustomize on PATH or in .tools/bin (see ../shared/tools/install-k8s-tools)".to_owned(),
         );
     }
     if missing.is_empty() {
