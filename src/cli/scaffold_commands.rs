@@ -11,33 +11,35 @@ use crate::scaffold::{self, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum ScaffoldCommand {
-    /// Create a new fleet source: fleet/fleet.yaml, an example environment, a justfile and a
-    /// CI workflow.
+    /// Create a new fleet source.
     ///
-    /// Refuses a folder that already holds other files unless --force (they are kept). Run in
+    /// Writes a commented fleet/fleet.yaml, an example environment, a justfile and a CI
+    /// workflow; with --with-blueprints also a copy of the default blueprints. Refuses a folder that already holds other files unless --force (they are kept). Run in
     /// a folder that already holds a fleet, it only adds what was asked for (--with-blueprints).
     Init(InitArgs),
-    /// Create an environment: environments/ENV/environment.yaml, tracking branch ENV.
+    /// Create an environment, optionally with another one's memberships.
     ///
-    /// With --from, the new environment starts with the cluster and tenant memberships of
+    /// Writes environments/ENV/environment.yaml, tracking branch ENV. With --from, the new environment starts with the cluster and tenant memberships of
     /// another one. Run on an existing environment, it only adds the missing --set values.
     InitEnvironment(InitEnvironmentArgs),
-    /// Add a cluster: fleet/clusters/NAME.env with every key its provider takes, and its
-    /// membership in each --env.
+    /// Add a cluster, or add an existing one to more environments.
     ///
-    /// Values only the user can decide (networks, key pairs, versions) are written as
+    /// Writes fleet/clusters/NAME.env with every key its provider takes, commented, and the
+    /// membership in each --env. Values only the user can decide (networks, key pairs, versions) are written as
     /// <FILL-IN> placeholders that render and check refuse until they are filled in. Run for an
     /// existing cluster, it adds the missing memberships, and fills placeholders from --set.
     AddCluster(AddClusterArgs),
-    /// Add a cluster without Flux of its own, driven by its manager's Flux through a kubeconfig
-    /// Secret, and print the Secrets to create.
-    AddRemoteCluster(AddRemoteClusterArgs),
-    /// Add a tenant to an environment: fleet/tenants/NAME.yaml and its membership in ENV.
+    /// Add a cluster driven by its manager's Flux, and list the Secrets it needs.
     ///
-    /// For a tenant that exists, only what is missing is added (apps, clusters, the
+    /// The cluster runs no Flux: its manager applies to it through a kubeconfig Secret
+    /// `<NAME>-kubeconfig` (key `value`) in each namespace that holds such a Kustomization.
+    AddRemoteCluster(AddRemoteClusterArgs),
+    /// Add a tenant to an environment, or what it is missing there.
+    ///
+    /// Writes fleet/tenants/NAME.yaml and environments/ENV/tenants/NAME.yaml. For a tenant that exists, only what is missing is added (apps, clusters, the
     /// membership); nothing is ever taken away.
     AddTenant(AddTenantArgs),
-    /// Deploy an app of a tenant to an environment, adding it to the tenant if it is new.
+    /// Deploy a tenant's app to an environment (a new app is added to the tenant).
     AddApp(AddAppArgs),
     /// Remove a cluster (or, with --env, its membership) and every reference to it.
     RemoveCluster(RemoveClusterArgs),
@@ -76,6 +78,7 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct InitEnvironmentArgs {
+    /// Name of the environment (a DNS label), and of its branch unless --branch says otherwise.
     pub env: String,
     /// Start with the cluster and tenant memberships of this environment.
     #[arg(long, value_name = "ENV")]
@@ -119,7 +122,9 @@ pub enum FluxMode {
 
 #[derive(Debug, Args)]
 pub struct AddClusterArgs {
+    /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
+    /// How the cluster comes to exist: made outside fleetgen, or by Cluster API.
     #[arg(long, value_enum)]
     pub provider: Provider,
     /// The management cluster (Cluster API providers, or --flux remote).
@@ -143,6 +148,7 @@ pub struct AddClusterArgs {
 
 #[derive(Debug, Args)]
 pub struct AddRemoteClusterArgs {
+    /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
     /// The cluster whose Flux drives this one.
     #[arg(long, value_name = "CLUSTER")]
@@ -162,6 +168,7 @@ pub struct AddRemoteClusterArgs {
 
 #[derive(Debug, Args)]
 pub struct AddTenantArgs {
+    /// Name of the tenant (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
     /// The tenant's Git repository of application manifests.
     #[arg(long, value_name = "URL")]
