@@ -232,18 +232,35 @@ fn init_environment_copies_memberships_from_another() {
     let fleet = example_fleet();
     let root = fleet.path();
     first_dry_second(root, &["init-environment", "staging", "--from", "qa"]);
-    for file in [
-        "clusters/k3d-america.env",
-        "clusters/k3d-emea.env",
-        "tenants/yakuza.yaml",
-    ] {
-        assert_eq!(
-            read(root, &format!("environments/staging/{file}")),
-            read(root, &format!("environments/qa/{file}"))
-        );
-    }
+    // The same facts, under comments that name the new environment.
+    let america = read(root, "environments/staging/clusters/k3d-america.env");
+    assert!(
+        america.starts_with("# k3d-america is a member of the staging environment"),
+        "{america}"
+    );
+    assert!(america.ends_with("\nREDIS_REPLICAS=2\n"), "{america}");
+    let yakuza = read(root, "environments/staging/tenants/yakuza.yaml");
+    assert!(
+        yakuza.starts_with("# yakuza is in the staging environment."),
+        "{yakuza}"
+    );
+    assert!(
+        yakuza.ends_with("\nbranch: release\napps:\n  - api\n"),
+        "{yakuza}"
+    );
+    assert!(
+        root.join("environments/staging/tenants/kaizentm.yaml")
+            .is_file()
+    );
+    assert!(
+        !root
+            .join("environments/staging/clusters/k3s-america-south.env")
+            .exists()
+    );
     let compiled = pipeline::compile(root, &[]).unwrap();
-    assert!(compiled.rendered.branches.trees.contains_key("staging"));
+    let staging = &compiled.rendered.branches.trees["staging"];
+    let qa = &compiled.rendered.branches.trees["qa"];
+    assert_eq!(staging.len(), qa.len(), "staging renders what qa renders");
 }
 
 #[test]

@@ -75,6 +75,52 @@ fn files(root: &Path, dir: &Path, extension: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// A membership of another environment, rewritten for `env`: the same facts (overrides,
+/// branch, apps, clusters) under a comment that names the right environment. `None` when the
+/// file does not parse; it is then copied as it is, and the loader will point at the problem.
+fn copied_membership(
+    root: &Path,
+    env: &str,
+    member: &str,
+    folder: &str,
+    original: &str,
+) -> Option<String> {
+    if folder == "clusters" {
+        let entries = crate::load::dotenv::parse(Path::new(member), original).ok()?;
+        let values: BTreeMap<String, String> = entries
+            .into_iter()
+            .map(|entry| (entry.key, entry.value))
+            .collect();
+        // A remote cluster's membership says which manager must be in the environment too.
+        let cluster = crate::load::read_source(root, &super::source::cluster_file(member)).ok();
+        let manager = cluster.and_then(|file| {
+            let entries = crate::load::dotenv::parse(&file.path, &file.text).ok()?;
+            let value = |key: &str| {
+                entries
+                    .iter()
+                    .find(|entry| entry.key == key)
+                    .map(|entry| entry.value.clone())
+            };
+            (value("FLUX").as_deref() == Some("remote"))
+                .then(|| value("MANAGED_BY"))
+                .flatten()
+        });
+        return text::cluster_membership(env, member, manager.as_deref(), &values).ok();
+    }
+    let parsed: crate::load::TenantMembershipFile =
+        yaml::from_str(Path::new(member), original).ok()?;
+    Some(
+        text::TenantMembership {
+            env,
+            tenant: member,
+            branch: parsed.branch.as_deref(),
+            apps: parsed.apps.as_deref(),
+            clusters: parsed.clusters.as_deref(),
+        }
+        .render(),
+    )
+}
+
 pub fn init_environment(root: &Path, args: &InitEnvironment) -> Result<Proposal> {
     let name = args.name.as_str();
     let mut problems = Diagnostics::new();
@@ -174,10 +220,13 @@ pub fn init_environment(root: &Path, args: &InitEnvironment) -> Result<Proposal>
                 if proposal.changes.text(&target)?.is_some() {
                     continue;
                 }
-                let content = proposal
+                let original = proposal
                     .changes
                     .text(&source_dir.join(&file))?
                     .unwrap_or_default();
+                let member = file.trim_end_matches(extension);
+                let content =
+                    copied_membership(root, name, member, folder, &original).unwrap_or(original);
                 proposal.changes.write(&target, content)?;
             }
         }
