@@ -22,6 +22,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 explain_cluster(&root, &name, env.as_deref(), format)
             }
         },
+        Command::Diff(args) => super::git_commands::diff(&root, args),
+        Command::Commit(args) => super::git_commands::commit(&root, args),
+        Command::Check(args) => super::git_commands::check(&root, args),
+        Command::Hook(args) => super::git_commands::hook(&root, args),
         Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -4,6 +4,7 @@
 //! render for.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,14 +116,16 @@ pub struct AppContext {
     pub path: String,
 }
 
+/// What a template sees. The parts shared by many units are reference-counted: a large fleet
+/// has tens of thousands of units, and most of them share a cluster, environment and tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
-    pub fleet: FleetContext,
-    pub cluster: ClusterContext,
+    pub fleet: Arc<FleetContext>,
+    pub cluster: Arc<ClusterContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub env: Option<EnvironmentContext>,
+    pub env: Option<Arc<EnvironmentContext>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<TenantContext>,
+    pub tenant: Option<Arc<TenantContext>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<AppContext>,
 }
@@ -163,18 +166,18 @@ pub struct Plan {
 /// Expands `fleet` for the selected environments (all when `selected` is empty). The main
 /// branch is always planned in full: it holds every environment's entry points.
 pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
-    let fleet_context = FleetContext {
+    let fleet_context = Arc::new(FleetContext {
         repo_url: fleet.repo.url.clone(),
         main_branch: fleet.repo.main_branch.clone(),
         secret_ref: fleet.repo.secret_ref.clone(),
         interval: fleet.repo.interval.clone(),
-    };
+    });
     let mut units = Vec::new();
     let main = fleet.repo.main_branch.clone();
     for cluster in fleet.clusters.values() {
         let context = Context {
             fleet: fleet_context.clone(),
-            cluster: cluster_context(fleet, cluster, &cluster.values),
+            cluster: Arc::new(cluster_context(fleet, cluster, &cluster.values)),
             env: None,
             tenant: None,
             app: None,
@@ -187,11 +190,11 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
     }
     let mut branches = Vec::new();
     for env in fleet.environments.values() {
-        let env_context = EnvironmentContext {
+        let env_context = Arc::new(EnvironmentContext {
             name: env.name.clone(),
             branch: env.branch.clone(),
             namespace: env.flux_namespace(),
-        };
+        });
         let render_branch = selected.is_empty() || selected.contains(&env.name);
         if render_branch {
             branches.push(env.branch.clone());
@@ -199,7 +202,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         for (cluster, values) in fleet.env_clusters(env) {
             let context = Context {
                 fleet: fleet_context.clone(),
-                cluster: cluster_context(fleet, cluster, values),
+                cluster: Arc::new(cluster_context(fleet, cluster, values)),
                 env: Some(env_context.clone()),
                 tenant: None,
                 app: None,
@@ -240,7 +243,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                     )
                 };
                 if on_cluster {
-                    let tenant = tenant_context(true, Vec::new());
+                    let tenant = Arc::new(tenant_context(true, Vec::new()));
                     units.push(Unit {
                         scope: Scope::Tenant,
                         branch: env.branch.clone(),
@@ -278,7 +281,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                         scope: Scope::TenantSource,
                         branch: env.branch.clone(),
                         context: Context {
-                            tenant: Some(tenant_context(on_cluster, remotes)),
+                            tenant: Some(Arc::new(tenant_context(on_cluster, remotes))),
                             ..context.clone()
                         },
                     });
