@@ -79,11 +79,18 @@ fn source_snapshot(root: &Path) -> String {
     text
 }
 
-/// The fleet must load and render after every successful command.
+/// The fleet must load, render and pass `check` (without comparing with branches, which a
+/// fleet under construction has not got yet) after every successful command.
 fn assert_renders(root: &Path) {
     if let Err(error) = pipeline::compile(root, &[]) {
         panic!("the fleet does not render:\n{error}");
     }
+    let check = run(root, &["check", "--no-drift"]);
+    assert_eq!(
+        check.code, 0,
+        "check is not clean:\n{}{}",
+        check.stdout, check.stderr
+    );
 }
 
 /// Runs a command three times: as a dry run (prints a diff, writes nothing), for real, and
