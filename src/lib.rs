@@ -18,6 +18,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod render;
+pub mod scaffold;
 pub mod sinks;
 pub mod tree;
 

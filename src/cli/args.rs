@@ -41,6 +41,8 @@ pub enum Command {
     Check(super::git_commands::CheckArgs),
     /// Install the git pre-commit hook.
     Hook(super::git_commands::HookArgs),
+    #[command(flatten)]
+    Scaffold(super::scaffold_commands::ScaffoldCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -26,6 +26,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Commit(args) => super::git_commands::commit(&root, args),
         Command::Check(args) => super::git_commands::check(&root, args),
         Command::Hook(args) => super::git_commands::hook(&root, args),
+        Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod git_commands;
+mod scaffold_commands;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -111,6 +111,17 @@ pub struct KeySpec {
     pub custom: bool,
 }
 
+/// The value `fleetgen add-cluster` writes for what only the user can decide (networks, key
+/// pairs, versions). The loader refuses it with "fill in KEY", so an unfilled file can never
+/// render with a guessed or empty value.
+pub const PLACEHOLDER: &str = "<FILL-IN>";
+
+/// Whether a raw value is still [`PLACEHOLDER`] (or a variant of it, such as `<FILL-IN: …>`
+/// written by hand as a reminder).
+pub fn is_placeholder(raw: &str) -> bool {
+    raw.trim_start().starts_with("<FILL-IN")
+}
+
 pub const PROVIDERS: [&str; 4] = ["existing", "aws", "openstack", "docker"];
 const CAPI: [&str; 3] = ["aws", "openstack", "docker"];
 

@@ -244,7 +244,18 @@ impl Builder<'_> {
                 .with_hint(problem),
             );
         }
-        if !is_git_url(&settings.url) {
+        if keys::is_placeholder(&settings.url) {
+            self.diagnostics.push(
+                Diagnostic::error("fill-in", "fill in repo.url")
+                    .at(yaml_location(
+                        &file.source,
+                        &[Seg::Key("repo"), Seg::Key("url")],
+                    ))
+                    .with_hint(
+                        "the URL Flux clones the fleet repo from, e.g. ssh://git@host/org/fleet",
+                    ),
+            );
+        } else if !is_git_url(&settings.url) {
             self.diagnostics.push(
                 Diagnostic::error(
                     "invalid-url",
@@ -387,6 +398,17 @@ impl Builder<'_> {
         location: Location,
         layer: Layer,
     ) -> Option<Resolved> {
+        if keys::is_placeholder(raw) {
+            self.diagnostics.push(
+                Diagnostic::error("fill-in", format!("fill in {}", spec.name))
+                    .at(location)
+                    .with_hint(format!(
+                        "replace `{raw}` with the value to use (fleetgen never guesses one). {}: {}",
+                        spec.name, spec.help
+                    )),
+            );
+            return None;
+        }
         match spec.parse(raw) {
             Ok(value) => Some(Resolved {
                 value,

@@ -1,0 +1,247 @@
+//! Scaffolding: the commands that edit the fleet source for the user — `init`,
+//! `init-environment`, `add-cluster`, `add-remote-cluster`, `add-tenant`, `add-app` and the
+//! matching `remove-*` commands.
+//!
+//! They replace the seed repositories' scripts, and are built against those scripts' failures:
+//! every command only creates, deletes or line-preservingly edits files of the fleet source
+//! (never the rendered output, never a cluster); checks names and references before anything
+//! is written; checks that the fleet still loads and renders on a staged copy; writes all its
+//! files or none; changes nothing when run twice; and says what it did, what Flux will prune,
+//! which Secrets the operator must create, and what comes next.
+//!
+//! Each command returns a [`Proposal`]; [`finish`] checks it, applies it (unless it is a dry
+//! run) and returns the [`Outcome`] the command line prints.
+
+mod changes;
+mod cluster;
+mod environment;
+mod init;
+mod inventory;
+mod source;
+mod stage;
+mod tenant;
+mod text;
+mod yaml_edit;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::{Error, Result};
+use crate::model::names;
+
+pub use changes::{ChangeSet, FileChange, slash as slash_path, unified_diff};
+pub use cluster::{AddCluster, RemoveCluster, add_cluster, add_remote_cluster, remove_cluster};
+pub use environment::{InitEnvironment, init_environment};
+pub use init::{Init, init};
+pub use inventory::{Applier, Inventory, ObjectId, inventory};
+pub use tenant::{
+    AddApp, AddTenant, RemoveApp, RemoveTenant, add_app, add_tenant, remove_app, remove_tenant,
+};
+
+/// A Secret the operator must create, because fleetgen never handles secret material.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretNeed {
+    /// The cluster the Secret must exist on.
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+    /// What the value is.
+    pub holds: String,
+}
+
+/// What a command wants to change, before it is checked and written.
+#[derive(Debug)]
+pub struct Proposal {
+    pub changes: ChangeSet,
+    /// Why there is nothing to do, said when `changes` is empty.
+    pub unchanged: String,
+    pub notes: Vec<String>,
+    pub secrets: Vec<SecretNeed>,
+    pub next: Vec<String>,
+}
+
+impl Proposal {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            changes: ChangeSet::new(root),
+            unchanged: String::new(),
+            notes: Vec::new(),
+            secrets: Vec::new(),
+            next: Vec::new(),
+        }
+    }
+}
+
+/// What a command did, or would do on a dry run.
+#[derive(Debug)]
+pub struct Outcome {
+    pub changes: Vec<FileChange>,
+    pub dry_run: bool,
+    /// Set when there was nothing to do.
+    pub unchanged: Option<String>,
+    pub notes: Vec<String>,
+    /// Placeholders left for the user, as the loader reports them.
+    pub fill_in: Vec<Diagnostic>,
+    pub secrets: Vec<SecretNeed>,
+    /// What Flux will prune on its next reconciliation, cluster by cluster.
+    pub prune: Vec<String>,
+    pub next: Vec<String>,
+}
+
+impl Outcome {
+    pub fn diff(&self) -> String {
+        unified_diff(&self.changes)
+    }
+}
+
+/// Checks `proposal` on a staged copy of the fleet, then writes it unless `dry_run`.
+pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome> {
+    let Proposal {
+        changes,
+        unchanged,
+        notes,
+        secrets,
+        next,
+    } = proposal;
+    if changes.is_empty() {
+        return Ok(Outcome {
+            changes: Vec::new(),
+            dry_run,
+            unchanged: Some(unchanged),
+            notes,
+            fill_in: Vec::new(),
+            secrets: Vec::new(),
+            prune: Vec::new(),
+            next: Vec::new(),
+        });
+    }
+    let changes = changes.into_changes();
+    let staged = stage::check(root, &changes)?;
+    let prune = match (&staged.before, &staged.after) {
+        (Some(before), Some(after)) => prune_report(before, after),
+        (Some(_), None) => vec![
+            "what Flux will apply and prune is known once the placeholders are filled in"
+                .to_owned(),
+        ],
+        (None, _) => Vec::new(),
+    };
+    if !dry_run {
+        changes::apply(root, &changes)?;
+    }
+    Ok(Outcome {
+        changes,
+        dry_run,
+        unchanged: None,
+        notes,
+        fill_in: staged.fill_in,
+        secrets,
+        prune,
+        next,
+    })
+}
+
+fn prune_report(
+    before: &crate::pipeline::Compiled,
+    after: &crate::pipeline::Compiled,
+) -> Vec<String> {
+    let old = inventory(&before.fleet, &before.rendered.branches);
+    let new = inventory(&after.fleet, &after.rendered.branches);
+    // A cluster with its own Flux that leaves the fleet loses its entry point: its Flux stops
+    // at "path not found" and prunes nothing, neither on itself nor on the clusters it drives.
+    let stopped: Vec<&String> = before
+        .fleet
+        .clusters
+        .values()
+        .filter(|was| !was.is_remote() && !after.fleet.clusters.contains_key(&was.name))
+        .map(|was| &was.name)
+        .collect();
+    let mut lines = Vec::new();
+    for cluster in &stopped {
+        lines.push(format!(
+            "{cluster}: clusters/{cluster} leaves the {} branch, so the Flux there stops at `path not found` and prunes nothing; uninstall it (`flux uninstall`) or retire the cluster",
+            after.fleet.repo.main_branch
+        ));
+    }
+    for (cluster, lost) in inventory::pruned(&old, &new) {
+        let lost: Vec<_> = lost
+            .into_iter()
+            .filter(|(_, applier)| !stopped.contains(&&applier.cluster))
+            .collect();
+        if lost.is_empty() {
+            continue;
+        }
+        let mut shown = Vec::new();
+        let mut others: BTreeMap<String, usize> = BTreeMap::new();
+        for (id, applier) in &lost {
+            let notable = matches!(
+                (id.group.as_str(), id.kind.as_str()),
+                ("", "Namespace")
+                    | ("kustomize.toolkit.fluxcd.io", "Kustomization")
+                    | ("helm.toolkit.fluxcd.io", "HelmRelease")
+                    | ("cluster.x-k8s.io", "Cluster")
+            );
+            if notable {
+                let mut line = format!("  {}", id.describe());
+                if id.kind == "Cluster" {
+                    line.push_str(" — Cluster API deletes the cluster and its machines");
+                }
+                if applier.cluster != cluster {
+                    line.push_str(&format!(" (applied from {})", applier.cluster));
+                }
+                shown.push(line);
+            } else {
+                *others.entry(id.kind.clone()).or_default() += 1;
+            }
+        }
+        lines.push(format!(
+            "Flux prunes from {cluster} on its next reconciliation:"
+        ));
+        lines.extend(shown);
+        if !others.is_empty() {
+            let total: usize = others.values().sum();
+            let kinds: Vec<String> = others.keys().cloned().collect();
+            lines.push(format!(
+                "  and {total} other object{} ({})",
+                if total == 1 { "" } else { "s" },
+                kinds.join(", ")
+            ));
+        }
+    }
+    lines
+}
+
+/// Refuses a name that cannot become a Kubernetes name (or would be a path).
+fn check_name(problems: &mut Diagnostics, what: &str, name: &str) -> bool {
+    match names::check_label(name) {
+        Ok(()) => true,
+        Err(problem) => {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    format!("{what} name `{name}` is not valid: {problem}"),
+                )
+                .with_hint("names become Kubernetes names: lower-case letters, digits and `-`, at most 63 characters"),
+            );
+            false
+        }
+    }
+}
+
+fn refuse(problems: &mut Diagnostics) -> Result<()> {
+    if problems.has_errors() {
+        Err(Error::Invalid(std::mem::take(problems)))
+    } else {
+        Ok(())
+    }
+}
+
+/// A file that cannot be edited in place, as a finding at that file.
+fn edit_error(path: &Path, message: String) -> Error {
+    Error::Invalid(
+        [Diagnostic::error("cannot-edit", message).at_file(path)]
+            .into_iter()
+            .collect(),
+    )
+}
