@@ -394,6 +394,8 @@ fn add_cluster_with_a_cluster_api_provider_leaves_placeholders() {
         "SERVICE_CIDR",
         "AWS_REGION",
         "AWS_SSH_KEY_NAME",
+        "AWS_CONTROL_PLANE_MACHINE_TYPE",
+        "AWS_NODE_MACHINE_TYPE",
     ] {
         assert!(
             file.contains(&format!("\n{key}=<FILL-IN>\n")),
@@ -425,6 +427,10 @@ fn add_cluster_with_a_cluster_api_provider_leaves_placeholders() {
             "AWS_REGION=eu-west-1",
             "--set",
             "AWS_SSH_KEY_NAME=ops",
+            "--set",
+            "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large",
+            "--set",
+            "AWS_NODE_MACHINE_TYPE=m6i.large",
         ],
     );
     assert_renders(root);
@@ -1064,8 +1070,14 @@ fn the_example_fleet_can_be_built_from_an_empty_folder() {
     let file = read(root, "fleet/clusters/aws-1.env")
         .replace("AWS_REGION=<FILL-IN>", "AWS_REGION=eu-west-1")
         .replace("AWS_SSH_KEY_NAME=<FILL-IN>", "AWS_SSH_KEY_NAME=ops")
-        .replace("AWS_CONTROL_PLANE_MACHINE_TYPE=<FILL-IN>", "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large")
-        .replace("AWS_NODE_MACHINE_TYPE=<FILL-IN>", "AWS_NODE_MACHINE_TYPE=m6i.large");
+        .replace(
+            "AWS_CONTROL_PLANE_MACHINE_TYPE=<FILL-IN>",
+            "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large",
+        )
+        .replace(
+            "AWS_NODE_MACHINE_TYPE=<FILL-IN>",
+            "AWS_NODE_MACHINE_TYPE=m6i.large",
+        );
     fs::write(root.join("fleet/clusters/aws-1.env"), file).unwrap();
     assert_renders(root);
     step(&["remove-cluster", "aws-1"]);
