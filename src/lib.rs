@@ -20,6 +20,7 @@ pub mod render;
 pub mod sinks;
 pub mod pipeline;
 pub mod tree;
+pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use error::{Error, Result};

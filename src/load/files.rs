@@ -70,6 +70,13 @@ pub struct ValidationSettings {
     /// A Kubernetes OpenAPI document or JSON Schema definitions for the built-in kinds.
     #[serde(default)]
     pub kubernetes: Option<String>,
+    /// Whether Flux objects outside tenant namespaces may reference sources and dependencies in
+    /// other namespaces (Flux's `--no-cross-namespace-refs` is off). Tenants never may.
+    #[serde(default)]
+    pub cross_namespace_refs: bool,
+    /// Objects of a kind no schema describes are errors rather than warnings.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// `fleet/tenants/<tenant>.yaml`.
