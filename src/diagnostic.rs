@@ -26,7 +26,11 @@ pub struct Location {
 
 impl Location {
     pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
-        Self { file: file.into(), line, column }
+        Self {
+            file: file.into(),
+            line,
+            column,
+        }
     }
 
     /// Start of a file, for findings about a file as a whole.
@@ -55,11 +59,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(rule: &'static str, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, rule, location: None, message: message.into(), hint: None }
+        Self {
+            severity: Severity::Error,
+            rule,
+            location: None,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn warning(rule: &'static str, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(rule, message) }
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(rule, message)
+        }
     }
 
     pub fn at(mut self, location: Location) -> Self {
@@ -136,7 +149,12 @@ impl Diagnostics {
     /// Sorts by file and position so output does not depend on the order checks ran in.
     pub fn sort(&mut self) {
         self.0.sort_by(|a, b| {
-            (&a.location, a.severity, a.rule, &a.message).cmp(&(&b.location, b.severity, b.rule, &b.message))
+            (&a.location, a.severity, a.rule, &a.message).cmp(&(
+                &b.location,
+                b.severity,
+                b.rule,
+                &b.message,
+            ))
         });
         self.0.dedup();
     }
@@ -144,7 +162,11 @@ impl Diagnostics {
     /// `Ok(())` when nothing is an error, so callers can write `diagnostics.into_result()?`.
     pub fn into_result(mut self) -> Result<Diagnostics, Diagnostics> {
         self.sort();
-        if self.has_errors() { Err(self) } else { Ok(self) }
+        if self.has_errors() {
+            Err(self)
+        } else {
+            Ok(self)
+        }
     }
 }
 
@@ -175,20 +197,33 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo:
+/// within a third of its length in edits (a swap of two letters counts as one), or sharing a
+/// long enough prefix.
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let given = given.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(&given.to_ascii_lowercase(), &candidate.to_ascii_lowercase()), candidate))
-        .filter(|(score, _)| *score > 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter_map(|candidate| {
+            let lower = candidate.to_ascii_lowercase();
+            let edits = strsim::damerau_levenshtein(&given, &lower);
+            let similarity = strsim::jaro_winkler(&given, &lower);
+            let close = edits * 3 <= given.len().max(lower.len()) || similarity > 0.9;
+            close.then_some((edits, candidate))
+        })
+        .min_by_key(|(edits, _)| *edits)
         .map(|(_, candidate)| candidate)
 }
 
 /// Renders a path relative to `root` when it lies below it, so messages name files the way the
 /// user sees them from the fleet root.
 pub fn relative_to(path: &Path, root: &Path) -> PathBuf {
-    path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -208,7 +243,16 @@ mod tests {
 
     #[test]
     fn suggests_only_close_names() {
-        assert_eq!(did_you_mean("NODE_CDIR", ["NODE_CIDR", "POD_CIDR"]), Some("NODE_CIDR"));
+        assert_eq!(
+            did_you_mean("NODE_CDIR", ["NODE_CIDR", "POD_CIDR"]),
+            Some("NODE_CIDR")
+        );
         assert_eq!(did_you_mean("ZZZ", ["NODE_CIDR", "POD_CIDR"]), None);
+        assert_eq!(did_you_mean("wbe", ["api", "web"]), Some("web"));
+        assert_eq!(
+            did_you_mean("k3d-amerika", ["k3d-america", "k3d-emea"]),
+            Some("k3d-america")
+        );
+        assert_eq!(did_you_mean("prod", ["dev", "qa"]), None);
     }
 }

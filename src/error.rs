@@ -12,10 +12,16 @@ pub enum Error {
     Invalid(Diagnostics),
 
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// Generated files were edited by hand since fleetgen last wrote them.
     #[error("{}", conflicts_message(.0))]
@@ -52,7 +58,8 @@ impl From<git2::Error> for Error {
 }
 
 fn conflicts_message(paths: &[PathBuf]) -> String {
-    let mut message = String::from("refusing to overwrite generated files that were edited by hand:");
+    let mut message =
+        String::from("refusing to overwrite generated files that were edited by hand:");
     for path in paths {
         message.push_str(&format!("\n  {}", path.display()));
     }

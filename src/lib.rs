@@ -15,10 +15,10 @@ pub mod diagnostic;
 pub mod error;
 pub mod load;
 pub mod model;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod sinks;
-pub mod pipeline;
 pub mod tree;
 pub mod validate;
 

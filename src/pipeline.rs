@@ -29,7 +29,11 @@ pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
     let plan = plan::plan(&fleet, envs);
     let blueprints = blueprint::load_all(root)?;
     let rendered = render::render(&plan, &blueprints)?;
-    Ok(Compiled { fleet, plan, rendered })
+    Ok(Compiled {
+        fleet,
+        plan,
+        rendered,
+    })
 }
 
 /// Refuses `--env` names that are not environments of the fleet.
@@ -37,7 +41,8 @@ pub fn check_selected(fleet: &Fleet, envs: &[String]) -> Result<()> {
     let mut diagnostics = Diagnostics::new();
     for env in envs {
         if !fleet.environments.contains_key(env) {
-            let mut diagnostic = Diagnostic::error("unknown-environment", format!("no environment `{env}`"));
+            let mut diagnostic =
+                Diagnostic::error("unknown-environment", format!("no environment `{env}`"));
             let known: Vec<&str> = fleet.environments.keys().map(String::as_str).collect();
             diagnostic = match crate::diagnostic::did_you_mean(env, known.iter().copied()) {
                 Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
@@ -46,5 +51,9 @@ pub fn check_selected(fleet: &Fleet, envs: &[String]) -> Result<()> {
             diagnostics.push(diagnostic);
         }
     }
-    if diagnostics.has_errors() { Err(Error::Invalid(diagnostics)) } else { Ok(()) }
+    if diagnostics.has_errors() {
+        Err(Error::Invalid(diagnostics))
+    } else {
+        Ok(())
+    }
 }

@@ -30,7 +30,11 @@ impl Tree {
     }
 
     /// Adds a file, returning the previous content if the path was already taken.
-    pub fn insert(&mut self, path: impl Into<String>, content: impl Into<Vec<u8>>) -> Option<Vec<u8>> {
+    pub fn insert(
+        &mut self,
+        path: impl Into<String>,
+        content: impl Into<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
         self.files.insert(path.into(), content.into())
     }
 
@@ -48,7 +52,9 @@ impl Tree {
 
     /// Files in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.files.iter().map(|(path, content)| (path.as_str(), content.as_slice()))
+        self.files
+            .iter()
+            .map(|(path, content)| (path.as_str(), content.as_slice()))
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
@@ -86,7 +92,9 @@ impl Tree {
 
 impl FromIterator<(String, Vec<u8>)> for Tree {
     fn from_iter<I: IntoIterator<Item = (String, Vec<u8>)>>(iter: I) -> Self {
-        Self { files: iter.into_iter().collect() }
+        Self {
+            files: iter.into_iter().collect(),
+        }
     }
 }
 
@@ -120,7 +128,9 @@ pub struct Branches {
 
 impl Branches {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tree)> {
-        self.trees.iter().map(|(branch, tree)| (branch.as_str(), tree))
+        self.trees
+            .iter()
+            .map(|(branch, tree)| (branch.as_str(), tree))
     }
 }
 

@@ -4,10 +4,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Compile a GitOps fleet into the Git trees that Flux and Cluster API reconcile.
 #[derive(Debug, Parser)]
-#[command(name = "fleetgen", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "fleetgen",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The fleet source root (the directory holding fleet/, environments/, blueprints/).
-    #[arg(short = 'C', long = "directory", global = true, default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub root: PathBuf,
 
     #[command(subcommand)]

@@ -18,10 +18,17 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Render(args) => render(&root, args),
         Command::Keys(args) => keys(&root, args),
         Command::Explain(args) => match args.what {
-            ExplainWhat::Cluster { name, env, format } => explain_cluster(&root, &name, env.as_deref(), format),
+            ExplainWhat::Cluster { name, env, format } => {
+                explain_cluster(&root, &name, env.as_deref(), format)
+            }
         },
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "fleetgen", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "fleetgen",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
     }
@@ -37,9 +44,18 @@ fn output_dir(root: &Path, fleet: &Fleet, out: Option<PathBuf>) -> PathBuf {
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     let out = output_dir(root, &compiled.fleet, args.out);
-    let report = write::write(&out, &compiled.rendered.branches, write::Options { force: args.force })?;
+    let report = write::write(
+        &out,
+        &compiled.rendered.branches,
+        write::Options { force: args.force },
+    )?;
     let mut stderr = std::io::stderr().lock();
-    let branches: Vec<&str> = compiled.rendered.branches.iter().map(|(branch, _)| branch).collect();
+    let branches: Vec<&str> = compiled
+        .rendered
+        .branches
+        .iter()
+        .map(|(branch, _)| branch)
+        .collect();
     let _ = writeln!(
         stderr,
         "rendered {} into {}: {} added, {} modified, {} removed, {} unchanged",
@@ -63,16 +79,28 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
     match args.format {
         Format::Json => {
             let specs: Vec<_> = registry.iter().collect();
-            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&specs).expect("key specs serialise"));
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&specs).expect("key specs serialise")
+            );
         }
         Format::Human => {
             for spec in registry.iter() {
                 let required = match &spec.required {
-                    Required::No if spec.name == "MANAGED_BY" => "required with FLUX=remote or a Cluster API provider".to_owned(),
+                    Required::No if spec.name == "MANAGED_BY" => {
+                        "required with FLUX=remote or a Cluster API provider".to_owned()
+                    }
                     Required::No => "optional".to_owned(),
-                    Required::ForProviders(providers) if providers.is_empty() => "required".to_owned(),
-                    Required::ForProviders(providers) => format!("required for PROVIDER={}", providers.join("|")),
-                    Required::ForRemoteFlux => "required with FLUX=remote or a Cluster API provider".to_owned(),
+                    Required::ForProviders(providers) if providers.is_empty() => {
+                        "required".to_owned()
+                    }
+                    Required::ForProviders(providers) => {
+                        format!("required for PROVIDER={}", providers.join("|"))
+                    }
+                    Required::ForRemoteFlux => {
+                        "required with FLUX=remote or a Cluster API provider".to_owned()
+                    }
                 };
                 let mut facts = vec![format!("type {}", spec.ty), required];
                 if let Some(default) = &spec.default {
@@ -87,7 +115,13 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
                 if spec.custom {
                     facts.push("defined by this fleet".to_owned());
                 }
-                let _ = writeln!(stdout, "{}\n    {}\n    {}\n", spec.name, facts.join("; "), spec.help);
+                let _ = writeln!(
+                    stdout,
+                    "{}\n    {}\n    {}\n",
+                    spec.name,
+                    facts.join("; "),
+                    spec.help
+                );
             }
         }
     }
@@ -112,8 +146,11 @@ fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -
                 Some(values) => values,
                 None => {
                     return Err(Error::Invalid(
-                        [Diagnostic::error("unknown-cluster", format!("cluster {name} is not a member of environment {env_name}"))
-                            .with_hint(format!("add environments/{env_name}/clusters/{name}.env"))]
+                        [Diagnostic::error(
+                            "unknown-cluster",
+                            format!("cluster {name} is not a member of environment {env_name}"),
+                        )
+                        .with_hint(format!("add environments/{env_name}/clusters/{name}.env"))]
                         .into_iter()
                         .collect(),
                     ));
@@ -124,7 +161,11 @@ fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Json => {
-            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(values).expect("values serialise"));
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(values).expect("values serialise")
+            );
         }
         Format::Human => {
             let rows: Vec<(String, String, String)> = values

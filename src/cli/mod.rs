@@ -30,8 +30,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "{error}");
             if let crate::Error::Invalid(diagnostics) = &error {
-                let errors = diagnostics.iter().filter(|diagnostic| diagnostic.is_error()).count();
-                let _ = writeln!(stderr, "fleetgen: {errors} error{} found; nothing was written", if errors == 1 { "" } else { "s" });
+                let errors = diagnostics
+                    .iter()
+                    .filter(|diagnostic| diagnostic.is_error())
+                    .count();
+                let _ = writeln!(
+                    stderr,
+                    "fleetgen: {errors} error{} found; nothing was written",
+                    if errors == 1 { "" } else { "s" }
+                );
             }
             error.exit_code()
         }

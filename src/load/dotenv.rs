@@ -34,15 +34,28 @@ pub fn parse(file: &Path, source: &str) -> Result<Vec<Entry>, Diagnostics> {
                     diagnostics.push(
                         Diagnostic::error("duplicate-key", format!("{} is set twice", parsed.key))
                             .at(Location::new(file, line_number, parsed.key_column))
-                            .with_hint(format!("the first value is on line {}; keep one of them", previous.line)),
+                            .with_hint(format!(
+                                "the first value is on line {}; keep one of them",
+                                previous.line
+                            )),
                     );
                     continue;
                 }
-                entries.push(Entry { line: line_number, ..parsed });
+                entries.push(Entry {
+                    line: line_number,
+                    ..parsed
+                });
             }
-            Err(LineError { column, message, hint }) => {
-                let mut diagnostic =
-                    Diagnostic::error("dotenv-syntax", message).at(Location::new(file, line_number, column));
+            Err(LineError {
+                column,
+                message,
+                hint,
+            }) => {
+                let mut diagnostic = Diagnostic::error("dotenv-syntax", message).at(Location::new(
+                    file,
+                    line_number,
+                    column,
+                ));
                 if let Some(hint) = hint {
                     diagnostic = diagnostic.with_hint(hint);
                 }
@@ -50,7 +63,11 @@ pub fn parse(file: &Path, source: &str) -> Result<Vec<Entry>, Diagnostics> {
             }
         }
     }
-    if diagnostics.has_errors() { Err(diagnostics) } else { Ok(entries) }
+    if diagnostics.has_errors() {
+        Err(diagnostics)
+    } else {
+        Ok(entries)
+    }
 }
 
 struct LineError {
@@ -61,7 +78,11 @@ struct LineError {
 
 impl LineError {
     fn new(column: usize, message: impl Into<String>) -> Self {
-        Self { column, message: message.into(), hint: None }
+        Self {
+            column,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -77,7 +98,9 @@ fn parse_line(line: &str) -> Result<Option<Entry>, LineError> {
     if pos == chars.len() || chars[pos] == '#' {
         return Ok(None);
     }
-    if starts_with(&chars, pos, "export") && chars.get(pos + 6).is_some_and(|c| *c == ' ' || *c == '\t') {
+    if starts_with(&chars, pos, "export")
+        && chars.get(pos + 6).is_some_and(|c| *c == ' ' || *c == '\t')
+    {
         pos = skip_blanks(&chars, pos + 6);
     }
     let key_start = pos;
@@ -86,27 +109,45 @@ fn parse_line(line: &str) -> Result<Option<Entry>, LineError> {
     }
     let key: String = chars[key_start..pos].iter().collect();
     if key.is_empty() {
-        return Err(LineError::new(key_start + 1, format!("expected a KEY=value line, found `{}`", line.trim()))
-            .hint("keys are letters, digits and underscores; comments start with #"));
+        return Err(LineError::new(
+            key_start + 1,
+            format!("expected a KEY=value line, found `{}`", line.trim()),
+        )
+        .hint("keys are letters, digits and underscores; comments start with #"));
     }
     if key.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(LineError::new(key_start + 1, format!("key `{key}` starts with a digit")));
+        return Err(LineError::new(
+            key_start + 1,
+            format!("key `{key}` starts with a digit"),
+        ));
     }
     let after_key = skip_blanks(&chars, pos);
     if chars.get(after_key) != Some(&'=') {
-        let found = chars.get(after_key).map_or("end of line".to_owned(), |c| format!("`{c}`"));
-        return Err(LineError::new(after_key + 1, format!("expected `=` after {key}, found {found}")));
+        let found = chars
+            .get(after_key)
+            .map_or("end of line".to_owned(), |c| format!("`{c}`"));
+        return Err(LineError::new(
+            after_key + 1,
+            format!("expected `=` after {key}, found {found}"),
+        ));
     }
     if after_key != pos {
-        return Err(LineError::new(pos + 1, format!("space between {key} and `=`"))
-            .hint("write KEY=value without spaces around `=`"));
+        return Err(
+            LineError::new(pos + 1, format!("space between {key} and `=`"))
+                .hint("write KEY=value without spaces around `=`"),
+        );
     }
     let value_start = pos + 1;
-    if chars.get(value_start).is_some_and(|c| *c == ' ' || *c == '\t') {
+    if chars
+        .get(value_start)
+        .is_some_and(|c| *c == ' ' || *c == '\t')
+    {
         let next = skip_blanks(&chars, value_start);
         if next < chars.len() && chars[next] != '#' {
-            return Err(LineError::new(value_start + 1, format!("space after `=` in {key}"))
-                .hint("quote the value if it starts with a space, otherwise remove the space"));
+            return Err(
+                LineError::new(value_start + 1, format!("space after `=` in {key}"))
+                    .hint("quote the value if it starts with a space, otherwise remove the space"),
+            );
         }
     }
     let (value, end) = match chars.get(value_start) {
@@ -116,14 +157,27 @@ fn parse_line(line: &str) -> Result<Option<Entry>, LineError> {
     };
     let rest = skip_blanks(&chars, end);
     if rest < chars.len() && chars[rest] != '#' {
-        return Err(LineError::new(rest + 1, format!("unexpected text after the value of {key}"))
-            .hint("a quoted value must end at its closing quote; put the whole value inside the quotes"));
+        return Err(LineError::new(
+            rest + 1,
+            format!("unexpected text after the value of {key}"),
+        )
+        .hint(
+            "a quoted value must end at its closing quote; put the whole value inside the quotes",
+        ));
     }
     if rest < chars.len() && rest == end && end > value_start && chars[rest] == '#' {
-        return Err(LineError::new(rest + 1, format!("`#` right after the value of {key}"))
-            .hint("put a space before a comment, or quote the value if `#` belongs to it"));
+        return Err(
+            LineError::new(rest + 1, format!("`#` right after the value of {key}"))
+                .hint("put a space before a comment, or quote the value if `#` belongs to it"),
+        );
     }
-    Ok(Some(Entry { key, value, line: 0, key_column: key_start + 1, value_column: value_start + 1 }))
+    Ok(Some(Entry {
+        key,
+        value,
+        line: 0,
+        key_column: key_start + 1,
+        value_column: value_start + 1,
+    }))
 }
 
 fn skip_blanks(chars: &[char], mut pos: usize) -> usize {
@@ -134,7 +188,9 @@ fn skip_blanks(chars: &[char], mut pos: usize) -> usize {
 }
 
 fn starts_with(chars: &[char], pos: usize, word: &str) -> bool {
-    word.chars().enumerate().all(|(offset, c)| chars.get(pos + offset) == Some(&c))
+    word.chars()
+        .enumerate()
+        .all(|(offset, c)| chars.get(pos + offset) == Some(&c))
 }
 
 fn single_quoted(chars: &[char], open: usize) -> Result<(String, usize), LineError> {
@@ -164,8 +220,10 @@ fn double_quoted(chars: &[char], open: usize) -> Result<(String, usize), LineErr
                     Some('"') => '"',
                     Some('$') => '$',
                     Some(other) => {
-                        return Err(LineError::new(pos + 1, format!("unknown escape `\\{other}`"))
-                            .hint("the escapes are \\n \\t \\\\ \\\" and \\$"));
+                        return Err(
+                            LineError::new(pos + 1, format!("unknown escape `\\{other}`"))
+                                .hint("the escapes are \\n \\t \\\\ \\\" and \\$"),
+                        );
                     }
                     None => break,
                 };
@@ -191,7 +249,10 @@ fn unquoted(chars: &[char], start: usize) -> Result<(String, usize), LineError> 
                     .hint("quote the whole value, e.g. KEY=\"v1.25.4\""));
             }
             '$' if is_expansion(chars, pos) => return Err(expansion_error(pos)),
-            '\\' => return Err(LineError::new(pos + 1, "backslash in an unquoted value").hint("use double quotes for escapes")),
+            '\\' => {
+                return Err(LineError::new(pos + 1, "backslash in an unquoted value")
+                    .hint("use double quotes for escapes"));
+            }
             _ => pos += 1,
         }
     }
@@ -199,7 +260,9 @@ fn unquoted(chars: &[char], start: usize) -> Result<(String, usize), LineError> 
 }
 
 fn is_expansion(chars: &[char], pos: usize) -> bool {
-    chars.get(pos + 1).is_some_and(|c| *c == '{' || *c == '_' || c.is_ascii_alphabetic())
+    chars
+        .get(pos + 1)
+        .is_some_and(|c| *c == '{' || *c == '_' || c.is_ascii_alphabetic())
 }
 
 fn expansion_error(pos: usize) -> LineError {
@@ -256,7 +319,9 @@ mod tests {
 
     #[test]
     fn expansion_is_refused() {
-        assert!(parse_err("A=${B}\n").contains("c.env:1:3: error: variable expansion is not supported"));
+        assert!(
+            parse_err("A=${B}\n").contains("c.env:1:3: error: variable expansion is not supported")
+        );
         assert!(parse_err("A=\"x$B\"\n").contains("c.env:1:5"));
         assert_eq!(parse_ok("A='$B'\nC=5$\n")[1].1, "5$");
     }
@@ -264,7 +329,10 @@ mod tests {
     #[test]
     fn duplicate_keys_name_both_lines() {
         let message = parse_err("A=1\nA=2\n");
-        assert!(message.starts_with("c.env:2:1: error: A is set twice"), "{message}");
+        assert!(
+            message.starts_with("c.env:2:1: error: A is set twice"),
+            "{message}"
+        );
         assert!(message.contains("line 1"));
     }
 
@@ -279,7 +347,16 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for source in ["=", "export", "export =", "A=\"\\", "A='", "\u{feff}A=1", "Ä=1", "A=\"\\q\""] {
+        for source in [
+            "=",
+            "export",
+            "export =",
+            "A=\"\\",
+            "A='",
+            "\u{feff}A=1",
+            "Ä=1",
+            "A=\"\\q\"",
+        ] {
             let _ = parse(Path::new("c.env"), source);
         }
     }

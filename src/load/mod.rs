@@ -78,7 +78,10 @@ pub fn load(root: &Path) -> Result<FleetSource> {
     let mut diagnostics = Diagnostics::new();
     let fleet_path = root.join(FLEET_FILE);
     if !fleet_path.is_file() {
-        let mut diagnostic = Diagnostic::error("missing-file", format!("no {FLEET_FILE} under {}", root.display()));
+        let mut diagnostic = Diagnostic::error(
+            "missing-file",
+            format!("no {FLEET_FILE} under {}", root.display()),
+        );
         diagnostic = diagnostic.with_hint("run fleetgen in the fleet source root, pass -C DIR, or create one with `fleetgen init`");
         return Err(Error::Invalid([diagnostic].into_iter().collect()));
     }
@@ -88,37 +91,70 @@ pub fn load(root: &Path) -> Result<FleetSource> {
     let tenants = read_yaml_dir::<TenantFile>(root, Path::new(TENANTS_DIR), &mut diagnostics)?;
 
     let mut environments = Vec::new();
-    for (name, dir) in list_dir(root, Path::new(ENVIRONMENTS_DIR), Entry::Dirs, &mut diagnostics)? {
+    for (name, dir) in list_dir(
+        root,
+        Path::new(ENVIRONMENTS_DIR),
+        Entry::Dirs,
+        &mut diagnostics,
+    )? {
         let file_path = dir.join(ENVIRONMENT_FILE);
         let file = if root.join(&file_path).is_file() {
             parse_yaml::<EnvironmentFile>(root, &file_path, &mut diagnostics)?
         } else {
             diagnostics.push(
-                Diagnostic::error("missing-file", format!("environment `{name}` has no {ENVIRONMENT_FILE}"))
-                    .at_file(&dir)
-                    .with_hint(format!("create {} (it may be empty) or run `fleetgen init-environment {name}`", file_path.display())),
+                Diagnostic::error(
+                    "missing-file",
+                    format!("environment `{name}` has no {ENVIRONMENT_FILE}"),
+                )
+                .at_file(&dir)
+                .with_hint(format!(
+                    "create {} (it may be empty) or run `fleetgen init-environment {name}`",
+                    file_path.display()
+                )),
             );
             None
         };
         let clusters = read_env_files(root, &dir.join("clusters"), &mut diagnostics)?;
-        let tenants = read_yaml_dir::<TenantMembershipFile>(root, &dir.join("tenants"), &mut diagnostics)?;
+        let tenants =
+            read_yaml_dir::<TenantMembershipFile>(root, &dir.join("tenants"), &mut diagnostics)?;
         if let Some(file) = file {
-            environments.push(EnvironmentSource { name, dir, file, clusters, tenants });
+            environments.push(EnvironmentSource {
+                name,
+                dir,
+                file,
+                clusters,
+                tenants,
+            });
         }
     }
 
     match (fleet, diagnostics.has_errors()) {
-        (Some(fleet), false) => Ok(FleetSource { root: root.to_path_buf(), fleet, clusters, tenants, environments }),
+        (Some(fleet), false) => Ok(FleetSource {
+            root: root.to_path_buf(),
+            fleet,
+            clusters,
+            tenants,
+            environments,
+        }),
         _ => Err(Error::Invalid(diagnostics)),
     }
 }
 
 pub fn read_source(root: &Path, relative: &Path) -> Result<SourceFile> {
     let full = root.join(relative);
-    let text = fs::read_to_string(&full).map_err(|source| Error::Read { path: full.clone(), source })?;
+    let text = fs::read_to_string(&full).map_err(|source| Error::Read {
+        path: full.clone(),
+        source,
+    })?;
     // An editor's byte-order mark is not part of the first key.
-    let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
-    Ok(SourceFile { path: relative.to_path_buf(), text })
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
+    Ok(SourceFile {
+        path: relative.to_path_buf(),
+        text,
+    })
 }
 
 fn parse_yaml<T: serde::de::DeserializeOwned>(
@@ -144,15 +180,26 @@ enum Entry {
 
 /// Lists `dir` (relative to root) sorted by name. A missing directory is empty; entries of the
 /// wrong kind are errors, so that a misplaced file is not silently ignored.
-fn list_dir(root: &Path, dir: &Path, want: Entry, diagnostics: &mut Diagnostics) -> Result<Vec<(String, PathBuf)>> {
+fn list_dir(
+    root: &Path,
+    dir: &Path,
+    want: Entry,
+    diagnostics: &mut Diagnostics,
+) -> Result<Vec<(String, PathBuf)>> {
     let full = root.join(dir);
     if !full.is_dir() {
         return Ok(Vec::new());
     }
     let mut found = BTreeMap::new();
-    let entries = fs::read_dir(&full).map_err(|source| Error::Read { path: full.clone(), source })?;
+    let entries = fs::read_dir(&full).map_err(|source| Error::Read {
+        path: full.clone(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Read { path: full.clone(), source })?;
+        let entry = entry.map_err(|source| Error::Read {
+            path: full.clone(),
+            source,
+        })?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with('.') {
             continue;
@@ -169,16 +216,34 @@ fn list_dir(root: &Path, dir: &Path, want: Entry, diagnostics: &mut Diagnostics)
                 }
                 None if file_name.ends_with(".md") => {}
                 None => diagnostics.push(
-                    Diagnostic::error("unexpected-file", format!("`{file_name}` is not a {extension} file"))
-                        .at_file(&relative)
-                        .with_hint(format!("files in {} must end in {extension}", dir.display())),
+                    Diagnostic::error(
+                        "unexpected-file",
+                        format!("`{file_name}` is not a {extension} file"),
+                    )
+                    .at_file(&relative)
+                    .with_hint(format!(
+                        "files in {} must end in {extension}",
+                        dir.display()
+                    )),
                 ),
             },
             _ => {
-                let expected = if want == Entry::Dirs { "a directory" } else { "a file" };
-                diagnostics.push(
-                    Diagnostic::error("unexpected-file", format!("`{file_name}` should be {expected}")).at_file(&relative),
-                );
+                let diagnostic = match want {
+                    Entry::Dirs => Diagnostic::error(
+                        "unexpected-file",
+                        format!("`{file_name}` should be a directory"),
+                    )
+                    .with_hint(format!("{} holds one folder per environment", dir.display())),
+                    Entry::Files(extension) => Diagnostic::error(
+                        "unexpected-file",
+                        format!("`{file_name}` should be a file, not a directory"),
+                    )
+                    .with_hint(format!(
+                        "{} holds one <name>{extension} file each; names are DNS-1123 labels and cannot contain `/`",
+                        dir.display()
+                    )),
+                };
+                diagnostics.push(diagnostic.at_file(&relative));
             }
         }
     }
@@ -190,7 +255,11 @@ fn read_env_files(root: &Path, dir: &Path, diagnostics: &mut Diagnostics) -> Res
     for (name, relative) in list_dir(root, dir, Entry::Files(".env"), diagnostics)? {
         let source = read_source(root, &relative)?;
         match dotenv::parse(&source.path, &source.text) {
-            Ok(entries) => files.push(EnvFile { name, source, entries }),
+            Ok(entries) => files.push(EnvFile {
+                name,
+                source,
+                entries,
+            }),
             Err(found) => diagnostics.extend(found),
         }
     }

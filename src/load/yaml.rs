@@ -14,7 +14,11 @@ pub fn from_str<T: DeserializeOwned>(file: &Path, source: &str) -> Result<T, Dia
         let line = line.trim();
         !line.is_empty() && !line.starts_with('#') && line != "---"
     });
-    let result = if has_content { serde_norway::from_str(source) } else { serde_norway::from_str("{}") };
+    let result = if has_content {
+        serde_norway::from_str(source)
+    } else {
+        serde_norway::from_str("{}")
+    };
     result.map_err(|error| to_diagnostic(file, &error))
 }
 
@@ -29,10 +33,13 @@ fn to_diagnostic(file: &Path, error: &serde_norway::Error) -> Diagnostic {
         None => full,
     };
     if let Some((field, expected)) = unknown_field(&message) {
-        let mut diagnostic = Diagnostic::error("unknown-key", format!("unknown key `{field}`")).at(location);
+        let mut diagnostic =
+            Diagnostic::error("unknown-key", format!("unknown key `{field}`")).at(location);
         diagnostic = match did_you_mean(&field, expected.iter().map(String::as_str)) {
             Some(close) => diagnostic.with_hint(format!("did you mean `{close}`?")),
-            None => diagnostic.with_hint(format!("the keys allowed here are {}", expected.join(", "))),
+            None => {
+                diagnostic.with_hint(format!("the keys allowed here are {}", expected.join(", ")))
+            }
         };
         return diagnostic;
     }
@@ -43,7 +50,12 @@ fn to_diagnostic(file: &Path, error: &serde_norway::Error) -> Diagnostic {
 fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     let rest = message.split("unknown field `").nth(1)?;
     let (field, rest) = rest.split_once('`')?;
-    let expected = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
     Some((field.to_owned(), expected))
 }
 
@@ -70,10 +82,13 @@ pub fn locate(source: &str, path: &[Seg<'_>]) -> Option<(usize, usize)> {
     for segment in path {
         match *segment {
             Seg::Key(key) => {
-                let block_indent = first_content(&lines, start, end).map(|index| indent(lines[index]))?;
+                let block_indent =
+                    first_content(&lines, start, end).map(|index| indent(lines[index]))?;
                 let index = (start..end).find(|&index| {
                     let line = lines[index];
-                    is_content(line) && indent(line) == block_indent && key_of(line.trim_start()) == Some(key)
+                    is_content(line)
+                        && indent(line) == block_indent
+                        && key_of(line.trim_start()) == Some(key)
                 })?;
                 found = Some((index + 1, block_indent + 1));
                 flow_line = Some(index);
@@ -106,7 +121,10 @@ pub fn locate(source: &str, path: &[Seg<'_>]) -> Option<(usize, usize)> {
                     })
                     .collect();
                 let item_indent = indent(lines[*items.first()?]);
-                let items: Vec<usize> = items.into_iter().filter(|&index| indent(lines[index]) == item_indent).collect();
+                let items: Vec<usize> = items
+                    .into_iter()
+                    .filter(|&index| indent(lines[index]) == item_indent)
+                    .collect();
                 let index = *items.get(wanted)?;
                 let line = lines[index];
                 let content = line.trim_start()[1..].trim_start();
@@ -169,9 +187,24 @@ nested:
     #[test]
     fn finds_keys_items_and_flow_items() {
         assert_eq!(locate(SOURCE, &[Seg::Key("repo")]), Some((2, 1)));
-        assert_eq!(locate(SOURCE, &[Seg::Key("apps"), Seg::Index(1)]), Some((5, 5)));
-        assert_eq!(locate(SOURCE, &[Seg::Key("nested"), Seg::Key("clusters"), Seg::Index(2)]), Some((7, 21)));
-        assert_eq!(locate(SOURCE, &[Seg::Key("nested"), Seg::Key("other"), Seg::Key("deep")]), Some((9, 5)));
+        assert_eq!(
+            locate(SOURCE, &[Seg::Key("apps"), Seg::Index(1)]),
+            Some((5, 5))
+        );
+        assert_eq!(
+            locate(
+                SOURCE,
+                &[Seg::Key("nested"), Seg::Key("clusters"), Seg::Index(2)]
+            ),
+            Some((7, 21))
+        );
+        assert_eq!(
+            locate(
+                SOURCE,
+                &[Seg::Key("nested"), Seg::Key("other"), Seg::Key("deep")]
+            ),
+            Some((9, 5))
+        );
         assert_eq!(locate(SOURCE, &[Seg::Key("missing")]), None);
         assert_eq!(locate(SOURCE, &[Seg::Key("apps"), Seg::Index(7)]), None);
     }

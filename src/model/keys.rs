@@ -445,7 +445,10 @@ pub fn parse_value(ty: &KeyType, raw: &str) -> Result<Value, String> {
         }
         KeyType::Cidr => parse_cidr(raw).map(|net| Value::Text(net.to_string())),
         KeyType::Version => parse_version(raw).map(Value::Text),
-        KeyType::Count => raw.parse::<u64>().map(Value::Number).map_err(|_| "expected a whole number, e.g. 3".to_owned()),
+        KeyType::Count => raw
+            .parse::<u64>()
+            .map(Value::Number)
+            .map_err(|_| "expected a whole number, e.g. 3".to_owned()),
         KeyType::Port => match raw.parse::<u64>() {
             Ok(port @ 1..=65535) => Ok(Value::Number(port)),
             _ => Err("expected a port number between 1 and 65535".to_owned()),
@@ -456,14 +459,21 @@ pub fn parse_value(ty: &KeyType, raw: &str) -> Result<Value, String> {
             _ => Err("expected true or false".to_owned()),
         },
         KeyType::IpList => {
-            let items: Vec<String> = raw.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect();
+            let items: Vec<String> = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect();
             for item in &items {
-                item.parse::<IpAddr>().map_err(|_| format!("`{item}` is not an IP address"))?;
+                item.parse::<IpAddr>()
+                    .map_err(|_| format!("`{item}` is not an IP address"))?;
             }
             Ok(Value::List(items))
         }
         KeyType::Cluster | KeyType::Name => {
-            crate::model::names::check_label(raw).map_err(|problem| format!("not a valid name: {problem}"))?;
+            crate::model::names::check_label(raw)
+                .map_err(|problem| format!("not a valid name: {problem}"))?;
             Ok(Value::Text(raw.to_owned()))
         }
         KeyType::Duration => parse_duration(raw).map(|()| Value::Text(raw.to_owned())),
@@ -478,7 +488,9 @@ pub fn parse_value(ty: &KeyType, raw: &str) -> Result<Value, String> {
 }
 
 pub fn parse_cidr(raw: &str) -> Result<IpNet, String> {
-    let net: IpNet = raw.parse().map_err(|_| "expected a CIDR such as 10.244.0.0/16".to_owned())?;
+    let net: IpNet = raw
+        .parse()
+        .map_err(|_| "expected a CIDR such as 10.244.0.0/16".to_owned())?;
     if net.network() != net.addr() {
         return Err(format!("host bits are set; the network is {}", net.trunc()));
     }
@@ -493,7 +505,11 @@ pub fn parse_version(raw: &str) -> Result<String, String> {
         None => (digits, ""),
     };
     let parts: Vec<&str> = core.split('.').collect();
-    let numeric = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && (part.len() == 1 || !part.starts_with('0'));
+    let numeric = |part: &&str| {
+        !part.is_empty()
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && (part.len() == 1 || !part.starts_with('0'))
+    };
     if parts.len() != 3 || !parts.iter().all(numeric) {
         return Err("expected a version MAJOR.MINOR.PATCH such as v1.33.1".to_owned());
     }
@@ -512,7 +528,10 @@ fn parse_duration(raw: &str) -> Result<(), String> {
             return Err(error());
         }
         rest = &rest[digits..];
-        let unit = ["ms", "h", "m", "s"].into_iter().find(|unit| rest.starts_with(unit)).ok_or_else(error)?;
+        let unit = ["ms", "h", "m", "s"]
+            .into_iter()
+            .find(|unit| rest.starts_with(unit))
+            .ok_or_else(error)?;
         rest = &rest[unit.len()..];
     }
     Ok(())
@@ -533,8 +552,15 @@ mod tests {
 
     #[test]
     fn cidrs() {
-        assert_eq!(parse_cidr("10.244.0.0/16").unwrap().to_string(), "10.244.0.0/16");
-        assert!(parse_cidr("10.244.1.0/16").unwrap_err().contains("10.244.0.0/16"));
+        assert_eq!(
+            parse_cidr("10.244.0.0/16").unwrap().to_string(),
+            "10.244.0.0/16"
+        );
+        assert!(
+            parse_cidr("10.244.1.0/16")
+                .unwrap_err()
+                .contains("10.244.0.0/16")
+        );
         assert!(parse_cidr("10.244.0.0").is_err());
         assert!(parse_cidr("fd00::/64").is_ok());
     }
@@ -546,14 +572,18 @@ mod tests {
         assert_eq!(parse_value(&KeyType::Count, "3").unwrap(), Value::Number(3));
         assert!(parse_value(&KeyType::Count, "-1").is_err());
         assert!(parse_value(&KeyType::Port, "0").is_err());
-        assert_eq!(parse_value(&KeyType::IpList, "9.9.9.9, 1.1.1.1").unwrap(), Value::List(vec!["9.9.9.9".into(), "1.1.1.1".into()]));
+        assert_eq!(
+            parse_value(&KeyType::IpList, "9.9.9.9, 1.1.1.1").unwrap(),
+            Value::List(vec!["9.9.9.9".into(), "1.1.1.1".into()])
+        );
     }
 
     #[test]
     fn every_builtin_default_parses() {
         for spec in KeyRegistry::builtin().iter() {
             if let Some(default) = &spec.default {
-                spec.parse(default).unwrap_or_else(|error| panic!("{}: {error}", spec.name));
+                spec.parse(default)
+                    .unwrap_or_else(|error| panic!("{}: {error}", spec.name));
             }
         }
     }

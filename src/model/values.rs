@@ -23,7 +23,7 @@ pub enum Layer {
 impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Layer::Default => "fleetgen default",
+            Layer::Default => "default",
             Layer::FleetDefault => "fleet default",
             Layer::Cluster => "cluster file",
             Layer::Environment => "environment",
@@ -62,7 +62,13 @@ impl Values {
         self.value(key).and_then(Value::as_str)
     }
 
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.0.retain(|key, _| keep(key));
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Resolved)> {
-        self.0.iter().map(|(key, resolved)| (key.as_str(), resolved))
+        self.0
+            .iter()
+            .map(|(key, resolved)| (key.as_str(), resolved))
     }
 }

@@ -32,8 +32,14 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] =
-        [Scope::Cluster, Scope::Environment, Scope::EnvironmentCluster, Scope::Tenant, Scope::TenantSource, Scope::App];
+    pub const ALL: [Scope; 6] = [
+        Scope::Cluster,
+        Scope::Environment,
+        Scope::EnvironmentCluster,
+        Scope::Tenant,
+        Scope::TenantSource,
+        Scope::App,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -173,12 +179,19 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
             tenant: None,
             app: None,
         };
-        units.push(Unit { scope: Scope::Cluster, branch: main.clone(), context });
+        units.push(Unit {
+            scope: Scope::Cluster,
+            branch: main.clone(),
+            context,
+        });
     }
     let mut branches = Vec::new();
     for env in fleet.environments.values() {
-        let env_context =
-            EnvironmentContext { name: env.name.clone(), branch: env.branch.clone(), namespace: env.flux_namespace() };
+        let env_context = EnvironmentContext {
+            name: env.name.clone(),
+            branch: env.branch.clone(),
+            namespace: env.flux_namespace(),
+        };
         let render_branch = selected.is_empty() || selected.contains(&env.name);
         if render_branch {
             branches.push(env.branch.clone());
@@ -191,55 +204,101 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                 tenant: None,
                 app: None,
             };
-            units.push(Unit { scope: Scope::Environment, branch: main.clone(), context: context.clone() });
+            units.push(Unit {
+                scope: Scope::Environment,
+                branch: main.clone(),
+                context: context.clone(),
+            });
             if !render_branch {
                 continue;
             }
-            units.push(Unit { scope: Scope::EnvironmentCluster, branch: env.branch.clone(), context: context.clone() });
+            units.push(Unit {
+                scope: Scope::EnvironmentCluster,
+                branch: env.branch.clone(),
+                context: context.clone(),
+            });
             for (tenant_name, membership) in &env.tenants {
                 let tenant = &fleet.tenants[tenant_name];
                 let on_cluster = membership.clusters.contains(&cluster.name);
                 let remotes: Vec<String> = fleet
                     .remotes_of(&cluster.name)
-                    .filter(|remote| membership.clusters.contains(&remote.name) && env.clusters.contains_key(&remote.name))
+                    .filter(|remote| {
+                        membership.clusters.contains(&remote.name)
+                            && env.clusters.contains_key(&remote.name)
+                    })
                     .map(|remote| remote.name.clone())
                     .collect();
                 let tenant_context = |local: bool, remotes: Vec<String>| {
-                    tenant_context(env, tenant, values, &membership.branch, &membership.apps, local, remotes)
+                    tenant_context(
+                        env,
+                        tenant,
+                        values,
+                        &membership.branch,
+                        &membership.apps,
+                        local,
+                        remotes,
+                    )
                 };
                 if on_cluster {
                     let tenant = tenant_context(true, Vec::new());
                     units.push(Unit {
                         scope: Scope::Tenant,
                         branch: env.branch.clone(),
-                        context: Context { tenant: Some(tenant.clone()), ..context.clone() },
+                        context: Context {
+                            tenant: Some(tenant.clone()),
+                            ..context.clone()
+                        },
                     });
                     for app in &membership.apps {
-                        let kustomization = if cluster.is_remote() { format!("{}-{app}", cluster.name) } else { app.clone() };
-                        let app = AppContext { name: app.clone(), kustomization, path: format!("./{app}/{}", cluster.name) };
+                        let kustomization = if cluster.is_remote() {
+                            format!("{}-{app}", cluster.name)
+                        } else {
+                            app.clone()
+                        };
+                        let app = AppContext {
+                            name: app.clone(),
+                            kustomization,
+                            path: format!("./{app}/{}", cluster.name),
+                        };
                         units.push(Unit {
                             scope: Scope::App,
                             branch: env.branch.clone(),
-                            context: Context { tenant: Some(tenant.clone()), app: Some(app), ..context.clone() },
+                            context: Context {
+                                tenant: Some(tenant.clone()),
+                                app: Some(app),
+                                ..context.clone()
+                            },
                         });
                     }
                 }
-                let drives_tenant = cluster.flux == Flux::Local && (on_cluster || !remotes.is_empty());
+                let drives_tenant =
+                    cluster.flux == Flux::Local && (on_cluster || !remotes.is_empty());
                 if drives_tenant {
                     units.push(Unit {
                         scope: Scope::TenantSource,
                         branch: env.branch.clone(),
-                        context: Context { tenant: Some(tenant_context(on_cluster, remotes)), ..context.clone() },
+                        context: Context {
+                            tenant: Some(tenant_context(on_cluster, remotes)),
+                            ..context.clone()
+                        },
                     });
                 }
             }
         }
     }
-    Plan { main_branch: main, branches, units }
+    Plan {
+        main_branch: main,
+        branches,
+        units,
+    }
 }
 
 fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> ClusterContext {
-    let values = fleet.keys.names().map(|key| (key.to_owned(), values.value(key).cloned())).collect();
+    let values = fleet
+        .keys
+        .names()
+        .map(|key| (key.to_owned(), values.value(key).cloned()))
+        .collect();
     ClusterContext {
         name: cluster.name.clone(),
         provider: cluster.provider.clone(),
@@ -251,7 +310,10 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
         capi: cluster.is_capi(),
         manager: cluster.manager.clone(),
         driver: cluster.driver().to_owned(),
-        remotes: fleet.remotes_of(&cluster.name).map(|remote| remote.name.clone()).collect(),
+        remotes: fleet
+            .remotes_of(&cluster.name)
+            .map(|remote| remote.name.clone())
+            .collect(),
         values,
     }
 }
@@ -270,7 +332,11 @@ fn tenant_context(
         namespace: env.tenant_namespace(&tenant.name),
         repo: tenant.repo.clone(),
         branch: branch.to_owned(),
-        role: tenant.role.clone().or_else(|| values.text("TENANT_ROLE").map(str::to_owned)).unwrap_or_else(|| "admin".to_owned()),
+        role: tenant
+            .role
+            .clone()
+            .or_else(|| values.text("TENANT_ROLE").map(str::to_owned))
+            .unwrap_or_else(|| "admin".to_owned()),
         secret_ref: tenant.secret_ref.clone(),
         apps: apps.to_vec(),
         local,

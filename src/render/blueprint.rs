@@ -84,13 +84,20 @@ pub fn load_all(root: &Path) -> Result<Vec<Blueprint>> {
     let fleet_dir = root.join(BLUEPRINTS_DIR);
     if fleet_dir.is_dir() {
         let mut entries: Vec<PathBuf> = fs::read_dir(&fleet_dir)
-            .map_err(|source| Error::Read { path: fleet_dir.clone(), source })?
+            .map_err(|source| Error::Read {
+                path: fleet_dir.clone(),
+                source,
+            })?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|path| path.is_dir() && !is_hidden(path))
             .collect();
         entries.sort();
         for dir in entries {
-            let name = dir.file_name().expect("read_dir entries have names").to_string_lossy().into_owned();
+            let name = dir
+                .file_name()
+                .expect("read_dir entries have names")
+                .to_string_lossy()
+                .into_owned();
             if let Some(blueprint) = read_fleet_blueprint(root, &name, &mut diagnostics)? {
                 blueprints.retain(|existing| existing.name != blueprint.name);
                 blueprints.push(blueprint);
@@ -126,7 +133,13 @@ pub fn defaults(diagnostics: &mut Diagnostics) -> Vec<Blueprint> {
             collect_embedded(files_dir, &dir.path().join(FILES_DIR), &mut files);
         }
         files.sort();
-        blueprints.push(Blueprint { name, origin: Origin::Default, location, manifest, files });
+        blueprints.push(Blueprint {
+            name,
+            origin: Origin::Default,
+            location,
+            manifest,
+            files,
+        });
     }
     blueprints
 }
@@ -149,7 +162,10 @@ pub fn default_sources() -> Vec<(PathBuf, &'static [u8])> {
 
 fn collect_embedded(dir: &Dir<'static>, base: &Path, files: &mut Vec<(String, String)>) {
     for file in dir.files() {
-        let relative = file.path().strip_prefix(base).expect("embedded files lie below their directory");
+        let relative = file
+            .path()
+            .strip_prefix(base)
+            .expect("embedded files lie below their directory");
         let text = file.contents_utf8().expect("default blueprints are UTF-8");
         files.push((to_slash(relative), text.to_owned()));
     }
@@ -158,7 +174,11 @@ fn collect_embedded(dir: &Dir<'static>, base: &Path, files: &mut Vec<(String, St
     }
 }
 
-fn read_fleet_blueprint(root: &Path, name: &str, diagnostics: &mut Diagnostics) -> Result<Option<Blueprint>> {
+fn read_fleet_blueprint(
+    root: &Path,
+    name: &str,
+    diagnostics: &mut Diagnostics,
+) -> Result<Option<Blueprint>> {
     let location = Path::new(BLUEPRINTS_DIR).join(name);
     let manifest_path = location.join(MANIFEST);
     if !root.join(&manifest_path).is_file() {
@@ -183,23 +203,41 @@ fn read_fleet_blueprint(root: &Path, name: &str, diagnostics: &mut Diagnostics) 
         for entry in WalkDir::new(&files_dir).sort_by_file_name() {
             let entry = entry.map_err(|error| Error::Read {
                 path: files_dir.clone(),
-                source: error.into_io_error().unwrap_or_else(|| std::io::Error::other("directory loop")),
+                source: error
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("directory loop")),
             })?;
             if !entry.file_type().is_file() || is_hidden(entry.path()) {
                 continue;
             }
-            let relative = entry.path().strip_prefix(&files_dir).expect("walkdir stays below its root");
-            let text = fs::read_to_string(entry.path()).map_err(|source| Error::Read { path: entry.path().to_path_buf(), source })?;
+            let relative = entry
+                .path()
+                .strip_prefix(&files_dir)
+                .expect("walkdir stays below its root");
+            let text = fs::read_to_string(entry.path()).map_err(|source| Error::Read {
+                path: entry.path().to_path_buf(),
+                source,
+            })?;
             files.push((to_slash(relative), text));
         }
     }
-    Ok(Some(Blueprint { name: name.to_owned(), origin: Origin::Fleet, location, manifest, files }))
+    Ok(Some(Blueprint {
+        name: name.to_owned(),
+        origin: Origin::Fleet,
+        location,
+        manifest,
+        files,
+    }))
 }
 
 fn is_hidden(path: &Path) -> bool {
-    path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
 }
 
 fn to_slash(path: &Path) -> String {
-    path.components().map(|component| component.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    path.components()
+        .map(|component| component.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }

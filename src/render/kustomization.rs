@@ -24,14 +24,19 @@ pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeS
     }
     directories.retain(|dir| dir.matches('/').count() >= 1 && !bootstrap.contains(dir));
 
-    let mut entries: BTreeMap<&str, BTreeSet<String>> = directories.iter().map(|dir| (dir.as_str(), BTreeSet::new())).collect();
+    let mut entries: BTreeMap<&str, BTreeSet<String>> = directories
+        .iter()
+        .map(|dir| (dir.as_str(), BTreeSet::new()))
+        .collect();
     for path in tree.paths() {
         if let Some(dir) = parent(path) {
             let name = &path[dir.len() + 1..];
-            if is_yaml(path) && name != FILE && name != "kustomization.yml" {
-                if let Some(list) = entries.get_mut(dir) {
-                    list.insert(name.to_owned());
-                }
+            if is_yaml(path)
+                && name != FILE
+                && name != "kustomization.yml"
+                && let Some(list) = entries.get_mut(dir)
+            {
+                list.insert(name.to_owned());
             }
         }
     }
@@ -57,7 +62,9 @@ fn parent(path: &str) -> Option<&str> {
 }
 
 fn render(resources: &BTreeSet<String>) -> String {
-    let mut text = format!("{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
+    let mut text = format!(
+        "{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+    );
     if resources.is_empty() {
         text.push_str("resources: []\n");
     } else {
@@ -76,7 +83,8 @@ mod tests {
     use super::*;
 
     fn kustomization(tree: &Tree, dir: &str) -> Option<String> {
-        tree.get(&format!("{dir}/{FILE}")).map(|bytes| String::from_utf8(bytes.to_vec()).unwrap())
+        tree.get(&format!("{dir}/{FILE}"))
+            .map(|bytes| String::from_utf8(bytes.to_vec()).unwrap())
     }
 
     #[test]
@@ -89,9 +97,15 @@ mod tests {
         complete(&mut tree, &BTreeSet::new(), &BTreeSet::new());
         assert_eq!(
             kustomization(&tree, "infra/a/nginx").unwrap(),
-            format!("{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - release.yaml\n")
+            format!(
+                "{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - release.yaml\n"
+            )
         );
-        assert!(kustomization(&tree, "infra/a").unwrap().ends_with("resources:\n  - nginx\n  - zz.yaml\n"));
+        assert!(
+            kustomization(&tree, "infra/a")
+                .unwrap()
+                .ends_with("resources:\n  - nginx\n  - zz.yaml\n")
+        );
         assert_eq!(kustomization(&tree, "infra"), None);
     }
 
@@ -103,9 +117,17 @@ mod tests {
         let declared = BTreeSet::from(["infra/a".to_owned()]);
         let bootstrap = BTreeSet::from(["clusters/a".to_owned()]);
         complete(&mut tree, &declared, &bootstrap);
-        assert!(kustomization(&tree, "infra/a").unwrap().ends_with("resources: []\n"));
+        assert!(
+            kustomization(&tree, "infra/a")
+                .unwrap()
+                .ends_with("resources: []\n")
+        );
         assert_eq!(kustomization(&tree, "clusters/a"), None);
-        assert!(kustomization(&tree, "clusters/a/environments").unwrap().ends_with("resources:\n  - dev\n"));
+        assert!(
+            kustomization(&tree, "clusters/a/environments")
+                .unwrap()
+                .ends_with("resources:\n  - dev\n")
+        );
     }
 
     #[test]

@@ -37,34 +37,80 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
     for branch in std::iter::once(&plan.main_branch).chain(&plan.branches) {
         rendered.branches.trees.insert(branch.clone(), Tree::new());
         declared_dirs.insert(branch.clone(), BTreeSet::new());
-        rendered.bootstrap_paths.insert(branch.clone(), BTreeSet::new());
+        rendered
+            .bootstrap_paths
+            .insert(branch.clone(), BTreeSet::new());
         rendered.origins.insert(branch.clone(), BTreeMap::new());
     }
     let mut diagnostics = Diagnostics::new();
     for blueprint in blueprints {
-        for unit in plan.units.iter().filter(|unit| unit.scope == blueprint.manifest.scope) {
+        for unit in plan
+            .units
+            .iter()
+            .filter(|unit| unit.scope == blueprint.manifest.scope)
+        {
             if !rendered.branches.trees.contains_key(&unit.branch) {
                 continue;
             }
-            if let Err(diagnostic) = render_unit(&env, blueprint, unit, &mut rendered, &mut declared_dirs) {
+            if let Err(diagnostic) =
+                render_unit(&env, blueprint, unit, &mut rendered, &mut declared_dirs)
+            {
                 diagnostics.push(*diagnostic);
             }
         }
     }
     if diagnostics.has_errors() {
-        diagnostics.sort();
-        return Err(Error::Invalid(diagnostics));
+        return Err(Error::Invalid(merge_repeats(diagnostics)));
     }
     for (branch, tree) in rendered.branches.trees.iter_mut() {
-        kustomization::complete(tree, &declared_dirs[branch], &rendered.bootstrap_paths[branch]);
+        kustomization::complete(
+            tree,
+            &declared_dirs[branch],
+            &rendered.bootstrap_paths[branch],
+        );
         tree.seal();
     }
     Ok(rendered)
 }
 
+/// A template mistake fails once per unit the template renders for; one message with a count
+/// says the same without burying other problems.
+fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
+    let mut merged: Vec<(Diagnostic, usize)> = Vec::new();
+    for diagnostic in diagnostics {
+        let same = merged.iter_mut().find(|(kept, _)| {
+            (&kept.location, kept.rule, &kept.message)
+                == (&diagnostic.location, diagnostic.rule, &diagnostic.message)
+        });
+        match same {
+            Some((_, count)) => *count += 1,
+            None => merged.push((diagnostic, 1)),
+        }
+    }
+    let mut result: Diagnostics = merged
+        .into_iter()
+        .map(|(mut diagnostic, count)| {
+            if count > 1 {
+                let hint = diagnostic.hint.take().unwrap_or_default();
+                let others = count - 1;
+                diagnostic.hint = Some(format!(
+                    "{hint}, and {others} other unit{}",
+                    if others == 1 { "" } else { "s" }
+                ));
+            }
+            diagnostic
+        })
+        .collect();
+    result.sort();
+    result
+}
+
 fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // minijinja escapes `.yaml` templates as JSON by default; blueprints write YAML themselves
+    // and use `| quote` or `| tojson` where a value needs quoting.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
@@ -80,7 +126,11 @@ fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
         for (path, source) in &blueprint.files {
             let name = template_name(blueprint, path);
             if let Err(error) = env.add_template_owned(name, source.clone()) {
-                diagnostics.push(template_diagnostic(&error, &blueprint.file_location(path), None));
+                diagnostics.push(template_diagnostic(
+                    &error,
+                    &blueprint.file_location(path),
+                    None,
+                ));
             }
         }
     }
@@ -104,7 +154,10 @@ fn hash_filter(value: minijinja::value::Serde<serde_json::Value>) -> String {
 /// `{{ value | quote }}`: a YAML double-quoted scalar, so values such as `on`, `010` or `1.20`
 /// stay strings.
 fn quote_filter(value: Value) -> String {
-    let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+    let text = value
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| value.to_string());
     serde_json::to_string(&text).expect("strings always serialise")
 }
 
@@ -117,65 +170,111 @@ fn render_unit(
 ) -> Result<(), Box<Diagnostic>> {
     let context = Value::from(minijinja::value::Serde(&unit.context));
     let manifest_location = blueprint.manifest_location();
-    let in_unit = |diagnostic: Diagnostic| Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())));
+    let in_unit = |diagnostic: Diagnostic| {
+        Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
+    };
     if let Some(when) = &blueprint.manifest.when {
-        let expression = env
-            .compile_expression(when)
-            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some("when"))))?;
-        let applies = expression
-            .eval(&context)
-            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some("when"))))?;
+        let expression = env.compile_expression(when).map_err(|error| {
+            in_unit(template_diagnostic(
+                &error,
+                &manifest_location,
+                Some("when"),
+            ))
+        })?;
+        let applies = expression.eval(&context).map_err(|error| {
+            in_unit(template_diagnostic(
+                &error,
+                &manifest_location,
+                Some("when"),
+            ))
+        })?;
         if !applies.is_true() {
             return Ok(());
         }
     }
     let render_path = |template: &str, what: &str| -> Result<String, Box<Diagnostic>> {
-        let text = env
-            .render_str(template, &context)
-            .map_err(|error| in_unit(template_diagnostic(&error, &manifest_location, Some(what))))?;
+        let text = env.render_str(template, &context).map_err(|error| {
+            in_unit(template_diagnostic(&error, &manifest_location, Some(what)))
+        })?;
         confine(&text).map_err(|problem| {
             in_unit(
-                Diagnostic::error("path-outside-tree", format!("{what} renders to `{text}`: {problem}"))
-                    .at_file(&manifest_location),
+                Diagnostic::error(
+                    "path-outside-tree",
+                    format!("{what} renders to `{text}`: {problem}"),
+                )
+                .at_file(&manifest_location),
             )
         })
     };
     let target = render_path(&blueprint.manifest.target, "target")?;
     for directory in &blueprint.manifest.directories {
         let directory = render_path(directory, "directories")?;
-        declared_dirs.get_mut(&unit.branch).expect("branch was set up").insert(directory);
+        declared_dirs
+            .get_mut(&unit.branch)
+            .expect("branch was set up")
+            .insert(directory);
     }
     if let Some(bootstrap) = &blueprint.manifest.bootstrap_path {
         let bootstrap = render_path(bootstrap, "bootstrapPath")?;
-        rendered.bootstrap_paths.get_mut(&unit.branch).expect("branch was set up").insert(bootstrap);
+        rendered
+            .bootstrap_paths
+            .get_mut(&unit.branch)
+            .expect("branch was set up")
+            .insert(bootstrap);
     }
     for (file, _) in &blueprint.files {
         let file_location = blueprint.file_location(file);
-        let relative = env
-            .render_str(file, &context)
-            .map_err(|error| in_unit(template_diagnostic(&error, &file_location, Some("file name"))))?;
-        let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
-            in_unit(Diagnostic::error("path-outside-tree", format!("file renders to `{target}/{relative}`: {problem}")).at_file(&file_location))
+        let relative = env.render_str(file, &context).map_err(|error| {
+            in_unit(template_diagnostic(
+                &error,
+                &file_location,
+                Some("file name"),
+            ))
         })?;
-        let template = env.get_template(&template_name(blueprint, file)).expect("every file was added as a template");
-        let text = template.render(&context).map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
-        let Some(content) = finish(&path, &text) else { continue };
+        let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
+            in_unit(
+                Diagnostic::error(
+                    "path-outside-tree",
+                    format!("file renders to `{target}/{relative}`: {problem}"),
+                )
+                .at_file(&file_location),
+            )
+        })?;
+        let template = env
+            .get_template(&template_name(blueprint, file))
+            .expect("every file was added as a template");
+        let text = template
+            .render(&context)
+            .map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
+        let Some(content) = finish(&path, &text) else {
+            continue;
+        };
         if is_yaml(&path) {
             check_yaml(&content).map_err(|message| {
                 in_unit(
-                    Diagnostic::error("invalid-output", format!("renders invalid YAML for {path}: {message}"))
+                    Diagnostic::error("invalid-output", format!("renders invalid YAML for {path} (positions are in the rendered output): {message}"))
                         .at_file(&file_location),
                 )
             })?;
         }
-        let tree = rendered.branches.trees.get_mut(&unit.branch).expect("branch was set up");
-        let origins = rendered.origins.get_mut(&unit.branch).expect("branch was set up");
+        let tree = rendered
+            .branches
+            .trees
+            .get_mut(&unit.branch)
+            .expect("branch was set up");
+        let origins = rendered
+            .origins
+            .get_mut(&unit.branch)
+            .expect("branch was set up");
         if tree.contains(&path) {
             let other = origins.get(&path).cloned().unwrap_or_default();
             return Err(in_unit(
                 Diagnostic::error(
                     "path-conflict",
-                    format!("{path} on branch {} is rendered twice (blueprints {other} and {})", unit.branch, blueprint.name),
+                    format!(
+                        "{path} on branch {} is rendered twice (blueprints {other} and {})",
+                        unit.branch, blueprint.name
+                    ),
                 )
                 .at_file(&file_location),
             ));
@@ -224,7 +323,9 @@ fn confine(path: &str) -> Result<String, String> {
         match part {
             "" | "." => {}
             ".." => return Err("`..` is not allowed in rendered paths".to_owned()),
-            part if part.contains('\\') || part.contains('\0') => return Err("it contains a backslash or NUL".to_owned()),
+            part if part.contains('\\') || part.contains('\0') => {
+                return Err("it contains a backslash or NUL".to_owned());
+            }
             part => parts.push(part),
         }
     }
@@ -249,7 +350,11 @@ fn template_diagnostic(error: &minijinja::Error, file: &Path, field: Option<&str
     if let Some(field) = field {
         message = format!("in `{field}`: {message}");
     }
-    let location = if field.is_some() { Location::file(file) } else { Location::new(file, line, 1) };
+    let location = if field.is_some() {
+        Location::file(file)
+    } else {
+        Location::new(file, line, 1)
+    };
     Diagnostic::error("template", message).at(location)
 }
 

@@ -37,8 +37,14 @@ impl Report {
 }
 
 enum Change {
-    Write { relative: PathBuf, content: Vec<u8>, existed: bool },
-    Remove { relative: PathBuf },
+    Write {
+        relative: PathBuf,
+        content: Vec<u8>,
+        existed: bool,
+    },
+    Remove {
+        relative: PathBuf,
+    },
 }
 
 /// Computes the changes that writing `branches` under `out` would make, refusing hand edits.
@@ -60,10 +66,23 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
     let mut report = Report::default();
     let mut hand_edited = Vec::new();
     for (branch, tree) in branches.iter() {
-        plan_branch(out, branch, tree, options, &mut changes, &mut report, &mut hand_edited)?;
+        plan_branch(
+            out,
+            branch,
+            tree,
+            options,
+            &mut changes,
+            &mut report,
+            &mut hand_edited,
+        )?;
     }
     if !hand_edited.is_empty() {
-        return Err(Error::HandEdited(hand_edited.into_iter().map(|relative| out.join(relative)).collect()));
+        return Err(Error::HandEdited(
+            hand_edited
+                .into_iter()
+                .map(|relative| out.join(relative))
+                .collect(),
+        ));
     }
     Ok((changes, report))
 }
@@ -78,10 +97,11 @@ fn plan_branch(
     hand_edited: &mut Vec<PathBuf>,
 ) -> Result<()> {
     let branch_dir = Path::new(branch);
-    let owned: BTreeMap<String, String> = match read_optional(&out.join(branch_dir).join(OWNED_LIST))? {
-        Some(bytes) => parse_owned_list(&String::from_utf8_lossy(&bytes)),
-        None => BTreeMap::new(),
-    };
+    let owned: BTreeMap<String, String> =
+        match read_optional(&out.join(branch_dir).join(OWNED_LIST))? {
+            Some(bytes) => parse_owned_list(&String::from_utf8_lossy(&bytes)),
+            None => BTreeMap::new(),
+        };
     for (path, content) in tree.iter() {
         let relative = branch_dir.join(path);
         let on_disk = read_optional(&out.join(&relative))?;
@@ -89,17 +109,27 @@ fn plan_branch(
             Some(existing) if existing == content => report.unchanged += 1,
             Some(existing) => {
                 // The ownership list itself is always ours to rewrite.
-                let ours_untouched =
-                    path == OWNED_LIST || owned.get(path).is_some_and(|digest| *digest == sha256_hex(&existing));
+                let ours_untouched = path == OWNED_LIST
+                    || owned
+                        .get(path)
+                        .is_some_and(|digest| *digest == sha256_hex(&existing));
                 if !ours_untouched && !options.force {
                     hand_edited.push(relative.clone());
                 }
                 report.modified.push(relative.clone());
-                changes.push(Change::Write { relative, content: content.to_vec(), existed: true });
+                changes.push(Change::Write {
+                    relative,
+                    content: content.to_vec(),
+                    existed: true,
+                });
             }
             None => {
                 report.added.push(relative.clone());
-                changes.push(Change::Write { relative, content: content.to_vec(), existed: false });
+                changes.push(Change::Write {
+                    relative,
+                    content: content.to_vec(),
+                    existed: false,
+                });
             }
         }
     }
@@ -108,7 +138,9 @@ fn plan_branch(
             continue;
         }
         let relative = branch_dir.join(path);
-        let Some(existing) = read_optional(&out.join(&relative))? else { continue };
+        let Some(existing) = read_optional(&out.join(&relative))? else {
+            continue;
+        };
         if sha256_hex(&existing) != *digest && !options.force {
             hand_edited.push(relative.clone());
         }
@@ -127,13 +159,19 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
             let _ = error;
             Ok(Some(Vec::new()))
         }
-        Err(source) => Err(Error::Read { path: path.to_path_buf(), source }),
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
 /// Staging name of a file, next to its target so the final rename stays on one file system.
 fn staged(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.fleetgen-new"))
 }
 
@@ -148,12 +186,18 @@ fn apply(out: &Path, changes: &[Change]) -> Result<()> {
     // 1. Stage every new content. Nothing visible has changed yet.
     let staging = (|| -> Result<()> {
         for change in changes {
-            if let Change::Write { relative, content, .. } = change {
+            if let Change::Write {
+                relative, content, ..
+            } = change
+            {
                 let target = out.join(relative);
                 let parent = target.parent().expect("targets lie below the output root");
                 create_dirs(parent, &mut created_dirs)?;
                 let temp = staged(&target);
-                fs::write(&temp, content).map_err(|source| Error::Write { path: target.clone(), source })?;
+                fs::write(&temp, content).map_err(|source| Error::Write {
+                    path: target.clone(),
+                    source,
+                })?;
                 staged_files.push(temp);
             }
         }
@@ -170,22 +214,33 @@ fn apply(out: &Path, changes: &[Change]) -> Result<()> {
     let swap = (|| -> Result<()> {
         for change in changes {
             let (relative, existed) = match change {
-                Change::Write { relative, existed, .. } => (relative, *existed),
+                Change::Write {
+                    relative, existed, ..
+                } => (relative, *existed),
                 Change::Remove { relative } => (relative, true),
             };
             if existed {
                 let target = out.join(relative);
                 let backup = backup_root.join(relative);
                 let parent = backup.parent().expect("backups lie below the backup root");
-                fs::create_dir_all(parent).map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
-                fs::rename(&target, &backup).map_err(|source| Error::Write { path: target.clone(), source })?;
+                fs::create_dir_all(parent).map_err(|source| Error::Write {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+                fs::rename(&target, &backup).map_err(|source| Error::Write {
+                    path: target.clone(),
+                    source,
+                })?;
                 moved_aside.push((target, backup));
             }
         }
         for change in changes {
             if let Change::Write { relative, .. } = change {
                 let target = out.join(relative);
-                fs::rename(staged(&target), &target).map_err(|source| Error::Write { path: target.clone(), source })?;
+                fs::rename(staged(&target), &target).map_err(|source| Error::Write {
+                    path: target.clone(),
+                    source,
+                })?;
                 moved_in.push(target);
             }
         }
@@ -230,7 +285,10 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
         current = path.parent();
     }
     for path in missing.into_iter().rev() {
-        fs::create_dir(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+        fs::create_dir(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
         created.push(path);
     }
     Ok(())
@@ -255,7 +313,9 @@ mod tests {
             tree.insert(*path, *content);
         }
         tree.seal();
-        Branches { trees: [("main".to_owned(), tree)].into_iter().collect() }
+        Branches {
+            trees: [("main".to_owned(), tree)].into_iter().collect(),
+        }
     }
 
     fn snapshot(dir: &Path) -> Vec<(String, String)> {
@@ -264,7 +324,12 @@ mod tests {
             .filter_map(Result::ok)
             .filter(|entry| entry.file_type().is_file())
             .map(|entry| {
-                let relative = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let relative = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 (relative, fs::read_to_string(entry.path()).unwrap())
             })
             .collect();
@@ -275,9 +340,19 @@ mod tests {
     #[test]
     fn second_write_changes_nothing() {
         let out = tempfile::tempdir().unwrap();
-        let first = write(out.path(), &branches(&[("a/b.yaml", "x")]), Options::default()).unwrap();
+        let first = write(
+            out.path(),
+            &branches(&[("a/b.yaml", "x")]),
+            Options::default(),
+        )
+        .unwrap();
         assert_eq!(first.added.len(), 2);
-        let second = write(out.path(), &branches(&[("a/b.yaml", "x")]), Options::default()).unwrap();
+        let second = write(
+            out.path(),
+            &branches(&[("a/b.yaml", "x")]),
+            Options::default(),
+        )
+        .unwrap();
         assert!(second.is_empty());
         assert_eq!(second.unchanged, 2);
     }
@@ -285,25 +360,62 @@ mod tests {
     #[test]
     fn stale_files_are_pruned_and_hand_written_ones_kept() {
         let out = tempfile::tempdir().unwrap();
-        write(out.path(), &branches(&[("a/old.yaml", "x"), ("b/keep.yaml", "k")]), Options::default()).unwrap();
+        write(
+            out.path(),
+            &branches(&[("a/old.yaml", "x"), ("b/keep.yaml", "k")]),
+            Options::default(),
+        )
+        .unwrap();
         fs::write(out.path().join("main/a/notes.md"), "mine").unwrap();
         fs::create_dir_all(out.path().join("main/c")).unwrap();
-        let report = write(out.path(), &branches(&[("b/keep.yaml", "k")]), Options::default()).unwrap();
+        let report = write(
+            out.path(),
+            &branches(&[("b/keep.yaml", "k")]),
+            Options::default(),
+        )
+        .unwrap();
         assert_eq!(report.removed, [PathBuf::from("main/a/old.yaml")]);
-        assert_eq!(fs::read_to_string(out.path().join("main/a/notes.md")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(out.path().join("main/a/notes.md")).unwrap(),
+            "mine"
+        );
         assert!(!out.path().join("main/a/old.yaml").exists());
     }
 
     #[test]
     fn hand_edits_are_refused_unless_forced() {
         let out = tempfile::tempdir().unwrap();
-        write(out.path(), &branches(&[("a.yaml", "x")]), Options::default()).unwrap();
+        write(
+            out.path(),
+            &branches(&[("a.yaml", "x")]),
+            Options::default(),
+        )
+        .unwrap();
         fs::write(out.path().join("main/a.yaml"), "edited").unwrap();
-        let error = write(out.path(), &branches(&[("a.yaml", "y")]), Options::default()).unwrap_err();
-        assert!(matches!(error, Error::HandEdited(ref paths) if paths.len() == 1), "{error}");
-        assert_eq!(fs::read_to_string(out.path().join("main/a.yaml")).unwrap(), "edited");
-        write(out.path(), &branches(&[("a.yaml", "y")]), Options { force: true }).unwrap();
-        assert_eq!(fs::read_to_string(out.path().join("main/a.yaml")).unwrap(), "y");
+        let error = write(
+            out.path(),
+            &branches(&[("a.yaml", "y")]),
+            Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, Error::HandEdited(ref paths) if paths.len() == 1),
+            "{error}"
+        );
+        assert_eq!(
+            fs::read_to_string(out.path().join("main/a.yaml")).unwrap(),
+            "edited"
+        );
+        write(
+            out.path(),
+            &branches(&[("a.yaml", "y")]),
+            Options { force: true },
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(out.path().join("main/a.yaml")).unwrap(),
+            "y"
+        );
     }
 
     #[test]
@@ -311,20 +423,39 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         fs::create_dir_all(out.path().join("main")).unwrap();
         fs::write(out.path().join("main/a.yaml"), "mine").unwrap();
-        assert!(write(out.path(), &branches(&[("a.yaml", "y")]), Options::default()).is_err());
-        assert_eq!(fs::read_to_string(out.path().join("main/a.yaml")).unwrap(), "mine");
+        assert!(
+            write(
+                out.path(),
+                &branches(&[("a.yaml", "y")]),
+                Options::default()
+            )
+            .is_err()
+        );
+        assert_eq!(
+            fs::read_to_string(out.path().join("main/a.yaml")).unwrap(),
+            "mine"
+        );
     }
 
     #[test]
     fn failure_midway_leaves_the_previous_output() {
         let out = tempfile::tempdir().unwrap();
-        write(out.path(), &branches(&[("a.yaml", "1"), ("z.yaml", "1")]), Options::default()).unwrap();
+        write(
+            out.path(),
+            &branches(&[("a.yaml", "1"), ("z.yaml", "1")]),
+            Options::default(),
+        )
+        .unwrap();
         let before = snapshot(out.path());
         // `blocked` is a file where the new tree needs a directory: staging fails after
         // other files were already staged.
         fs::write(out.path().join("main/blocked"), "").unwrap();
         let before_with_blocker = snapshot(out.path());
-        let result = write(out.path(), &branches(&[("a.yaml", "2"), ("blocked/x.yaml", "2"), ("z.yaml", "2")]), Options::default());
+        let result = write(
+            out.path(),
+            &branches(&[("a.yaml", "2"), ("blocked/x.yaml", "2"), ("z.yaml", "2")]),
+            Options::default(),
+        );
         assert!(result.is_err());
         assert_eq!(snapshot(out.path()), before_with_blocker);
         assert_ne!(before, before_with_blocker);

@@ -1,0 +1,118 @@
+//! The informational commands: `keys`, `explain`, `completions`, `--help`.
+
+mod common;
+
+use common::{example_fleet, fleetgen};
+
+fn stdout_of(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn explain_shows_each_value_and_its_source() {
+    let fleet = example_fleet();
+    let main = stdout_of(
+        fleetgen(fleet.path())
+            .args(["explain", "cluster", "k3d-america"])
+            .assert()
+            .success(),
+    );
+    insta::assert_snapshot!("explain_k3d_america", main);
+    let dev = stdout_of(
+        fleetgen(fleet.path())
+            .args(["explain", "cluster", "k3d-america", "--env", "dev"])
+            .assert()
+            .success(),
+    );
+    insta::assert_snapshot!("explain_k3d_america_dev", dev);
+    let redis = dev
+        .lines()
+        .find(|line| line.starts_with("REDIS_MAX_MEMORY"))
+        .unwrap();
+    assert!(
+        redis.contains(" 128mb ")
+            && redis.ends_with(
+                "environments/dev/clusters/k3d-america.env:3:18 (environment membership)"
+            ),
+        "{dev}"
+    );
+}
+
+#[test]
+fn explain_json_is_machine_readable() {
+    let fleet = example_fleet();
+    let json = stdout_of(
+        fleetgen(fleet.path())
+            .args(["explain", "cluster", "k3d-emea", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["POD_CIDR"]["value"], "10.52.0.0/16");
+    assert_eq!(value["POD_CIDR"]["layer"], "cluster");
+    assert_eq!(value["POD_CIDR"]["location"]["line"], 6);
+    assert_eq!(value["SYNC_INTERVAL"]["layer"], "fleet-default");
+}
+
+#[test]
+fn explain_refuses_unknown_names() {
+    let fleet = example_fleet();
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "cluster", "k3d-amerika"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("no cluster `k3d-amerika`") && stderr.contains("did you mean k3d-america?"),
+        "{stderr}"
+    );
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "cluster", "k3s-america-south", "--env", "qa"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("not a member of environment qa"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keys_lists_builtin_and_fleet_keys() {
+    let fleet = example_fleet();
+    let human = stdout_of(fleetgen(fleet.path()).arg("keys").assert().success());
+    insta::assert_snapshot!("keys", human);
+    let outside = tempfile::tempdir().unwrap();
+    let builtin = stdout_of(fleetgen(outside.path()).arg("keys").assert().success());
+    assert!(builtin.contains("NODE_CIDR") && !builtin.contains("NGINX_HTTP_PORT"));
+    let json = stdout_of(
+        fleetgen(fleet.path())
+            .args(["keys", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    let keys: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let port = keys
+        .iter()
+        .find(|key| key["name"] == "NGINX_HTTP_PORT")
+        .unwrap();
+    assert_eq!(port["type"], "port");
+    assert_eq!(port["custom"], true);
+}
+
+#[test]
+fn completions_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = stdout_of(
+        fleetgen(dir.path())
+            .args(["completions", "bash"])
+            .assert()
+            .success(),
+    );
+    assert!(bash.contains("fleetgen"));
+    let help = stdout_of(fleetgen(dir.path()).arg("--help").assert().success());
+    assert!(
+        help.contains("render") && help.contains("explain"),
+        "{help}"
+    );
+}

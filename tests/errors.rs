@@ -1,0 +1,226 @@
+//! Bad input, as a user would write it: each case breaks the example fleet in one way and
+//! checks that `render` names the file, line and key with a hint, exits 1, and leaves the
+//! previous output exactly as it was.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{example_fleet, fleetgen, snapshot_dir};
+
+fn append(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    let mut content = fs::read_to_string(&path).unwrap();
+    content.push_str(text);
+    fs::write(path, content).unwrap();
+}
+
+fn replace(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
+    let content = fs::read_to_string(&path).unwrap();
+    assert!(content.contains(from), "{file} does not contain {from:?}");
+    fs::write(path, content.replace(from, to)).unwrap();
+}
+
+fn write(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Renders the fleet, applies `breakage`, renders again, and returns the second render's
+/// stderr after checking that it failed with exit 1 and wrote nothing.
+fn render_broken(breakage: impl FnOnce(&Path)) -> String {
+    let fleet = example_fleet();
+    fleetgen(fleet.path()).arg("render").assert().success();
+    let out = fleet.path().join("out");
+    let before = snapshot_dir(&out);
+    breakage(fleet.path());
+    let assert = fleetgen(fleet.path()).arg("render").assert().code(1);
+    assert_eq!(
+        snapshot_dir(&out),
+        before,
+        "a failed render changed the output"
+    );
+    let output = assert.get_output();
+    assert!(output.stdout.is_empty(), "errors go to stderr");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+macro_rules! error_case {
+    ($name:ident, $breakage:expr) => {
+        #[test]
+        fn $name() {
+            let stderr = render_broken($breakage);
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            insta::assert_snapshot!(stringify!($name), stderr);
+        }
+    };
+}
+
+error_case!(unknown_key_with_suggestion, |root| append(
+    root,
+    "fleet/clusters/k3d-america.env",
+    "NODE_CDIR=10.8.0.0/20\n"
+));
+
+error_case!(missing_required_key, |root| replace(
+    root,
+    "fleet/clusters/k3s-america-south.env",
+    "MANAGED_BY=k3d-america\n",
+    ""
+));
+
+error_case!(malformed_cidr, |root| replace(
+    root,
+    "fleet/clusters/k3d-emea.env",
+    "POD_CIDR=10.52.0.0/16",
+    "POD_CIDR=10.52.0.0/33"
+));
+
+error_case!(malformed_version, |root| append(
+    root,
+    "fleet/clusters/k3d-emea.env",
+    "KUBERNETES_VERSION=1.30\n"
+));
+
+error_case!(stray_quote_in_dotenv, |root| append(
+    root,
+    "fleet/clusters/k3d-emea.env",
+    "KUBERNETES_VERSION=\"\"1.25.4\n"
+));
+
+error_case!(overlapping_cidrs, |root| replace(
+    root,
+    "fleet/clusters/k3d-emea.env",
+    "POD_CIDR=10.52.0.0/16",
+    "POD_CIDR=10.42.128.0/17"
+));
+
+error_case!(remote_cluster_with_unknown_manager, |root| replace(
+    root,
+    "fleet/clusters/k3s-america-south.env",
+    "MANAGED_BY=k3d-america",
+    "MANAGED_BY=k3d-amerika"
+));
+
+error_case!(
+    remote_cluster_without_its_manager_in_the_environment,
+    |root| fs::remove_file(root.join("environments/dev/clusters/k3d-america.env")).unwrap()
+);
+
+error_case!(tenant_name_with_a_slash, |root| write(
+    root,
+    "fleet/tenants/team/a.yaml",
+    "repo: https://example.com/a\n"
+));
+
+error_case!(cluster_name_that_is_not_a_dns_label, |root| write(
+    root,
+    "fleet/clusters/K3d_Asia.env",
+    "FLUX=local\n"
+));
+
+error_case!(unknown_tenant_in_an_environment, |root| write(
+    root,
+    "environments/qa/tenants/yakuzza.yaml",
+    ""
+));
+
+error_case!(unknown_app_in_a_membership, |root| write(
+    root,
+    "environments/dev/tenants/yakuza.yaml",
+    "apps:\n  - api\n  - wbe\n"
+));
+
+error_case!(unknown_cluster_in_a_membership, |root| write(
+    root,
+    "environments/qa/clusters/k3d-asia.env",
+    ""
+));
+
+error_case!(typo_in_a_yaml_key, |root| replace(
+    root,
+    "fleet/tenants/yakuza.yaml",
+    "apps:",
+    "apss:"
+));
+
+error_case!(cluster_key_overridden_per_environment, |root| append(
+    root,
+    "environments/dev/clusters/k3d-emea.env",
+    "POD_CIDR=10.99.0.0/16\n"
+));
+
+error_case!(undefined_variable_in_a_blueprint, |root| replace(
+    root,
+    "blueprints/redis/files/service.yaml",
+    "port: 6379",
+    "port: {{ cluster.values.REDIS_PORT }}"
+));
+
+error_case!(blueprint_target_leaving_the_tree, |root| replace(
+    root,
+    "blueprints/redis/blueprint.yaml",
+    "target: infra/{{ cluster.name }}/redis",
+    "target: ../../etc/{{ cluster.name }}"
+));
+
+error_case!(two_blueprints_writing_one_file, |root| common::copy_dir(
+    &root.join("blueprints/redis"),
+    &root.join("blueprints/redis-copy")
+));
+
+error_case!(every_problem_is_reported_at_once, |root| {
+    append(
+        root,
+        "fleet/clusters/k3d-america.env",
+        "NODE_CDIR=10.8.0.0/20\n",
+    );
+    replace(
+        root,
+        "fleet/clusters/k3d-emea.env",
+        "POD_CIDR=10.52.0.0/16",
+        "POD_CIDR=banana",
+    );
+    write(root, "environments/qa/tenants/nobody.yaml", "");
+});
+
+#[test]
+fn missing_fleet_file_is_a_clear_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let assert = fleetgen(empty.path()).arg("render").assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("error: no fleet/fleet.yaml under"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fleetgen init"), "{stderr}");
+    assert!(!empty.path().join("out").exists());
+}
+
+#[test]
+fn unknown_environment_selection() {
+    let fleet = example_fleet();
+    let assert = fleetgen(fleet.path())
+        .args(["render", "--env", "prod"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("no environment `prod`"), "{stderr}");
+    assert!(!fleet.path().join("out").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let fleet = example_fleet();
+    fleetgen(fleet.path())
+        .args(["render", "--no-such-flag"])
+        .assert()
+        .code(2);
+    fleetgen(fleet.path())
+        .arg("no-such-command")
+        .assert()
+        .code(2);
+}
