@@ -124,3 +124,117 @@ fn broken_fleets() {
         insta::assert_snapshot!(found);
     });
 }
+
+#[test]
+fn vendored_crds_are_found_and_used() {
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let (schemas, sources) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
+    let discovered: Vec<_> = sources
+        .discovered
+        .iter()
+        .map(|path| path.strip_prefix(dir.path()).unwrap().to_owned())
+        .collect();
+    assert_eq!(discovered, [PathBuf::from("vendor/widgets.yaml")]);
+    let diagnostics = validate::validate(&fleet, &rendered, &schemas, Options::default());
+    let schema_findings: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.rule == "schema")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        schema_findings,
+        [
+            "dev/infra/mgmt/widget.yaml:8:1: error: example.com/v1 Widget dev-flux-system/big: /spec/colour: unknown field `colour` [schema]\n  hint: the API has no such field in this version; remove it or move it to where the schema has it"
+        ]
+    );
+    // Without the built-in schemas, the built-in kinds are reported as not checked.
+    assert!(
+        diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.rule == "unknown-kind" && !diagnostic.is_error())
+    );
+}
+
+#[test]
+fn configured_schema_sources_must_exist() {
+    let dir = fleet_with(None);
+    let fleet_file = dir.path().join("fleet/fleet.yaml");
+    let text = std::fs::read_to_string(&fleet_file).unwrap();
+    std::fs::write(
+        &fleet_file,
+        format!("{text}validation:\n  crds: [schemas/crds]\n"),
+    )
+    .unwrap();
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let error = validate::load_schemas(&fleet, None).unwrap_err();
+    let message = error.to_string();
+    assert!(message.starts_with("fleet/fleet.yaml:1:1: error: validation.crds names `schemas/crds`, which does not exist [schema-source]"), "{message}");
+}
+
+#[test]
+fn no_schemas_is_one_warning_not_one_per_object() {
+    let dir = fleet_with(None);
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let diagnostics = validate::validate(&fleet, &rendered, &Schemas::new(), Options::default());
+    assert_eq!(
+        diagnostics.to_string(),
+        "fleet/fleet.yaml:1:1: warning: no CustomResourceDefinitions or Kubernetes schemas are configured; objects were not checked against any schema [no-schemas]\n  hint: set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"
+    );
+}
+
+#[test]
+fn strict_makes_unknown_kinds_errors() {
+    let Some(schemas) = schemas() else { return };
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let lenient = validate::validate(&fleet, &rendered, schemas, Options::default());
+    let strict = validate::validate(&fleet, &rendered, schemas, Options { strict: true });
+    let widget = |diagnostics: &fleetgen::Diagnostics| {
+        diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic.rule == "unknown-kind")
+            .map(|diagnostic| diagnostic.is_error())
+    };
+    assert_eq!(widget(&lenient), Some(false));
+    assert_eq!(widget(&strict), Some(true));
+}
+
+#[test]
+fn secrets_of_the_base_fleet() {
+    let dir = fleet_with(None);
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let (documents, _) = validate::document::parse_branches(&rendered.branches);
+    let schemas = Schemas::new();
+    let simulation = validate::graph::simulate(&fleet, &rendered, &documents, &schemas);
+    let secrets = validate::secrets::needed(&fleet, &simulation);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&secrets).unwrap());
+}
+
+/// The example fleet of this repository, rendered, has no findings at all.
+#[test]
+fn example_fleet_is_clean() {
+    let Some(shared) = shared() else { return };
+    let compiled = fleetgen::pipeline::compile(&repo(), &[]).unwrap();
+    let (mut schemas, _) =
+        validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    if !schemas.has_core() {
+        schemas.add_crd_path(&shared.join("crds")).unwrap();
+        schemas
+            .set_kubernetes_path(
+                &shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
+            )
+            .unwrap();
+    }
+    let diagnostics = validate::validate(
+        &compiled.fleet,
+        &compiled.rendered,
+        &schemas,
+        Options::for_fleet(&compiled.fleet),
+    );
+    assert_eq!(diagnostics.to_string(), "");
+}

@@ -33,6 +33,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// Show how a value was resolved, and from which file and line.
     Explain(ExplainArgs),
+    /// List every Secret the fleet needs, per cluster and namespace, with its purpose.
+    Secrets(super::validate_commands::SecretsArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -22,6 +22,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 explain_cluster(&root, &name, env.as_deref(), format)
             }
         },
+        Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -32,6 +32,33 @@ pub struct Options {
     pub strict: bool,
 }
 
+impl Options {
+    /// The options `validation:` in fleet/fleet.yaml asks for.
+    pub fn for_fleet(fleet: &Fleet) -> Self {
+        Self {
+            strict: fleet.validation.strict,
+        }
+    }
+}
+
+/// Loads the fleet's schemas and validates `rendered` with them: what `fleetgen check` runs.
+/// `options.strict` adds to the fleet's own setting.
+pub fn check(fleet: &Fleet, rendered: &Rendered, options: Options) -> Result<Diagnostics> {
+    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
+    let options = Options {
+        strict: options.strict || fleet.validation.strict,
+    };
+    Ok(validate(fleet, rendered, &schemas, options))
+}
+
+/// Every Secret the fleet needs, for `fleetgen secrets`.
+pub fn needed_secrets(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<secrets::Secret>> {
+    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
+    let (documents, _) = document::parse_branches(&rendered.branches);
+    let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
+    Ok(secrets::needed(fleet, &simulation))
+}
+
 /// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
 /// finding, sorted; the caller decides what errors mean for its exit code.
 pub fn validate(
@@ -42,7 +69,19 @@ pub fn validate(
 ) -> Diagnostics {
     let (documents, syntax) = document::parse_branches(&rendered.branches);
     let mut diagnostics: Diagnostics = syntax.into_iter().collect();
-    diagnostics.extend(check_schemas(&documents, schemas, options));
+    if schemas.is_empty() {
+        // One finding instead of one per object: the fleet did not ask for schema checks.
+        diagnostics.push(
+            Diagnostic::warning(
+                "no-schemas",
+                "no CustomResourceDefinitions or Kubernetes schemas are configured; objects were not checked against any schema",
+            )
+            .at_file(crate::load::FLEET_FILE)
+            .with_hint("set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"),
+        );
+    } else {
+        diagnostics.extend(check_schemas(&documents, schemas, options));
+    }
     diagnostics.extend(graph::check(fleet, rendered, &documents, schemas));
     diagnostics.extend(input::check(fleet));
     diagnostics.sort();

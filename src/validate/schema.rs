@@ -137,6 +137,11 @@ impl Schemas {
         self.crds.len()
     }
 
+    /// No schema of any kind: nothing can be checked.
+    pub fn is_empty(&self) -> bool {
+        self.crds.is_empty() && self.core.is_none()
+    }
+
     pub fn has_core(&self) -> bool {
         self.core.is_some()
     }
