@@ -8,6 +8,7 @@
 pub mod document;
 pub mod graph;
 pub mod input;
+pub mod input_schema;
 pub mod schema;
 pub mod secrets;
 
