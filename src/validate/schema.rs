@@ -77,7 +77,6 @@ struct CrdVersion {
     schema: Option<Value>,
     served: bool,
     deprecated: bool,
-    namespaced: bool,
     origin: String,
     validator: Compiled,
 }
@@ -113,6 +112,8 @@ pub struct Schemas {
     /// `(group, kind)` → version → served.
     crd_kinds: BTreeMap<(String, String), BTreeMap<String, bool>>,
     crd_groups: BTreeSet<String>,
+    /// `(group, kind)` → whether it is namespaced.
+    crd_scopes: HashMap<(String, String), bool>,
     core: Option<Core>,
 }
 
@@ -193,6 +194,9 @@ impl Schemas {
         };
         let namespaced = spec["scope"].as_str() != Some("Cluster");
         self.crd_groups.insert(group.to_owned());
+        self.crd_scopes
+            .entry((group.to_owned(), kind.to_owned()))
+            .or_insert(namespaced);
         let mut added = 0;
         for version in spec["versions"].as_array().into_iter().flatten() {
             let Some(name) = version["name"].as_str() else {
@@ -216,7 +220,6 @@ impl Schemas {
                     schema: raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)),
                     served,
                     deprecated: version["deprecated"].as_bool().unwrap_or(false),
-                    namespaced,
                     origin: origin.to_owned(),
                     validator: OnceLock::new(),
                 },
@@ -318,13 +321,8 @@ impl Schemas {
         if CLUSTER_SCOPED_CORE.contains(&(group, kind)) {
             return Some(false);
         }
-        if let Some(version) = self
-            .crds
-            .iter()
-            .find(|((g, _, k), _)| g == group && k == kind)
-            .map(|(_, version)| version)
-        {
-            return Some(version.namespaced);
+        if let Some(namespaced) = self.crd_scopes.get(&(group.to_owned(), kind.to_owned())) {
+            return Some(*namespaced);
         }
         let core = self.core.as_ref()?;
         core.versions
