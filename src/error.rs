@@ -30,6 +30,28 @@ pub enum Error {
     #[error("git: {0}")]
     Git(String),
 
+    /// A branch moved between reading it and updating it; no ref was changed.
+    #[error("{}", branch_moved_message(.branch, .expected, .found))]
+    BranchMoved {
+        branch: String,
+        expected: Option<git2::Oid>,
+        found: Option<git2::Oid>,
+    },
+
+    /// `diff`/`commit` need a fleet repo and none is configured or around the fleet root.
+    #[error(
+        "no fleet repo: {} is not inside a Git repository\n  hint: set repo.path in fleet/fleet.yaml to a local clone",
+        .0.display()
+    )]
+    NoFleetRepo(PathBuf),
+
+    /// A pre-commit hook that fleetgen did not write is in the way.
+    #[error(
+        "{} exists and was not written by fleetgen\n  hint: pass --force to replace it, or call `fleetgen check` from it",
+        .0.display()
+    )]
+    HookExists(PathBuf),
+
     #[error("{0}")]
     Usage(String),
 }
@@ -67,6 +89,23 @@ fn conflicts_message(paths: &[PathBuf]) -> String {
         "\n  hint: move the change into the fleet source or a blueprint, or pass --force to discard it",
     );
     message
+}
+
+fn branch_moved_message(
+    branch: &str,
+    expected: &Option<git2::Oid>,
+    found: &Option<git2::Oid>,
+) -> String {
+    let short = |oid: &Option<git2::Oid>| match oid {
+        Some(oid) => oid.to_string()[..12].to_owned(),
+        None => "no branch".to_owned(),
+    };
+    format!(
+        "branch {branch} moved while fleetgen was committing (expected {}, found {}); no branch was changed\n  \
+         hint: run the command again to build on the new head",
+        short(expected),
+        short(found)
+    )
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -171,3 +171,48 @@ fn env_selection_renders_main_and_the_selected_branches() {
     assert!(fleet.path().join("out/qa").is_dir());
     assert!(!fleet.path().join("out/dev").exists());
 }
+
+#[test]
+fn a_tenant_only_on_a_remote_cluster_is_driven_from_its_manager() {
+    let fleet = example_fleet();
+    fs::write(
+        fleet.path().join("environments/dev/tenants/kaizentm.yaml"),
+        "clusters: [k3s-america-south]\n",
+    )
+    .unwrap();
+    let compiled = pipeline::compile(fleet.path(), &["dev".to_owned()]).unwrap();
+    let dev = &compiled.rendered.branches.trees["dev"];
+    let on_manager: Vec<&str> = dev
+        .paths()
+        .filter(|path| path.starts_with("tenants/k3d-america/kaizentm/"))
+        .collect();
+    assert_eq!(
+        on_manager,
+        [
+            "tenants/k3d-america/kaizentm/apps/k3s-america-south-azure-vote.yaml",
+            "tenants/k3d-america/kaizentm/apps/kustomization.yaml",
+            "tenants/k3d-america/kaizentm/gitrepository.yaml",
+            "tenants/k3d-america/kaizentm/kustomization.yaml",
+            "tenants/k3d-america/kaizentm/namespace.yaml",
+            "tenants/k3d-america/kaizentm/serviceaccount.yaml",
+        ],
+        "the manager gets the namespace, source, a role-less service account and the remote app; no RoleBinding"
+    );
+    let on_remote: Vec<&str> = dev
+        .paths()
+        .filter(|path| path.starts_with("tenants/k3s-america-south/kaizentm/"))
+        .collect();
+    assert_eq!(
+        on_remote,
+        [
+            "tenants/k3s-america-south/kaizentm/kustomization.yaml",
+            "tenants/k3s-america-south/kaizentm/namespace.yaml",
+            "tenants/k3s-america-south/kaizentm/rolebinding.yaml",
+            "tenants/k3s-america-south/kaizentm/serviceaccount.yaml",
+        ]
+    );
+    assert!(
+        !dev.paths()
+            .any(|path| path.starts_with("tenants/k3d-emea/kaizentm/"))
+    );
+}

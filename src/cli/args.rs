@@ -33,6 +33,14 @@ pub enum Command {
     Keys(KeysArgs),
     /// Show how a value was resolved, and from which file and line.
     Explain(ExplainArgs),
+    /// Show how the rendered branches differ from the fleet repo's branches.
+    Diff(super::git_commands::DiffArgs),
+    /// Commit the rendered branches onto the fleet repo's branches, without a checkout.
+    Commit(super::git_commands::CommitArgs),
+    /// Validate the fleet and compare it with the fleet repo's branches: the CI entry point.
+    Check(super::git_commands::CheckArgs),
+    /// Install the git pre-commit hook.
+    Hook(super::git_commands::HookArgs),
     /// List every Secret the fleet needs, per cluster and namespace, with its purpose.
     Secrets(super::validate_commands::SecretsArgs),
     /// Print a shell completion script.

@@ -22,6 +22,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 explain_cluster(&root, &name, env.as_deref(), format)
             }
         },
+        Command::Diff(args) => super::git_commands::diff(&root, args),
+        Command::Commit(args) => super::git_commands::commit(&root, args),
+        Command::Check(args) => super::git_commands::check(&root, args),
+        Command::Hook(args) => super::git_commands::hook(&root, args),
         Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -107,7 +111,8 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
                 if let Some(default) = &spec.default {
                     facts.push(format!("default {default}"));
                 }
-                if !spec.providers.is_empty() {
+                let required_for_same = matches!(&spec.required, Required::ForProviders(providers) if *providers == spec.providers);
+                if !spec.providers.is_empty() && !required_for_same {
                     facts.push(format!("for PROVIDER={}", spec.providers.join("|")));
                 }
                 if spec.per_environment {

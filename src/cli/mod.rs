@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod git_commands;
 mod validate_commands;
 
 use std::ffi::OsString;

@@ -202,7 +202,7 @@ const BUILTINS: &[Builtin] = &[
         required: openstack,
         providers: &[],
         per_environment: false,
-        help: "Network of the machines (the subnet CAPO creates on OpenStack).",
+        help: "Network of the machines: the subnet CAPO creates on OpenStack, the VPC on AWS (CAPA's default 10.0.0.0/16 when unset). Must not overlap another cluster's networks.",
     },
     Builtin {
         name: "CNI",
@@ -211,7 +211,7 @@ const BUILTINS: &[Builtin] = &[
         required: no,
         providers: &CAPI,
         per_environment: false,
-        help: "CNI installed into a Cluster API cluster at creation, by a HelmChartProxy of the Cluster API add-on provider for Helm; `none` leaves it to you.",
+        help: "CNI installed into a Cluster API cluster at creation, by a HelmChartProxy of the Cluster API add-on provider for Helm (CAAPH, which the manager must run); `none` leaves it to you. With cilium the cluster runs without kube-proxy.",
     },
     Builtin {
         name: "CNI_VERSION",
@@ -220,7 +220,7 @@ const BUILTINS: &[Builtin] = &[
         required: no,
         providers: &CAPI,
         per_environment: false,
-        help: "Chart version of the CNI; defaults to the version fleetgen's CNI blueprint pins.",
+        help: "Chart version of the CNI (cilium chart, or Calico's tigera-operator chart); defaults to the version the capi-cni blueprint pins.",
     },
     Builtin {
         name: "CONTROL_PLANE_MACHINE_COUNT",
@@ -261,20 +261,29 @@ const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "AWS_CONTROL_PLANE_MACHINE_TYPE",
         ty: || KeyType::Text,
-        default: Some("t3.large"),
-        required: no,
+        default: None,
+        required: aws,
         providers: &["aws"],
         per_environment: false,
-        help: "EC2 instance type of control-plane machines.",
+        help: "EC2 instance type of control-plane machines, e.g. t3.large. Changing it makes a new machine template, and Cluster API replaces the machines.",
     },
     Builtin {
         name: "AWS_NODE_MACHINE_TYPE",
         ty: || KeyType::Text,
-        default: Some("t3.large"),
+        default: None,
+        required: aws,
+        providers: &["aws"],
+        per_environment: false,
+        help: "EC2 instance type of worker machines, e.g. t3.large. Changing it makes a new machine template, and Cluster API replaces the machines.",
+    },
+    Builtin {
+        name: "AWS_AVAILABILITY_ZONE_USAGE_LIMIT",
+        ty: || KeyType::Count,
+        default: None,
         required: no,
         providers: &["aws"],
         per_environment: false,
-        help: "EC2 instance type of worker machines.",
+        help: "How many availability zones the cluster's VPC spans (CAPA's default, 3, when unset). Each zone costs a NAT gateway and an Elastic IP; 1 is cheapest but has no zone redundancy.",
     },
     Builtin {
         name: "OPENSTACK_CLOUD",
@@ -283,7 +292,7 @@ const BUILTINS: &[Builtin] = &[
         required: openstack,
         providers: &["openstack"],
         per_environment: false,
-        help: "Name of the cloud in the clouds.yaml of the `<cluster>-cloud-config` Secret.",
+        help: "Name of the cloud in the clouds.yaml of the `<cluster>-cloud-config` Secret, which the operator creates in namespace <cluster> on the manager.",
     },
     Builtin {
         name: "OPENSTACK_EXTERNAL_NETWORK_ID",
@@ -301,7 +310,7 @@ const BUILTINS: &[Builtin] = &[
         required: openstack,
         providers: &["openstack"],
         per_environment: false,
-        help: "Flavor of control-plane machines.",
+        help: "Flavor of control-plane machines. Changing it makes a new machine template, and Cluster API replaces the machines.",
     },
     Builtin {
         name: "OPENSTACK_NODE_MACHINE_FLAVOR",
@@ -310,7 +319,7 @@ const BUILTINS: &[Builtin] = &[
         required: openstack,
         providers: &["openstack"],
         per_environment: false,
-        help: "Flavor of worker machines.",
+        help: "Flavor of worker machines. Changing it makes a new machine template, and Cluster API replaces the machines.",
     },
     Builtin {
         name: "OPENSTACK_IMAGE_NAME",
@@ -319,7 +328,7 @@ const BUILTINS: &[Builtin] = &[
         required: openstack,
         providers: &["openstack"],
         per_environment: false,
-        help: "Glance image the machines boot from (built for KUBERNETES_VERSION).",
+        help: "Glance image the machines boot from, built for KUBERNETES_VERSION (image-builder). Changing it makes new machine templates, and Cluster API replaces the machines.",
     },
     Builtin {
         name: "OPENSTACK_SSH_KEY_NAME",
@@ -337,7 +346,7 @@ const BUILTINS: &[Builtin] = &[
         required: no,
         providers: &["openstack"],
         per_environment: false,
-        help: "Comma-separated DNS servers of the machines' subnet.",
+        help: "Comma-separated DNS servers of the machines' subnet (the subnet's default when unset).",
     },
     Builtin {
         name: "OPENSTACK_FAILURE_DOMAIN",
@@ -346,7 +355,7 @@ const BUILTINS: &[Builtin] = &[
         required: no,
         providers: &["openstack"],
         per_environment: false,
-        help: "Availability zone of the worker machines.",
+        help: "Availability zone (Cluster API failure domain) of the worker machines; Nova picks one when unset.",
     },
     Builtin {
         name: "SYNC_INTERVAL",

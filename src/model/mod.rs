@@ -595,7 +595,25 @@ impl Builder<'_> {
                 self.diagnostics.push(diagnostic);
                 continue;
             };
-            if cluster.is_remote() && managing.is_remote() {
+            if cluster.is_capi() && managing.is_remote() {
+                // The Cluster, machine templates and add-ons are applied by the manager's own
+                // Flux (they sit under its bootstrap path), and Cluster API writes the
+                // kubeconfig there; a manager without Flux would apply nothing.
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "invalid-manager",
+                        format!(
+                            "{} is provisioned by Cluster API on {manager}, but {manager} has no Flux of its own (FLUX=remote)",
+                            cluster.name
+                        ),
+                    )
+                    .at(location.clone())
+                    .with_hint(format!(
+                        "{manager}'s Flux applies {}'s Cluster API objects: the manager of a Cluster API cluster needs FLUX=local",
+                        cluster.name
+                    )),
+                );
+            } else if cluster.is_remote() && managing.is_remote() {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "invalid-manager",
@@ -1037,6 +1055,13 @@ impl Builder<'_> {
                     Location::file(&cluster.file),
                 );
             }
+            if cluster.is_capi() && !cluster.is_remote() {
+                check(
+                    format!("{}-flux", cluster.name),
+                    "Kustomization name",
+                    Location::file(&cluster.file),
+                );
+            }
         }
         for env in environments.values() {
             check(
@@ -1044,6 +1069,20 @@ impl Builder<'_> {
                 "namespace",
                 Location::file(env.dir.join(crate::load::ENVIRONMENT_FILE)),
             );
+            // A remote Cluster API cluster's environment Kustomizations share its namespace
+            // on the manager, so their names carry the environment.
+            for name in env.clusters.keys() {
+                if let Some(cluster) = clusters.get(name)
+                    && cluster.is_remote()
+                    && cluster.is_capi()
+                {
+                    check(
+                        format!("{}-{}-infrastructure", cluster.name, env.name),
+                        "Kustomization name",
+                        Location::file(env.dir.join("clusters").join(format!("{name}.env"))),
+                    );
+                }
+            }
             for (tenant, membership) in &env.tenants {
                 check(
                     env.tenant_namespace(tenant),
@@ -1057,11 +1096,12 @@ impl Builder<'_> {
                 {
                     if cluster.is_remote() {
                         for app in &membership.apps {
-                            check(
-                                format!("{}-{app}", cluster.name),
-                                "Kustomization name",
-                                Location::file(&membership.file),
-                            );
+                            let name = if cluster.is_capi() {
+                                format!("{}-{}-{tenant}-{app}", cluster.name, env.name)
+                            } else {
+                                format!("{}-{app}", cluster.name)
+                            };
+                            check(name, "Kustomization name", Location::file(&membership.file));
                         }
                     }
                 }

@@ -4,6 +4,7 @@
 //! render for.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,12 @@ pub struct ClusterContext {
     pub driver: String,
     /// Clusters with FLUX=remote that this cluster drives.
     pub remotes: Vec<String>,
+    /// For a Cluster API cluster, the namespace on its manager where Cluster API writes
+    /// `<cluster>-kubeconfig`: `<cluster>`, beside the Cluster object. A Flux Kustomization can
+    /// only read a kubeconfig Secret in its own namespace, so everything the manager applies to
+    /// such a cluster lives there. `none` for other clusters, whose kubeconfig the operator
+    /// copies into each namespace that uses it.
+    pub kubeconfig_namespace: Option<String>,
     /// Every key of the fleet; unset optional keys are `none`.
     pub values: BTreeMap<String, Option<Value>>,
 }
@@ -103,26 +110,42 @@ pub struct TenantContext {
     pub local: bool,
     /// The tenant's clusters that the unit's cluster drives remotely.
     pub remotes: Vec<String>,
+    /// Those of `remotes` that Cluster API provisions: their apps' Kustomizations live in the
+    /// cluster's own namespace on the manager (see `ClusterContext::kubeconfig_namespace`).
+    pub capi_remotes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AppContext {
     pub name: String,
     /// Name of the Flux Kustomization: the app name, prefixed with `<cluster>-` when the
-    /// cluster is remote (several clusters' copies then share the manager's namespace).
+    /// cluster is remote (several clusters' copies then share the manager's namespace), and
+    /// with `<cluster>-<env>-<tenant>-` when the cluster is a remote Cluster API cluster (every
+    /// environment's and tenant's copies then share the cluster's namespace).
     pub kustomization: String,
+    /// Namespace of the Kustomization on the cluster whose Flux applies it: the tenant's
+    /// namespace, or for a remote Cluster API cluster the cluster's namespace on the manager.
+    pub namespace: String,
+    /// Service account the Kustomization impersonates. Flux impersonates
+    /// `system:serviceaccount:<Kustomization namespace>:<name>`, on the target cluster when it
+    /// applies through a kubeconfig; in a remote Cluster API cluster's shared namespace the
+    /// name is the tenant's namespace (`<env>-<tenant>`), so that each environment's copy of a
+    /// tenant is a different identity, which the tenant's RoleBinding there names.
+    pub service_account: String,
     /// Path in the tenant repository: `./<app>/<cluster>`.
     pub path: String,
 }
 
+/// What a template sees. The parts shared by many units are reference-counted: a large fleet
+/// has tens of thousands of units, and most of them share a cluster, environment and tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
-    pub fleet: FleetContext,
-    pub cluster: ClusterContext,
+    pub fleet: Arc<FleetContext>,
+    pub cluster: Arc<ClusterContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub env: Option<EnvironmentContext>,
+    pub env: Option<Arc<EnvironmentContext>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<TenantContext>,
+    pub tenant: Option<Arc<TenantContext>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<AppContext>,
 }
@@ -163,18 +186,18 @@ pub struct Plan {
 /// Expands `fleet` for the selected environments (all when `selected` is empty). The main
 /// branch is always planned in full: it holds every environment's entry points.
 pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
-    let fleet_context = FleetContext {
+    let fleet_context = Arc::new(FleetContext {
         repo_url: fleet.repo.url.clone(),
         main_branch: fleet.repo.main_branch.clone(),
         secret_ref: fleet.repo.secret_ref.clone(),
         interval: fleet.repo.interval.clone(),
-    };
+    });
     let mut units = Vec::new();
     let main = fleet.repo.main_branch.clone();
     for cluster in fleet.clusters.values() {
         let context = Context {
             fleet: fleet_context.clone(),
-            cluster: cluster_context(fleet, cluster, &cluster.values),
+            cluster: Arc::new(cluster_context(fleet, cluster, &cluster.values)),
             env: None,
             tenant: None,
             app: None,
@@ -187,11 +210,11 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
     }
     let mut branches = Vec::new();
     for env in fleet.environments.values() {
-        let env_context = EnvironmentContext {
+        let env_context = Arc::new(EnvironmentContext {
             name: env.name.clone(),
             branch: env.branch.clone(),
             namespace: env.flux_namespace(),
-        };
+        });
         let render_branch = selected.is_empty() || selected.contains(&env.name);
         if render_branch {
             branches.push(env.branch.clone());
@@ -199,7 +222,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         for (cluster, values) in fleet.env_clusters(env) {
             let context = Context {
                 fleet: fleet_context.clone(),
-                cluster: cluster_context(fleet, cluster, values),
+                cluster: Arc::new(cluster_context(fleet, cluster, values)),
                 env: Some(env_context.clone()),
                 tenant: None,
                 app: None,
@@ -220,15 +243,14 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
             for (tenant_name, membership) in &env.tenants {
                 let tenant = &fleet.tenants[tenant_name];
                 let on_cluster = membership.clusters.contains(&cluster.name);
-                let remotes: Vec<String> = fleet
+                let remotes: Vec<&Cluster> = fleet
                     .remotes_of(&cluster.name)
                     .filter(|remote| {
                         membership.clusters.contains(&remote.name)
                             && env.clusters.contains_key(&remote.name)
                     })
-                    .map(|remote| remote.name.clone())
                     .collect();
-                let tenant_context = |local: bool, remotes: Vec<String>| {
+                let tenant_context = |local: bool, remotes: &[&Cluster]| {
                     tenant_context(
                         env,
                         tenant,
@@ -240,7 +262,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                     )
                 };
                 if on_cluster {
-                    let tenant = tenant_context(true, Vec::new());
+                    let tenant = Arc::new(tenant_context(true, &[]));
                     units.push(Unit {
                         scope: Scope::Tenant,
                         branch: env.branch.clone(),
@@ -250,14 +272,26 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                         },
                     });
                     for app in &membership.apps {
-                        let kustomization = if cluster.is_remote() {
-                            format!("{}-{app}", cluster.name)
-                        } else {
-                            app.clone()
-                        };
+                        let tenant_namespace = env.tenant_namespace(tenant_name);
+                        let (kustomization, namespace, service_account) =
+                            match (cluster.is_remote(), cluster.is_capi()) {
+                                (true, true) => (
+                                    format!("{}-{}-{tenant_name}-{app}", cluster.name, env.name),
+                                    cluster.name.clone(),
+                                    tenant_namespace,
+                                ),
+                                (true, false) => (
+                                    format!("{}-{app}", cluster.name),
+                                    tenant_namespace,
+                                    tenant_name.clone(),
+                                ),
+                                (false, _) => (app.clone(), tenant_namespace, tenant_name.clone()),
+                            };
                         let app = AppContext {
                             name: app.clone(),
                             kustomization,
+                            namespace,
+                            service_account,
                             path: format!("./{app}/{}", cluster.name),
                         };
                         units.push(Unit {
@@ -278,7 +312,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
                         scope: Scope::TenantSource,
                         branch: env.branch.clone(),
                         context: Context {
-                            tenant: Some(tenant_context(on_cluster, remotes)),
+                            tenant: Some(Arc::new(tenant_context(on_cluster, &remotes))),
                             ..context.clone()
                         },
                     });
@@ -314,6 +348,7 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
             .remotes_of(&cluster.name)
             .map(|remote| remote.name.clone())
             .collect(),
+        kubeconfig_namespace: cluster.is_capi().then(|| cluster.name.clone()),
         values,
     }
 }
@@ -325,7 +360,7 @@ fn tenant_context(
     branch: &str,
     apps: &[String],
     local: bool,
-    remotes: Vec<String>,
+    remotes: &[&Cluster],
 ) -> TenantContext {
     TenantContext {
         name: tenant.name.clone(),
@@ -340,6 +375,11 @@ fn tenant_context(
         secret_ref: tenant.secret_ref.clone(),
         apps: apps.to_vec(),
         local,
-        remotes,
+        remotes: remotes.iter().map(|remote| remote.name.clone()).collect(),
+        capi_remotes: remotes
+            .iter()
+            .filter(|remote| remote.is_capi())
+            .map(|remote| remote.name.clone())
+            .collect(),
     }
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
+use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
@@ -29,9 +30,16 @@ pub struct Rendered {
     pub origins: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// Renders `plan` with `blueprints`.
+/// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
+/// plan order, so the result does not depend on scheduling.
 pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
     let env = environment(blueprints)?;
+    let compiled = blueprints
+        .iter()
+        .map(|blueprint| CompiledBlueprint::new(&env, blueprint))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|diagnostics| Error::Invalid(merge_repeats(diagnostics)))?;
+
     let mut rendered = Rendered::default();
     let mut declared_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for branch in std::iter::once(&plan.main_branch).chain(&plan.branches) {
@@ -42,35 +50,279 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
             .insert(branch.clone(), BTreeSet::new());
         rendered.origins.insert(branch.clone(), BTreeMap::new());
     }
+    let work: Vec<(&CompiledBlueprint<'_>, &Unit)> = compiled
+        .iter()
+        .flat_map(|blueprint| {
+            plan.units
+                .iter()
+                .filter(move |unit| unit.scope == blueprint.blueprint.manifest.scope)
+                .map(move |unit| (blueprint, unit))
+        })
+        .filter(|(_, unit)| rendered.branches.trees.contains_key(&unit.branch))
+        .collect();
+    let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
+        .par_iter()
+        .map(|(blueprint, unit)| blueprint.render(unit))
+        .collect();
+
     let mut diagnostics = Diagnostics::new();
-    for blueprint in blueprints {
-        for unit in plan
-            .units
-            .iter()
-            .filter(|unit| unit.scope == blueprint.manifest.scope)
-        {
-            if !rendered.branches.trees.contains_key(&unit.branch) {
+    for ((blueprint, unit), output) in work.iter().zip(outputs) {
+        let output = match output {
+            Ok(output) => output,
+            Err(diagnostic) => {
+                diagnostics.push(*diagnostic);
                 continue;
             }
-            if let Err(diagnostic) =
-                render_unit(&env, blueprint, unit, &mut rendered, &mut declared_dirs)
-            {
-                diagnostics.push(*diagnostic);
+        };
+        let branch = &unit.branch;
+        declared_dirs
+            .get_mut(branch)
+            .expect("branch was set up")
+            .extend(output.directories);
+        rendered
+            .bootstrap_paths
+            .get_mut(branch)
+            .expect("branch was set up")
+            .extend(output.bootstrap_path);
+        let tree = rendered
+            .branches
+            .trees
+            .get_mut(branch)
+            .expect("branch was set up");
+        let origins = rendered.origins.get_mut(branch).expect("branch was set up");
+        let mut conflicts: Vec<(String, String)> = Vec::new();
+        for file in output.files {
+            if tree.contains(&file.path) {
+                let other = origins.get(&file.path).cloned().unwrap_or_default();
+                conflicts.push((file.path, other));
+                continue;
             }
+            tree.insert(file.path.clone(), file.content);
+            origins.insert(file.path, blueprint.blueprint.name.clone());
+        }
+        if let Some((path, other)) = conflicts.first() {
+            let more = match conflicts.len() - 1 {
+                0 => String::new(),
+                1 => ", and 1 more file".to_owned(),
+                count => format!(", and {count} more files"),
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    "path-conflict",
+                    format!(
+                        "{path} on branch {branch} is rendered twice (blueprints {other} and {}){more}",
+                        blueprint.blueprint.name
+                    ),
+                )
+                .at_file(blueprint.blueprint.location.join(crate::render::blueprint::MANIFEST))
+                .with_hint(format!(
+                    "while rendering for {}; give one of them another target, or name the fleet's blueprint like the default it replaces",
+                    unit.describe()
+                )),
+            );
         }
     }
     if diagnostics.has_errors() {
         return Err(Error::Invalid(merge_repeats(diagnostics)));
     }
-    for (branch, tree) in rendered.branches.trees.iter_mut() {
+    let finished: Vec<(&String, &mut Tree)> = rendered.branches.trees.iter_mut().collect();
+    finished.into_par_iter().for_each(|(branch, tree)| {
         kustomization::complete(
             tree,
             &declared_dirs[branch],
             &rendered.bootstrap_paths[branch],
         );
         tree.seal();
-    }
+    });
     Ok(rendered)
+}
+
+/// What one blueprint rendered for one unit.
+struct UnitOutput {
+    files: Vec<RenderedFile>,
+    directories: Vec<String>,
+    bootstrap_path: Option<String>,
+}
+
+struct RenderedFile {
+    path: String,
+    content: Vec<u8>,
+}
+
+/// A blueprint with its condition and path templates compiled once, not once per unit.
+struct CompiledBlueprint<'env> {
+    blueprint: &'env Blueprint,
+    when: Option<minijinja::Expression<'env, 'env>>,
+    target: minijinja::Template<'env, 'env>,
+    directories: Vec<minijinja::Template<'env, 'env>>,
+    bootstrap_path: Option<minijinja::Template<'env, 'env>>,
+    /// Per file: its path below `files/`, the template of its rendered name, its content.
+    files: Vec<(
+        &'env str,
+        minijinja::Template<'env, 'env>,
+        minijinja::Template<'env, 'env>,
+    )>,
+}
+
+impl<'env> CompiledBlueprint<'env> {
+    fn new(env: &'env Environment<'env>, blueprint: &'env Blueprint) -> Result<Self, Diagnostics> {
+        let manifest = &blueprint.manifest;
+        let manifest_location = blueprint.manifest_location();
+        let mut diagnostics = Diagnostics::new();
+        let mut field = |name: &str, source: &'env str| match env.template_from_str(source) {
+            Ok(template) => Some(template),
+            Err(error) => {
+                diagnostics.push(template_diagnostic(&error, &manifest_location, Some(name)));
+                None
+            }
+        };
+        let target = field("target", &manifest.target);
+        let directories: Vec<_> = manifest
+            .directories
+            .iter()
+            .filter_map(|directory| field("directories", directory))
+            .collect();
+        let bootstrap_path = manifest
+            .bootstrap_path
+            .as_deref()
+            .and_then(|path| field("bootstrapPath", path));
+        let when = match manifest
+            .when
+            .as_deref()
+            .map(|when| env.compile_expression(when))
+        {
+            None => None,
+            Some(Ok(expression)) => Some(expression),
+            Some(Err(error)) => {
+                diagnostics.push(template_diagnostic(
+                    &error,
+                    &manifest_location,
+                    Some("when"),
+                ));
+                None
+            }
+        };
+        let mut files = Vec::new();
+        for (path, _) in &blueprint.files {
+            let content = env
+                .get_template(&template_name(blueprint, path))
+                .expect("every file was added as a template");
+            match env.template_from_str(path) {
+                Ok(name) => files.push((path.as_str(), name, content)),
+                Err(error) => diagnostics.push(template_diagnostic(
+                    &error,
+                    &blueprint.file_location(path),
+                    Some("file name"),
+                )),
+            }
+        }
+        match target {
+            Some(target) if !diagnostics.has_errors() => Ok(Self {
+                blueprint,
+                when,
+                target,
+                directories,
+                bootstrap_path,
+                files,
+            }),
+            _ => Err(diagnostics),
+        }
+    }
+
+    fn render(&self, unit: &Unit) -> Result<UnitOutput, Box<Diagnostic>> {
+        let blueprint = self.blueprint;
+        let context = Value::from(minijinja::value::Serde(&unit.context));
+        let manifest_location = blueprint.manifest_location();
+        let in_unit = |diagnostic: Diagnostic| {
+            Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
+        };
+        if let Some(when) = &self.when {
+            let applies = when.eval(&context).map_err(|error| {
+                in_unit(template_diagnostic(
+                    &error,
+                    &manifest_location,
+                    Some("when"),
+                ))
+            })?;
+            if !applies.is_true() {
+                return Ok(UnitOutput {
+                    files: Vec::new(),
+                    directories: Vec::new(),
+                    bootstrap_path: None,
+                });
+            }
+        }
+        let render_path = |template: &minijinja::Template<'_, '_>,
+                           what: &str|
+         -> Result<String, Box<Diagnostic>> {
+            let text = template.render(&context).map_err(|error| {
+                in_unit(template_diagnostic(&error, &manifest_location, Some(what)))
+            })?;
+            confine(&text).map_err(|problem| {
+                in_unit(
+                    Diagnostic::error(
+                        "path-outside-tree",
+                        format!("{what} renders to `{text}`: {problem}"),
+                    )
+                    .at_file(&manifest_location),
+                )
+            })
+        };
+        let target = render_path(&self.target, "target")?;
+        let directories = self
+            .directories
+            .iter()
+            .map(|directory| render_path(directory, "directories"))
+            .collect::<Result<_, _>>()?;
+        let bootstrap_path = self
+            .bootstrap_path
+            .as_ref()
+            .map(|path| render_path(path, "bootstrapPath"))
+            .transpose()?;
+        let mut files = Vec::new();
+        for (file, name, template) in &self.files {
+            let file_location = blueprint.file_location(file);
+            let relative = name.render(&context).map_err(|error| {
+                in_unit(template_diagnostic(
+                    &error,
+                    &file_location,
+                    Some("file name"),
+                ))
+            })?;
+            let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
+                in_unit(
+                    Diagnostic::error(
+                        "path-outside-tree",
+                        format!("file renders to `{target}/{relative}`: {problem}"),
+                    )
+                    .at_file(&file_location),
+                )
+            })?;
+            let text = template
+                .render(&context)
+                .map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
+            let Some(content) = finish(&path, &text) else {
+                continue;
+            };
+            if is_yaml(&path) {
+                check_yaml(&content).map_err(|message| {
+                    in_unit(
+                        Diagnostic::error(
+                            "invalid-output",
+                            format!("renders invalid YAML for {path} (positions are in the rendered output): {message}"),
+                        )
+                        .at_file(&file_location),
+                    )
+                })?;
+            }
+            files.push(RenderedFile { path, content });
+        }
+        Ok(UnitOutput {
+            files,
+            directories,
+            bootstrap_path,
+        })
+    }
 }
 
 /// A template mistake fails once per unit the template renders for; one message with a count
@@ -159,130 +411,6 @@ fn quote_filter(value: Value) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| value.to_string());
     serde_json::to_string(&text).expect("strings always serialise")
-}
-
-fn render_unit(
-    env: &Environment<'_>,
-    blueprint: &Blueprint,
-    unit: &Unit,
-    rendered: &mut Rendered,
-    declared_dirs: &mut BTreeMap<String, BTreeSet<String>>,
-) -> Result<(), Box<Diagnostic>> {
-    let context = Value::from(minijinja::value::Serde(&unit.context));
-    let manifest_location = blueprint.manifest_location();
-    let in_unit = |diagnostic: Diagnostic| {
-        Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
-    };
-    if let Some(when) = &blueprint.manifest.when {
-        let expression = env.compile_expression(when).map_err(|error| {
-            in_unit(template_diagnostic(
-                &error,
-                &manifest_location,
-                Some("when"),
-            ))
-        })?;
-        let applies = expression.eval(&context).map_err(|error| {
-            in_unit(template_diagnostic(
-                &error,
-                &manifest_location,
-                Some("when"),
-            ))
-        })?;
-        if !applies.is_true() {
-            return Ok(());
-        }
-    }
-    let render_path = |template: &str, what: &str| -> Result<String, Box<Diagnostic>> {
-        let text = env.render_str(template, &context).map_err(|error| {
-            in_unit(template_diagnostic(&error, &manifest_location, Some(what)))
-        })?;
-        confine(&text).map_err(|problem| {
-            in_unit(
-                Diagnostic::error(
-                    "path-outside-tree",
-                    format!("{what} renders to `{text}`: {problem}"),
-                )
-                .at_file(&manifest_location),
-            )
-        })
-    };
-    let target = render_path(&blueprint.manifest.target, "target")?;
-    for directory in &blueprint.manifest.directories {
-        let directory = render_path(directory, "directories")?;
-        declared_dirs
-            .get_mut(&unit.branch)
-            .expect("branch was set up")
-            .insert(directory);
-    }
-    if let Some(bootstrap) = &blueprint.manifest.bootstrap_path {
-        let bootstrap = render_path(bootstrap, "bootstrapPath")?;
-        rendered
-            .bootstrap_paths
-            .get_mut(&unit.branch)
-            .expect("branch was set up")
-            .insert(bootstrap);
-    }
-    for (file, _) in &blueprint.files {
-        let file_location = blueprint.file_location(file);
-        let relative = env.render_str(file, &context).map_err(|error| {
-            in_unit(template_diagnostic(
-                &error,
-                &file_location,
-                Some("file name"),
-            ))
-        })?;
-        let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
-            in_unit(
-                Diagnostic::error(
-                    "path-outside-tree",
-                    format!("file renders to `{target}/{relative}`: {problem}"),
-                )
-                .at_file(&file_location),
-            )
-        })?;
-        let template = env
-            .get_template(&template_name(blueprint, file))
-            .expect("every file was added as a template");
-        let text = template
-            .render(&context)
-            .map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
-        let Some(content) = finish(&path, &text) else {
-            continue;
-        };
-        if is_yaml(&path) {
-            check_yaml(&content).map_err(|message| {
-                in_unit(
-                    Diagnostic::error("invalid-output", format!("renders invalid YAML for {path} (positions are in the rendered output): {message}"))
-                        .at_file(&file_location),
-                )
-            })?;
-        }
-        let tree = rendered
-            .branches
-            .trees
-            .get_mut(&unit.branch)
-            .expect("branch was set up");
-        let origins = rendered
-            .origins
-            .get_mut(&unit.branch)
-            .expect("branch was set up");
-        if tree.contains(&path) {
-            let other = origins.get(&path).cloned().unwrap_or_default();
-            return Err(in_unit(
-                Diagnostic::error(
-                    "path-conflict",
-                    format!(
-                        "{path} on branch {} is rendered twice (blueprints {other} and {})",
-                        unit.branch, blueprint.name
-                    ),
-                )
-                .at_file(&file_location),
-            ));
-        }
-        tree.insert(path.clone(), content);
-        origins.insert(path, blueprint.name.clone());
-    }
-    Ok(())
 }
 
 /// Adds the generated-file header and a final newline; `None` for output that is blank, which

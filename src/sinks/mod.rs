@@ -2,4 +2,8 @@
 //! `render` writes them to a directory, `diff` compares them with the fleet repo's branches,
 //! `commit` commits them there, `check` validates and compares.
 
+pub mod changes;
+pub mod diff;
+pub mod git;
+pub mod summary;
 pub mod write;

@@ -7,13 +7,12 @@
 //! aside, move the new ones in — undoing everything if any step fails. A file whose content is
 //! unchanged is not rewritten at all, so timestamps and watchers stay quiet.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::tree::{Branches, OWNED_LIST, Tree, parse_owned_list, sha256_hex};
+use crate::sinks::changes::{self, ChangeKind, DirBase};
+use crate::tree::Branches;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -66,15 +65,41 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
     let mut report = Report::default();
     let mut hand_edited = Vec::new();
     for (branch, tree) in branches.iter() {
-        plan_branch(
-            out,
-            branch,
-            tree,
-            options,
-            &mut changes,
-            &mut report,
-            &mut hand_edited,
-        )?;
+        let branch_dir = Path::new(branch);
+        let base = DirBase {
+            root: out.join(branch_dir),
+        };
+        let planned = changes::plan(branch, tree, &base)?;
+        report.unchanged += tree.len()
+            - planned
+                .iter()
+                .filter(|change| change.kind != ChangeKind::Deleted)
+                .count();
+        for change in planned {
+            let relative = branch_dir.join(&change.path);
+            if change.conflict.is_some() && !options.force {
+                hand_edited.push(relative.clone());
+            }
+            match (change.kind, change.new) {
+                (ChangeKind::Deleted, _) | (_, None) => {
+                    report.removed.push(relative.clone());
+                    changes.push(Change::Remove { relative });
+                }
+                (kind, Some(content)) => {
+                    let existed = kind == ChangeKind::Modified;
+                    if existed {
+                        report.modified.push(relative.clone());
+                    } else {
+                        report.added.push(relative.clone());
+                    }
+                    changes.push(Change::Write {
+                        relative,
+                        content,
+                        existed,
+                    });
+                }
+            }
+        }
     }
     if !hand_edited.is_empty() {
         return Err(Error::HandEdited(
@@ -85,85 +110,6 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
         ));
     }
     Ok((changes, report))
-}
-
-fn plan_branch(
-    out: &Path,
-    branch: &str,
-    tree: &Tree,
-    options: Options,
-    changes: &mut Vec<Change>,
-    report: &mut Report,
-    hand_edited: &mut Vec<PathBuf>,
-) -> Result<()> {
-    let branch_dir = Path::new(branch);
-    let owned: BTreeMap<String, String> =
-        match read_optional(&out.join(branch_dir).join(OWNED_LIST))? {
-            Some(bytes) => parse_owned_list(&String::from_utf8_lossy(&bytes)),
-            None => BTreeMap::new(),
-        };
-    for (path, content) in tree.iter() {
-        let relative = branch_dir.join(path);
-        let on_disk = read_optional(&out.join(&relative))?;
-        match on_disk {
-            Some(existing) if existing == content => report.unchanged += 1,
-            Some(existing) => {
-                // The ownership list itself is always ours to rewrite.
-                let ours_untouched = path == OWNED_LIST
-                    || owned
-                        .get(path)
-                        .is_some_and(|digest| *digest == sha256_hex(&existing));
-                if !ours_untouched && !options.force {
-                    hand_edited.push(relative.clone());
-                }
-                report.modified.push(relative.clone());
-                changes.push(Change::Write {
-                    relative,
-                    content: content.to_vec(),
-                    existed: true,
-                });
-            }
-            None => {
-                report.added.push(relative.clone());
-                changes.push(Change::Write {
-                    relative,
-                    content: content.to_vec(),
-                    existed: false,
-                });
-            }
-        }
-    }
-    for (path, digest) in &owned {
-        if tree.contains(path) {
-            continue;
-        }
-        let relative = branch_dir.join(path);
-        let Some(existing) = read_optional(&out.join(&relative))? else {
-            continue;
-        };
-        if sha256_hex(&existing) != *digest && !options.force {
-            hand_edited.push(relative.clone());
-        }
-        report.removed.push(relative.clone());
-        changes.push(Change::Remove { relative });
-    }
-    Ok(())
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        // A directory where a file should be is reported when we try to replace it.
-        Err(error) if path.is_dir() => {
-            let _ = error;
-            Ok(Some(Vec::new()))
-        }
-        Err(source) => Err(Error::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
 }
 
 /// Staging name of a file, next to its target so the final rename stays on one file system.
@@ -306,6 +252,7 @@ fn discard(staged_files: &[PathBuf], created_dirs: &[PathBuf]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::Tree;
 
     fn branches(files: &[(&str, &str)]) -> Branches {
         let mut tree = Tree::new();

@@ -1,0 +1,501 @@
+//! `diff`, `commit`, `check` and `hook install`: the commands that compare the rendered
+//! branches with the fleet repo, put them there, or guard the fleet source.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use git2::Repository;
+
+use super::args::Format;
+use crate::diagnostic::Diagnostics;
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::pipeline;
+use crate::sinks::diff::{self, Compared, Drift, Palette};
+use crate::sinks::git::{self, CommitOptions, Outcome};
+use crate::sinks::summary::{Counts, plural};
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When writing to a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare only this environment's branch (repeatable); the main branch is always compared.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Show changed files with counts of changed lines instead of the patch.
+    #[arg(long)]
+    pub stat: bool,
+    /// Exit with status 1 when anything would change.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Colour the output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorWhen,
+    /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Commit only this environment's branch (repeatable); the main branch is always committed.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Subject line of the commit message [default: what changed, per environment and cluster].
+    #[arg(short, long, value_name = "MSG")]
+    pub message: Option<String>,
+    /// Commit to branches PREFIX/<branch>, based on <branch>, for a pull request; <branch> itself
+    /// is left as it is.
+    #[arg(long, value_name = "PREFIX")]
+    pub branch_prefix: Option<String>,
+    /// Overwrite generated files that were edited by hand on the branch, and hand-written files
+    /// where fleetgen renders.
+    #[arg(long)]
+    pub force: bool,
+    /// Show what would be committed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Author name [default: GIT_AUTHOR_NAME, or user.name from git config].
+    #[arg(long, value_name = "NAME")]
+    pub author_name: Option<String>,
+    /// Author email [default: GIT_AUTHOR_EMAIL, or user.email from git config].
+    #[arg(long, value_name = "EMAIL")]
+    pub author_email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only this environment's branch (repeatable); the main branch is always checked.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Compare with DIR/<branch>/ instead of the fleet repo's branches.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only validate; do not compare with the branches (for pre-commit, where the branches are
+    /// expected to lag behind the source until the change is merged and committed).
+    #[arg(long)]
+    pub no_drift: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Install a git pre-commit hook that runs `fleetgen check` before each commit.
+    Install {
+        /// Replace a pre-commit hook that fleetgen did not write.
+        #[arg(long)]
+        force: bool,
+        /// Show the hook and where it would go; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Environment name per environment branch, for summaries and commit messages.
+fn environments(fleet: &Fleet) -> BTreeMap<String, String> {
+    fleet
+        .environments
+        .values()
+        .map(|env| (env.branch.clone(), env.name.clone()))
+        .collect()
+}
+
+/// Says what the rendered trees were compared with, when it may not be what the user expects.
+fn note_compared(drift: &Drift, out_given: bool) {
+    if let (Compared::Directory(dir), false) = (&drift.compared, out_given) {
+        eprintln!(
+            "note: no fleet repo configured or found around the fleet source; comparing with {}",
+            dir.display()
+        );
+    }
+}
+
+pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
+    let compiled = pipeline::compile(root, &args.envs)?;
+    let branches = &compiled.rendered.branches;
+    let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
+    note_compared(&drift, args.out.is_some());
+
+    let palette = Palette::new(args.color.enabled(io::stdout().is_terminal()));
+    let mut stdout = io::stdout().lock();
+    // A closed pipe (`fleetgen diff | head`) is not an error worth reporting.
+    let _ = if args.stat {
+        diff::write_stat(&drift, &mut stdout, palette)
+    } else {
+        diff::write_patch(&drift, &mut stdout, palette)
+    };
+    let _ = stdout.flush();
+
+    let environments = environments(&compiled.fleet);
+    let summaries = drift.summaries(|branch| environments.get(branch).cloned());
+    let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
+    Ok(if args.exit_code && !drift.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
+    let compiled = pipeline::compile(root, &args.envs)?;
+    let repo = git::open(&compiled.fleet)?;
+    let identity = git::signatures(
+        &repo,
+        args.author_name.as_deref(),
+        args.author_email.as_deref(),
+    );
+    let (author, committer) = match identity {
+        Ok(identity) => identity,
+        // Nothing is signed in a dry run; a missing identity can wait for the real one.
+        Err(_) if args.dry_run => {
+            let placeholder = git2::Signature::now("fleetgen", "fleetgen@localhost")?;
+            (placeholder.clone(), placeholder)
+        }
+        Err(error) => return Err(error),
+    };
+    let mut options = CommitOptions::new(author, committer);
+    options.force = args.force;
+    options.dry_run = args.dry_run;
+    options.prefix = args.branch_prefix;
+    options.subject = args.message;
+    options.environments = environments(&compiled.fleet);
+
+    let done = git::commit(&repo, &compiled.rendered.branches, &options)?;
+    let mut stdout = io::stdout().lock();
+    let mut stderr = io::stderr().lock();
+    for result in &done {
+        let target = &result.target;
+        let mut counts = Counts::default();
+        for change in &result.changes {
+            counts.count(change.kind);
+        }
+        match &result.outcome {
+            Outcome::UpToDate => {
+                let _ = writeln!(stderr, "{}: up to date", target.refname);
+            }
+            Outcome::WouldCommit => {
+                let _ = writeln!(stderr, "{}: would commit {counts}", target.refname);
+                for line in result.message.lines() {
+                    let _ = writeln!(stderr, "    {line}");
+                }
+            }
+            Outcome::Committed(oid) => {
+                // The new heads are the command's data: `<commit> <ref>`, as `git show-ref`
+                // prints them, for scripts that push what was committed.
+                let _ = writeln!(stdout, "{oid} {}", target.refname);
+                let _ = writeln!(
+                    stderr,
+                    "{}: committed {} ({counts})",
+                    target.refname,
+                    short(oid)
+                );
+                for change in &result.changes {
+                    if let Some(conflict) = change.conflict {
+                        let _ = writeln!(
+                            stderr,
+                            "  overwrote {}:{} ({conflict}), as --force asked",
+                            change.branch, change.path
+                        );
+                    }
+                }
+                note_checked_out(&repo, &target.refname, target.expected, *oid, &mut stderr)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn short(oid: &git2::Oid) -> String {
+    oid.to_string()[..12].to_owned()
+}
+
+/// A branch checked out somewhere moved under that checkout: say so, and how to catch up,
+/// before the next `git commit` there records the previous tree again.
+fn note_checked_out(
+    repo: &Repository,
+    refname: &str,
+    previous: Option<git2::Oid>,
+    new: git2::Oid,
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    for dir in git::checked_out(repo, refname)? {
+        let dir = dir.display().to_string();
+        let dir = dir.trim_end_matches('/');
+        let _ = writeln!(
+            stderr,
+            "note: {refname} is checked out in {dir}; fleetgen moved the branch without touching that checkout, so \
+             its index and files still show the previous commit"
+        );
+        match previous {
+            Some(previous) => {
+                let _ = writeln!(
+                    stderr,
+                    "  to bring them up to date (keeping your uncommitted changes): git -C '{dir}' read-tree -m -u {} {}",
+                    short(&previous),
+                    short(&new)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    stderr,
+                    "  review `git -C '{dir}' status` before committing there"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
+    let compiled = match pipeline::compile(root, &args.envs) {
+        Ok(compiled) => compiled,
+        // In JSON, problems with the fleet are findings like any other.
+        Err(Error::Invalid(diagnostics)) if matches!(args.format, Format::Json) => {
+            print_json(&diagnostics);
+            return Ok(1);
+        }
+        Err(error) => return Err(error),
+    };
+    let mut diagnostics = Diagnostics::new();
+    let mut drift = None;
+    if !args.no_drift {
+        let found = diff::against_fleet(
+            &compiled.fleet,
+            &compiled.rendered.branches,
+            args.out.as_deref(),
+        )?;
+        note_compared(&found, args.out.is_some());
+        diagnostics.extend(found.diagnostics());
+        drift = Some(found);
+    }
+    match args.format {
+        Format::Json => print_json(&diagnostics),
+        Format::Human => {
+            let mut stderr = io::stderr().lock();
+            for diagnostic in diagnostics.iter() {
+                let _ = writeln!(stderr, "{diagnostic}");
+            }
+            let errors = diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic.is_error())
+                .count();
+            let branches = match &drift {
+                Some(drift) if drift.is_empty() => "; branches up to date",
+                Some(_) => "",
+                None => "; branches not compared",
+            };
+            let _ = match errors {
+                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}"),
+                _ => writeln!(stderr, "fleetgen: {errors} problem{} found", plural(errors)),
+            };
+        }
+    }
+    Ok(if diagnostics.has_errors() { 1 } else { 0 })
+}
+
+fn print_json(diagnostics: &Diagnostics) {
+    let json = serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise");
+    let _ = writeln!(io::stdout().lock(), "{json}");
+}
+
+/// First line after the shebang of every hook fleetgen writes: how a hook is recognised as
+/// fleetgen's, so that it can be updated but a foreign one is never overwritten.
+const HOOK_MARKER: &str = "# fleetgen pre-commit hook";
+
+pub(super) fn hook(root: &Path, args: HookArgs) -> Result<i32> {
+    match args.action {
+        HookAction::Install { force, dry_run } => hook_install(root, force, dry_run),
+    }
+}
+
+fn hook_install(root: &Path, force: bool, dry_run: bool) -> Result<i32> {
+    let repo = Repository::discover(root).map_err(|_| {
+        Error::Git(format!(
+            "{} is not inside a Git repository: there is nothing to install a hook in",
+            root.display()
+        ))
+    })?;
+    let Some(workdir) = repo.workdir() else {
+        return Err(Error::Git(
+            "a bare repository runs no pre-commit hooks".to_owned(),
+        ));
+    };
+    let hooks = hooks_dir(&repo, workdir)?;
+    let path = hooks.join("pre-commit");
+    let script = hook_script(&fleet_dir_in(workdir, root)?);
+
+    match fs::read_to_string(&path) {
+        Ok(existing) if existing == script => {
+            eprintln!("{} is already installed", path.display());
+            return Ok(0);
+        }
+        Ok(existing) if !existing.contains(HOOK_MARKER) && !force => {
+            return Err(Error::HookExists(path));
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        // Unreadable (not UTF-8, say): not ours.
+        Err(_) if !force => return Err(Error::HookExists(path)),
+        Err(_) => {}
+    }
+    if dry_run {
+        eprintln!("would write {}:", path.display());
+        print!("{script}");
+        return Ok(0);
+    }
+    fs::create_dir_all(&hooks).map_err(|source| Error::Write {
+        path: hooks.clone(),
+        source,
+    })?;
+    fs::write(&path, &script).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    make_executable(&path)?;
+    eprintln!("installed {}", path.display());
+    Ok(0)
+}
+
+/// `core.hooksPath` if set (relative to the working tree, as git reads it), else the hooks of
+/// the repository, shared by all its worktrees.
+fn hooks_dir(repo: &Repository, workdir: &Path) -> Result<PathBuf> {
+    match repo.config()?.get_path("core.hooksPath") {
+        Ok(path) => Ok(workdir.join(path)),
+        Err(error) if error.code() == git2::ErrorCode::NotFound => {
+            Ok(repo.commondir().join("hooks"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The fleet root relative to the working tree, where git runs hooks.
+fn fleet_dir_in(workdir: &Path, root: &Path) -> Result<PathBuf> {
+    let canonical = |path: &Path| {
+        fs::canonicalize(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let (workdir, root) = (canonical(workdir)?, canonical(root)?);
+    root.strip_prefix(&workdir)
+        .map(Path::to_path_buf)
+        .map_err(|_| {
+            Error::Git(format!(
+                "{} is outside the working tree {}",
+                root.display(),
+                workdir.display()
+            ))
+        })
+}
+
+/// The hook: validates the fleet source, not drift — a commit that changes the source always
+/// differs from the branches until it is merged and `fleetgen commit` has run.
+fn hook_script(fleet_dir: &Path) -> String {
+    let directory = match fleet_dir.to_string_lossy().as_ref() {
+        "" => String::new(),
+        dir => format!(" -C '{}'", dir.replace('\'', r"'\''")),
+    };
+    format!(
+        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose fleet source does \
+         not load, render or validate; `git commit --no-verify` skips it once.\nexec \"${{FLEETGEN:-fleetgen}}\"\
+         {directory} check --no-drift\n"
+    )
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_change_to_the_fleet_directory_only_when_needed() {
+        assert_eq!(
+            hook_script(Path::new("")),
+            "#!/bin/sh\n# fleetgen pre-commit hook, written by `fleetgen hook install`.\n# Refuses a commit whose \
+             fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+             \"${FLEETGEN:-fleetgen}\" check --no-drift\n"
+        );
+        assert!(
+            hook_script(Path::new("ops/it's"))
+                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --no-drift\n")
+        );
+    }
+
+    #[test]
+    fn colour_is_never_forced_by_auto_off_a_terminal() {
+        assert!(!ColorWhen::Auto.enabled(false));
+        assert!(ColorWhen::Always.enabled(false));
+        assert!(!ColorWhen::Never.enabled(true));
+    }
+
+    #[test]
+    fn hook_install_refuses_a_foreign_hook_and_updates_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        Repository::init(dir.path()).unwrap();
+        let hook = dir.path().join(".git/hooks/pre-commit");
+        fs::create_dir_all(hook.parent().unwrap()).unwrap();
+        fs::write(&hook, "#!/bin/sh\nmake lint\n").unwrap();
+        assert!(matches!(
+            hook_install(dir.path(), false, false),
+            Err(Error::HookExists(_))
+        ));
+        assert_eq!(fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nmake lint\n");
+
+        hook_install(dir.path(), true, false).unwrap();
+        let installed = fs::read_to_string(&hook).unwrap();
+        assert!(installed.contains(HOOK_MARKER));
+        // An older fleetgen hook is fleetgen's to replace; installing twice changes nothing.
+        fs::write(
+            &hook,
+            format!("#!/bin/sh\n{HOOK_MARKER}\nexec fleetgen check\n"),
+        )
+        .unwrap();
+        hook_install(dir.path(), false, false).unwrap();
+        assert_eq!(fs::read_to_string(&hook).unwrap(), installed);
+        hook_install(dir.path(), false, false).unwrap();
+        assert_eq!(fs::read_to_string(&hook).unwrap(), installed);
+    }
+}

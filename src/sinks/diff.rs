@@ -1,0 +1,561 @@
+//! `fleetgen diff` and the drift half of `fleetgen check`: the rendered branches compared with
+//! the fleet repo's branches (read from the refs, no checkout) or with an output directory,
+//! under the same ownership rules `commit` and `render` apply. A difference is exactly what the
+//! next `commit` (or `render`) would change, and it is drift when CI expected none.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::builder::styling::{AnsiColor, Style};
+use git2::Repository;
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
+use crate::sinks::git;
+use crate::sinks::summary::{BranchSummary, Counts, plural};
+use crate::tree::{Branches, OWNED_LIST};
+
+/// Lines of context around each change, as `git diff` shows.
+const CONTEXT: usize = 3;
+/// Width of the widest `--stat` bar.
+const STAT_WIDTH: usize = 40;
+
+/// What the rendered trees were compared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "path")]
+pub enum Compared {
+    /// The branches of the Git repository at this path.
+    Branches(PathBuf),
+    /// `<dir>/<branch>/`, as `render` writes them.
+    Directory(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BranchDrift {
+    pub branch: String,
+    /// Whether the branch (or its directory) exists at all.
+    pub exists: bool,
+    pub changes: Vec<FileChange>,
+}
+
+/// The differences between rendered and current branches, branch by branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub compared: Compared,
+    pub branches: Vec<BranchDrift>,
+}
+
+impl Drift {
+    /// No branch would change.
+    pub fn is_empty(&self) -> bool {
+        self.branches.iter().all(|branch| branch.changes.is_empty())
+    }
+
+    /// Every changed file, branch by branch, in path order.
+    pub fn changes(&self) -> impl Iterator<Item = &FileChange> {
+        self.branches.iter().flat_map(|branch| &branch.changes)
+    }
+
+    /// Every changed file, branch by branch, with each branch's ownership list last: it
+    /// changes along with every other file and is bookkeeping, not what a reviewer looks for.
+    pub fn changes_for_review(&self) -> impl Iterator<Item = &FileChange> {
+        self.branches.iter().flat_map(|branch| {
+            let (owned_list, files): (Vec<&FileChange>, Vec<&FileChange>) = branch
+                .changes
+                .iter()
+                .partition(|change| change.path == OWNED_LIST);
+            files.into_iter().chain(owned_list)
+        })
+    }
+
+    /// Where a file of a branch is, for messages: `dev:path` on a branch (as `git show` takes
+    /// it), the file itself in a directory.
+    pub fn location(&self, change: &FileChange) -> PathBuf {
+        match &self.compared {
+            Compared::Branches(_) => PathBuf::from(format!("{}:{}", change.branch, change.path)),
+            Compared::Directory(dir) => dir.join(&change.branch).join(&change.path),
+        }
+    }
+
+    /// One finding per changed file, for `check`: every difference is drift, and a hand edit
+    /// on the branch is a problem of its own.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let (update, command) = match self.compared {
+            Compared::Branches(_) => ("branch", "fleetgen commit"),
+            Compared::Directory(_) => ("output", "fleetgen render"),
+        };
+        // A changed ownership list goes with every other change; on its own, it is drift.
+        let bookkeeping = |change: &FileChange| {
+            change.path == OWNED_LIST
+                && change.conflict.is_none()
+                && self.branches.iter().any(|branch| {
+                    branch.branch == change.branch
+                        && branch.changes.iter().any(|other| other.path != OWNED_LIST)
+                })
+        };
+        self.changes()
+            .filter(|change| !bookkeeping(change))
+            .map(|change| {
+                let location = Location::file(self.location(change));
+                match change.conflict {
+                    Some(conflict) => {
+                        let rule = match conflict {
+                            Conflict::EditedByHand => "edited-by-hand",
+                            Conflict::HandWritten => "hand-written-in-the-way",
+                        };
+                        let message = match conflict {
+                            Conflict::EditedByHand => "generated file was edited by hand".to_owned(),
+                            Conflict::HandWritten => format!("a hand-written file is where fleetgen renders {}", change.path),
+                        };
+                        Diagnostic::error(rule, message).at(location).with_hint(format!(
+                            "move the change into the fleet source or a blueprint; `{command} --force` discards it"
+                        ))
+                    }
+                    None => {
+                        let message = match change.kind {
+                            ChangeKind::Added => format!("rendered file is missing from the {update}"),
+                            ChangeKind::Modified => format!("the {update} differs from the rendered file"),
+                            ChangeKind::Deleted => format!("the {update} still has a file fleetgen no longer renders"),
+                        };
+                        Diagnostic::error("drift", message)
+                            .at(location)
+                            .with_hint(format!("`fleetgen diff` shows the change, `{command}` brings the {update} up to date"))
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// One summary per changed branch; `environment` names the environment of a branch.
+    pub fn summaries(&self, environment: impl Fn(&str) -> Option<String>) -> Vec<BranchSummary> {
+        self.branches
+            .iter()
+            .filter(|branch| !branch.changes.is_empty())
+            .map(|branch| {
+                BranchSummary::new(
+                    &branch.branch,
+                    environment(&branch.branch).as_deref(),
+                    &branch.changes,
+                )
+            })
+            .collect()
+    }
+}
+
+/// Compares `branches` with the branches of `repo`.
+pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
+    let mut drift = Drift {
+        compared: Compared::Branches(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()),
+        branches: Vec::new(),
+    };
+    for (branch, tree) in branches.iter() {
+        let head = git::base(repo, branch)?;
+        let changes = git::changes(repo, branch, head, tree)?;
+        drift.branches.push(BranchDrift {
+            branch: branch.to_owned(),
+            exists: head.is_some(),
+            changes,
+        });
+    }
+    Ok(drift)
+}
+
+/// Compares `branches` with `<out>/<branch>/`, as `render` would write them.
+pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
+    let mut drift = Drift {
+        compared: Compared::Directory(out.to_path_buf()),
+        branches: Vec::new(),
+    };
+    for (branch, tree) in branches.iter() {
+        let root = out.join(branch);
+        changes::check_paths(branch, tree).map_err(Error::Git)?;
+        let changes = changes::plan(branch, tree, &changes::DirBase { root: root.clone() })?;
+        drift.branches.push(BranchDrift {
+            branch: branch.to_owned(),
+            exists: root.is_dir(),
+            changes,
+        });
+    }
+    Ok(drift)
+}
+
+/// Compares with `out` if given, else with the fleet repo, else (no repo configured or found)
+/// with the fleet's output directory.
+pub fn against_fleet(fleet: &Fleet, branches: &Branches, out: Option<&Path>) -> Result<Drift> {
+    if let Some(out) = out {
+        return against_dir(out, branches);
+    }
+    match git::locate(fleet)? {
+        Some(repo) => against_repo(&repo, branches),
+        None => against_dir(&fleet.root.join(&fleet.output), branches),
+    }
+}
+
+/// Terminal styles for diffs; all plain when colour is off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Palette {
+    header: Style,
+    hunk: Style,
+    removed: Style,
+    added: Style,
+    warning: Style,
+}
+
+impl Palette {
+    pub fn new(color: bool) -> Self {
+        if !color {
+            return Self::default();
+        }
+        Palette {
+            header: Style::new().bold(),
+            hunk: AnsiColor::Cyan.on_default(),
+            removed: AnsiColor::Red.on_default(),
+            added: AnsiColor::Green.on_default(),
+            warning: AnsiColor::Yellow.on_default().bold(),
+        }
+    }
+}
+
+/// Writes `text` in `style`, keeping the line end outside the escape codes so pagers that cut
+/// lines do not carry colour over.
+fn styled(out: &mut dyn Write, style: Style, text: &str) -> io::Result<()> {
+    let (body, end) = match text.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (text, ""),
+    };
+    write!(out, "{}{body}{}{end}", style.render(), style.render_reset())
+}
+
+/// The changes as a unified diff, paths as `a/<branch>/<path>` (so `git apply -p1` applies it
+/// in a render output directory).
+pub fn write_patch(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
+    for change in drift.changes_for_review() {
+        let name = format!("{}/{}", change.branch, change.path);
+        styled(
+            out,
+            palette.header,
+            &format!("diff --git a/{name} b/{name}\n"),
+        )?;
+        match change.kind {
+            ChangeKind::Added => styled(out, palette.header, "new file mode 100644\n")?,
+            ChangeKind::Deleted => styled(out, palette.header, "deleted file mode 100644\n")?,
+            ChangeKind::Modified => {}
+        }
+        let old_name = if change.old.is_some() {
+            format!("a/{name}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let new_name = if change.new.is_some() {
+            format!("b/{name}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let old = std::str::from_utf8(change.old.as_deref().unwrap_or_default());
+        let new = std::str::from_utf8(change.new.as_deref().unwrap_or_default());
+        let (Ok(old), Ok(new)) = (old, new) else {
+            writeln!(out, "Binary files {old_name} and {new_name} differ")?;
+            continue;
+        };
+        styled(out, palette.header, &format!("--- {old_name}\n"))?;
+        styled(out, palette.header, &format!("+++ {new_name}\n"))?;
+        let diff = TextDiff::from_lines(old, new);
+        for hunk in diff.unified_diff().context_radius(CONTEXT).iter_hunks() {
+            styled(out, palette.hunk, &format!("{}\n", hunk.header()))?;
+            for line in hunk.iter_changes() {
+                let style = match line.tag() {
+                    ChangeTag::Delete => palette.removed,
+                    ChangeTag::Insert => palette.added,
+                    ChangeTag::Equal => Style::new(),
+                };
+                styled(out, style, &format!("{}{}", line.tag(), line.value()))?;
+                if line.missing_newline() {
+                    writeln!(out, "\n\\ No newline at end of file")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lines added and removed in one change.
+fn line_counts(change: &FileChange) -> Option<(usize, usize)> {
+    let old = std::str::from_utf8(change.old.as_deref().unwrap_or_default()).ok()?;
+    let new = std::str::from_utf8(change.new.as_deref().unwrap_or_default()).ok()?;
+    let diff = TextDiff::from_lines(old, new);
+    let (mut added, mut removed) = (0, 0);
+    for line in diff.iter_all_changes() {
+        match line.tag() {
+            ChangeTag::Insert => added += 1,
+            ChangeTag::Delete => removed += 1,
+            ChangeTag::Equal => {}
+        }
+    }
+    Some((added, removed))
+}
+
+/// `git diff --stat`: one line per file with a bar of `+` and `-`, then the totals.
+pub fn write_stat(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
+    // Per file: its name, its added and removed lines (`None` when binary), the change.
+    type Row<'a> = (String, Option<(usize, usize)>, &'a FileChange);
+    let rows: Vec<Row<'_>> = drift
+        .changes_for_review()
+        .map(|change| {
+            (
+                format!("{}/{}", change.branch, change.path),
+                line_counts(change),
+                change,
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let name_width = rows
+        .iter()
+        .map(|(name, ..)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let largest = rows
+        .iter()
+        .filter_map(|(_, counts, _)| counts.map(|(a, r)| a + r))
+        .max()
+        .unwrap_or(0);
+    let number_width = largest.to_string().len();
+    let (mut insertions, mut deletions) = (0, 0);
+    for (name, counts, change) in &rows {
+        write!(out, " {name:name_width$} | ")?;
+        match counts {
+            Some((added, removed)) => {
+                insertions += added;
+                deletions += removed;
+                let total = added + removed;
+                // Scale to the widest bar, but never hide a change entirely.
+                let scale = |count: usize| match largest {
+                    0 => 0,
+                    _ if largest <= STAT_WIDTH => count,
+                    _ => (count * STAT_WIDTH).div_ceil(largest),
+                };
+                write!(out, "{total:>number_width$}")?;
+                if total > 0 {
+                    write!(out, " ")?;
+                    styled(out, palette.added, &"+".repeat(scale(*added)))?;
+                    styled(out, palette.removed, &"-".repeat(scale(*removed)))?;
+                }
+            }
+            None => write!(out, "Bin")?,
+        }
+        if let Some(conflict) = change.conflict {
+            write!(
+                out,
+                " {}({conflict}){}",
+                palette.warning.render(),
+                palette.warning.render_reset()
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let files = rows.len();
+    writeln!(
+        out,
+        " {files} file{} changed, {insertions} insertion{}(+), {deletions} deletion{}(-)",
+        plural(files),
+        plural(insertions),
+        plural(deletions)
+    )
+}
+
+/// What changed, per branch and cluster, or that nothing did.
+pub fn write_summary(
+    drift: &Drift,
+    summaries: &[BranchSummary],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if summaries.is_empty() {
+        let compared = match &drift.compared {
+            Compared::Branches(_) => "the fleet repo's branches match",
+            Compared::Directory(_) => "the output directory matches",
+        };
+        return writeln!(out, "no changes: {compared} the fleet source");
+    }
+    let mut total = Counts::default();
+    for change in drift.changes() {
+        total.count(change.kind);
+    }
+    for summary in summaries {
+        writeln!(out, "{summary}")?;
+    }
+    let conflicts = drift
+        .changes()
+        .filter(|change| change.conflict.is_some())
+        .count();
+    if conflicts > 0 {
+        writeln!(
+            out,
+            "{conflicts} file{} on the branches {} changed by hand; commit refuses to overwrite {} without --force",
+            plural(conflicts),
+            if conflicts == 1 { "was" } else { "were" },
+            if conflicts == 1 { "it" } else { "them" },
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Tree;
+    use std::fs;
+
+    fn branches(files: &[(&str, &str)]) -> Branches {
+        let mut tree = Tree::new();
+        for (path, content) in files {
+            tree.insert(*path, *content);
+        }
+        tree.seal();
+        Branches {
+            trees: [("dev".to_owned(), tree)].into_iter().collect(),
+        }
+    }
+
+    fn patch(drift: &Drift) -> String {
+        let mut out = Vec::new();
+        write_patch(drift, &mut out, Palette::new(false)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_directory_written_by_render_shows_no_drift_until_changed() {
+        let out = tempfile::tempdir().unwrap();
+        let rendered = branches(&[("a/x.yaml", "one\ntwo\n"), ("b.yaml", "b\n")]);
+        crate::sinks::write::write(out.path(), &rendered, Default::default()).unwrap();
+        fs::write(out.path().join("dev/notes.md"), "mine").unwrap();
+        assert!(against_dir(out.path(), &rendered).unwrap().is_empty());
+
+        let changed = branches(&[("a/x.yaml", "one\n2\n"), ("c.yaml", "c")]);
+        let drift = against_dir(out.path(), &changed).unwrap();
+        let kinds: Vec<(&str, ChangeKind)> = drift
+            .changes()
+            .filter(|c| !c.path.starts_with('.'))
+            .map(|c| (c.path.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a/x.yaml", ChangeKind::Modified),
+                ("b.yaml", ChangeKind::Deleted),
+                ("c.yaml", ChangeKind::Added)
+            ]
+        );
+
+        // The ownership list changes along with the files; it is not a finding of its own.
+        let diagnostics = drift.diagnostics();
+        assert_eq!(diagnostics.len(), 3);
+        assert!(diagnostics.iter().all(|d| d.rule == "drift"));
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| !d.location.as_ref().unwrap().file.ends_with(OWNED_LIST))
+        );
+    }
+
+    #[test]
+    fn hand_edits_in_a_directory_are_reported_not_refused() {
+        let out = tempfile::tempdir().unwrap();
+        let rendered = branches(&[("a.yaml", "a\n")]);
+        crate::sinks::write::write(out.path(), &rendered, Default::default()).unwrap();
+        fs::write(out.path().join("dev/a.yaml"), "edited\n").unwrap();
+        let drift = against_dir(out.path(), &rendered).unwrap();
+        let change = drift.changes().next().unwrap();
+        assert_eq!(
+            (change.kind, change.conflict),
+            (ChangeKind::Modified, Some(Conflict::EditedByHand))
+        );
+        assert_eq!(
+            drift.diagnostics().iter().next().unwrap().rule,
+            "edited-by-hand"
+        );
+    }
+
+    #[test]
+    fn patches_mark_added_modified_and_deleted_files() {
+        let drift = Drift {
+            compared: Compared::Directory(PathBuf::from("out")),
+            branches: vec![BranchDrift {
+                branch: "dev".to_owned(),
+                exists: true,
+                changes: vec![
+                    FileChange {
+                        branch: "dev".to_owned(),
+                        path: "a.yaml".to_owned(),
+                        kind: ChangeKind::Modified,
+                        conflict: None,
+                        old: Some(b"one\ntwo\n".to_vec()),
+                        new: Some(b"one\n2".to_vec()),
+                    },
+                    FileChange {
+                        branch: "dev".to_owned(),
+                        path: "b.yaml".to_owned(),
+                        kind: ChangeKind::Added,
+                        conflict: None,
+                        old: None,
+                        new: Some(b"b\n".to_vec()),
+                    },
+                    FileChange {
+                        branch: "dev".to_owned(),
+                        path: "c.yaml".to_owned(),
+                        kind: ChangeKind::Deleted,
+                        conflict: Some(Conflict::EditedByHand),
+                        old: Some(b"c\n".to_vec()),
+                        new: None,
+                    },
+                ],
+            }],
+        };
+        insta::assert_snapshot!(patch(&drift), @r"
+        diff --git a/dev/a.yaml b/dev/a.yaml
+        --- a/dev/a.yaml
+        +++ b/dev/a.yaml
+        @@ -1,2 +1,2 @@
+         one
+        -two
+        +2
+        \ No newline at end of file
+        diff --git a/dev/b.yaml b/dev/b.yaml
+        new file mode 100644
+        --- /dev/null
+        +++ b/dev/b.yaml
+        @@ -0,0 +1 @@
+        +b
+        diff --git a/dev/c.yaml b/dev/c.yaml
+        deleted file mode 100644
+        --- a/dev/c.yaml
+        +++ /dev/null
+        @@ -1 +0,0 @@
+        -c
+        ");
+        let mut stat = Vec::new();
+        write_stat(&drift, &mut stat, Palette::new(false)).unwrap();
+        insta::assert_snapshot!(String::from_utf8(stat).unwrap(), @r"
+         dev/a.yaml | 2 +-
+         dev/b.yaml | 1 +
+         dev/c.yaml | 1 - (generated file edited by hand)
+         3 files changed, 2 insertions(+), 2 deletions(-)
+        ");
+    }
+
+    #[test]
+    fn colour_wraps_lines_without_their_newline() {
+        let mut out = Vec::new();
+        styled(&mut out, Palette::new(true).added, "+x\n").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("\u{1b}[") && text.ends_with("\u{1b}[0m\n"),
+            "{text:?}"
+        );
+    }
+}

@@ -1,0 +1,666 @@
+//! The fleet repo's branches, read and written straight in the object database with git2.
+//!
+//! Nothing here checks anything out: a branch is read from its ref, and a new commit is built
+//! from blobs and trees (bottom-up, leaving every untouched subtree as it was) and then
+//! published by moving the ref. The working tree and the index are never touched, so
+//! committing works in bare repositories, in CI and next to a user's uncommitted work.
+//!
+//! Refs move by compare-and-swap: all branches of one `commit` are locked together, checked
+//! against the heads the new commits were built on, and only then updated. If anyone moved a
+//! branch meanwhile, no ref changes at all and the error names the branch; the commits built
+//! for the others are left unreferenced, for `git gc` to collect.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, Time, TreeWalkMode, TreeWalkResult};
+
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::sinks::changes::{self, Base, ChangeKind, Entry, FileChange};
+use crate::sinks::summary;
+use crate::tree::{Branches, Tree};
+
+const FILE_MODE: i32 = 0o100_644;
+const TREE_MODE: i32 = 0o040_000;
+
+/// The fleet repo of `fleet`, if there is one: `repo.path` in fleet.yaml (relative to the fleet
+/// root), else the repository the fleet source lives in.
+pub fn locate(fleet: &Fleet) -> Result<Option<Repository>> {
+    match &fleet.repo.path {
+        Some(path) => {
+            let path = fleet.root.join(path);
+            // `open`, not `discover`: a mistyped path must not silently resolve to whatever
+            // repository happens to contain it.
+            Repository::open(&path).map(Some).map_err(|error| {
+                Error::Git(format!(
+                    "cannot open the fleet repo {} (repo.path in fleet.yaml): {}",
+                    path.display(),
+                    error.message()
+                ))
+            })
+        }
+        None => match Repository::discover(&fleet.root) {
+            Ok(repo) => Ok(Some(repo)),
+            Err(error) if error.code() == ErrorCode::NotFound => Ok(None),
+            Err(error) => Err(error.into()),
+        },
+    }
+}
+
+/// Like [`locate`], for commands that cannot work without a fleet repo.
+pub fn open(fleet: &Fleet) -> Result<Repository> {
+    locate(fleet)?.ok_or_else(|| Error::NoFleetRepo(fleet.root.clone()))
+}
+
+/// `refs/heads/<branch>`.
+pub fn branch_ref(branch: &str) -> String {
+    format!("refs/heads/{branch}")
+}
+
+/// The commit a ref points at, if the ref exists. Only plain branches are accepted: moving a
+/// symbolic ref would silently turn it into a plain one.
+pub fn head(repo: &Repository, refname: &str) -> Result<Option<Oid>> {
+    let reference = match repo.find_reference(refname) {
+        Ok(reference) => reference,
+        Err(error) if error.code() == ErrorCode::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    match reference.target() {
+        Some(oid) => Ok(Some(oid)),
+        None => Err(Error::Git(format!(
+            "{refname} is a symbolic reference; fleetgen only updates plain branches"
+        ))),
+    }
+}
+
+/// The commit `branch` continues from: its head or, for a branch that exists only as
+/// `origin/<branch>` (as in a fresh clone, where only the default branch is local), the
+/// remote-tracking head. Without this a fresh clone would grow a second, unrelated history.
+pub fn base(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
+    match head(repo, &branch_ref(branch))? {
+        Some(oid) => Ok(Some(oid)),
+        None => head(repo, &format!("refs/remotes/origin/{branch}")),
+    }
+}
+
+/// The files of `branch` and the commit they were read from (see [`base`]), or `None` if there
+/// is no such branch. Submodules are skipped; a symlink reads as its target path.
+pub fn read_branch(repo: &Repository, branch: &str) -> Result<Option<(Oid, Tree)>> {
+    let Some(oid) = base(repo, branch)? else {
+        return Ok(None);
+    };
+    let git_tree = repo.find_commit(oid)?.tree()?;
+    let mut tree = Tree::new();
+    let mut failure = None;
+    git_tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() != Some(ObjectType::Blob) {
+            return TreeWalkResult::Ok;
+        }
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        match repo.find_blob(entry.id()) {
+            Ok(blob) => {
+                tree.insert(format!("{dir}{name}"), blob.content());
+                TreeWalkResult::Ok
+            }
+            Err(error) => {
+                failure = Some(error);
+                TreeWalkResult::Abort
+            }
+        }
+    })?;
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(Some((oid, tree))),
+    }
+}
+
+/// A commit's tree as the [`Base`] of a planned change.
+pub struct GitBase<'repo> {
+    repo: &'repo Repository,
+    tree: Option<git2::Tree<'repo>>,
+}
+
+impl<'repo> GitBase<'repo> {
+    /// The tree of `commit`, or an empty base for a branch that does not exist yet.
+    pub fn new(repo: &'repo Repository, commit: Option<Oid>) -> Result<Self> {
+        let tree = match commit {
+            Some(oid) => Some(repo.find_commit(oid)?.tree()?),
+            None => None,
+        };
+        Ok(Self { repo, tree })
+    }
+
+    fn tree_id(&self) -> Option<Oid> {
+        self.tree.as_ref().map(git2::Tree::id)
+    }
+}
+
+impl Base for GitBase<'_> {
+    fn entry(&self, path: &str) -> Result<Entry> {
+        let Some(root) = &self.tree else {
+            return Ok(Entry::Missing);
+        };
+        let mut current = root.clone();
+        let mut components = path.split('/').peekable();
+        let mut walked = String::new();
+        while let Some(name) = components.next() {
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(name);
+            let (kind, id, mode) = match current.get_name(name) {
+                Some(entry) => (entry.kind(), entry.id(), entry.filemode()),
+                None => return Ok(Entry::Missing),
+            };
+            if components.peek().is_none() {
+                return Ok(match kind {
+                    Some(ObjectType::Blob) => Entry::File {
+                        content: self.repo.find_blob(id)?.content().to_vec(),
+                        plain: mode == FILE_MODE,
+                    },
+                    _ => Entry::Other,
+                });
+            }
+            match kind {
+                Some(ObjectType::Tree) => current = self.repo.find_tree(id)?,
+                _ => return Ok(Entry::Blocked(walked)),
+            }
+        }
+        Ok(Entry::Missing)
+    }
+}
+
+/// The changes that committing `tree` onto `branch` (as it is at `commit`) would make.
+pub fn changes(
+    repo: &Repository,
+    branch: &str,
+    commit: Option<Oid>,
+    tree: &Tree,
+) -> Result<Vec<FileChange>> {
+    changes::check_paths(branch, tree).map_err(Error::Git)?;
+    changes::plan(branch, tree, &GitBase::new(repo, commit)?)
+}
+
+/// Where one branch's commit goes, and what the refs held when fleetgen read them. Reading
+/// these first and building on them is what makes the later ref update a compare-and-swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The fleet branch, e.g. `dev`.
+    pub branch: String,
+    /// The ref to update: `refs/heads/<branch>`, or `refs/heads/<prefix>/<branch>`.
+    pub refname: String,
+    /// Head of `refs/heads/<branch>` (see [`base`]): the parent of the new commit and the tree
+    /// it is compared with. `None` when the branch does not exist yet.
+    pub base: Option<Oid>,
+    /// What `refname` held; the update fails if it holds anything else by then.
+    pub expected: Option<Oid>,
+}
+
+impl Target {
+    /// Reads the refs for committing `branch`, to a branch of its own under `prefix` if given.
+    pub fn read(repo: &Repository, branch: &str, prefix: Option<&str>) -> Result<Target> {
+        let real = branch_ref(branch);
+        let refname = match prefix.map(|prefix| prefix.trim_end_matches('/')) {
+            Some(prefix) => format!("refs/heads/{prefix}/{branch}"),
+            None => real.clone(),
+        };
+        for name in [&real, &refname] {
+            if !git2::Reference::is_valid_name(name) {
+                return Err(Error::Usage(format!("`{name}` is not a valid branch name")));
+            }
+        }
+        let base = base(repo, branch)?;
+        let expected = head(repo, &refname)?;
+        Ok(Target {
+            branch: branch.to_owned(),
+            refname,
+            base,
+            expected,
+        })
+    }
+}
+
+/// Who commits, and how.
+#[derive(Clone)]
+pub struct CommitOptions {
+    /// Overwrite generated files edited by hand, and hand-written files in the way.
+    pub force: bool,
+    /// Plan and describe the commits, write nothing.
+    pub dry_run: bool,
+    /// Commit to `<prefix>/<branch>` (based on `<branch>`) instead of `<branch>`.
+    pub prefix: Option<String>,
+    /// Replaces the subject line of the generated message.
+    pub subject: Option<String>,
+    /// Environment name per environment branch, for messages.
+    pub environments: BTreeMap<String, String>,
+    pub author: Signature<'static>,
+    pub committer: Signature<'static>,
+}
+
+impl CommitOptions {
+    pub fn new(author: Signature<'static>, committer: Signature<'static>) -> Self {
+        Self {
+            force: false,
+            dry_run: false,
+            prefix: None,
+            subject: None,
+            environments: BTreeMap::new(),
+            author,
+            committer,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The branch already holds the rendered tree; nothing was written.
+    UpToDate,
+    /// Dry run: these changes would be committed.
+    WouldCommit,
+    /// A new commit, now the head of the target ref.
+    Committed(Oid),
+}
+
+/// What `commit` did for one branch.
+#[derive(Debug, Clone)]
+pub struct BranchCommit {
+    pub target: Target,
+    pub outcome: Outcome,
+    pub changes: Vec<FileChange>,
+    /// The commit message (also for a dry run); empty when up to date.
+    pub message: String,
+}
+
+/// Commits every branch of `branches` onto the fleet repo: all of them, or none if any
+/// refuses (hand edits) or moved meanwhile.
+pub fn commit(
+    repo: &Repository,
+    branches: &Branches,
+    options: &CommitOptions,
+) -> Result<Vec<BranchCommit>> {
+    let mut targets = Vec::new();
+    for (branch, tree) in branches.iter() {
+        targets.push((Target::read(repo, branch, options.prefix.as_deref())?, tree));
+    }
+    commit_targets(repo, &targets, options)
+}
+
+/// Commits one branch onto `target`, read earlier with [`Target::read`].
+pub fn commit_branch(
+    repo: &Repository,
+    target: &Target,
+    tree: &Tree,
+    options: &CommitOptions,
+) -> Result<BranchCommit> {
+    let mut done = commit_targets(repo, &[(target.clone(), tree)], options)?;
+    Ok(done.remove(0))
+}
+
+/// Commits each tree onto its target; the ref updates succeed or fail together.
+pub fn commit_targets(
+    repo: &Repository,
+    targets: &[(Target, &Tree)],
+    options: &CommitOptions,
+) -> Result<Vec<BranchCommit>> {
+    let mut planned = Vec::new();
+    let mut conflicts = Vec::new();
+    for (target, tree) in targets {
+        let changes = changes(repo, &target.branch, target.base, tree)?;
+        conflicts.extend(
+            changes
+                .iter()
+                .filter(|change| change.conflict.is_some())
+                .map(|change| PathBuf::from(format!("{}:{}", target.branch, change.path))),
+        );
+        planned.push((target, changes));
+    }
+    if !conflicts.is_empty() && !options.force {
+        return Err(Error::HandEdited(conflicts));
+    }
+
+    let mut done = Vec::new();
+    let mut updates = Vec::new();
+    for (target, changes) in planned {
+        let mut result = BranchCommit {
+            target: target.clone(),
+            outcome: Outcome::UpToDate,
+            changes,
+            message: String::new(),
+        };
+        if result.changes.is_empty() {
+            done.push(result);
+            continue;
+        }
+        let environment = options.environments.get(&target.branch).map(String::as_str);
+        result.message = summary::commit_message(
+            &target.branch,
+            environment,
+            &result.changes,
+            options.subject.as_deref(),
+        );
+        if options.dry_run {
+            result.outcome = Outcome::WouldCommit;
+            done.push(result);
+            continue;
+        }
+        let base = GitBase::new(repo, target.base)?;
+        let tree_id = build_tree(repo, base.tree.as_ref(), &result.changes)?;
+        if Some(tree_id) == base.tree_id() || already_there(repo, target, tree_id)? {
+            result.changes.clear();
+            result.message.clear();
+            done.push(result);
+            continue;
+        }
+        let tree = repo.find_tree(tree_id)?;
+        let parents = match target.base {
+            Some(oid) => vec![repo.find_commit(oid)?],
+            None => Vec::new(),
+        };
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let oid = repo.commit(
+            None,
+            &options.author,
+            &options.committer,
+            &result.message,
+            &tree,
+            &parents,
+        )?;
+        result.outcome = Outcome::Committed(oid);
+        updates.push((target, oid));
+        done.push(result);
+    }
+    update_refs(repo, &updates, &options.committer)?;
+    Ok(done)
+}
+
+/// A `--branch-prefix` branch that already holds exactly this tree on top of the real branch
+/// needs no new commit: running `commit` twice must not pile up identical commits.
+fn already_there(repo: &Repository, target: &Target, tree_id: Oid) -> Result<bool> {
+    let prefixed = target.refname != branch_ref(&target.branch);
+    let (Some(expected), true) = (target.expected, prefixed) else {
+        return Ok(false);
+    };
+    let commit = repo.find_commit(expected)?;
+    Ok(commit.tree_id() == tree_id && commit.parent_ids().eq(target.base))
+}
+
+/// The edits below one directory, so that each tree is built once, children first.
+#[derive(Default)]
+struct Edits<'a> {
+    /// Name → new blob content, or `None` to remove.
+    files: BTreeMap<&'a str, Option<&'a [u8]>>,
+    dirs: BTreeMap<&'a str, Edits<'a>>,
+}
+
+impl<'a> Edits<'a> {
+    fn add(&mut self, path: &'a str, content: Option<&'a [u8]>) {
+        match path.split_once('/') {
+            Some((dir, rest)) => self.dirs.entry(dir).or_default().add(rest, content),
+            None => {
+                self.files.insert(path, content);
+            }
+        }
+    }
+}
+
+/// Writes the tree `base` becomes with `changes` applied and returns its id. Directories
+/// without edits are not visited, so they keep their ids; a directory left empty disappears.
+fn build_tree(
+    repo: &Repository,
+    base: Option<&git2::Tree<'_>>,
+    changes: &[FileChange],
+) -> Result<Oid> {
+    let mut edits = Edits::default();
+    for change in changes {
+        let content = match change.kind {
+            ChangeKind::Deleted => None,
+            ChangeKind::Added | ChangeKind::Modified => change.new.as_deref(),
+        };
+        edits.add(&change.path, content);
+    }
+    match write_edits(repo, base, &edits)? {
+        Some(oid) => Ok(oid),
+        None => Ok(repo.treebuilder(None)?.write()?),
+    }
+}
+
+fn write_edits(
+    repo: &Repository,
+    base: Option<&git2::Tree<'_>>,
+    edits: &Edits<'_>,
+) -> Result<Option<Oid>> {
+    let mut builder = repo.treebuilder(base)?;
+    for (name, content) in &edits.files {
+        match content {
+            Some(content) => {
+                builder.insert(name, repo.blob(content)?, FILE_MODE)?;
+            }
+            None if builder.get(name)?.is_some() => builder.remove(name)?,
+            None => {}
+        }
+    }
+    for (name, child) in &edits.dirs {
+        // A file (hand-written, when forced) where a directory is needed is replaced by it.
+        let child_base = match base.and_then(|tree| tree.get_name(name)) {
+            Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Some(repo.find_tree(entry.id())?)
+            }
+            _ => None,
+        };
+        match write_edits(repo, child_base.as_ref(), child)? {
+            Some(oid) => {
+                builder.insert(name, oid, TREE_MODE)?;
+            }
+            None if builder.get(name)?.is_some() => builder.remove(name)?,
+            None => {}
+        }
+    }
+    if builder.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(builder.write()?))
+    }
+}
+
+/// Moves every ref to its new commit if, with all of them locked, each still holds what it
+/// held when read.
+fn update_refs(
+    repo: &Repository,
+    updates: &[(&Target, Oid)],
+    committer: &Signature<'_>,
+) -> Result<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut transaction = repo.transaction()?;
+    for (target, _) in updates {
+        transaction.lock_ref(&target.refname).map_err(|error| {
+            Error::Git(format!(
+                "cannot lock {} (is another git command updating it?): {}",
+                target.refname,
+                error.message()
+            ))
+        })?;
+    }
+    for (target, _) in updates {
+        let found = head(repo, &target.refname)?;
+        if found != target.expected {
+            let branch = target
+                .refname
+                .strip_prefix("refs/heads/")
+                .unwrap_or(&target.refname)
+                .to_owned();
+            return Err(Error::BranchMoved {
+                branch,
+                expected: target.expected,
+                found,
+            });
+        }
+    }
+    for (target, oid) in updates {
+        let commit = repo.find_commit(*oid)?;
+        let subject = String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default());
+        transaction.set_target(
+            &target.refname,
+            *oid,
+            Some(committer),
+            &format!("fleetgen commit: {subject}"),
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Working trees that have `refname` checked out: after a commit onto that branch their index
+/// and files still show the previous commit.
+pub fn checked_out(repo: &Repository, refname: &str) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut consider = |repo: &Repository| -> Result<()> {
+        let Some(workdir) = repo.workdir() else {
+            return Ok(());
+        };
+        let head = repo.find_reference("HEAD")?;
+        if head.symbolic_target()? == Some(refname)
+            && !found.iter().any(|dir: &PathBuf| dir == workdir)
+        {
+            found.push(workdir.to_path_buf());
+        }
+        Ok(())
+    };
+    // Opened from a linked worktree, `repo` sees only that worktree's HEAD: start again from
+    // the common directory, which is the main working tree's repository.
+    let main = Repository::open(repo.commondir())?;
+    consider(&main)?;
+    for name in main.worktrees()?.iter().flatten().flatten() {
+        let worktree = main.find_worktree(name)?;
+        if worktree.validate().is_ok() {
+            consider(&Repository::open_from_worktree(&worktree)?)?;
+        }
+    }
+    Ok(found)
+}
+
+/// The author and committer of fleetgen's commits.
+///
+/// Like git: `GIT_AUTHOR_NAME`, `GIT_AUTHOR_EMAIL`, `GIT_AUTHOR_DATE` (and the `GIT_COMMITTER_*`
+/// ones) over `user.name` and `user.email`; `name` and `email` (the `--author-*` flags) over
+/// both for the author. A committer git cannot find defaults to the author.
+pub fn signatures(
+    repo: &Repository,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> Result<(Signature<'static>, Signature<'static>)> {
+    let author = match repo.author_from_env() {
+        Ok(found) if name.is_none() && email.is_none() => found,
+        Ok(found) => {
+            let found_name = String::from_utf8_lossy(found.name_bytes()).into_owned();
+            let found_email = String::from_utf8_lossy(found.email_bytes()).into_owned();
+            Signature::new(
+                name.unwrap_or(&found_name),
+                email.unwrap_or(&found_email),
+                &found.when(),
+            )?
+        }
+        Err(error) if error.code() == ErrorCode::NotFound => match (name, email) {
+            (Some(name), Some(email)) => {
+                Signature::new(name, email, &fallback_time("GIT_AUTHOR_DATE")?)?
+            }
+            _ => {
+                return Err(Error::Git(
+                    "no identity to commit with: set user.name and user.email in git config, GIT_AUTHOR_NAME and \
+                     GIT_AUTHOR_EMAIL, or pass --author-name and --author-email"
+                        .to_owned(),
+                ));
+            }
+        },
+        Err(error) => {
+            return Err(Error::Git(format!(
+                "cannot use the author from the environment: {}",
+                error.message()
+            )));
+        }
+    };
+    let committer = match repo.committer_from_env() {
+        Ok(found) => found,
+        Err(error) if error.code() == ErrorCode::NotFound => author.clone(),
+        Err(error) => {
+            return Err(Error::Git(format!(
+                "cannot use the committer from the environment: {}",
+                error.message()
+            )));
+        }
+    };
+    Ok((author, committer))
+}
+
+/// The commit time when git found no identity (so it never read `GIT_AUTHOR_DATE` itself):
+/// now, or the variable in git's internal format `<unix seconds> <+hhmm>`, which is what
+/// scripts wanting a fixed time use.
+fn fallback_time(variable: &str) -> Result<Time> {
+    let Ok(value) = std::env::var(variable) else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        return Ok(Time::new(
+            i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+            0,
+        ));
+    };
+    parse_raw_time(&value).ok_or_else(|| {
+        Error::Usage(format!(
+            "{variable}=`{value}`: without a git identity configured, only `<unix seconds> <+hhmm>` is understood"
+        ))
+    })
+}
+
+fn parse_raw_time(value: &str) -> Option<Time> {
+    let (seconds, zone) = value.trim().trim_start_matches('@').split_once(' ')?;
+    let seconds: i64 = seconds.parse().ok()?;
+    let (sign, digits) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    Some(Time::new(seconds, sign * (hours * 60 + minutes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_git_times_parse() {
+        let time = parse_raw_time("1700000000 +0130").unwrap();
+        assert_eq!((time.seconds(), time.offset_minutes()), (1_700_000_000, 90));
+        let time = parse_raw_time("@1700000000 -0500").unwrap();
+        assert_eq!(time.offset_minutes(), -300);
+        for bad in [
+            "",
+            "1700000000",
+            "x +0000",
+            "1700000000 0000",
+            "1700000000 +01",
+        ] {
+            assert!(parse_raw_time(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixed_targets_are_based_on_the_real_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let target = Target::read(&repo, "dev", Some("review/")).unwrap();
+        assert_eq!(target.refname, "refs/heads/review/dev");
+        assert_eq!((target.base, target.expected), (None, None));
+        assert!(matches!(
+            Target::read(&repo, "dev", Some("bad..name")),
+            Err(Error::Usage(_))
+        ));
+    }
+}

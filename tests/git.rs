@@ -1,0 +1,1046 @@
+//! `commit`, `diff` and `check` on real repositories. The library tests build a fleet repo in a
+//! temporary directory, commit rendered trees built by hand and look at the result with git2;
+//! the command-line tests run the binary on the example fleet in a repository of its own.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use fleetgen::Error;
+use fleetgen::sinks::changes::{ChangeKind, Conflict};
+use fleetgen::sinks::diff::{self, Palette};
+use fleetgen::sinks::git::{self, CommitOptions, Outcome, Target};
+use fleetgen::tree::{Branches, OWNED_LIST, Tree};
+use git2::{Oid, Repository, Signature, Time};
+use tempfile::TempDir;
+
+const TIME: i64 = 1_700_000_000;
+
+fn signature() -> Signature<'static> {
+    Signature::new("Fleet Bot", "bot@example.com", &Time::new(TIME, 60)).unwrap()
+}
+
+fn options() -> CommitOptions {
+    let mut options = CommitOptions::new(signature(), signature());
+    options
+        .environments
+        .insert("dev".to_owned(), "dev".to_owned());
+    options
+}
+
+fn new_repo() -> (TempDir, Repository) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    (dir, repo)
+}
+
+fn tree(files: &[(&str, &str)]) -> Tree {
+    let mut tree = Tree::new();
+    for (path, content) in files {
+        tree.insert(*path, *content);
+    }
+    tree.seal();
+    tree
+}
+
+/// The rendered fleet of these tests: `main` with two clusters' entry points, `dev` with their
+/// infrastructure and a tenant.
+fn fleet(dev_changes: &[(&str, Option<&str>)]) -> Branches {
+    let main = tree(&[
+        ("clusters/a/sync.yaml", "kind: Kustomization\nname: a\n"),
+        ("clusters/b/sync.yaml", "kind: Kustomization\nname: b\n"),
+    ]);
+    let mut dev: BTreeMap<&str, &str> = [
+        ("clusters/a/infrastructure.yaml", "path: ./infra/a\n"),
+        ("infra/a/redis/deployment.yaml", "replicas: 1\n"),
+        ("tenants/a/team/sandbox.yaml", "namespace: dev-team\n"),
+        ("tenants/a/team/apps/web.yaml", "path: ./web/a\n"),
+    ]
+    .into_iter()
+    .collect();
+    for (path, content) in dev_changes {
+        match content {
+            Some(content) => dev.insert(path, content),
+            None => dev.remove(path),
+        };
+    }
+    let dev: Vec<(&str, &str)> = dev.into_iter().collect();
+    Branches {
+        trees: [("main".to_owned(), main), ("dev".to_owned(), tree(&dev))]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn head(repo: &Repository, branch: &str) -> Option<Oid> {
+    git::head(repo, &git::branch_ref(branch)).unwrap()
+}
+
+fn files(repo: &Repository, branch: &str) -> BTreeMap<String, String> {
+    let (_, tree) = git::read_branch(repo, branch)
+        .unwrap()
+        .expect("branch exists");
+    tree.iter()
+        .map(|(path, content)| {
+            (
+                path.to_owned(),
+                String::from_utf8(content.to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Someone else commits onto `branch`, writing (or, with `None`, deleting) one file.
+fn commit_by_hand(repo: &Repository, branch: &str, path: &str, content: Option<&str>) -> Oid {
+    let parent = head(repo, branch).map(|oid| repo.find_commit(oid).unwrap());
+    let mut index = git2::Index::new().unwrap();
+    if let Some(parent) = &parent {
+        index.read_tree(&parent.tree().unwrap()).unwrap();
+    }
+    match content {
+        Some(content) => {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(content.as_bytes()).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        None => index.remove_path(Path::new(path)).unwrap(),
+    }
+    let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+    let who = Signature::new("Someone", "someone@example.com", &Time::new(TIME + 10, 0)).unwrap();
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(
+        Some(&git::branch_ref(branch)),
+        &who,
+        &who,
+        "by hand",
+        &tree,
+        &parents,
+    )
+    .unwrap()
+}
+
+fn committed(outcome: &Outcome) -> Oid {
+    match outcome {
+        Outcome::Committed(oid) => *oid,
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_first_commit_creates_every_branch() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let done = git::commit(&repo, &rendered, &options()).unwrap();
+    assert_eq!(done.len(), 2);
+    for result in &done {
+        let commit = repo.find_commit(committed(&result.outcome)).unwrap();
+        assert_eq!(commit.parent_count(), 0);
+        assert_eq!(commit.author().name(), Ok("Fleet Bot"));
+        assert_eq!(
+            (commit.time().seconds(), commit.time().offset_minutes()),
+            (TIME, 60)
+        );
+        assert_eq!(head(&repo, &result.target.branch), Some(commit.id()));
+    }
+    for (branch, tree) in rendered.iter() {
+        assert_eq!(
+            &git::read_branch(&repo, branch).unwrap().unwrap().1,
+            tree,
+            "{branch}"
+        );
+    }
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.summary(), Ok(Some("Render environment dev: a")));
+}
+
+#[test]
+fn a_second_commit_with_nothing_changed_creates_nothing() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = (head(&repo, "main"), head(&repo, "dev"));
+    let done = git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    assert!(
+        done.iter()
+            .all(|result| result.outcome == Outcome::UpToDate && result.changes.is_empty())
+    );
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), before);
+}
+
+#[test]
+fn a_changed_file_lands_as_one_commit_on_its_branch_only() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let (main_before, dev_before) = (head(&repo, "main").unwrap(), head(&repo, "dev").unwrap());
+
+    let changed = fleet(&[(
+        "tenants/a/team/apps/web.yaml",
+        Some("path: ./web/a\nprune: true\n"),
+    )]);
+    git::commit(&repo, &changed, &options()).unwrap();
+
+    assert_eq!(head(&repo, "main"), Some(main_before));
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.parent_ids().collect::<Vec<_>>(), [dev_before]);
+    let old_tree = repo.find_commit(dev_before).unwrap().tree().unwrap();
+    let new_tree = dev.tree().unwrap();
+    let delta = repo
+        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+        .unwrap();
+    let paths: Vec<String> = delta
+        .deltas()
+        .map(|delta| {
+            delta
+                .new_file()
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(paths, [OWNED_LIST, "tenants/a/team/apps/web.yaml"]);
+    // Directories without changes are the very same trees.
+    for unchanged in ["clusters", "infra"] {
+        assert_eq!(
+            old_tree.get_name(unchanged).unwrap().id(),
+            new_tree.get_name(unchanged).unwrap().id()
+        );
+    }
+    assert_ne!(
+        old_tree.get_name("tenants").unwrap().id(),
+        new_tree.get_name("tenants").unwrap().id()
+    );
+    let message = dev.message().unwrap();
+    assert!(
+        message.contains("cluster a (tenant team):\n  M tenants/a/team/apps/web.yaml\n"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_branch_moved_meanwhile_is_detected_and_nothing_is_lost() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let main_before = head(&repo, "main").unwrap();
+    let dev_before = head(&repo, "dev").unwrap();
+
+    let changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let main_target = Target::read(&repo, "main", None).unwrap();
+    let dev_target = Target::read(&repo, "dev", None).unwrap();
+    // Between reading the branches and updating them, someone else commits to dev.
+    let theirs = commit_by_hand(&repo, "dev", "docs/runbook.md", Some("call someone\n"));
+
+    let targets = [
+        (main_target, &changed.trees["main"]),
+        (dev_target, &changed.trees["dev"]),
+    ];
+    let error = git::commit_targets(&repo, &targets, &options()).unwrap_err();
+    match &error {
+        Error::BranchMoved {
+            branch,
+            expected,
+            found,
+        } => {
+            assert_eq!(
+                (branch.as_str(), *expected, *found),
+                ("dev", Some(dev_before), Some(theirs))
+            );
+        }
+        other => panic!("expected BranchMoved, got {other}"),
+    }
+    assert!(
+        error.to_string().contains("no branch was changed"),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), Some(theirs));
+    assert_eq!(head(&repo, "main"), Some(main_before));
+
+    // Trying again builds on their commit and keeps their file.
+    git::commit(&repo, &changed, &options()).unwrap();
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(dev.parent_ids().collect::<Vec<_>>(), [theirs]);
+    let files = files(&repo, "dev");
+    assert_eq!(files["docs/runbook.md"], "call someone\n");
+    assert_eq!(files["infra/a/redis/deployment.yaml"], "replicas: 2\n");
+}
+
+#[test]
+fn a_branch_created_meanwhile_is_detected() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let target = Target::read(&repo, "dev", None).unwrap();
+    assert_eq!(target.expected, None);
+    let theirs = commit_by_hand(&repo, "dev", "README.md", Some("ours\n"));
+    let error = git::commit_branch(&repo, &target, &rendered.trees["dev"], &options()).unwrap_err();
+    assert!(
+        matches!(error, Error::BranchMoved { expected: None, found: Some(found), .. } if found == theirs),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), Some(theirs));
+}
+
+#[test]
+fn a_branch_known_only_from_origin_is_continued_not_restarted() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    // As in a fresh clone: dev exists only as origin/dev.
+    let remote = head(&repo, "dev").unwrap();
+    repo.reference("refs/remotes/origin/dev", remote, false, "clone")
+        .unwrap();
+    repo.find_reference("refs/heads/dev")
+        .unwrap()
+        .delete()
+        .unwrap();
+
+    assert!(diff::against_repo(&repo, &fleet(&[])).unwrap().is_empty());
+    let changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let done = git::commit(&repo, &changed, &options()).unwrap();
+    let dev = done
+        .iter()
+        .find(|result| result.target.branch == "dev")
+        .unwrap();
+    assert_eq!(dev.changes.len(), 2);
+    let commit = repo.find_commit(committed(&dev.outcome)).unwrap();
+    assert_eq!(commit.parent_ids().collect::<Vec<_>>(), [remote]);
+    assert_eq!(head(&repo, "dev"), Some(commit.id()));
+    assert_eq!(
+        git::head(&repo, "refs/remotes/origin/dev").unwrap(),
+        Some(remote)
+    );
+}
+
+#[test]
+fn hand_written_files_on_a_branch_survive() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    commit_by_hand(&repo, "dev", "README.md", Some("how this branch works\n"));
+    commit_by_hand(&repo, "dev", "tenants/a/team/apps/notes.md", Some("mine\n"));
+
+    // The app goes away: its generated file is pruned, the notes next to it stay.
+    git::commit(
+        &repo,
+        &fleet(&[("tenants/a/team/apps/web.yaml", None)]),
+        &options(),
+    )
+    .unwrap();
+    let files = files(&repo, "dev");
+    assert_eq!(files["README.md"], "how this branch works\n");
+    assert_eq!(files["tenants/a/team/apps/notes.md"], "mine\n");
+    assert!(!files.contains_key("tenants/a/team/apps/web.yaml"));
+
+    // Without the notes the directory is gone altogether.
+    commit_by_hand(&repo, "dev", "tenants/a/team/apps/notes.md", None);
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("tenants/a/team/sandbox.yaml", None),
+            ("tenants/a/team/apps/web.yaml", None),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let tree = repo
+        .find_commit(head(&repo, "dev").unwrap())
+        .unwrap()
+        .tree()
+        .unwrap();
+    assert!(tree.get_path(Path::new("tenants")).is_err());
+    assert!(tree.get_path(Path::new("README.md")).is_ok());
+}
+
+#[test]
+fn hand_edits_are_refused_unless_forced() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let edited = commit_by_hand(
+        &repo,
+        "dev",
+        "infra/a/redis/deployment.yaml",
+        Some("replicas: 5\n"),
+    );
+    commit_by_hand(&repo, "dev", "infra/a/redis/service.yaml", Some("mine\n"));
+    let theirs = head(&repo, "dev");
+    assert_ne!(theirs, Some(edited));
+
+    let changed = fleet(&[
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+        ("infra/a/redis/service.yaml", Some("ours\n")),
+    ]);
+    let error = git::commit(&repo, &changed, &options()).unwrap_err();
+    match &error {
+        Error::HandEdited(paths) => {
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    "dev:infra/a/redis/deployment.yaml",
+                    "dev:infra/a/redis/service.yaml"
+                ]
+            );
+        }
+        other => panic!("expected HandEdited, got {other}"),
+    }
+    assert_eq!(head(&repo, "dev"), theirs);
+
+    // diff reports the same two files as conflicts instead of refusing.
+    let drift = diff::against_repo(&repo, &changed).unwrap();
+    let conflicts: Vec<(&str, Option<Conflict>)> = drift
+        .changes()
+        .filter(|c| c.conflict.is_some())
+        .map(|c| (c.path.as_str(), c.conflict))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [
+            (
+                "infra/a/redis/deployment.yaml",
+                Some(Conflict::EditedByHand)
+            ),
+            ("infra/a/redis/service.yaml", Some(Conflict::HandWritten))
+        ]
+    );
+
+    let forced = CommitOptions {
+        force: true,
+        ..options()
+    };
+    git::commit(&repo, &changed, &forced).unwrap();
+    let files = files(&repo, "dev");
+    assert_eq!(files["infra/a/redis/deployment.yaml"], "replicas: 2\n");
+    assert_eq!(files["infra/a/redis/service.yaml"], "ours\n");
+}
+
+#[test]
+fn branch_prefix_leaves_the_real_branch_untouched() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let (main_before, dev_before) = (head(&repo, "main"), head(&repo, "dev").unwrap());
+
+    let changed = fleet(&[(
+        "tenants/a/team/sandbox.yaml",
+        Some("namespace: dev-team\nquota: small\n"),
+    )]);
+    let review = CommitOptions {
+        prefix: Some("review".to_owned()),
+        ..options()
+    };
+    let done = git::commit(&repo, &changed, &review).unwrap();
+    assert_eq!(
+        (head(&repo, "main"), head(&repo, "dev")),
+        (main_before, Some(dev_before))
+    );
+    // main has nothing to change, so it gets no review branch.
+    assert_eq!(head(&repo, "review/main"), None);
+    let proposed = committed(
+        &done
+            .iter()
+            .find(|result| result.target.branch == "dev")
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(head(&repo, "review/dev"), Some(proposed));
+    assert_eq!(
+        repo.find_commit(proposed)
+            .unwrap()
+            .parent_ids()
+            .collect::<Vec<_>>(),
+        [dev_before]
+    );
+    assert_eq!(
+        files(&repo, "review/dev")["tenants/a/team/sandbox.yaml"],
+        "namespace: dev-team\nquota: small\n"
+    );
+
+    // Proposing the same again changes nothing; proposing something else replaces the proposal,
+    // still on top of the real branch.
+    let again = git::commit(&repo, &changed, &review).unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|result| result.outcome == Outcome::UpToDate)
+    );
+    assert_eq!(head(&repo, "review/dev"), Some(proposed));
+    let other = fleet(&[(
+        "tenants/a/team/sandbox.yaml",
+        Some("namespace: dev-team\nquota: large\n"),
+    )]);
+    git::commit(&repo, &other, &review).unwrap();
+    let replaced = repo
+        .find_commit(head(&repo, "review/dev").unwrap())
+        .unwrap();
+    assert_eq!(replaced.parent_ids().collect::<Vec<_>>(), [dev_before]);
+    assert_eq!(head(&repo, "dev"), Some(dev_before));
+}
+
+/// Everything `git status` looks at.
+#[derive(Debug, PartialEq, Eq)]
+struct CheckoutState {
+    /// Per path, the status flags.
+    statuses: Vec<(String, u32)>,
+    /// The raw index file.
+    index: Vec<u8>,
+    /// Every file of the working tree.
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+fn checkout_state(repo: &Repository) -> CheckoutState {
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .unwrap()
+        .iter()
+        .map(|entry| (entry.path().unwrap().to_owned(), entry.status().bits()))
+        .collect();
+    let index = fs::read(repo.path().join("index")).unwrap_or_default();
+    let workdir = repo.workdir().unwrap();
+    let files = walkdir::WalkDir::new(workdir)
+        .into_iter()
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let relative = entry
+                .path()
+                .strip_prefix(workdir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (relative, fs::read(entry.path()).unwrap())
+        })
+        .collect();
+    CheckoutState {
+        statuses,
+        index,
+        files,
+    }
+}
+
+#[test]
+fn commit_never_touches_the_working_tree_or_the_index() {
+    let (dir, repo) = new_repo();
+    // The user works on their own branch, with staged, unstaged and untracked changes.
+    commit_by_hand(
+        &repo,
+        "source",
+        "fleet/fleet.yaml",
+        Some("repo: {url: x}\n"),
+    );
+    repo.set_head("refs/heads/source").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    fs::write(dir.path().join("fleet/staged.env"), "A=1\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("fleet/staged.env")).unwrap();
+    index.write().unwrap();
+    fs::write(dir.path().join("fleet/fleet.yaml"), "repo: {url: y}\n").unwrap();
+    fs::write(dir.path().join("untracked.txt"), "?\n").unwrap();
+
+    let before = checkout_state(&repo);
+    assert_eq!(before.statuses.len(), 3);
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 3\n"))]),
+        &options(),
+    )
+    .unwrap();
+    assert_eq!(checkout_state(&repo), before);
+    assert_eq!(
+        git::checked_out(&repo, "refs/heads/dev").unwrap(),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // With the branch checked out, committing is still only a ref update; the checkout keeps
+    // showing the previous commit, and fleetgen can say where.
+    repo.set_head("refs/heads/dev").unwrap();
+    let before = checkout_state(&repo);
+    git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 4\n"))]),
+        &options(),
+    )
+    .unwrap();
+    let after = checkout_state(&repo);
+    assert_eq!((after.index, after.files), (before.index, before.files));
+    let checked_out = git::checked_out(&repo, "refs/heads/dev").unwrap();
+    assert_eq!(checked_out.len(), 1);
+    assert_eq!(
+        fs::canonicalize(&checked_out[0]).unwrap(),
+        fs::canonicalize(dir.path()).unwrap()
+    );
+}
+
+#[test]
+fn a_dry_run_writes_no_objects_and_moves_no_refs() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = (head(&repo, "main"), head(&repo, "dev"));
+    let content = "replicas: 7\n";
+    let dry = CommitOptions {
+        dry_run: true,
+        ..options()
+    };
+    let done = git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some(content))]),
+        &dry,
+    )
+    .unwrap();
+    let dev = done
+        .iter()
+        .find(|result| result.target.branch == "dev")
+        .unwrap();
+    assert_eq!(dev.outcome, Outcome::WouldCommit);
+    assert!(dev.message.starts_with("Render environment dev: a\n"));
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), before);
+    let blob = Oid::hash_object(git2::ObjectType::Blob, content.as_bytes()).unwrap();
+    assert!(!repo.odb().unwrap().exists(blob));
+}
+
+#[test]
+fn diff_shows_added_modified_and_deleted_files() {
+    let (_dir, repo) = new_repo();
+    let rendered = fleet(&[]);
+    let drift = diff::against_repo(&repo, &rendered).unwrap();
+    assert!(drift.branches.iter().all(|branch| !branch.exists));
+    assert_eq!(
+        drift
+            .changes()
+            .filter(|change| change.kind == ChangeKind::Added)
+            .count(),
+        8
+    );
+
+    git::commit(&repo, &rendered, &options()).unwrap();
+    commit_by_hand(&repo, "dev", "README.md", Some("hand-written\n"));
+    assert!(diff::against_repo(&repo, &rendered).unwrap().is_empty());
+
+    let changed = fleet(&[
+        ("tenants/a/team/apps/web.yaml", None),
+        ("tenants/a/team/apps/api.yaml", Some("path: ./api/a\n")),
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+    ]);
+    let drift = diff::against_repo(&repo, &changed).unwrap();
+    let kinds: Vec<(&str, &str, ChangeKind)> = drift
+        .changes()
+        .map(|change| (change.branch.as_str(), change.path.as_str(), change.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("dev", OWNED_LIST, ChangeKind::Modified),
+            ("dev", "infra/a/redis/deployment.yaml", ChangeKind::Modified),
+            ("dev", "tenants/a/team/apps/api.yaml", ChangeKind::Added),
+            ("dev", "tenants/a/team/apps/web.yaml", ChangeKind::Deleted),
+        ]
+    );
+    let without_owned_list = diff::Drift {
+        compared: drift.compared.clone(),
+        branches: drift
+            .branches
+            .iter()
+            .map(|branch| diff::BranchDrift {
+                changes: branch
+                    .changes
+                    .iter()
+                    .filter(|change| change.path != OWNED_LIST)
+                    .cloned()
+                    .collect(),
+                ..branch.clone()
+            })
+            .collect(),
+    };
+    let mut patch = Vec::new();
+    diff::write_patch(&without_owned_list, &mut patch, Palette::new(false)).unwrap();
+    insta::assert_snapshot!(String::from_utf8(patch).unwrap(), @r"
+    diff --git a/dev/infra/a/redis/deployment.yaml b/dev/infra/a/redis/deployment.yaml
+    --- a/dev/infra/a/redis/deployment.yaml
+    +++ b/dev/infra/a/redis/deployment.yaml
+    @@ -1 +1 @@
+    -replicas: 1
+    +replicas: 2
+    diff --git a/dev/tenants/a/team/apps/api.yaml b/dev/tenants/a/team/apps/api.yaml
+    new file mode 100644
+    --- /dev/null
+    +++ b/dev/tenants/a/team/apps/api.yaml
+    @@ -0,0 +1 @@
+    +path: ./api/a
+    diff --git a/dev/tenants/a/team/apps/web.yaml b/dev/tenants/a/team/apps/web.yaml
+    deleted file mode 100644
+    --- a/dev/tenants/a/team/apps/web.yaml
+    +++ /dev/null
+    @@ -1 +0,0 @@
+    -path: ./web/a
+    ");
+
+    let summaries = drift.summaries(|branch| (branch != "main").then(|| branch.to_owned()));
+    let mut summary = Vec::new();
+    diff::write_summary(&drift, &summaries, &mut summary).unwrap();
+    assert_eq!(
+        String::from_utf8(summary).unwrap(),
+        "dev (environment dev): 1 added, 2 modified, 1 deleted\n  cluster a: infrastructure, tenant team\n  fleet-wide: 1 file\n"
+    );
+    let diagnostics = drift.diagnostics();
+    assert_eq!(diagnostics.len(), 3);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|diagnostic| diagnostic.is_error() && diagnostic.rule == "drift")
+    );
+}
+
+#[test]
+fn the_signature_comes_from_git_config_and_flags_override_it() {
+    let (_dir, repo) = new_repo();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Config Name").unwrap();
+    config.set_str("user.email", "config@example.com").unwrap();
+    // The environment may set GIT_AUTHOR_* for the whole test run; only check what the flags
+    // decide.
+    let (author, _) = git::signatures(&repo, Some("Flag Name"), None).unwrap();
+    assert_eq!(author.name(), Ok("Flag Name"));
+    let (author, _) = git::signatures(&repo, None, Some("flag@example.com")).unwrap();
+    assert_eq!(author.email(), Ok("flag@example.com"));
+}
+
+// The command line, on the example fleet in a repository of its own: its source committed on
+// `main`, which is therefore also the fleet repo (the default when fleet.yaml sets no path).
+
+/// Fixed identity and time for every commit the binary makes.
+const GIT_ENV: [(&str, &str); 6] = [
+    ("GIT_AUTHOR_NAME", "Fleet Bot"),
+    ("GIT_AUTHOR_EMAIL", "bot@example.com"),
+    ("GIT_AUTHOR_DATE", "1700000000 +0000"),
+    ("GIT_COMMITTER_NAME", "Fleet Bot"),
+    ("GIT_COMMITTER_EMAIL", "bot@example.com"),
+    ("GIT_COMMITTER_DATE", "1700000000 +0000"),
+];
+
+fn example_repo() -> (TempDir, Repository) {
+    let dir = common::example_fleet();
+    let repo = Repository::init_opts(
+        dir.path(),
+        git2::RepositoryInitOptions::new().initial_head("main"),
+    )
+    .unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    {
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let who = Signature::new("Someone", "someone@example.com", &Time::new(TIME, 0)).unwrap();
+        repo.commit(Some("HEAD"), &who, &who, "fleet source", &tree, &[])
+            .unwrap();
+    }
+    (dir, repo)
+}
+
+fn fleetgen(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut command = common::fleetgen(root);
+    command.envs(GIT_ENV).args(args);
+    command.assert()
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+#[test]
+fn cli_commit_creates_the_branches_once_without_touching_the_checkout() {
+    let (dir, repo) = example_repo();
+    let before = checkout_state(&repo);
+
+    let first = fleetgen(dir.path(), &["commit"]).success();
+    let refs: Vec<String> = stdout(&first)
+        .lines()
+        .map(|line| line.split_once(' ').unwrap().1.to_owned())
+        .collect();
+    assert_eq!(refs, ["refs/heads/dev", "refs/heads/main", "refs/heads/qa"]);
+    for line in stdout(&first).lines() {
+        let (oid, refname) = line.split_once(' ').unwrap();
+        assert_eq!(git::head(&repo, refname).unwrap().unwrap().to_string(), oid);
+    }
+    // The source stays on main, next to the rendered files.
+    let main = files(&repo, "main");
+    assert!(
+        main.contains_key("fleet/fleet.yaml")
+            && main
+                .keys()
+                .any(|path| path.starts_with("clusters/k3d-america/"))
+    );
+    let dev = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    assert_eq!(
+        (dev.author().name(), dev.time().seconds()),
+        (Ok("Fleet Bot"), TIME)
+    );
+
+    // main is checked out here: only its ref moved, and fleetgen says so.
+    let after = checkout_state(&repo);
+    assert_eq!((after.index, after.files), (before.index, before.files));
+    assert!(
+        stderr(&first).contains("refs/heads/main is checked out in"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(
+        stderr(&first).contains("read-tree -m -u"),
+        "{}",
+        stderr(&first)
+    );
+
+    let heads = (head(&repo, "main"), head(&repo, "dev"), head(&repo, "qa"));
+    let second = fleetgen(dir.path(), &["commit"]).success();
+    assert_eq!(stdout(&second), "");
+    assert_eq!(
+        (head(&repo, "main"), head(&repo, "dev"), head(&repo, "qa")),
+        heads
+    );
+
+    let diff = fleetgen(dir.path(), &["diff", "--exit-code"]).success();
+    assert_eq!(stdout(&diff), "");
+    assert!(
+        stderr(&diff).contains("no changes: the fleet repo's branches match"),
+        "{}",
+        stderr(&diff)
+    );
+    fleetgen(dir.path(), &["check"]).success();
+}
+
+#[test]
+fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
+    let (dir, repo) = example_repo();
+    fleetgen(dir.path(), &["commit"]).success();
+    let (main, dev, qa) = (
+        head(&repo, "main"),
+        head(&repo, "dev").unwrap(),
+        head(&repo, "qa"),
+    );
+
+    let membership = dir.path().join("environments/dev/tenants/kaizentm.yaml");
+    let mut text = fs::read_to_string(&membership).unwrap();
+    text.push_str("branch: feature-x\n");
+    fs::write(&membership, text).unwrap();
+
+    // Without --exit-code a difference is not a failure; with it, it is.
+    fleetgen(dir.path(), &["diff"]).success();
+    let diff = fleetgen(dir.path(), &["diff", "--exit-code"]).code(1);
+    let patch = stdout(&diff);
+    assert!(
+        patch.contains("+++ b/dev/tenants/k3d-america/kaizentm/gitrepository.yaml"),
+        "{patch}"
+    );
+    assert!(
+        patch.contains("-    branch: \"dev\"\n+    branch: \"feature-x\"\n"),
+        "{patch}"
+    );
+    assert!(!patch.contains("\u{1b}["), "NO_COLOR is set");
+    assert!(
+        stderr(&diff).contains("cluster k3d-america: tenant kaizentm"),
+        "{}",
+        stderr(&diff)
+    );
+    let stat = stdout(&fleetgen(dir.path(), &["diff", "--stat", "--exit-code"]).code(1));
+    assert!(
+        stat.ends_with(" 3 files changed, 4 insertions(+), 4 deletions(-)\n"),
+        "{stat}"
+    );
+    let coloured = stdout(&fleetgen(dir.path(), &["diff", "--color", "always"]).success());
+    assert!(coloured.contains("\u{1b}["), "{coloured}");
+
+    // check: one finding per drifted file, machine-readable.
+    let check = fleetgen(dir.path(), &["check", "--format", "json"]).code(1);
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    let files: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "dev:tenants/k3d-america/kaizentm/gitrepository.yaml",
+            "dev:tenants/k3d-emea/kaizentm/gitrepository.yaml"
+        ]
+    );
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] == "drift" && f["line"] == 1)
+    );
+    fleetgen(dir.path(), &["check", "--no-drift"]).success();
+
+    let commit = fleetgen(dir.path(), &["commit", "-m", "Move kaizentm to feature-x"]).success();
+    let new_dev = head(&repo, "dev").unwrap();
+    assert_eq!(stdout(&commit), format!("{new_dev} refs/heads/dev\n"));
+    assert_eq!((head(&repo, "main"), head(&repo, "qa")), (main, qa));
+    let commit = repo.find_commit(new_dev).unwrap();
+    assert_eq!(commit.parent_ids().collect::<Vec<_>>(), [dev]);
+    assert_eq!(commit.summary(), Ok(Some("Move kaizentm to feature-x")));
+    assert!(
+        commit
+            .message()
+            .unwrap()
+            .contains("cluster k3d-emea (tenant kaizentm):")
+    );
+    fleetgen(dir.path(), &["check"]).success();
+}
+
+#[test]
+fn cli_check_reports_an_invalid_fleet_as_json_findings() {
+    let (dir, _repo) = example_repo();
+    let cluster = dir.path().join("fleet/clusters/k3d-emea.env");
+    let mut text = fs::read_to_string(&cluster).unwrap();
+    text.push_str("NODE_CDIR=10.0.0.0/16\n");
+    fs::write(&cluster, text).unwrap();
+    let check = fleetgen(dir.path(), &["check", "--format", "json"]).code(1);
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    let finding = &findings[0];
+    assert_eq!(finding["rule"], "unknown-key");
+    assert_eq!(
+        finding["file"]
+            .as_str()
+            .map(|file| file.ends_with("fleet/clusters/k3d-emea.env")),
+        Some(true)
+    );
+    assert!(finding["line"].as_u64().unwrap() > 1);
+    // Nothing is committed from an invalid fleet.
+    fleetgen(dir.path(), &["commit"]).code(1);
+}
+
+#[test]
+fn cli_usage_errors_exit_with_2() {
+    let (dir, repo) = example_repo();
+    fleetgen(dir.path(), &["diff", "--color", "sometimes"]).code(2);
+    fleetgen(dir.path(), &["commit", "--branch-prefix", "bad..prefix"]).code(2);
+    assert_eq!(head(&repo, "dev"), None);
+}
+
+#[test]
+fn cli_branch_prefix_and_dry_run_leave_the_branches_alone() {
+    let (dir, repo) = example_repo();
+    let dry = fleetgen(dir.path(), &["commit", "--dry-run"]).success();
+    assert_eq!(stdout(&dry), "");
+    assert!(
+        stderr(&dry).contains("refs/heads/dev: would commit"),
+        "{}",
+        stderr(&dry)
+    );
+    assert_eq!(head(&repo, "dev"), None);
+
+    fleetgen(dir.path(), &["commit", "--env", "dev"]).success();
+    assert_eq!(
+        head(&repo, "qa"),
+        None,
+        "--env restricts the environment branches"
+    );
+    let dev = head(&repo, "dev");
+    fs::write(
+        dir.path().join("environments/dev/tenants/yakuza.yaml"),
+        "clusters: [k3d-america]\n",
+    )
+    .unwrap();
+    let proposal = fleetgen(
+        dir.path(),
+        &[
+            "commit",
+            "--env",
+            "dev",
+            "--branch-prefix",
+            "fleetgen/review",
+        ],
+    )
+    .success();
+    assert!(
+        stdout(&proposal).ends_with(" refs/heads/fleetgen/review/dev\n"),
+        "{}",
+        stdout(&proposal)
+    );
+    assert_eq!(head(&repo, "dev"), dev);
+    let proposed = repo
+        .find_commit(head(&repo, "fleetgen/review/dev").unwrap())
+        .unwrap();
+    assert_eq!(proposed.parent_ids().next(), dev);
+}
+
+#[test]
+fn cli_without_a_repository_diff_compares_with_the_output_directory() {
+    let dir = common::example_fleet();
+    let out = dir.path().join("rendered");
+    fleetgen(dir.path(), &["render", "--out", out.to_str().unwrap()]).success();
+    let diff = fleetgen(
+        dir.path(),
+        &["diff", "--exit-code", "--out", out.to_str().unwrap()],
+    )
+    .success();
+    assert!(
+        stderr(&diff).contains("no changes: the output directory matches"),
+        "{}",
+        stderr(&diff)
+    );
+
+    // A hand-written file is nobody's business; an edited generated one is a finding.
+    fs::write(out.join("dev/notes.md"), "hand-written\n").unwrap();
+    fleetgen(dir.path(), &["check", "--out", out.to_str().unwrap()]).success();
+    let edited = "main/clusters/k3d-emea/environments/dev/sync.yaml";
+    fs::write(out.join(edited), "edited by hand\n").unwrap();
+    let check = fleetgen(
+        dir.path(),
+        &["check", "--out", out.to_str().unwrap(), "--format", "json"],
+    )
+    .code(1);
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    assert_eq!(findings.as_array().unwrap().len(), 1, "{findings}");
+    assert_eq!(findings[0]["rule"], "edited-by-hand");
+    assert_eq!(findings[0]["file"], out.join(edited).to_str().unwrap());
+
+    // With neither a repository nor --out, the output directory of fleet.yaml stands in.
+    let fallback = fleetgen(dir.path(), &["diff"]).success();
+    assert!(
+        stderr(&fallback).contains("note: no fleet repo configured or found"),
+        "{}",
+        stderr(&fallback)
+    );
+}
+
+#[test]
+fn cli_hook_install_writes_the_hook_once() {
+    let (dir, _repo) = example_repo();
+    fleetgen(dir.path(), &["hook", "install"]).success();
+    let hook = fs::read_to_string(dir.path().join(".git/hooks/pre-commit")).unwrap();
+    assert!(
+        hook.starts_with("#!/bin/sh\n") && hook.contains(" check --no-drift\n"),
+        "{hook}"
+    );
+    let again = fleetgen(dir.path(), &["hook", "install"]).success();
+    assert!(
+        stderr(&again).contains("already installed"),
+        "{}",
+        stderr(&again)
+    );
+}
