@@ -1078,6 +1078,9 @@ impl<'a> Walker<'a> {
                         // One build: the kustomize build check has reported it already.
                         continue;
                     }
+                    if is_bootstrap_install(cluster, first, entry) {
+                        continue;
+                    }
                     let (first, second) = order(first, entry);
                     diagnostics.push(
                         Diagnostic::error(
@@ -1101,6 +1104,17 @@ impl<'a> Walker<'a> {
             .diagnostics
             .extend(diagnostics.into_iter().collect());
     }
+}
+
+/// The Flux install in `clusters/<cluster>/flux-system/`, applied once from outside (by
+/// `flux bootstrap`, or by a manager's Kustomization for a Cluster API cluster) and then
+/// reconciled by the cluster's own `flux-system` Kustomization: two appliers by design.
+fn is_bootstrap_install(cluster: &str, first: &Applied<'_>, second: &Applied<'_>) -> bool {
+    let bootstrap_via = format!("{BOOTSTRAP}/{BOOTSTRAP}");
+    let install_dir = format!("clusters/{cluster}/{BOOTSTRAP}/");
+    std::ptr::eq(first.object.document, second.object.document)
+        && (first.via == bootstrap_via || second.via == bootstrap_via)
+        && first.object.document.path.starts_with(&install_dir)
 }
 
 /// `(kind, namespace, name)`.
