@@ -21,6 +21,7 @@ pub mod render;
 pub mod scaffold;
 pub mod sinks;
 pub mod tree;
+pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use error::{Error, Result};

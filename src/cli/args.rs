@@ -43,6 +43,8 @@ pub enum Command {
     Hook(super::git_commands::HookArgs),
     #[command(flatten)]
     Scaffold(super::scaffold_commands::ScaffoldCommand),
+    /// List every Secret the fleet needs, per cluster and namespace, with its purpose.
+    Secrets(super::validate_commands::SecretsArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

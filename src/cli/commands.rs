@@ -27,6 +27,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Check(args) => super::git_commands::check(&root, args),
         Command::Hook(args) => super::git_commands::hook(&root, args),
         Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
+        Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

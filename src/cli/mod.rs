@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod git_commands;
 mod scaffold_commands;
+mod validate_commands;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// `fleet/fleet.yaml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FleetFile {
     pub repo: RepoSettings,
@@ -24,7 +25,7 @@ pub struct FleetFile {
     pub validation: ValidationSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RepoSettings {
     /// The URL Flux clones the fleet repo from.
@@ -43,7 +44,7 @@ pub struct RepoSettings {
     pub interval: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CustomKey {
     /// text, count, port, bool, cidr, version, duration, name, ip-list or enum.
@@ -61,7 +62,7 @@ pub struct CustomKey {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidationSettings {
     /// Files or directories of CustomResourceDefinitions to validate custom resources with.
@@ -70,10 +71,17 @@ pub struct ValidationSettings {
     /// A Kubernetes OpenAPI document or JSON Schema definitions for the built-in kinds.
     #[serde(default)]
     pub kubernetes: Option<String>,
+    /// Whether Flux objects outside tenant namespaces may reference sources and dependencies in
+    /// other namespaces (Flux's `--no-cross-namespace-refs` is off). Tenants never may.
+    #[serde(default)]
+    pub cross_namespace_refs: bool,
+    /// Objects of a kind no schema describes are errors rather than warnings.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// `fleet/tenants/<tenant>.yaml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TenantFile {
     /// The tenant's Git repository of application manifests.
@@ -92,7 +100,7 @@ pub struct TenantFile {
 }
 
 /// `environments/<env>/environment.yaml`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvironmentFile {
     /// Branch of the fleet repo for this environment; default: the environment's name.
@@ -102,7 +110,7 @@ pub struct EnvironmentFile {
 }
 
 /// `environments/<env>/tenants/<tenant>.yaml`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct TenantMembershipFile {
     /// Branch of the tenant's repository for this environment.
@@ -115,7 +123,7 @@ pub struct TenantMembershipFile {
 
 /// A YAML scalar read as the string a dotenv file would hold, so `WORKER_MACHINE_COUNT: 3`
 /// and `WORKER_MACHINE_COUNT: "3"` mean the same.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Bool(bool),

@@ -1,0 +1,475 @@
+//! Rendered files as Kubernetes objects: every YAML document of every branch, parsed once and
+//! shared by the schema and graph checks, with enough of its text kept to point a finding at
+//! the line of the field it is about.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Location};
+use crate::render::is_yaml;
+use crate::tree::{Branches, OWNED_LIST};
+
+/// One YAML document of a rendered file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub branch: String,
+    pub path: String,
+    /// Position of the document in its file, from 0.
+    pub index: usize,
+    /// 1-based line of the document's first line in the file.
+    pub first_line: usize,
+    /// The document's own text, for locating fields.
+    pub text: String,
+    pub value: Value,
+}
+
+impl Document {
+    /// `<branch>/<path>`, the file name findings about rendered output use.
+    pub fn file(&self) -> String {
+        format!("{}/{}", self.branch, self.path)
+    }
+
+    pub fn str_at(&self, pointer: &str) -> Option<&str> {
+        self.value.pointer(pointer).and_then(Value::as_str)
+    }
+
+    pub fn api_version(&self) -> Option<&str> {
+        self.str_at("/apiVersion")
+    }
+
+    pub fn kind(&self) -> Option<&str> {
+        self.str_at("/kind")
+    }
+
+    /// `(group, version)` of the apiVersion; the core group is `""`.
+    pub fn group_version(&self) -> Option<(&str, &str)> {
+        let api_version = self.api_version()?;
+        Some(match api_version.rsplit_once('/') {
+            Some((group, version)) => (group, version),
+            None => ("", api_version),
+        })
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.str_at("/metadata/name")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.str_at("/metadata/namespace")
+    }
+
+    /// Whether this is a Kubernetes object at all (kustomize's own files are not).
+    pub fn is_object(&self) -> bool {
+        self.api_version().is_some() && self.kind().is_some()
+    }
+
+    /// `apiVersion Kind namespace/name`, how messages name an object.
+    pub fn describe(&self) -> String {
+        let name = self.name().unwrap_or("?");
+        let qualified = match self.namespace() {
+            Some(namespace) => format!("{namespace}/{name}"),
+            None => name.to_owned(),
+        };
+        format!(
+            "{} {} {qualified}",
+            self.api_version().unwrap_or("?"),
+            self.kind().unwrap_or("?")
+        )
+    }
+
+    /// The location of the node at JSON `pointer`, or of its nearest ancestor that can be
+    /// found in the text, or of the document's start.
+    pub fn location(&self, pointer: &str) -> Location {
+        let segments = pointer_segments(pointer);
+        let line = locate_line(&self.text, &self.value, &segments).unwrap_or(1);
+        Location::new(self.file(), self.first_line + line - 1, 1)
+    }
+}
+
+/// Splits a JSON pointer into its unescaped segments.
+pub fn pointer_segments(pointer: &str) -> Vec<String> {
+    if pointer.is_empty() {
+        return Vec::new();
+    }
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// Escapes one segment for a JSON pointer.
+pub fn escape_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every YAML document of every file of `branches`, in branch and path order, plus the
+/// findings for files that are not valid YAML.
+pub fn parse_branches(branches: &Branches) -> (Vec<Document>, Vec<Diagnostic>) {
+    let files: Vec<(&str, &str, &[u8])> = branches
+        .iter()
+        .flat_map(|(branch, tree)| {
+            tree.iter()
+                .map(move |(path, content)| (branch, path, content))
+        })
+        .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
+        .collect();
+    let parsed: Vec<Result<Vec<Document>, Diagnostic>> = files
+        .par_iter()
+        .map(|(branch, path, content)| parse_file(branch, path, content))
+        .collect();
+    let mut documents = Vec::new();
+    let mut diagnostics = Vec::new();
+    for result in parsed {
+        match result {
+            Ok(found) => documents.extend(found),
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    (documents, diagnostics)
+}
+
+/// Splits a file at its `---` lines and parses each document. Empty documents are dropped.
+pub fn parse_file(branch: &str, path: &str, content: &[u8]) -> Result<Vec<Document>, Diagnostic> {
+    let file = format!("{branch}/{path}");
+    let text = std::str::from_utf8(content)
+        .map_err(|_| Diagnostic::error("yaml-syntax", "the file is not UTF-8").at_file(&file))?;
+    let mut documents = Vec::new();
+    for (index, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
+        let value = parse_document(&chunk).map_err(|(line, message)| {
+            Diagnostic::error("yaml-syntax", message).at(Location::new(
+                &file,
+                first_line + line.saturating_sub(1),
+                1,
+            ))
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        documents.push(Document {
+            branch: branch.to_owned(),
+            path: path.to_owned(),
+            index,
+            first_line,
+            text: chunk,
+            value,
+        });
+    }
+    Ok(documents)
+}
+
+fn parse_document(text: &str) -> Result<Value, (usize, String)> {
+    let deserializer = serde_norway::Deserializer::from_str(text);
+    Value::deserialize(deserializer).map_err(|error| {
+        let line = error.location().map_or(1, |location| location.line());
+        let message = error.to_string();
+        let message = match message.find(" at line ") {
+            Some(cut) => message[..cut].to_owned(),
+            None => message,
+        };
+        (line, message)
+    })
+}
+
+/// `(first line, text)` of each document; a `---` line starts a new one.
+fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    let mut first_line = 1;
+    for (index, line) in text.lines().enumerate() {
+        let is_separator = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if is_separator {
+            documents.push((first_line, std::mem::take(&mut current)));
+            first_line = index + 2;
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    documents.push((first_line, current));
+    documents
+}
+
+/// One entry of a block-YAML line: a sequence dash, or a mapping key, starting at a column.
+#[derive(Debug, PartialEq)]
+enum Token<'a> {
+    Dash,
+    Key { key: &'a str, inline_value: bool },
+    Scalar,
+}
+
+/// The entries of one line, with their columns: `  - name: x` is a dash at 2 and a key at 4.
+fn tokens(line: &str) -> Vec<(usize, Token<'_>)> {
+    let mut out = Vec::new();
+    let mut column = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[column..];
+    loop {
+        if rest.is_empty() || rest.starts_with('#') {
+            break;
+        }
+        if rest == "-" || rest.starts_with("- ") {
+            out.push((column, Token::Dash));
+            let after = &rest[1..];
+            let skipped = after.len() - after.trim_start_matches(' ').len();
+            column += 1 + skipped;
+            rest = &after[skipped..];
+            continue;
+        }
+        match key_split(rest) {
+            Some((key, value)) => {
+                let value = value.trim();
+                out.push((
+                    column,
+                    Token::Key {
+                        key,
+                        inline_value: !value.is_empty() && !value.starts_with('#'),
+                    },
+                ));
+            }
+            None => out.push((column, Token::Scalar)),
+        }
+        break;
+    }
+    out
+}
+
+/// `key: value` → (key, value), with the key unquoted; `None` when the line is no mapping entry.
+fn key_split(text: &str) -> Option<(&str, &str)> {
+    if text.starts_with(['[', '{', '|', '>']) {
+        return None;
+    }
+    let (key, value) = if let Some(quote) = text.strip_prefix(['"', '\'']).map(|_| &text[..1]) {
+        let close = text[1..].find(quote)? + 1;
+        let after = &text[close + 1..];
+        let value = after.strip_prefix(':')?;
+        (&text[1..close], value)
+    } else {
+        let colon = text.char_indices().find(|&(index, c)| {
+            c == ':'
+                && text[index + 1..]
+                    .chars()
+                    .next()
+                    .is_none_or(|next| next == ' ' || next == '\t')
+        })?;
+        (text[..colon.0].trim_end(), &text[colon.0 + 1..])
+    };
+    if !value.is_empty() && !value.starts_with([' ', '\t']) {
+        return None;
+    }
+    Some((key, value))
+}
+
+/// Finds the 1-based line, within `text`, of the node at `segments`; arrays are told from
+/// mappings by looking at `value`. Reads block-style YAML, which is what blueprints produce;
+/// inside flow collections and block scalars it stops at the enclosing key.
+fn locate_line(text: &str, value: &Value, segments: &[String]) -> Option<usize> {
+    let lines: Vec<Vec<(usize, Token<'_>)>> = text.lines().map(tokens).collect();
+    let first = lines.iter().position(|tokens| !tokens.is_empty())?;
+    // A container: the line its first entry is on, and the column its entries start at.
+    let mut container = (first, lines[first].first()?.0);
+    let mut best = first;
+    let mut node = value;
+    for segment in segments {
+        let (start, column) = container;
+        let found = match node {
+            Value::Array(items) => {
+                let Some((wanted, item)) = segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|wanted| Some((wanted, items.get(wanted)?)))
+                else {
+                    break;
+                };
+                node = item;
+                nth_entry(&lines, start, column, |token| *token == Token::Dash, wanted).map(
+                    |line| {
+                        let next = lines[line]
+                            .iter()
+                            .find(|(entry_column, _)| *entry_column > column);
+                        (line, next.map(|(entry_column, _)| *entry_column), false)
+                    },
+                )
+            }
+            Value::Object(map) => {
+                let Some(child) = map.get(segment) else { break };
+                node = child;
+                nth_entry(
+                    &lines,
+                    start,
+                    column,
+                    |token| matches!(token, Token::Key { key, .. } if key == segment),
+                    0,
+                )
+                .map(|line| {
+                    let inline = lines[line].iter().any(|(entry_column, token)| {
+                        *entry_column == column
+                            && matches!(
+                                token,
+                                Token::Key {
+                                    inline_value: true,
+                                    ..
+                                }
+                            )
+                    });
+                    (line, None, inline)
+                })
+            }
+            _ => None,
+        };
+        let Some((line, same_line_column, inline)) = found else {
+            break;
+        };
+        best = line;
+        if inline {
+            break;
+        }
+        container = match same_line_column {
+            Some(inner) => (line, inner),
+            None => {
+                let Some(next) = (line + 1..lines.len()).find(|&index| !lines[index].is_empty())
+                else {
+                    break;
+                };
+                let (next_column, token) = &lines[next][0];
+                let nested = *next_column > column
+                    || (*next_column == column
+                        && *token == Token::Dash
+                        && !matches!(node, Value::Object(_)));
+                if !nested {
+                    break;
+                }
+                (next, *next_column)
+            }
+        };
+    }
+    Some(best + 1)
+}
+
+/// The line of the `wanted`-th entry at `column` that `matches`, scanning the block that starts
+/// at line `start` and ends at the first line indented less than `column`.
+fn nth_entry(
+    lines: &[Vec<(usize, Token<'_>)>],
+    start: usize,
+    column: usize,
+    matches: impl Fn(&Token<'_>) -> bool,
+    wanted: usize,
+) -> Option<usize> {
+    let mut seen = 0;
+    for (index, tokens) in lines.iter().enumerate().skip(start) {
+        let Some((first_column, _)) = tokens.first() else {
+            continue;
+        };
+        if index > start && *first_column < column {
+            return None;
+        }
+        if let Some((_, token)) = tokens
+            .iter()
+            .find(|(entry_column, _)| *entry_column == column)
+            && matches(token)
+        {
+            if seen == wanted {
+                return Some(index);
+            }
+            seen += 1;
+        }
+    }
+    None
+}
+
+/// Documents grouped by `(branch, path)`, for the graph's walk over directories.
+pub fn by_file(documents: &[Document]) -> BTreeMap<(&str, &str), Vec<&Document>> {
+    let mut files: BTreeMap<(&str, &str), Vec<&Document>> = BTreeMap::new();
+    for document in documents {
+        files
+            .entry((document.branch.as_str(), document.path.as_str()))
+            .or_default()
+            .push(document);
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+# Code generated by fleetgen. DO NOT EDIT.
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  labels: {a: b}
+spec:
+  dependsOn:
+    - name: infra
+      namespace: flux-system
+    - name: other
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  patches:
+  - patch: |
+      kind: X
+      path: no
+    target:
+      kind: Y
+  postBuild:
+    substitute:
+      'quoted key': value
+---
+kind: Second
+";
+
+    fn document() -> Document {
+        let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
+        assert_eq!(documents.len(), 2);
+        documents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn locates_keys_list_items_and_their_fields() {
+        let document = document();
+        let line = |pointer: &str| document.location(pointer).line;
+        assert_eq!(line("/kind"), 3);
+        assert_eq!(line("/metadata/name"), 5);
+        assert_eq!(line("/metadata/labels/a"), 6);
+        assert_eq!(line("/spec/dependsOn/0"), 9);
+        assert_eq!(line("/spec/dependsOn/0/namespace"), 10);
+        assert_eq!(line("/spec/dependsOn/1/name"), 11);
+        assert_eq!(line("/spec/sourceRef/name"), 14);
+        assert_eq!(line("/spec/patches/0/target/kind"), 20);
+        assert_eq!(line("/spec/postBuild/substitute/quoted key"), 23);
+        assert_eq!(line("/spec/missing"), 7);
+        assert_eq!(
+            document.location("").file,
+            std::path::PathBuf::from("main/a.yaml")
+        );
+    }
+
+    #[test]
+    fn second_document_keeps_its_file_line() {
+        let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
+        assert_eq!(documents[1].location("/kind").line, 25);
+        assert_eq!(documents[1].index, 1);
+    }
+
+    #[test]
+    fn syntax_errors_point_into_the_file() {
+        let error = parse_file("dev", "x.yaml", b"a: 1\n---\nb: [\n").unwrap_err();
+        assert_eq!(error.rule, "yaml-syntax");
+        assert_eq!(
+            error.location.unwrap().file,
+            std::path::PathBuf::from("dev/x.yaml")
+        );
+    }
+
+    #[test]
+    fn compact_sequences_under_a_key() {
+        let text = "spec:\n  resources:\n  - a.yaml\n  - b.yaml\n";
+        let documents = parse_file("main", "k.yaml", text.as_bytes()).unwrap();
+        assert_eq!(documents[0].location("/spec/resources/1").line, 4);
+    }
+}

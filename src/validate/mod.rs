@@ -1,0 +1,293 @@
+//! Validation of a rendered fleet, offline and before anything is merged: every object against
+//! the real API schemas ([`schema`]), the Flux reference graph of every cluster ([`graph`]),
+//! and the fleet facts the model does not check on its own ([`input`]).
+//!
+//! The entry points are [`load_schemas`] (once per run) and [`validate`]; `fleetgen secrets`
+//! uses [`secrets::needed`].
+
+pub mod document;
+pub mod graph;
+pub mod input;
+pub mod input_schema;
+pub mod schema;
+pub mod secrets;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::render::Rendered;
+use crate::tree::{Branches, Tree};
+pub use document::Document;
+pub use schema::Schemas;
+
+/// How strict validation is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Objects of a kind no schema describes are errors rather than warnings.
+    pub strict: bool,
+}
+
+impl Options {
+    /// The options `validation:` in fleet/fleet.yaml asks for.
+    pub fn for_fleet(fleet: &Fleet) -> Self {
+        Self {
+            strict: fleet.validation.strict,
+        }
+    }
+}
+
+/// Loads the fleet's schemas and validates `rendered` with them: what `fleetgen check` runs.
+/// `options.strict` adds to the fleet's own setting.
+pub fn check(fleet: &Fleet, rendered: &Rendered, options: Options) -> Result<Diagnostics> {
+    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
+    let options = Options {
+        strict: options.strict || fleet.validation.strict,
+    };
+    Ok(validate(fleet, rendered, &schemas, options))
+}
+
+/// Every Secret the fleet needs, for `fleetgen secrets`.
+pub fn needed_secrets(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<secrets::Secret>> {
+    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
+    let (documents, _) = document::parse_branches(&rendered.branches);
+    let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
+    Ok(secrets::needed(fleet, &simulation))
+}
+
+/// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
+/// finding, sorted; the caller decides what errors mean for its exit code.
+pub fn validate(
+    fleet: &Fleet,
+    rendered: &Rendered,
+    schemas: &Schemas,
+    options: Options,
+) -> Diagnostics {
+    let (documents, syntax) = document::parse_branches(&rendered.branches);
+    let mut diagnostics: Diagnostics = syntax.into_iter().collect();
+    if schemas.is_empty() {
+        // One finding instead of one per object: the fleet did not ask for schema checks.
+        diagnostics.push(
+            Diagnostic::warning(
+                "no-schemas",
+                "no CustomResourceDefinitions or Kubernetes schemas are configured; objects were not checked against any schema",
+            )
+            .at_file(crate::load::FLEET_FILE)
+            .with_hint("set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"),
+        );
+    } else {
+        diagnostics.extend(check_schemas(&documents, schemas, options));
+    }
+    diagnostics.extend(graph::check(fleet, rendered, &documents, schemas));
+    diagnostics.extend(input::check(fleet));
+    diagnostics.sort();
+    diagnostics
+}
+
+/// Validates every document against its schema, in parallel.
+pub fn check_schemas(documents: &[Document], schemas: &Schemas, options: Options) -> Diagnostics {
+    documents
+        .par_iter()
+        .filter(|document| document.is_object())
+        .flat_map_iter(|document| schemas.check(document, options.strict))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Where the schemas come from, for messages and for `--format json`.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSources {
+    pub crds: Vec<PathBuf>,
+    pub kubernetes: Option<PathBuf>,
+    /// Files of the fleet source that vendor CRDs (found by looking), in load order.
+    pub discovered: Vec<PathBuf>,
+}
+
+/// Loads the schemas a fleet validates with: the CRDs and the Kubernetes definitions named in
+/// `validation:` of fleet/fleet.yaml (paths relative to the fleet root), then the CRDs vendored
+/// anywhere in the fleet source (a `gotk-components.yaml`, provider components), then the CRDs
+/// the rendered trees themselves carry. The first definition of a group/version/kind wins.
+pub fn load_schemas(
+    fleet: &Fleet,
+    rendered: Option<&Rendered>,
+) -> Result<(Schemas, SchemaSources)> {
+    let mut schemas = Schemas::new();
+    let mut sources = SchemaSources::default();
+    let mut diagnostics = Diagnostics::new();
+    for crds in &fleet.validation.crds {
+        let path = fleet.root.join(crds);
+        if !path.exists() {
+            diagnostics.push(missing_source(&path, crds, "crds"));
+            continue;
+        }
+        schemas.add_crd_path(&path)?;
+        sources.crds.push(path);
+    }
+    if let Some(kubernetes) = &fleet.validation.kubernetes {
+        let path = fleet.root.join(kubernetes);
+        if path.is_file() {
+            schemas.set_kubernetes_path(&path)?;
+            sources.kubernetes = Some(path);
+        } else {
+            diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(Error::Invalid(diagnostics));
+    }
+    let mut roots = vec![fleet.root.clone()];
+    if let Some(repo) = &fleet.repo.path {
+        let repo = fleet.root.join(repo);
+        if !repo.starts_with(&fleet.root) {
+            roots.push(repo);
+        }
+    }
+    let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
+        .into_iter()
+        .collect();
+    for root in roots {
+        for file in vendored_crd_files(&root, &skip) {
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                // A file that does not parse is not ours to judge here; it is simply not a
+                // schema source.
+                if schemas
+                    .add_crd_text(&text, &file.display().to_string())
+                    .is_ok_and(|added| added > 0)
+                {
+                    sources.discovered.push(file);
+                }
+            }
+        }
+    }
+    if let Some(rendered) = rendered {
+        for (branch, tree) in rendered.branches.iter() {
+            for (path, content) in tree.iter() {
+                if crate::render::is_yaml(path)
+                    && mentions_crd(content)
+                    && let Ok(text) = std::str::from_utf8(content)
+                {
+                    let _ = schemas.add_crd_text(text, &format!("{branch}/{path}"));
+                }
+            }
+        }
+    }
+    Ok((schemas, sources))
+}
+
+fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
+    Diagnostic::error(
+        "schema-source",
+        format!("validation.{field} names `{given}`, which does not exist"),
+    )
+    .at_file(crate::load::FLEET_FILE)
+    .with_hint(format!(
+        "paths are relative to the fleet root; looked for {}",
+        path.display()
+    ))
+}
+
+fn mentions_crd(content: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"kind: CustomResourceDefinition";
+    content.windows(NEEDLE.len()).any(|window| window == NEEDLE)
+}
+
+/// YAML files below `root` that contain a CustomResourceDefinition, skipping hidden
+/// directories and `skip`.
+fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let walker = WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+            !hidden && !skip.contains(entry.path())
+        });
+    walker
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry.file_type().is_file()
+                && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+        })
+        .filter(|entry| std::fs::read(entry.path()).is_ok_and(|content| mentions_crd(&content)))
+        .map(|entry| entry.into_path())
+        .collect()
+}
+
+/// Reads rendered branches back from `dir/<branch>/` (the layout `render` writes), with the
+/// bootstrap paths of the fleet's clusters, so that a tree on disk validates like a fresh one.
+pub fn read_rendered(fleet: &Fleet, dir: &Path) -> Result<Rendered> {
+    let mut rendered = Rendered::default();
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut branch_dirs: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    branch_dirs.sort();
+    for branch_dir in branch_dirs {
+        let branch = branch_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if branch.starts_with('.') {
+            continue;
+        }
+        let mut tree = Tree::new();
+        for entry in WalkDir::new(&branch_dir).sort_by_file_name() {
+            let entry = entry.map_err(|error| Error::Read {
+                path: branch_dir.clone(),
+                source: error
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("directory loop")),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(&branch_dir)
+                .expect("walkdir stays below its root");
+            let path = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let content = std::fs::read(entry.path()).map_err(|source| Error::Read {
+                path: entry.path().to_path_buf(),
+                source,
+            })?;
+            tree.insert(path, content);
+        }
+        rendered.branches.trees.insert(branch, tree);
+    }
+    rendered.bootstrap_paths = default_bootstrap_paths(fleet, &rendered.branches);
+    Ok(rendered)
+}
+
+/// `clusters/<cluster>` on the main branch for every cluster whose Flux runs in it: where
+/// `flux bootstrap --path` points.
+pub fn default_bootstrap_paths(
+    fleet: &Fleet,
+    branches: &Branches,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut paths: BTreeMap<String, BTreeSet<String>> = branches
+        .iter()
+        .map(|(branch, _)| (branch.to_owned(), BTreeSet::new()))
+        .collect();
+    let main = paths.entry(fleet.repo.main_branch.clone()).or_default();
+    for cluster in fleet
+        .clusters
+        .values()
+        .filter(|cluster| !cluster.is_remote())
+    {
+        main.insert(format!("clusters/{}", cluster.name));
+    }
+    paths
+}

@@ -1,0 +1,365 @@
+//! The Secrets a fleet needs, per cluster and namespace. Secrets never enter the rendered
+//! trees, so this list is what an operator (or an external-secrets setup) works from; the
+//! graph checks use the kubeconfig part of it to tell a `kubeConfig.secretRef` that will exist
+//! from one that never will.
+//!
+//! Two kinds of knowledge meet here: fleet facts (a remote cluster needs its kubeconfig in
+//! every namespace its manager's Flux drives it from; Cluster API writes `<cluster>-kubeconfig`
+//! in the cluster's namespace; OpenStack needs a clouds.yaml), and the `secretRef`s of the
+//! rendered objects that reach each cluster.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::graph::Simulation;
+use crate::model::Fleet;
+
+/// Who makes a Secret exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// The operator creates it (by hand, SOPS, or an external-secrets setup).
+    Operator,
+    /// Cluster API writes it when it provisions the cluster.
+    ClusterApi,
+    /// `clusterctl init` creates it with the infrastructure provider.
+    Clusterctl,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::Operator => "you",
+            Provider::ClusterApi => "Cluster API",
+            Provider::Clusterctl => "clusterctl init",
+        })
+    }
+}
+
+/// One Secret the fleet needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Secret {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub purpose: String,
+    pub provided_by: Provider,
+    /// The data keys the consumer reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Rendered objects that reference it: `<branch>/<path>:<line> Kind namespace/name`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referenced_by: Vec<String>,
+}
+
+impl Secret {
+    fn new(
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        provided_by: Provider,
+        purpose: String,
+        keys: &[&str],
+    ) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            purpose,
+            provided_by,
+            keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            referenced_by: Vec::new(),
+        }
+    }
+}
+
+/// The kubeconfig Secrets the fleet provides: Cluster API's for each cluster it provisions,
+/// and one per namespace from which a manager's Flux drives a remote cluster.
+pub fn kubeconfig_secrets(fleet: &Fleet) -> Vec<Secret> {
+    let mut secrets = Vec::new();
+    for cluster in fleet.clusters.values() {
+        let name = format!("{}-kubeconfig", cluster.name);
+        if let (true, Some(manager)) = (cluster.is_capi(), &cluster.manager) {
+            secrets.push(Secret::new(
+                manager,
+                &cluster.name,
+                &name,
+                Provider::ClusterApi,
+                format!(
+                    "kubeconfig of cluster {}, written when Cluster API provisions it",
+                    cluster.name
+                ),
+                &["value"],
+            ));
+        }
+        if !cluster.is_remote() {
+            continue;
+        }
+        let driver = cluster.driver();
+        let copied = if cluster.is_capi() {
+            format!(
+                " (copy it from {}/{name}, which Cluster API writes)",
+                cluster.name
+            )
+        } else {
+            String::new()
+        };
+        secrets.push(Secret::new(
+            driver,
+            super::graph::BOOTSTRAP,
+            &name,
+            Provider::Operator,
+            format!(
+                "kubeconfig of remote cluster {} for {driver}'s Flux, main branch{copied}",
+                cluster.name
+            ),
+            &["value"],
+        ));
+        for env in fleet
+            .environments
+            .values()
+            .filter(|env| env.clusters.contains_key(&cluster.name))
+        {
+            secrets.push(Secret::new(
+                driver,
+                &env.flux_namespace(),
+                &name,
+                Provider::Operator,
+                format!(
+                    "kubeconfig of remote cluster {} for {driver}'s Flux, environment {}{copied}",
+                    cluster.name, env.name
+                ),
+                &["value"],
+            ));
+            for (tenant, membership) in &env.tenants {
+                if membership.clusters.contains(&cluster.name) {
+                    secrets.push(Secret::new(
+                        driver,
+                        &env.tenant_namespace(tenant),
+                        &name,
+                        Provider::Operator,
+                        format!("kubeconfig of remote cluster {} for tenant {tenant}'s apps in environment {}{copied}", cluster.name, env.name),
+                        &["value"],
+                    ));
+                }
+            }
+        }
+    }
+    secrets
+}
+
+/// Every Secret the fleet needs, by cluster, namespace and name.
+pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
+    let mut secrets: BTreeMap<(String, String, String), Secret> = BTreeMap::new();
+    let mut add = |secret: Secret| {
+        secrets
+            .entry((
+                secret.cluster.clone(),
+                secret.namespace.clone(),
+                secret.name.clone(),
+            ))
+            .or_insert(secret);
+    };
+    for secret in kubeconfig_secrets(fleet) {
+        add(secret);
+    }
+    for env in fleet.environments.values() {
+        let drivers: std::collections::BTreeSet<&str> = fleet
+            .env_clusters(env)
+            .map(|(cluster, _)| cluster.driver())
+            .collect();
+        if let Some(secret) = &fleet.repo.secret_ref {
+            for driver in &drivers {
+                add(Secret::new(
+                    driver,
+                    &env.flux_namespace(),
+                    secret,
+                    Provider::Operator,
+                    format!("Git credentials for the fleet repo, branch {}", env.branch),
+                    &[],
+                ));
+            }
+        }
+        for (tenant_name, membership) in &env.tenants {
+            let Some(secret) = fleet
+                .tenants
+                .get(tenant_name)
+                .and_then(|tenant| tenant.secret_ref.as_ref())
+            else {
+                continue;
+            };
+            let hosts: std::collections::BTreeSet<&str> = membership
+                .clusters
+                .iter()
+                .filter_map(|name| fleet.clusters.get(name))
+                .map(|cluster| cluster.driver())
+                .collect();
+            for host in hosts {
+                add(Secret::new(
+                    host,
+                    &env.tenant_namespace(tenant_name),
+                    secret,
+                    Provider::Operator,
+                    format!("Git credentials for tenant {tenant_name}'s repository"),
+                    &[],
+                ));
+            }
+        }
+    }
+    for cluster in fleet.clusters.values() {
+        let Some(manager) = &cluster.manager else {
+            continue;
+        };
+        match cluster.provider.as_str() {
+            "openstack" => add(Secret::new(
+                manager,
+                &cluster.name,
+                &format!("{}-cloud-config", cluster.name),
+                Provider::Operator,
+                format!(
+                    "OpenStack credentials of cluster {} for the OpenStack provider",
+                    cluster.name
+                ),
+                &["clouds.yaml", "cacert"],
+            )),
+            "aws" => add(Secret::new(
+                manager,
+                "capa-system",
+                "capa-manager-bootstrap-credentials",
+                Provider::Clusterctl,
+                "AWS credentials of the AWS provider's controllers".to_owned(),
+                &["credentials"],
+            )),
+            _ => {}
+        }
+    }
+    for (cluster, applied) in &simulation.clusters {
+        for entry in applied {
+            let object = &entry.object;
+            let document = object.document;
+            let namespace = object.namespace.clone().unwrap_or_default();
+            for (pointer, purpose) in references(document) {
+                let Some(name) = document.value.pointer(&pointer).and_then(Value::as_str) else {
+                    continue;
+                };
+                let location = document.location(&pointer);
+                let reference = format!(
+                    "{}:{} {}",
+                    location.file.display(),
+                    location.line,
+                    object.describe()
+                );
+                let key = (cluster.clone(), namespace.clone(), name.to_owned());
+                if pointer.contains("kubeConfig") && !secrets.contains_key(&key) {
+                    // Not a Secret the fleet provides: the graph check reports it.
+                    continue;
+                }
+                secrets
+                    .entry(key)
+                    .or_insert_with(|| {
+                        Secret::new(cluster, &namespace, name, Provider::Operator, purpose, &[])
+                    })
+                    .referenced_by
+                    .push(reference);
+            }
+        }
+    }
+    let mut list: Vec<Secret> = secrets.into_values().collect();
+    for secret in &mut list {
+        secret.referenced_by.sort();
+        secret.referenced_by.dedup();
+    }
+    list
+}
+
+/// The Secret references of a rendered object: JSON pointer of the name, and what it is for.
+fn references(document: &super::Document) -> Vec<(String, String)> {
+    let group = document.group_version().map_or("", |(group, _)| group);
+    let kind = document.kind().unwrap_or_default();
+    let url = document.str_at("/spec/url").unwrap_or("?");
+    let mut found = Vec::new();
+    match (group, kind) {
+        ("source.toolkit.fluxcd.io", "GitRepository") => {
+            found.push((
+                "/spec/secretRef/name".to_owned(),
+                format!("Git credentials for {url}"),
+            ));
+            found.push((
+                "/spec/verify/secretRef/name".to_owned(),
+                format!("keys to verify commits of {url}"),
+            ));
+        }
+        ("source.toolkit.fluxcd.io", "HelmRepository") => {
+            found.push((
+                "/spec/secretRef/name".to_owned(),
+                format!("credentials for the Helm repository {url}"),
+            ));
+        }
+        ("source.toolkit.fluxcd.io", "OCIRepository") => {
+            found.push((
+                "/spec/secretRef/name".to_owned(),
+                format!("registry credentials for {url}"),
+            ));
+        }
+        ("source.toolkit.fluxcd.io", "Bucket") => {
+            found.push((
+                "/spec/secretRef/name".to_owned(),
+                "credentials for the bucket".to_owned(),
+            ));
+        }
+        ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
+            found.push((
+                "/spec/decryption/secretRef/name".to_owned(),
+                "SOPS decryption keys".to_owned(),
+            ));
+            found.push((
+                "/spec/kubeConfig/secretRef/name".to_owned(),
+                "kubeconfig of the target cluster".to_owned(),
+            ));
+            push_list(
+                document,
+                "/spec/postBuild/substituteFrom",
+                "variables for post-build substitution",
+                &mut found,
+            );
+        }
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+            found.push((
+                "/spec/kubeConfig/secretRef/name".to_owned(),
+                "kubeconfig of the target cluster".to_owned(),
+            ));
+            push_list(document, "/spec/valuesFrom", "Helm values", &mut found);
+        }
+        ("notification.toolkit.fluxcd.io", "Provider") => {
+            found.push((
+                "/spec/secretRef/name".to_owned(),
+                "credentials of the notification provider".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    found
+}
+
+/// Entries of a `[{kind, name}]` list that name Secrets.
+fn push_list(
+    document: &super::Document,
+    pointer: &str,
+    purpose: &str,
+    found: &mut Vec<(String, String)>,
+) {
+    for (index, entry) in document
+        .value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if entry.get("kind").and_then(Value::as_str) == Some("Secret") {
+            found.push((format!("{pointer}/{index}/name"), purpose.to_owned()));
+        }
+    }
+}

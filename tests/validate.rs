@@ -1,0 +1,240 @@
+//! Validation of rendered trees against the real upstream schemas in `../shared/` (next to the
+//! repository): a clean fleet has no findings, and each broken fleet under
+//! `tests/fixtures/broken/<defect>/` has exactly the findings in its snapshot.
+//!
+//! A broken fleet is the base fleet (`tests/fixtures/validate/base/`) with the files of its
+//! directory laid over it; `remove.txt` lists base files to delete.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use fleetgen::validate::{self, Options, Schemas};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared`, or `None` (with a loud message) when it is missing outside CI. In CI a
+/// missing schema directory fails the run: a validator tested against nothing proves nothing.
+fn shared() -> Option<PathBuf> {
+    let shared = repo().join("..").join("shared");
+    let present = shared.join("crds").is_dir() && shared.join("k8s-openapi").is_dir();
+    if present {
+        return Some(shared);
+    }
+    let message = format!(
+        "the upstream schemas are missing: expected {} and {} (the repository is checked out next to shared/)",
+        shared.join("crds").display(),
+        shared.join("k8s-openapi").display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
+    None
+}
+
+fn schemas() -> Option<&'static Schemas> {
+    static SCHEMAS: OnceLock<Option<Schemas>> = OnceLock::new();
+    SCHEMAS
+        .get_or_init(|| {
+            let shared = shared()?;
+            let mut schemas = Schemas::new();
+            schemas
+                .add_crd_path(&shared.join("crds"))
+                .expect("the shared CRDs load");
+            schemas
+                .set_kubernetes_path(
+                    &shared
+                        .join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
+                )
+                .expect("the shared Kubernetes definitions load");
+            Some(schemas)
+        })
+        .as_ref()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(from).unwrap();
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else if relative != Path::new("README.md") && relative != Path::new("remove.txt") {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The base fleet with `case` laid over it, in a temporary directory.
+fn fleet_with(case: Option<&Path>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("tests/fixtures/validate/base"), dir.path());
+    if let Some(case) = case {
+        copy_dir(case, dir.path());
+        if let Ok(list) = std::fs::read_to_string(case.join("remove.txt")) {
+            for line in list
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            {
+                std::fs::remove_file(dir.path().join(line))
+                    .unwrap_or_else(|error| panic!("remove {line}: {error}"));
+            }
+        }
+    }
+    dir
+}
+
+/// Every finding for the fleet in `root`, one per line as `check` prints them.
+fn findings(root: &Path, schemas: &Schemas) -> String {
+    let fleet = match fleetgen::pipeline::load_fleet(root) {
+        Ok(fleet) => fleet,
+        Err(fleetgen::Error::Invalid(diagnostics)) => return format!("{diagnostics}\n"),
+        Err(error) => panic!("{error}"),
+    };
+    let rendered = validate::read_rendered(&fleet, &root.join("tree")).unwrap();
+    let options = Options {
+        strict: fleet.validation.strict,
+    };
+    let diagnostics = validate::validate(&fleet, &rendered, schemas, options);
+    diagnostics
+        .iter()
+        .map(|diagnostic| format!("{diagnostic}\n"))
+        .collect()
+}
+
+#[test]
+fn base_fleet_is_clean() {
+    let Some(schemas) = schemas() else { return };
+    let dir = fleet_with(None);
+    assert_eq!(findings(dir.path(), schemas), "");
+}
+
+#[test]
+fn broken_fleets() {
+    let Some(schemas) = schemas() else { return };
+    insta::glob!("fixtures/broken/*/README.md", |readme| {
+        let case = readme.parent().unwrap();
+        let dir = fleet_with(Some(case));
+        let found = findings(dir.path(), schemas);
+        assert!(!found.is_empty(), "{} has no findings", case.display());
+        insta::assert_snapshot!(found);
+    });
+}
+
+#[test]
+fn vendored_crds_are_found_and_used() {
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let (schemas, sources) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
+    let discovered: Vec<_> = sources
+        .discovered
+        .iter()
+        .map(|path| path.strip_prefix(dir.path()).unwrap().to_owned())
+        .collect();
+    assert_eq!(discovered, [PathBuf::from("vendor/widgets.yaml")]);
+    let diagnostics = validate::validate(&fleet, &rendered, &schemas, Options::default());
+    let schema_findings: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.rule == "schema")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        schema_findings,
+        [
+            "dev/infra/mgmt/widget.yaml:8:1: error: example.com/v1 Widget dev-flux-system/big: /spec/colour: unknown field `colour` [schema]\n  hint: the API has no such field in this version; remove it or move it to where the schema has it"
+        ]
+    );
+    // Without the built-in schemas, the built-in kinds are reported as not checked.
+    assert!(
+        diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.rule == "unknown-kind" && !diagnostic.is_error())
+    );
+}
+
+#[test]
+fn configured_schema_sources_must_exist() {
+    let dir = fleet_with(None);
+    let fleet_file = dir.path().join("fleet/fleet.yaml");
+    let text = std::fs::read_to_string(&fleet_file).unwrap();
+    std::fs::write(
+        &fleet_file,
+        format!("{text}validation:\n  crds: [schemas/crds]\n"),
+    )
+    .unwrap();
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let error = validate::load_schemas(&fleet, None).unwrap_err();
+    let message = error.to_string();
+    assert!(message.starts_with("fleet/fleet.yaml:1:1: error: validation.crds names `schemas/crds`, which does not exist [schema-source]"), "{message}");
+}
+
+#[test]
+fn no_schemas_is_one_warning_not_one_per_object() {
+    let dir = fleet_with(None);
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let diagnostics = validate::validate(&fleet, &rendered, &Schemas::new(), Options::default());
+    assert_eq!(
+        diagnostics.to_string(),
+        "fleet/fleet.yaml:1:1: warning: no CustomResourceDefinitions or Kubernetes schemas are configured; objects were not checked against any schema [no-schemas]\n  hint: set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"
+    );
+}
+
+#[test]
+fn strict_makes_unknown_kinds_errors() {
+    let Some(schemas) = schemas() else { return };
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let lenient = validate::validate(&fleet, &rendered, schemas, Options::default());
+    let strict = validate::validate(&fleet, &rendered, schemas, Options { strict: true });
+    let widget = |diagnostics: &fleetgen::Diagnostics| {
+        diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic.rule == "unknown-kind")
+            .map(|diagnostic| diagnostic.is_error())
+    };
+    assert_eq!(widget(&lenient), Some(false));
+    assert_eq!(widget(&strict), Some(true));
+}
+
+#[test]
+fn secrets_of_the_base_fleet() {
+    let dir = fleet_with(None);
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let (documents, _) = validate::document::parse_branches(&rendered.branches);
+    let schemas = Schemas::new();
+    let simulation = validate::graph::simulate(&fleet, &rendered, &documents, &schemas);
+    let secrets = validate::secrets::needed(&fleet, &simulation);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&secrets).unwrap());
+}
+
+/// The example fleet of this repository, rendered, has no findings at all.
+#[test]
+fn example_fleet_is_clean() {
+    let Some(shared) = shared() else { return };
+    let compiled = fleetgen::pipeline::compile(&repo(), &[]).unwrap();
+    let (mut schemas, _) =
+        validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    if !schemas.has_core() {
+        schemas.add_crd_path(&shared.join("crds")).unwrap();
+        schemas
+            .set_kubernetes_path(
+                &shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
+            )
+            .unwrap();
+    }
+    let diagnostics = validate::validate(
+        &compiled.fleet,
+        &compiled.rendered,
+        &schemas,
+        Options::for_fleet(&compiled.fleet),
+    );
+    assert_eq!(diagnostics.to_string(), "");
+}
