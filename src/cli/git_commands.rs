@@ -17,6 +17,7 @@ use crate::pipeline;
 use crate::sinks::diff::{self, Compared, Drift, Palette};
 use crate::sinks::git::{self, CommitOptions, Outcome};
 use crate::sinks::summary::{Counts, plural};
+use crate::validate;
 
 /// When to colour output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -100,6 +101,17 @@ pub struct CheckArgs {
     /// expected to lag behind the source until the change is merged and committed).
     #[arg(long)]
     pub no_drift: bool,
+    /// CustomResourceDefinitions to validate custom resources with: a file or a directory
+    /// (repeatable), in addition to `validation.crds` in fleet/fleet.yaml.
+    #[arg(long = "crds", value_name = "PATH")]
+    pub crds: Vec<PathBuf>,
+    /// JSON Schema definitions (or an OpenAPI document) of the built-in Kubernetes kinds,
+    /// instead of `validation.kubernetes` in fleet/fleet.yaml.
+    #[arg(long = "kubernetes-schemas", value_name = "FILE")]
+    pub kubernetes_schemas: Option<PathBuf>,
+    /// Objects of a kind no schema describes are errors, not warnings.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +299,34 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
         Err(error) => return Err(error),
     };
     let mut diagnostics = Diagnostics::new();
+    let (mut schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered))?;
+    for path in &args.crds {
+        if !path.exists() {
+            return Err(Error::Usage(format!(
+                "--crds {}: no such file or directory",
+                path.display()
+            )));
+        }
+        schemas.add_crd_path(path)?;
+    }
+    if let Some(path) = &args.kubernetes_schemas {
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--kubernetes-schemas {}: no such file",
+                path.display()
+            )));
+        }
+        schemas.set_kubernetes_path(path)?;
+    }
+    let options = validate::Options {
+        strict: args.strict || compiled.fleet.validation.strict,
+    };
+    diagnostics.extend(validate::validate(
+        &compiled.fleet,
+        &compiled.rendered,
+        &schemas,
+        options,
+    ));
     let mut drift = None;
     if !args.no_drift {
         let found = diff::against_fleet(

@@ -62,7 +62,7 @@ pub struct CustomKey {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidationSettings {
     /// Files or directories of CustomResourceDefinitions to validate custom resources with.
@@ -72,12 +72,29 @@ pub struct ValidationSettings {
     #[serde(default)]
     pub kubernetes: Option<String>,
     /// Whether Flux objects outside tenant namespaces may reference sources and dependencies in
-    /// other namespaces (Flux's `--no-cross-namespace-refs` is off). Tenants never may.
-    #[serde(default)]
+    /// other namespaces. Flux allows it unless its controllers run with
+    /// `--no-cross-namespace-refs`; set this to false on such a fleet to have every such
+    /// reference reported. Tenants never may. Default: true.
+    #[serde(default = "allowed")]
     pub cross_namespace_refs: bool,
     /// Objects of a kind no schema describes are errors rather than warnings.
     #[serde(default)]
     pub strict: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        Self {
+            crds: Vec::new(),
+            kubernetes: None,
+            cross_namespace_refs: allowed(),
+            strict: false,
+        }
+    }
 }
 
 /// `fleet/tenants/<tenant>.yaml`.

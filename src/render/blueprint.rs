@@ -47,6 +47,18 @@ pub struct Manifest {
     /// folder that `flux bootstrap` commits.
     #[serde(default)]
     pub bootstrap_path: Option<String>,
+    /// Files (templates of paths relative to the branch root) that the blueprint's output refers
+    /// to but the operator commits by hand, with the instruction to give them. Validation reports
+    /// one that is missing as a warning carrying that instruction, not as an error.
+    #[serde(default)]
+    pub provided_by_operator: Vec<OperatorFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OperatorFile {
+    pub path: String,
+    pub how: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

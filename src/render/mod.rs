@@ -28,6 +28,8 @@ pub struct Rendered {
     pub bootstrap_paths: BTreeMap<String, BTreeSet<String>>,
     /// Per branch and path, the blueprint that wrote the file.
     pub origins: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per branch, files the operator commits by hand (path → how to make it).
+    pub operator_files: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
@@ -49,6 +51,9 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
             .bootstrap_paths
             .insert(branch.clone(), BTreeSet::new());
         rendered.origins.insert(branch.clone(), BTreeMap::new());
+        rendered
+            .operator_files
+            .insert(branch.clone(), BTreeMap::new());
     }
     let work: Vec<(&CompiledBlueprint<'_>, &Unit)> = compiled
         .iter()
@@ -84,6 +89,11 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
             .get_mut(branch)
             .expect("branch was set up")
             .extend(output.bootstrap_path);
+        rendered
+            .operator_files
+            .get_mut(branch)
+            .expect("branch was set up")
+            .extend(output.operator_files);
         let tree = rendered
             .branches
             .trees
@@ -142,6 +152,7 @@ struct UnitOutput {
     files: Vec<RenderedFile>,
     directories: Vec<String>,
     bootstrap_path: Option<String>,
+    operator_files: Vec<(String, String)>,
 }
 
 struct RenderedFile {
@@ -156,6 +167,7 @@ struct CompiledBlueprint<'env> {
     target: minijinja::Template<'env, 'env>,
     directories: Vec<minijinja::Template<'env, 'env>>,
     bootstrap_path: Option<minijinja::Template<'env, 'env>>,
+    operator_files: Vec<(minijinja::Template<'env, 'env>, &'env str)>,
     /// Per file: its path below `files/`, the template of its rendered name, its content.
     files: Vec<(
         &'env str,
@@ -186,6 +198,13 @@ impl<'env> CompiledBlueprint<'env> {
             .bootstrap_path
             .as_deref()
             .and_then(|path| field("bootstrapPath", path));
+        let operator_files: Vec<_> = manifest
+            .provided_by_operator
+            .iter()
+            .filter_map(|file| {
+                field("providedByOperator", &file.path).map(|path| (path, file.how.as_str()))
+            })
+            .collect();
         let when = match manifest
             .when
             .as_deref()
@@ -223,6 +242,7 @@ impl<'env> CompiledBlueprint<'env> {
                 target,
                 directories,
                 bootstrap_path,
+                operator_files,
                 files,
             }),
             _ => Err(diagnostics),
@@ -249,6 +269,7 @@ impl<'env> CompiledBlueprint<'env> {
                     files: Vec::new(),
                     directories: Vec::new(),
                     bootstrap_path: None,
+                    operator_files: Vec::new(),
                 });
             }
         }
@@ -279,6 +300,11 @@ impl<'env> CompiledBlueprint<'env> {
             .as_ref()
             .map(|path| render_path(path, "bootstrapPath"))
             .transpose()?;
+        let operator_files = self
+            .operator_files
+            .iter()
+            .map(|(path, how)| Ok((render_path(path, "providedByOperator")?, (*how).to_owned())))
+            .collect::<Result<_, Box<Diagnostic>>>()?;
         let mut files = Vec::new();
         for (file, name, template) in &self.files {
             let file_location = blueprint.file_location(file);
@@ -321,6 +347,7 @@ impl<'env> CompiledBlueprint<'env> {
             files,
             directories,
             bootstrap_path,
+            operator_files,
         })
     }
 }

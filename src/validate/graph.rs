@@ -451,6 +451,22 @@ impl<'a> Walker<'a> {
                         build.files.extend(inner.files.iter().cloned());
                         origins.add_build(&mut build.objects, &inner.objects);
                     }
+                } else if let Some(how) = self
+                    .rendered
+                    .operator_files
+                    .get(branch)
+                    .and_then(|files| files.get(&target))
+                {
+                    // A file the blueprint leaves to the operator: say how to provide it, without
+                    // failing a fleet that has not been applied yet.
+                    diagnostics.push(
+                        Diagnostic::warning(
+                            "operator-file",
+                            format!("{field} entry `{entry}` is committed by hand on branch {branch}, not rendered"),
+                        )
+                        .at(kustomization.location(&pointer))
+                        .with_hint(how.clone()),
+                    );
                 } else {
                     diagnostics.push(
                         Diagnostic::error(

@@ -91,12 +91,58 @@ pub fn validate(
 
 /// Validates every document against its schema, in parallel.
 pub fn check_schemas(documents: &[Document], schemas: &Schemas, options: Options) -> Diagnostics {
-    documents
+    let findings = documents
         .par_iter()
         .filter(|document| document.is_object())
         .flat_map_iter(|document| schemas.check(document, options.strict))
-        .collect::<Vec<_>>()
+        .collect::<Vec<_>>();
+    merge_unknown_kinds(findings)
+}
+
+/// A kind without a schema is usually missing for every object of that kind: one warning per
+/// kind, pointing at its first object, says it without burying the other findings.
+fn merge_unknown_kinds(findings: Vec<Diagnostic>) -> Diagnostics {
+    let mut merged: Vec<(Diagnostic, usize)> = Vec::new();
+    let kind_of = |diagnostic: &Diagnostic| {
+        (diagnostic.rule == "unknown-kind" && !diagnostic.is_error())
+            .then(|| {
+                diagnostic
+                    .message
+                    .split("no schema for ")
+                    .nth(1)
+                    .map(str::to_owned)
+            })
+            .flatten()
+    };
+    for finding in findings {
+        let key = kind_of(&finding);
+        let same = key.as_ref().and_then(|key| {
+            merged
+                .iter_mut()
+                .find(|(kept, _)| kind_of(kept).as_ref() == Some(key))
+        });
+        match same {
+            Some((kept, count)) => {
+                *count += 1;
+                if finding.location < kept.location {
+                    *kept = finding;
+                }
+            }
+            None => merged.push((finding, 1)),
+        }
+    }
+    merged
         .into_iter()
+        .map(|(mut diagnostic, count)| {
+            if count > 1 {
+                diagnostic.message = format!(
+                    "{} (and {} more objects of this kind)",
+                    diagnostic.message,
+                    count - 1
+                );
+            }
+            diagnostic
+        })
         .collect()
 }
 
