@@ -146,8 +146,8 @@ fn prune_report(
     before: &crate::pipeline::Compiled,
     after: &crate::pipeline::Compiled,
 ) -> Vec<String> {
-    let old = inventory(&before.fleet, &before.rendered.branches);
-    let new = inventory(&after.fleet, &after.rendered.branches);
+    let old = inventory(&before.fleet, &before.rendered);
+    let new = inventory(&after.fleet, &after.rendered);
     // A cluster with its own Flux that leaves the fleet loses its entry point: its Flux stops
     // at "path not found" and prunes nothing, neither on itself nor on the clusters it drives.
     let stopped: Vec<&String> = before

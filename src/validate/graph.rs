@@ -73,6 +73,8 @@ pub struct Applied<'a> {
     pub object: Placed<'a>,
     /// `namespace/name` of the Flux Kustomization that applies it.
     pub via: String,
+    /// The cluster that Kustomization runs on (the manager, for a remote cluster).
+    pub via_cluster: String,
 }
 
 /// A Flux source on a cluster, and the branch of the fleet repo it tracks when it is the
@@ -247,7 +249,7 @@ impl<'a> Walker<'a> {
                     for file in &build.files {
                         self.simulation.visited.insert((main.clone(), file.clone()));
                     }
-                    self.apply(&name, &build, None, &via);
+                    self.apply(&name, &build, None, &via, &name);
                 }
                 None => self.simulation.diagnostics.push(
                     Diagnostic::error("missing-path", format!("cluster {name} has no bootstrap path {path} on branch {main}"))
@@ -624,6 +626,7 @@ impl<'a> Walker<'a> {
         build: &Build<'a>,
         target_namespace: Option<&str>,
         via: &str,
+        via_cluster: &str,
     ) {
         for object in &build.objects {
             let mut object = object.clone();
@@ -692,6 +695,7 @@ impl<'a> Walker<'a> {
                 .push(Applied {
                     object,
                     via: via.to_owned(),
+                    via_cluster: via_cluster.to_owned(),
                 });
         }
     }
@@ -872,7 +876,14 @@ impl<'a> Walker<'a> {
             item.object.namespace.as_deref().unwrap_or_default(),
             item.object.name
         );
-        self.apply(&target, &build, target_namespace.as_deref(), &via);
+        let via_cluster = item.cluster.clone();
+        self.apply(
+            &target,
+            &build,
+            target_namespace.as_deref(),
+            &via,
+            &via_cluster,
+        );
     }
 
     /// The cluster a Flux object applies to: the one its kubeConfig Secret is for, or its own.
