@@ -10,6 +10,7 @@
 //! The library has no stability promise of its own: it exists so that the `fleetgen` binary
 //! stays a thin argument parser and so that tests can drive each stage directly.
 
+pub mod atomic;
 pub mod cli;
 pub mod diagnostic;
 pub mod error;

@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::FileOp;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,134 +148,17 @@ pub fn slash(path: &Path) -> String {
         .join("/")
 }
 
-/// Writes every change under `root`, all or nothing: new contents are staged next to their
-/// targets first, then old files are moved aside, then the staged ones moved in; if any step
-/// fails, everything done so far is undone.
+/// Writes every change under `root`, all or nothing (see [`crate::atomic`]).
 pub fn apply(root: &Path, changes: &[FileChange]) -> Result<()> {
-    let mut created_dirs: Vec<PathBuf> = Vec::new();
-    // `init` may be pointed at a folder that does not exist yet.
-    create_dirs(root, &mut created_dirs)?;
-    let backup_root = tempfile::Builder::new()
-        .prefix(".fleetgen-backup-")
-        .tempdir_in(root)
-        .map_err(|source| Error::Write {
-            path: root.to_path_buf(),
-            source,
-        });
-    let backup_root = match backup_root {
-        Ok(dir) => dir,
-        Err(error) => {
-            remove_dirs(&created_dirs);
-            return Err(error);
-        }
-    };
-    let mut staged: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
-
-    let staging = (|| -> Result<()> {
-        for change in changes {
-            let Some(after) = &change.after else {
-                continue;
-            };
-            let target = root.join(&change.path);
-            let parent = target.parent().expect("fleet files lie below the root");
-            create_dirs(parent, &mut created_dirs)?;
-            let mut file = tempfile::Builder::new()
-                .prefix(".fleetgen-new-")
-                .tempfile_in(parent)
-                .map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-            io::Write::write_all(&mut file, after.as_bytes()).map_err(|source| Error::Write {
-                path: target.clone(),
-                source,
-            })?;
-            staged.push((file, target));
-        }
-        Ok(())
-    })();
-    if let Err(error) = staging {
-        drop(staged);
-        drop(backup_root);
-        remove_dirs(&created_dirs);
-        return Err(error);
-    }
-
-    let mut moved_aside: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut moved_in: Vec<PathBuf> = Vec::new();
-    let swap = (|| -> Result<()> {
-        for (index, change) in changes.iter().enumerate() {
-            if change.before.is_some() {
-                let target = root.join(&change.path);
-                let backup = backup_root.path().join(index.to_string());
-                fs::rename(&target, &backup).map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                moved_aside.push((target, backup));
-            }
-        }
-        for (file, target) in staged.drain(..) {
-            file.persist(&target).map_err(|error| Error::Write {
-                path: target.clone(),
-                source: error.error,
-            })?;
-            moved_in.push(target);
-        }
-        Ok(())
-    })();
-    if let Err(error) = swap {
-        for target in &moved_in {
-            let _ = fs::remove_file(target);
-        }
-        for (target, backup) in moved_aside.iter().rev() {
-            let _ = fs::rename(backup, target);
-        }
-        drop(staged);
-        drop(backup_root);
-        remove_dirs(&created_dirs);
-        return Err(error);
-    }
-    drop(backup_root);
-
-    // Folders emptied by deletions go too (a removed environment's `clusters/`), never the
-    // root itself.
-    for change in changes.iter().filter(|change| change.after.is_none()) {
-        let mut dir = root.join(&change.path).parent().map(Path::to_path_buf);
-        while let Some(current) = dir {
-            if current == root || fs::remove_dir(&current).is_err() {
-                break;
-            }
-            dir = current.parent().map(Path::to_path_buf);
-        }
-    }
-    Ok(())
-}
-
-fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
-    let mut missing = Vec::new();
-    let mut current = Some(dir);
-    while let Some(path) = current {
-        if path.is_dir() {
-            break;
-        }
-        missing.push(path.to_path_buf());
-        current = path.parent();
-    }
-    for path in missing.into_iter().rev() {
-        fs::create_dir(&path).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        created.push(path);
-    }
-    Ok(())
-}
-
-fn remove_dirs(created: &[PathBuf]) {
-    for dir in created.iter().rev() {
-        let _ = fs::remove_dir(dir);
-    }
+    let ops: Vec<FileOp> = changes
+        .iter()
+        .map(|change| FileOp {
+            path: change.path.clone(),
+            content: change.after.as_ref().map(|text| text.clone().into_bytes()),
+            exists: change.before.is_some(),
+        })
+        .collect();
+    crate::atomic::apply(root, &ops)
 }
 
 #[cfg(test)]

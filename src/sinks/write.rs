@@ -7,9 +7,9 @@
 //! aside, move the new ones in — undoing everything if any step fails. A file whose content is
 //! unchanged is not rewritten at all, so timestamps and watchers stay quiet.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::FileOp;
 use crate::error::{Error, Result};
 use crate::sinks::changes::{self, ChangeKind, DirBase};
 use crate::tree::Branches;
@@ -35,33 +35,21 @@ impl Report {
     }
 }
 
-enum Change {
-    Write {
-        relative: PathBuf,
-        content: Vec<u8>,
-        existed: bool,
-    },
-    Remove {
-        relative: PathBuf,
-    },
-}
-
 /// Computes the changes that writing `branches` under `out` would make, refusing hand edits.
 pub fn changes(out: &Path, branches: &Branches, options: Options) -> Result<Report> {
-    let (changes, report) = plan(out, branches, options)?;
-    drop(changes);
+    let (_, report) = plan(out, branches, options)?;
     Ok(report)
 }
 
 /// Writes `branches` under `out`, all or nothing.
 pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report> {
-    let (changes, report) = plan(out, branches, options)?;
-    apply(out, &changes)?;
+    let (ops, report) = plan(out, branches, options)?;
+    crate::atomic::apply(out, &ops)?;
     Ok(report)
 }
 
-fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change>, Report)> {
-    let mut changes = Vec::new();
+fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<FileOp>, Report)> {
+    let mut ops = Vec::new();
     let mut report = Report::default();
     let mut hand_edited = Vec::new();
     for (branch, tree) in branches.iter() {
@@ -83,7 +71,11 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
             match (change.kind, change.new) {
                 (ChangeKind::Deleted, _) | (_, None) => {
                     report.removed.push(relative.clone());
-                    changes.push(Change::Remove { relative });
+                    ops.push(FileOp {
+                        path: relative,
+                        content: None,
+                        exists: true,
+                    });
                 }
                 (kind, Some(content)) => {
                     let existed = kind == ChangeKind::Modified;
@@ -92,10 +84,10 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
                     } else {
                         report.added.push(relative.clone());
                     }
-                    changes.push(Change::Write {
-                        relative,
-                        content,
-                        existed,
+                    ops.push(FileOp {
+                        path: relative,
+                        content: Some(content),
+                        exists: existed,
                     });
                 }
             }
@@ -109,150 +101,14 @@ fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<Change
                 .collect(),
         ));
     }
-    Ok((changes, report))
-}
-
-/// Staging name of a file, next to its target so the final rename stays on one file system.
-fn staged(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    target.with_file_name(format!(".{name}.fleetgen-new"))
-}
-
-fn apply(out: &Path, changes: &[Change]) -> Result<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let backup_root = out.join(format!(".fleetgen-backup-{}", std::process::id()));
-    let mut staged_files: Vec<PathBuf> = Vec::new();
-    let mut created_dirs: Vec<PathBuf> = Vec::new();
-
-    // 1. Stage every new content. Nothing visible has changed yet.
-    let staging = (|| -> Result<()> {
-        for change in changes {
-            if let Change::Write {
-                relative, content, ..
-            } = change
-            {
-                let target = out.join(relative);
-                let parent = target.parent().expect("targets lie below the output root");
-                create_dirs(parent, &mut created_dirs)?;
-                let temp = staged(&target);
-                fs::write(&temp, content).map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                staged_files.push(temp);
-            }
-        }
-        Ok(())
-    })();
-    if let Err(error) = staging {
-        discard(&staged_files, &created_dirs);
-        return Err(error);
-    }
-
-    // 2. Move old files aside, 3. move new ones in; on failure put everything back.
-    let mut moved_aside: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut moved_in: Vec<PathBuf> = Vec::new();
-    let swap = (|| -> Result<()> {
-        for change in changes {
-            let (relative, existed) = match change {
-                Change::Write {
-                    relative, existed, ..
-                } => (relative, *existed),
-                Change::Remove { relative } => (relative, true),
-            };
-            if existed {
-                let target = out.join(relative);
-                let backup = backup_root.join(relative);
-                let parent = backup.parent().expect("backups lie below the backup root");
-                fs::create_dir_all(parent).map_err(|source| Error::Write {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-                fs::rename(&target, &backup).map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                moved_aside.push((target, backup));
-            }
-        }
-        for change in changes {
-            if let Change::Write { relative, .. } = change {
-                let target = out.join(relative);
-                fs::rename(staged(&target), &target).map_err(|source| Error::Write {
-                    path: target.clone(),
-                    source,
-                })?;
-                moved_in.push(target);
-            }
-        }
-        Ok(())
-    })();
-    if let Err(error) = swap {
-        for target in &moved_in {
-            let _ = fs::remove_file(target);
-        }
-        for (target, backup) in moved_aside.iter().rev() {
-            let _ = fs::rename(backup, target);
-        }
-        discard(&staged_files, &created_dirs);
-        let _ = fs::remove_dir_all(&backup_root);
-        return Err(error);
-    }
-
-    // 4. Done: drop the old contents and the folders that removals emptied.
-    let _ = fs::remove_dir_all(&backup_root);
-    for change in changes {
-        if let Change::Remove { relative } = change {
-            let mut dir = out.join(relative).parent().map(Path::to_path_buf);
-            while let Some(current) = dir {
-                if current == out || fs::remove_dir(&current).is_err() {
-                    break;
-                }
-                dir = current.parent().map(Path::to_path_buf);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
-    let mut missing = Vec::new();
-    let mut current = Some(dir);
-    while let Some(path) = current {
-        if path.is_dir() {
-            break;
-        }
-        missing.push(path.to_path_buf());
-        current = path.parent();
-    }
-    for path in missing.into_iter().rev() {
-        fs::create_dir(&path).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        created.push(path);
-    }
-    Ok(())
-}
-
-fn discard(staged_files: &[PathBuf], created_dirs: &[PathBuf]) {
-    for temp in staged_files {
-        let _ = fs::remove_file(temp);
-    }
-    for dir in created_dirs.iter().rev() {
-        let _ = fs::remove_dir(dir);
-    }
+    Ok((ops, report))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tree::Tree;
+    use std::fs;
 
     fn branches(files: &[(&str, &str)]) -> Branches {
         let mut tree = Tree::new();
