@@ -45,6 +45,8 @@ pub enum Command {
     Scaffold(super::scaffold_commands::ScaffoldCommand),
     /// List every Secret the fleet needs, per cluster and namespace, with its purpose.
     Secrets(super::validate_commands::SecretsArgs),
+    /// Show what reaches each cluster, through which Flux Kustomization, from its bootstrap path.
+    Graph(super::validate_commands::GraphArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

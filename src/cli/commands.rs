@@ -28,6 +28,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Hook(args) => super::git_commands::hook(&root, args),
         Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Secrets(args) => super::validate_commands::secrets(&root, args),
+        Command::Graph(args) => super::validate_commands::graph(&root, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

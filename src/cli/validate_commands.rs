@@ -1,4 +1,5 @@
-//! Commands about what the rendered fleet needs and whether it holds: `fleetgen secrets`.
+//! Commands about what the rendered fleet needs and where it goes: `fleetgen secrets` and
+//! `fleetgen graph`.
 
 use std::io::Write;
 use std::path::Path;
@@ -65,4 +66,64 @@ fn human(secrets: &[Secret]) -> String {
         }
     }
     out
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Only this environment's branch (repeatable); the main branch always counts.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Only this cluster.
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
+    let compiled = pipeline::compile(root, &args.envs)?;
+    let mut reach = validate::reach(&compiled.fleet, &compiled.rendered)?;
+    if let Some(cluster) = &args.cluster {
+        if !compiled.fleet.clusters.contains_key(cluster) {
+            let mut diagnostic =
+                crate::Diagnostic::error("unknown-cluster", format!("no cluster `{cluster}`"));
+            if let Some(close) = crate::diagnostic::did_you_mean(
+                cluster,
+                compiled.fleet.clusters.keys().map(String::as_str),
+            ) {
+                diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
+            }
+            return Err(crate::Error::Invalid([diagnostic].into_iter().collect()));
+        }
+        reach.retain(|entry| &entry.cluster == cluster);
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&reach).expect("the graph serialises") + "\n",
+        Format::Human => {
+            let mut out = String::new();
+            for (index, cluster) in reach.iter().enumerate() {
+                if index > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&format!("cluster {}\n", cluster.cluster));
+                for applier in &cluster.appliers {
+                    let from = if applier.runs_on == cluster.cluster {
+                        String::new()
+                    } else {
+                        format!(" (runs on {})", applier.runs_on)
+                    };
+                    out.push_str(&format!(
+                        "  Kustomization {}{from}\n",
+                        applier.kustomization
+                    ));
+                    for object in &applier.objects {
+                        out.push_str(&format!("    {object}\n"));
+                    }
+                }
+            }
+            out
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
 }
