@@ -127,7 +127,8 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     let mut missing = Vec::new();
     let mut current = Some(dir);
     while let Some(path) = current {
-        if path.is_dir() {
+        // A relative path's last parent is the empty path: the working directory, which exists.
+        if path.as_os_str().is_empty() || path.is_dir() {
             break;
         }
         missing.push(path.to_path_buf());
