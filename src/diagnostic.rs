@@ -5,7 +5,7 @@
 //! terminals and editors turn into links.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -216,14 +216,6 @@ pub fn did_you_mean<'a>(
         })
         .min_by_key(|(edits, _)| *edits)
         .map(|(_, candidate)| candidate)
-}
-
-/// Renders a path relative to `root` when it lies below it, so messages name files the way the
-/// user sees them from the fleet root.
-pub fn relative_to(path: &Path, root: &Path) -> PathBuf {
-    path.strip_prefix(root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

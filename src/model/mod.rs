@@ -6,7 +6,7 @@ pub mod names;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 
@@ -1178,9 +1178,4 @@ fn custom_key(name: &str, custom: &CustomKey) -> Result<KeySpec, String> {
         help: custom.description.clone(),
         custom: true,
     })
-}
-
-/// The path of a fleet file in messages: relative to the fleet root.
-pub fn display_path(root: &Path, path: &Path) -> PathBuf {
-    crate::diagnostic::relative_to(path, root)
 }

@@ -32,32 +32,6 @@ pub enum Scope {
     App,
 }
 
-impl Scope {
-    pub const ALL: [Scope; 6] = [
-        Scope::Cluster,
-        Scope::Environment,
-        Scope::EnvironmentCluster,
-        Scope::Tenant,
-        Scope::TenantSource,
-        Scope::App,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::Cluster => "cluster",
-            Scope::Environment => "environment",
-            Scope::EnvironmentCluster => "environment-cluster",
-            Scope::Tenant => "tenant",
-            Scope::TenantSource => "tenant-source",
-            Scope::App => "app",
-        }
-    }
-
-    pub fn on_main_branch(self) -> bool {
-        matches!(self, Scope::Cluster | Scope::Environment)
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetContext {
     pub repo_url: String,

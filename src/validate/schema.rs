@@ -134,10 +134,6 @@ impl Schemas {
     }
 
     /// Number of CRD versions known.
-    pub fn crd_versions(&self) -> usize {
-        self.crds.len()
-    }
-
     /// No schema of any kind: nothing can be checked.
     pub fn is_empty(&self) -> bool {
         self.crds.is_empty() && self.core.is_none()
