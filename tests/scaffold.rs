@@ -1100,3 +1100,36 @@ fn the_example_fleet_can_be_built_from_an_empty_folder() {
     }
     assert_eq!(built, example);
 }
+
+/// A Cluster API cluster driven by its manager's Flux uses the kubeconfig Secret that Cluster
+/// API writes in the cluster's namespace: the operator has nothing to create. The list used to
+/// be derived from naming conventions and asked for copies in flux-system and
+/// <env>-flux-system, which nothing reads.
+#[test]
+fn a_remote_cluster_api_cluster_needs_no_kubeconfig_secret_from_the_operator() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let stderr = ok(
+        root,
+        &[
+            "add-cluster",
+            "ci-1",
+            "--provider",
+            "docker",
+            "--managed-by",
+            "k3d-america",
+            "--flux",
+            "remote",
+            "--env",
+            "dev",
+            "--set",
+            "KUBERNETES_VERSION=v1.33.1",
+            "--set",
+            "POD_CIDR=10.70.0.0/16",
+            "--set",
+            "SERVICE_CIDR=10.71.0.0/16",
+        ],
+    );
+    assert!(!stderr.contains("ci-1-kubeconfig with key"), "{stderr}");
+    assert_renders(root);
+}

@@ -408,10 +408,15 @@ fn print(outcome: &Outcome) {
             "Secrets to create (fleetgen never handles secret material):"
         );
         for secret in &outcome.secrets {
+            let keys = match secret.keys.as_slice() {
+                [] => String::new(),
+                [key] => format!(" with key `{key}`"),
+                keys => format!(" with keys `{}`", keys.join("`, `")),
+            };
             let _ = writeln!(
                 stderr,
-                "  on {}: Secret {}/{} with key `{}` holding {}",
-                secret.cluster, secret.namespace, secret.name, secret.key, secret.holds
+                "  on {}: Secret {}/{}{keys}: {}",
+                secret.cluster, secret.namespace, secret.name, secret.purpose
             );
         }
     }

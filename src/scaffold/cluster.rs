@@ -1,6 +1,6 @@
 //! `add-cluster`, `add-remote-cluster` and `remove-cluster`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
@@ -12,7 +12,7 @@ use super::source::{
     Source, cluster_file, cluster_membership_file, key_values, tenant_membership_file, unknown,
 };
 use super::text::{self, ClusterFile};
-use super::{Proposal, SecretNeed, check_name, edit_error, refuse, yaml_edit};
+use super::{Proposal, check_name, edit_error, refuse, yaml_edit};
 
 #[derive(Debug, Clone, Default)]
 pub struct AddCluster {
@@ -300,9 +300,6 @@ pub fn add_cluster(root: &Path, args: &AddCluster) -> Result<Proposal> {
             repo.main_branch.as_deref().unwrap_or("main")
         ));
     }
-    if remote && let Some(manager) = &manager {
-        proposal.secrets = remote_secrets(&source, name, manager, &args.envs, is_new);
-    }
     if args.envs.is_empty() && is_new {
         proposal.next.push(format!(
             "add {name} to an environment: fleetgen add-cluster {name} --provider {} --env ENV",
@@ -322,39 +319,6 @@ pub fn add_remote_cluster(root: &Path, args: &AddCluster) -> Result<Proposal> {
         ..args.clone()
     };
     add_cluster(root, &args)
-}
-
-/// The kubeconfig Secrets a remote cluster needs on its manager: one per namespace holding a
-/// Kustomization that applies to it.
-fn remote_secrets(
-    source: &Source,
-    cluster: &str,
-    manager: &str,
-    envs: &[String],
-    is_new: bool,
-) -> Vec<SecretNeed> {
-    let mut namespaces = BTreeSet::new();
-    if is_new {
-        namespaces.insert("flux-system".to_owned());
-    }
-    for env in envs {
-        namespaces.insert(format!("{env}-flux-system"));
-        for tenant in source.tenants_on(env, cluster) {
-            if !source.deployed_apps(env, &tenant).is_empty() {
-                namespaces.insert(format!("{env}-{tenant}"));
-            }
-        }
-    }
-    namespaces
-        .into_iter()
-        .map(|namespace| SecretNeed {
-            cluster: manager.to_owned(),
-            namespace,
-            name: format!("{cluster}-kubeconfig"),
-            key: "value".to_owned(),
-            holds: format!("a kubeconfig of {cluster}"),
-        })
-        .collect()
 }
 
 /// Sets `values` in a dotenv file, keeping every other line: a value equal to the file's is

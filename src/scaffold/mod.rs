@@ -29,6 +29,7 @@ use std::path::Path;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::names;
+use crate::validate::secrets::{Provider, Secret};
 
 pub use changes::{ChangeSet, FileChange, slash as slash_path, unified_diff};
 pub use cluster::{AddCluster, RemoveCluster, add_cluster, add_remote_cluster, remove_cluster};
@@ -39,18 +40,6 @@ pub use tenant::{
     AddApp, AddTenant, RemoveApp, RemoveTenant, add_app, add_tenant, remove_app, remove_tenant,
 };
 
-/// A Secret the operator must create, because fleetgen never handles secret material.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SecretNeed {
-    /// The cluster the Secret must exist on.
-    pub cluster: String,
-    pub namespace: String,
-    pub name: String,
-    pub key: String,
-    /// What the value is.
-    pub holds: String,
-}
-
 /// What a command wants to change, before it is checked and written.
 #[derive(Debug)]
 pub struct Proposal {
@@ -58,7 +47,6 @@ pub struct Proposal {
     /// Why there is nothing to do, said when `changes` is empty.
     pub unchanged: String,
     pub notes: Vec<String>,
-    pub secrets: Vec<SecretNeed>,
     pub next: Vec<String>,
 }
 
@@ -68,7 +56,6 @@ impl Proposal {
             changes: ChangeSet::new(root),
             unchanged: String::new(),
             notes: Vec::new(),
-            secrets: Vec::new(),
             next: Vec::new(),
         }
     }
@@ -84,7 +71,9 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// Placeholders left for the user, as the loader reports them.
     pub fill_in: Vec<Diagnostic>,
-    pub secrets: Vec<SecretNeed>,
+    /// Secrets the operator must create because of this change (fleetgen never handles
+    /// secret material): those the fleet needs after it and did not need before.
+    pub secrets: Vec<Secret>,
     /// What Flux will prune on its next reconciliation, cluster by cluster.
     pub prune: Vec<String>,
     pub next: Vec<String>,
@@ -102,7 +91,6 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
         changes,
         unchanged,
         notes,
-        secrets,
         next,
     } = proposal;
     if changes.is_empty() {
@@ -127,6 +115,10 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
         ],
         (None, _) => Vec::new(),
     };
+    let secrets = match &staged.after {
+        Some(after) => new_secrets(staged.before.as_ref(), after)?,
+        None => Vec::new(),
+    };
     if !dry_run {
         changes::apply(root, &changes)?;
     }
@@ -140,6 +132,39 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
         prune,
         next,
     })
+}
+
+/// The Secrets the operator provides that the fleet needs after a change and did not before,
+/// from the same derivation as `fleetgen secrets`.
+fn new_secrets(
+    before: Option<&crate::pipeline::Compiled>,
+    after: &crate::pipeline::Compiled,
+) -> Result<Vec<Secret>> {
+    let needed = |compiled: &crate::pipeline::Compiled| -> Result<Vec<Secret>> {
+        Ok(
+            crate::validate::needed_secrets(&compiled.fleet, &compiled.rendered)?
+                .into_iter()
+                .filter(|secret| secret.provided_by == Provider::Operator)
+                .collect(),
+        )
+    };
+    let had: Vec<(String, String, String)> = match before {
+        Some(before) => needed(before)?
+            .into_iter()
+            .map(|secret| (secret.cluster, secret.namespace, secret.name))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(needed(after)?
+        .into_iter()
+        .filter(|secret| {
+            !had.contains(&(
+                secret.cluster.clone(),
+                secret.namespace.clone(),
+                secret.name.clone(),
+            ))
+        })
+        .collect())
 }
 
 fn prune_report(

@@ -117,26 +117,6 @@ impl Source {
             .map(|(_, parsed)| parsed)
     }
 
-    /// The tenants of `env` that run on `cluster` (all of the environment's clusters unless
-    /// the membership lists some).
-    pub fn tenants_on(&self, env: &str, cluster: &str) -> Vec<String> {
-        let Some(environment) = self.env(env) else {
-            return Vec::new();
-        };
-        environment
-            .tenants
-            .iter()
-            .filter(|(_, parsed)| {
-                parsed
-                    .content
-                    .clusters
-                    .as_ref()
-                    .is_none_or(|clusters| clusters.iter().any(|listed| listed == cluster))
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
-
     /// The apps of `tenant` deployed in `env`: the membership's list, or all of the tenant's.
     pub fn deployed_apps(&self, env: &str, tenant: &str) -> Vec<String> {
         let all = self

@@ -15,7 +15,7 @@ use crate::model::names;
 
 use super::source::{Source, tenant_file, tenant_membership_file, unknown};
 use super::text::{self, TenantMembership};
-use super::{Proposal, SecretNeed, check_name, edit_error, refuse, yaml_edit};
+use super::{Proposal, check_name, edit_error, refuse, yaml_edit};
 
 #[derive(Debug, Clone, Default)]
 pub struct AddTenant {
@@ -228,16 +228,6 @@ pub fn add_tenant(root: &Path, args: &AddTenant) -> Result<Proposal> {
     refuse(&mut conflicts)?;
 
     proposal.unchanged = format!("tenant {name} is already in {env} with all of this");
-    // Only the Secrets this change makes necessary: those of remote clusters the tenant's
-    // apps did not reach before.
-    let before = match source.membership(env, name) {
-        Some(_) => tenant_secrets(&source, name, env, &[], &source.deployed_apps(env, name)),
-        None => Vec::new(),
-    };
-    proposal.secrets = tenant_secrets(&source, name, env, &clusters, &all_apps)
-        .into_iter()
-        .filter(|need| !before.contains(need))
-        .collect();
     if !all_apps.is_empty() {
         let on = if clusters.is_empty() {
             source.members(env)
@@ -255,43 +245,6 @@ pub fn add_tenant(root: &Path, args: &AddTenant) -> Result<Proposal> {
         .next
         .push("fleetgen render, review the result, and commit the fleet source".to_owned());
     Ok(proposal)
-}
-
-/// The kubeconfig Secrets a tenant's namespace on a manager needs for its remote clusters.
-fn tenant_secrets(
-    source: &Source,
-    tenant: &str,
-    env: &str,
-    clusters: &[String],
-    apps: &[String],
-) -> Vec<SecretNeed> {
-    if apps.is_empty() {
-        return Vec::new();
-    }
-    let on: Vec<String> = match source
-        .membership(env, tenant)
-        .and_then(|parsed| parsed.content.clusters.clone())
-    {
-        Some(listed) => listed.into_iter().chain(clusters.iter().cloned()).collect(),
-        None if clusters.is_empty() => source.members(env),
-        None => clusters.to_vec(),
-    };
-    let mut needs: Vec<SecretNeed> = unique(&on)
-        .into_iter()
-        .filter(|cluster| source.is_remote(cluster))
-        .filter_map(|cluster| {
-            let manager = source.manager(&cluster)?;
-            Some(SecretNeed {
-                cluster: manager,
-                namespace: format!("{env}-{tenant}"),
-                name: format!("{cluster}-kubeconfig"),
-                key: "value".to_owned(),
-                holds: format!("a kubeconfig of {cluster}"),
-            })
-        })
-        .collect();
-    needs.sort();
-    needs
 }
 
 /// Adds `app` to the tenant's list. Environments whose membership takes all of the tenant's

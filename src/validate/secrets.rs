@@ -94,25 +94,20 @@ pub fn kubeconfig_secrets(fleet: &Fleet) -> Vec<Secret> {
                 &["value"],
             ));
         }
-        if !cluster.is_remote() {
+        // A Cluster API cluster's manager applies to it from the cluster's own namespace, next
+        // to the Secret Cluster API writes: no copy is needed. (A fleet blueprint that
+        // references it elsewhere still gets that copy listed, from its rendered reference.)
+        if !cluster.is_remote() || cluster.is_capi() {
             continue;
         }
         let driver = cluster.driver();
-        let copied = if cluster.is_capi() {
-            format!(
-                " (copy it from {}/{name}, which Cluster API writes)",
-                cluster.name
-            )
-        } else {
-            String::new()
-        };
         secrets.push(Secret::new(
             driver,
             super::graph::BOOTSTRAP,
             &name,
             Provider::Operator,
             format!(
-                "kubeconfig of remote cluster {} for {driver}'s Flux, main branch{copied}",
+                "kubeconfig of remote cluster {} for {driver}'s Flux, main branch",
                 cluster.name
             ),
             &["value"],
@@ -128,7 +123,7 @@ pub fn kubeconfig_secrets(fleet: &Fleet) -> Vec<Secret> {
                 &name,
                 Provider::Operator,
                 format!(
-                    "kubeconfig of remote cluster {} for {driver}'s Flux, environment {}{copied}",
+                    "kubeconfig of remote cluster {} for {driver}'s Flux, environment {}",
                     cluster.name, env.name
                 ),
                 &["value"],
@@ -140,7 +135,7 @@ pub fn kubeconfig_secrets(fleet: &Fleet) -> Vec<Secret> {
                         &env.tenant_namespace(tenant),
                         &name,
                         Provider::Operator,
-                        format!("kubeconfig of remote cluster {} for tenant {tenant}'s apps in environment {}{copied}", cluster.name, env.name),
+                        format!("kubeconfig of remote cluster {} for tenant {tenant}'s apps in environment {}", cluster.name, env.name),
                         &["value"],
                     ));
                 }
