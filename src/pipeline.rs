@@ -24,7 +24,16 @@ pub fn load_fleet(root: &Path) -> Result<Fleet> {
 
 /// Loads, checks and renders the fleet, for the environments in `envs` (all when empty).
 pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
-    let fleet = load_fleet(root)?;
+    compile_staged(root, root, envs)
+}
+
+/// Like [`compile`], with the fleet's input files read from `source` (a staged copy of them)
+/// while the fleet keeps `root` as its root: blueprints, output and schema paths stay the
+/// fleet's own.
+pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Compiled> {
+    let loaded = crate::load::load(source)?;
+    let mut fleet = Fleet::from_source(&loaded).map_err(Error::Invalid)?;
+    fleet.root = root.to_path_buf();
     check_selected(&fleet, envs)?;
     let plan = plan::plan(&fleet, envs);
     let blueprints = blueprint::load_all(root)?;

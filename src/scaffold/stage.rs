@@ -9,11 +9,8 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
-use crate::load::{self, ENVIRONMENTS_DIR};
-use crate::model::Fleet;
+use crate::load::ENVIRONMENTS_DIR;
 use crate::pipeline::Compiled;
-use crate::plan;
-use crate::render::{self, blueprint};
 
 use super::changes::FileChange;
 
@@ -97,19 +94,7 @@ fn identity(diagnostic: &Diagnostic) -> (&str, &str, Option<&Path>) {
 /// never edits blueprints, and `root` is where a fleet's relative paths point). Problems with
 /// the fleet are returned, not raised.
 fn compile(source: &Path, root: &Path) -> Result<(Option<Compiled>, Diagnostics)> {
-    let result = (|| -> Result<Compiled> {
-        let loaded = load::load(source)?;
-        let mut fleet = Fleet::from_source(&loaded).map_err(Error::Invalid)?;
-        fleet.root = root.to_path_buf();
-        let plan = plan::plan(&fleet, &[]);
-        let blueprints = blueprint::load_all(root)?;
-        let rendered = render::render(&plan, &blueprints)?;
-        Ok(Compiled {
-            fleet,
-            plan,
-            rendered,
-        })
-    })();
+    let result = crate::pipeline::compile_staged(source, root, &[]);
     match result {
         Ok(compiled) => Ok((Some(compiled), Diagnostics::new())),
         Err(Error::Invalid(diagnostics)) => Ok((None, diagnostics)),
