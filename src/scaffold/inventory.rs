@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::Fleet;
-use crate::render::Rendered;
-use crate::validate::{document, graph, schema::Schemas};
+use crate::validate::graph;
 
 /// An object as Flux tracks it in a Kustomization's inventory.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,12 +40,7 @@ pub struct Applier {
 pub type Inventory = BTreeMap<String, BTreeMap<ObjectId, Applier>>;
 
 /// Per cluster, every object Flux applies to it and the Kustomization that applies it.
-pub fn inventory(fleet: &Fleet, rendered: &Rendered) -> Inventory {
-    let (documents, _) = document::parse_branches(&rendered.branches);
-    // Which kinds are cluster-scoped is all the walk needs from schemas here; the built-in
-    // list covers the kinds blueprints write.
-    let schemas = Schemas::new();
-    let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
+pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
     let mut inventory: Inventory = BTreeMap::new();
     for (cluster, applied) in &simulation.clusters {
         let objects = inventory.entry(cluster.clone()).or_default();

@@ -29,13 +29,16 @@ use std::path::Path;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::names;
-use crate::validate::secrets::{Provider, Secret};
+use crate::validate::{
+    self,
+    secrets::{Provider, Secret},
+};
 
 pub use changes::{ChangeSet, FileChange, slash as slash_path, unified_diff};
 pub use cluster::{AddCluster, RemoveCluster, add_cluster, add_remote_cluster, remove_cluster};
 pub use environment::{InitEnvironment, init_environment};
 pub use init::{Init, init};
-pub use inventory::{Applier, Inventory, ObjectId, inventory};
+pub use inventory::{Applier, Inventory, ObjectId};
 pub use tenant::{
     AddApp, AddTenant, RemoveApp, RemoveTenant, add_app, add_tenant, remove_app, remove_tenant,
 };
@@ -107,16 +110,34 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
     }
     let changes = changes.into_changes();
     let staged = stage::check(root, &changes)?;
-    let prune = match (&staged.before, &staged.after) {
-        (Some(before), Some(after)) => prune_report(before, after),
-        (Some(_), None) => vec![
+    let before = staged.before.as_ref().map(Analysis::of).transpose()?;
+    let after = staged.after.as_ref().map(Analysis::of).transpose()?;
+    let prune = match (&staged.before, &before, &staged.after, &after) {
+        (Some(before_fleet), Some(before), Some(after_fleet), Some(after)) => {
+            prune_report(before_fleet, before, after_fleet, after)
+        }
+        (Some(_), _, None, _) => vec![
             "what Flux will apply and prune is known once the placeholders are filled in"
                 .to_owned(),
         ],
-        (None, _) => Vec::new(),
+        _ => Vec::new(),
     };
-    let secrets = match &staged.after {
-        Some(after) => new_secrets(staged.before.as_ref(), after)?,
+    // The Secrets the operator provides that the fleet needs after the change and did not
+    // before, from the same derivation as `fleetgen secrets`.
+    let secrets = match &after {
+        Some(after) => after
+            .secrets
+            .iter()
+            .filter(|secret| {
+                before.as_ref().is_none_or(|before| {
+                    !before.secrets.iter().any(|had| {
+                        (&had.cluster, &had.namespace, &had.name)
+                            == (&secret.cluster, &secret.namespace, &secret.name)
+                    })
+                })
+            })
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     if !dry_run {
@@ -134,45 +155,37 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
     })
 }
 
-/// The Secrets the operator provides that the fleet needs after a change and did not before,
-/// from the same derivation as `fleetgen secrets`.
-fn new_secrets(
-    before: Option<&crate::pipeline::Compiled>,
-    after: &crate::pipeline::Compiled,
-) -> Result<Vec<Secret>> {
-    let needed = |compiled: &crate::pipeline::Compiled| -> Result<Vec<Secret>> {
-        Ok(
-            crate::validate::needed_secrets(&compiled.fleet, &compiled.rendered)?
-                .into_iter()
-                .filter(|secret| secret.provided_by == Provider::Operator)
-                .collect(),
-        )
-    };
-    let had: Vec<(String, String, String)> = match before {
-        Some(before) => needed(before)?
+/// What a compiled fleet puts on each cluster, and the Secrets the operator must provide for
+/// it, from one walk of its Flux graph.
+struct Analysis {
+    inventory: Inventory,
+    secrets: Vec<Secret>,
+}
+
+impl Analysis {
+    fn of(compiled: &crate::pipeline::Compiled) -> Result<Self> {
+        let (fleet, rendered) = (&compiled.fleet, &compiled.rendered);
+        let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
+        let (documents, _) = validate::document::parse_branches(&rendered.branches);
+        let simulation = validate::graph::simulate(fleet, rendered, &documents, &schemas);
+        let secrets = validate::secrets::needed(fleet, &simulation)
             .into_iter()
-            .map(|secret| (secret.cluster, secret.namespace, secret.name))
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok(needed(after)?
-        .into_iter()
-        .filter(|secret| {
-            !had.contains(&(
-                secret.cluster.clone(),
-                secret.namespace.clone(),
-                secret.name.clone(),
-            ))
+            .filter(|secret| secret.provided_by == Provider::Operator)
+            .collect();
+        Ok(Self {
+            inventory: inventory::of(&simulation),
+            secrets,
         })
-        .collect())
+    }
 }
 
 fn prune_report(
     before: &crate::pipeline::Compiled,
+    old: &Analysis,
     after: &crate::pipeline::Compiled,
+    new: &Analysis,
 ) -> Vec<String> {
-    let old = inventory(&before.fleet, &before.rendered);
-    let new = inventory(&after.fleet, &after.rendered);
+    let (old, new) = (&old.inventory, &new.inventory);
     // A cluster with its own Flux that leaves the fleet loses its entry point: its Flux stops
     // at "path not found" and prunes nothing, neither on itself nor on the clusters it drives.
     let stopped: Vec<&String> = before
@@ -189,7 +202,7 @@ fn prune_report(
             after.fleet.repo.main_branch
         ));
     }
-    for (cluster, lost) in inventory::pruned(&old, &new) {
+    for (cluster, lost) in inventory::pruned(old, new) {
         let lost: Vec<_> = lost
             .into_iter()
             .filter(|(_, applier)| !stopped.contains(&&applier.cluster))
