@@ -7,6 +7,7 @@
 
 pub mod blueprint;
 pub mod kustomization;
+pub mod scalar;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -387,9 +388,16 @@ fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
 fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // minijinja escapes `.yaml` templates as JSON by default; blueprints write YAML themselves
-    // and use `| quote` or `| tojson` where a value needs quoting.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // A value in a YAML template is always one scalar (see `scalar`), whoever wrote the
+    // blueprint; other files (README.md, …) are emitted as written.
+    env.set_auto_escape_callback(|name| {
+        if is_yaml(name) {
+            minijinja::AutoEscape::Custom(scalar::YAML.into())
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.set_formatter(scalar::formatter);
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
@@ -399,7 +407,10 @@ fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
             .expect("the default delimiters are valid"),
     );
     env.add_filter("hash", hash_filter);
-    env.add_filter("quote", quote_filter);
+    env.add_filter("quote", scalar::quote_filter);
+    env.add_filter("safe", scalar::safe_filter);
+    env.add_filter("escape", scalar::safe_filter);
+    env.add_filter("e", scalar::safe_filter);
     let mut diagnostics = Diagnostics::new();
     for blueprint in blueprints {
         for (path, source) in &blueprint.files {
@@ -428,16 +439,6 @@ fn template_name(blueprint: &Blueprint, path: &str) -> String {
 fn hash_filter(value: minijinja::value::Serde<serde_json::Value>) -> String {
     let json = serde_json::to_string(&value.0).expect("JSON values serialise");
     crate::tree::sha256_hex(json.as_bytes())[..10].to_owned()
-}
-
-/// `{{ value | quote }}`: a YAML double-quoted scalar, so values such as `on`, `010` or `1.20`
-/// stay strings.
-fn quote_filter(value: Value) -> String {
-    let text = value
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| value.to_string());
-    serde_json::to_string(&text).expect("strings always serialise")
 }
 
 /// Adds the generated-file header and a final newline; `None` for output that is blank, which
