@@ -23,6 +23,10 @@ pub struct FleetFile {
     pub keys: BTreeMap<String, CustomKey>,
     #[serde(default)]
     pub validation: ValidationSettings,
+    /// The ClusterRoles tenants may be bound to (tenant `role:` and the TENANT_ROLE key).
+    /// Default: admin, edit, view. `cluster-admin` is refused even when listed.
+    #[serde(default)]
+    pub tenant_roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -3,6 +3,7 @@
 
 pub mod keys;
 pub mod names;
+pub mod policy;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,6 +121,7 @@ impl Fleet {
         Builder {
             source,
             diagnostics: Diagnostics::new(),
+            tenant_roles: Vec::new(),
         }
         .build()
     }
@@ -151,6 +153,8 @@ struct EntryKeys {
 struct Builder<'a> {
     source: &'a FleetSource,
     diagnostics: Diagnostics,
+    /// The fleet's allow-list of tenant ClusterRoles.
+    tenant_roles: Vec<String>,
 }
 
 /// Places a finding at the node `path` of a YAML source, or at the top of the file.
@@ -164,6 +168,7 @@ fn yaml_location(file: &SourceFile, path: &[Seg<'_>]) -> Location {
 impl Builder<'_> {
     fn build(mut self) -> Result<Fleet, Diagnostics> {
         let fleet_file = &self.source.fleet;
+        self.tenant_roles = self.allowed_tenant_roles();
         let keys = self.keys();
         let defaults = self.fleet_defaults(&keys);
         let repo = self.repo();
@@ -184,7 +189,7 @@ impl Builder<'_> {
             let environment = self.environment(env, &keys, &clusters, &tenants, &repo.main_branch);
             environments.insert(environment.name.clone(), environment);
         }
-        self.check_branches_unique(&environments);
+        self.check_branches_unique(&environments, &repo.main_branch);
         self.check_derived_names(&clusters, &environments);
 
         let output = PathBuf::from(
@@ -255,17 +260,10 @@ impl Builder<'_> {
                         "the URL Flux clones the fleet repo from, e.g. ssh://git@host/org/fleet",
                     ),
             );
-        } else if !is_git_url(&settings.url) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-url",
-                    format!("`{}` is not a Git URL Flux can clone", settings.url),
-                )
-                .at(yaml_location(
-                    &file.source,
-                    &[Seg::Key("repo"), Seg::Key("url")],
-                ))
-                .with_hint("use https://…, http://… or ssh://git@host/…"),
+        } else {
+            self.check_url(
+                &settings.url,
+                yaml_location(&file.source, &[Seg::Key("repo"), Seg::Key("url")]),
             );
         }
         if let Some(secret) = &settings.secret_ref {
@@ -290,6 +288,73 @@ impl Builder<'_> {
             secret_ref: settings.secret_ref.clone(),
             interval,
         }
+    }
+
+    fn check_url(&mut self, url: &str, location: Location) {
+        if let Err(problem) = policy::check_git_url(url) {
+            let rule = if problem.message == "contains credentials" {
+                "url-credentials"
+            } else {
+                "invalid-url"
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    rule,
+                    format!("`{}` {}", policy::redact_url(url), problem.message),
+                )
+                .at(location)
+                .with_hint(problem.hint),
+            );
+        }
+    }
+
+    /// Checks a tenant role (tenant `role:` or a TENANT_ROLE value) against the allow-list.
+    fn check_role(&mut self, role: &str, location: Location) -> bool {
+        match policy::check_tenant_role(role, &self.tenant_roles) {
+            Ok(()) => true,
+            Err((message, hint)) => {
+                self.diagnostics.push(
+                    Diagnostic::error("tenant-role", message)
+                        .at(location)
+                        .with_hint(hint),
+                );
+                false
+            }
+        }
+    }
+
+    /// `tenantRoles` of fleet.yaml, or the default; entries are ClusterRole names, and
+    /// `cluster-admin` cannot be allowed.
+    fn allowed_tenant_roles(&mut self) -> Vec<String> {
+        let file = &self.source.fleet;
+        let Some(listed) = &file.content.tenant_roles else {
+            return policy::DEFAULT_TENANT_ROLES.map(str::to_owned).to_vec();
+        };
+        let mut allowed = Vec::new();
+        for (index, role) in listed.iter().enumerate() {
+            let location =
+                yaml_location(&file.source, &[Seg::Key("tenantRoles"), Seg::Index(index)]);
+            let problem = match names::check_role(role) {
+                Err(problem) => Some(format!(
+                    "`{}` is not a valid ClusterRole name: {problem}",
+                    crate::diagnostic::truncate(role)
+                )),
+                Ok(()) if role == names::FORBIDDEN_ROLE => Some(format!(
+                    "{} cannot be allowed for tenants",
+                    names::FORBIDDEN_ROLE
+                )),
+                Ok(()) => None,
+            };
+            match problem {
+                Some(message) => self.diagnostics.push(
+                    Diagnostic::error("tenant-role", message)
+                        .at(location)
+                        .with_hint("list ClusterRoles a tenant may hold in its own namespaces, e.g. admin, edit, view"),
+                ),
+                None => allowed.push(role.clone()),
+            }
+        }
+        allowed
     }
 
     fn check_name(&mut self, name: &str, what: &str, location: Location) -> bool {
@@ -410,6 +475,7 @@ impl Builder<'_> {
             return None;
         }
         match spec.parse(raw) {
+            Ok(_) if spec.name == "TENANT_ROLE" && !self.check_role(raw, location.clone()) => None,
             Ok(value) => Some(Resolved {
                 value,
                 layer,
@@ -419,7 +485,11 @@ impl Builder<'_> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "invalid-value",
-                        format!("{} = `{raw}`: {problem}", spec.name),
+                        format!(
+                            "{} = `{}`: {problem}",
+                            spec.name,
+                            crate::diagnostic::truncate(raw)
+                        ),
                     )
                     .at(location)
                     .with_hint(spec.help.clone()),
@@ -726,16 +796,7 @@ impl Builder<'_> {
         content: &crate::load::TenantFile,
     ) -> Tenant {
         self.check_name(name, "tenant name", Location::file(&source.path));
-        if !is_git_url(&content.repo) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-url",
-                    format!("`{}` is not a Git URL Flux can clone", content.repo),
-                )
-                .at(yaml_location(source, &[Seg::Key("repo")]))
-                .with_hint("use https://…, http://… or ssh://git@host/…"),
-            );
-        }
+        self.check_url(&content.repo, yaml_location(source, &[Seg::Key("repo")]));
         if let Some(branch) = &content.branch
             && let Err(problem) = names::check_branch(branch)
         {
@@ -748,16 +809,8 @@ impl Builder<'_> {
                 .with_hint(problem),
             );
         }
-        if let Some(role) = &content.role
-            && (role.is_empty() || role.contains(['/', '%']) || role == "." || role == "..")
-        {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-name",
-                    format!("`{role}` is not a valid ClusterRole name"),
-                )
-                .at(yaml_location(source, &[Seg::Key("role")])),
-            );
+        if let Some(role) = &content.role {
+            self.check_role(role, yaml_location(source, &[Seg::Key("role")]));
         }
         if let Some(secret) = &content.secret_ref {
             self.check_name(
@@ -1023,7 +1076,31 @@ impl Builder<'_> {
         }
     }
 
-    fn check_branches_unique(&mut self, environments: &BTreeMap<String, Environment>) {
+    fn check_branches_unique(
+        &mut self,
+        environments: &BTreeMap<String, Environment>,
+        main_branch: &str,
+    ) {
+        for env in environments.values() {
+            let nested = std::iter::once(main_branch)
+                .chain(
+                    environments
+                        .values()
+                        .filter(|other| other.name < env.name)
+                        .map(|other| other.branch.as_str()),
+                )
+                .find(|other| names::branches_nest(other, &env.branch));
+            if let Some(other) = nested {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "nested-branch",
+                        format!("branch `{}` of environment {} and branch `{other}` nest in one another", env.branch, env.name),
+                    )
+                    .at_file(env.dir.join(crate::load::ENVIRONMENT_FILE))
+                    .with_hint("each branch's tree is written to a folder of its name, and Git cannot hold a branch and a branch below it; pick a name that is not a path prefix of another"),
+                );
+            }
+        }
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for env in environments.values() {
             if let Some(other) = seen.insert(&env.branch, &env.name) {
@@ -1130,13 +1207,6 @@ impl Builder<'_> {
             }
         }
     }
-}
-
-fn is_git_url(url: &str) -> bool {
-    let rest = ["https://", "http://", "ssh://", "file://"]
-        .iter()
-        .find_map(|scheme| url.strip_prefix(scheme));
-    matches!(rest, Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace))
 }
 
 fn custom_key(name: &str, custom: &CustomKey) -> Result<KeySpec, String> {
