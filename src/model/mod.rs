@@ -821,8 +821,14 @@ impl Builder<'_> {
         }
         let mut seen = BTreeSet::new();
         for (index, app) in content.apps.iter().enumerate() {
+            // Locating a list item reads the file; only a finding needs it, so that a tenant
+            // of thousands of apps is not read thousands of times.
+            let valid = names::check_label(app).is_ok();
+            if valid && seen.insert(app) {
+                continue;
+            }
             let location = yaml_location(source, &[Seg::Key("apps"), Seg::Index(index)]);
-            if self.check_name(app, "app name", location.clone()) && !seen.insert(app) {
+            if self.check_name(app, "app name", location.clone()) {
                 self.diagnostics.push(
                     Diagnostic::error("duplicate-name", format!("app {app} is listed twice"))
                         .at(location),
@@ -993,8 +999,9 @@ impl Builder<'_> {
             let apps = match &content.apps {
                 None => tenant.apps.clone(),
                 Some(apps) => {
+                    let known: BTreeSet<&String> = tenant.apps.iter().collect();
                     for (index, app) in apps.iter().enumerate() {
-                        if !tenant.apps.contains(app) {
+                        if !known.contains(app) {
                             let mut diagnostic = Diagnostic::error(
                                 "unknown-app",
                                 format!("tenant {tenant_name} has no app `{app}`"),

@@ -9,8 +9,9 @@ pub mod blueprint;
 pub mod kustomization;
 pub mod scalar;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use rayon::prelude::*;
@@ -66,9 +67,10 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
         })
         .filter(|(_, unit)| rendered.branches.trees.contains_key(&unit.branch))
         .collect();
+    let contexts = Contexts::new(&plan.units);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit)| blueprint.render(unit))
+        .map(|(blueprint, unit)| blueprint.render(unit, contexts.context(unit)))
         .collect();
 
     let mut diagnostics = Diagnostics::new();
@@ -250,9 +252,8 @@ impl<'env> CompiledBlueprint<'env> {
         }
     }
 
-    fn render(&self, unit: &Unit) -> Result<UnitOutput, Box<Diagnostic>> {
+    fn render(&self, unit: &Unit, context: Value) -> Result<UnitOutput, Box<Diagnostic>> {
         let blueprint = self.blueprint;
-        let context = Value::from(minijinja::value::Serde(&unit.context));
         let manifest_location = blueprint.manifest_location();
         let in_unit = |diagnostic: Diagnostic| {
             Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
@@ -351,6 +352,66 @@ impl<'env> CompiledBlueprint<'env> {
             operator_files,
         })
     }
+}
+
+/// The template values of the plan's shared context parts, each converted once. Converting
+/// a unit's whole context per unit made rendering quadratic: every app unit carried its
+/// tenant's list of all apps.
+struct Contexts {
+    shared: HashMap<usize, Value>,
+}
+
+impl Contexts {
+    fn new(units: &[Unit]) -> Self {
+        let mut shared = HashMap::new();
+        for unit in units {
+            let context = &unit.context;
+            convert_once(&mut shared, &context.fleet);
+            convert_once(&mut shared, &context.cluster);
+            if let Some(env) = &context.env {
+                convert_once(&mut shared, env);
+            }
+            if let Some(tenant) = &context.tenant {
+                convert_once(&mut shared, tenant);
+            }
+        }
+        Self { shared }
+    }
+
+    /// How many shared parts were converted (for tests: one per part, not per unit).
+    fn conversions(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// A unit's context: the shared parts' values (reference-counted, so cloning is cheap)
+    /// and the unit's own app.
+    fn context(&self, unit: &Unit) -> Value {
+        let context = &unit.context;
+        let shared = |part: usize| self.shared[&part].clone();
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        map.insert("fleet".to_owned(), shared(part_id(&context.fleet)));
+        map.insert("cluster".to_owned(), shared(part_id(&context.cluster)));
+        if let Some(env) = &context.env {
+            map.insert("env".to_owned(), shared(part_id(env)));
+        }
+        if let Some(tenant) = &context.tenant {
+            map.insert("tenant".to_owned(), shared(part_id(tenant)));
+        }
+        if let Some(app) = &context.app {
+            map.insert("app".to_owned(), Value::from(minijinja::value::Serde(app)));
+        }
+        Value::from(map)
+    }
+}
+
+fn part_id<T>(part: &Arc<T>) -> usize {
+    Arc::as_ptr(part) as *const () as usize
+}
+
+fn convert_once<T: serde::Serialize>(shared: &mut HashMap<usize, Value>, part: &Arc<T>) {
+    shared
+        .entry(part_id(part))
+        .or_insert_with(|| Value::from(minijinja::value::Serde(&**part)));
 }
 
 /// A template mistake fails once per unit the template renders for; one message with a count
@@ -517,6 +578,90 @@ fn template_diagnostic(error: &minijinja::Error, file: &Path, field: Option<&str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{
+        AppContext, ClusterContext, Context, EnvironmentContext, FleetContext, Scope, TenantContext,
+    };
+
+    fn app_units(apps: usize) -> Vec<Unit> {
+        let names: Vec<String> = (0..apps).map(|index| format!("app{index}")).collect();
+        let fleet = Arc::new(FleetContext {
+            repo_url: "https://example.com/fleet".to_owned(),
+            main_branch: "main".to_owned(),
+            secret_ref: None,
+            interval: "1m".to_owned(),
+        });
+        let cluster = Arc::new(ClusterContext {
+            name: "c".to_owned(),
+            provider: "existing".to_owned(),
+            flux: "local",
+            remote: false,
+            capi: false,
+            manager: None,
+            driver: "c".to_owned(),
+            remotes: Vec::new(),
+            kubeconfig_namespace: None,
+            values: BTreeMap::new(),
+        });
+        let env = Arc::new(EnvironmentContext {
+            name: "dev".to_owned(),
+            branch: "dev".to_owned(),
+            namespace: "dev-flux-system".to_owned(),
+        });
+        let tenant = Arc::new(TenantContext {
+            name: "t".to_owned(),
+            namespace: "dev-t".to_owned(),
+            repo: "https://example.com/t".to_owned(),
+            branch: "dev".to_owned(),
+            role: "admin".to_owned(),
+            secret_ref: None,
+            apps: names.clone(),
+            local: true,
+            remotes: Vec::new(),
+            capi_remotes: Vec::new(),
+        });
+        names
+            .iter()
+            .map(|name| Unit {
+                scope: Scope::App,
+                branch: "dev".to_owned(),
+                context: Context {
+                    fleet: fleet.clone(),
+                    cluster: cluster.clone(),
+                    env: Some(env.clone()),
+                    tenant: Some(tenant.clone()),
+                    app: Some(AppContext {
+                        name: name.clone(),
+                        kustomization: name.clone(),
+                        namespace: "dev-t".to_owned(),
+                        service_account: "t".to_owned(),
+                        path: format!("./{name}/c"),
+                    }),
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shared_context_parts_are_converted_once_not_per_unit() {
+        // The tenant's list of apps is converted once however many app units share it: the
+        // work per unit no longer grows with the number of apps.
+        for apps in [1, 10, 2000] {
+            let units = app_units(apps);
+            let contexts = Contexts::new(&units);
+            assert_eq!(contexts.conversions(), 4, "{apps} apps");
+            let last = contexts.context(units.last().unwrap());
+            let tenant_apps = last.get_attr("tenant").unwrap().get_attr("apps").unwrap();
+            assert_eq!(tenant_apps.len(), Some(apps));
+            assert_eq!(
+                last.get_attr("app")
+                    .unwrap()
+                    .get_attr("name")
+                    .unwrap()
+                    .as_str(),
+                Some(format!("app{}", apps - 1).as_str())
+            );
+        }
+    }
 
     #[test]
     fn paths_are_confined() {
