@@ -333,7 +333,7 @@ impl<'env> CompiledBlueprint<'env> {
                 continue;
             };
             if is_yaml(&path) {
-                check_yaml(&content).map_err(|message| {
+                let documents = check_yaml(&content).map_err(|message| {
                     in_unit(
                         Diagnostic::error(
                             "invalid-output",
@@ -342,6 +342,23 @@ impl<'env> CompiledBlueprint<'env> {
                         .at_file(&file_location),
                     )
                 })?;
+                // Refused here, not only by `check`: a plain-text Secret must never be written.
+                for document in &documents {
+                    if let Some(field) =
+                        crate::validate::rendered_secrets::plaintext_field(document)
+                    {
+                        let name = document
+                            .get("metadata")
+                            .and_then(|metadata| metadata.get("name"))
+                            .and_then(serde_norway::Value::as_str);
+                        return Err(in_unit(crate::validate::rendered_secrets::finding(
+                            &path,
+                            name,
+                            field,
+                            Location::file(&file_location),
+                        )));
+                    }
+                }
             }
             files.push(RenderedFile { path, content });
         }
@@ -524,13 +541,15 @@ pub fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
 
-fn check_yaml(content: &[u8]) -> Result<(), String> {
+/// Parses rendered YAML, returning its documents.
+fn check_yaml(content: &[u8]) -> Result<Vec<serde_norway::Value>, String> {
     use serde::Deserialize;
     let text = std::str::from_utf8(content).map_err(|_| "not UTF-8".to_owned())?;
-    for document in serde_norway::Deserializer::from_str(text) {
-        serde_norway::Value::deserialize(document).map_err(|error| error.to_string())?;
-    }
-    Ok(())
+    serde_norway::Deserializer::from_str(text)
+        .map(|document| {
+            serde_norway::Value::deserialize(document).map_err(|error| error.to_string())
+        })
+        .collect()
 }
 
 /// Normalises a rendered path and refuses anything that would leave the branch root.

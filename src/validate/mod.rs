@@ -9,6 +9,7 @@ pub mod document;
 pub mod graph;
 pub mod input;
 pub mod input_schema;
+pub mod rendered_secrets;
 pub mod schema;
 pub mod secrets;
 
@@ -132,6 +133,7 @@ pub fn validate(
     }
     diagnostics.extend(graph::check(fleet, rendered, &documents, schemas));
     diagnostics.extend(input::check(fleet));
+    diagnostics.extend(rendered_secrets::check(&documents));
     diagnostics.sort();
     diagnostics
 }
