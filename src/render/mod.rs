@@ -466,13 +466,14 @@ fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
 fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // A value in a YAML template is always one scalar (see `scalar`), whoever wrote the
-    // blueprint; other files (README.md, …) are emitted as written.
+    // A value in a blueprint file is always one scalar (see `scalar`), whoever wrote the
+    // blueprint. Every file, not only `.yaml` ones: a YAML file can include any other
+    // template. Path templates (compiled from strings) are checked as paths instead.
     env.set_auto_escape_callback(|name| {
-        if is_yaml(name) {
-            minijinja::AutoEscape::Custom(scalar::YAML.into())
-        } else {
+        if name == "<string>" {
             minijinja::AutoEscape::None
+        } else {
+            minijinja::AutoEscape::Custom(scalar::YAML.into())
         }
     });
     env.set_formatter(scalar::formatter);
@@ -658,6 +659,46 @@ mod tests {
                 },
             })
             .collect()
+    }
+
+    #[test]
+    fn no_filter_or_include_turns_a_value_into_yaml() {
+        let mut env = environment(&[]).unwrap();
+        env.add_template("b/files/x.md", "{{ v }}").unwrap();
+        let hostile = "a\n---\nb: c, [d] #e";
+        for expression in [
+            "{{ v }}",
+            "{{ v | safe }}",
+            "{{ v | e }}",
+            "{{ v | escape }}",
+            "{{ v | trim }}",
+            "{{ v | indent(2) }}",
+            "{{ v ~ '' }}",
+            "{{ v | upper | lower }}",
+            "{{ v | replace('x', 'y') }}",
+            "{% set s %}{{ v }}{% endset %}{{ s | trim }}",
+            "{% filter lower %}{{ v }}{% endfilter %}",
+            "{{ v | tojson }}",
+            "{{ v | quote }}",
+            "{% include 'b/files/x.md' %}",
+        ] {
+            let name = "b/files/y.yaml";
+            env.add_template_owned(name, format!("key: {expression}\n\nother: 1\n"))
+                .unwrap();
+            let text = env
+                .get_template(name)
+                .unwrap()
+                .render(minijinja::context! { v => hostile })
+                .unwrap();
+            let documents = check_yaml(text.as_bytes())
+                .unwrap_or_else(|error| panic!("{expression}: {error}: {text}"));
+            assert_eq!(documents.len(), 1, "{expression}: {text}");
+            assert_eq!(
+                documents[0].as_mapping().unwrap().len(),
+                2,
+                "{expression}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Output, State};
 
-/// The auto-escape mode of `.yaml` and `.yml` templates.
+/// The auto-escape mode of blueprint files.
 pub const YAML: &str = "yaml";
 
 /// Longest value written without quotes; longer ones are not plain-safe by definition, which
@@ -96,8 +96,8 @@ pub fn emit(value: &Value) -> String {
     }
 }
 
-/// The environment's formatter: YAML templates emit every value that is not already escaped
-/// through [`emit`]; other templates keep minijinja's behaviour.
+/// The environment's formatter: blueprint files emit every value that is not already escaped
+/// through [`emit`]; path templates keep minijinja's behaviour.
 pub fn formatter(
     out: &mut Output<'_>,
     state: &mut State<'_, '_>,
