@@ -396,6 +396,7 @@ impl Contexts {
     }
 
     /// How many shared parts were converted (for tests: one per part, not per unit).
+    #[cfg(test)]
     fn conversions(&self) -> usize {
         self.shared.len()
     }
