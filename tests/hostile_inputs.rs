@@ -284,3 +284,35 @@ fn an_allowed_role_renders() {
             .unwrap();
     assert!(binding.contains("name: team-reader"), "{binding}");
 }
+
+/// `add-tenant --role` goes through the same check as a tenant file, and writes nothing.
+#[test]
+fn add_tenant_with_cluster_admin_is_refused() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let assert = fleetgen(root)
+        .args([
+            "add-tenant",
+            "acme",
+            "--repo",
+            "https://example.com/acme/apps",
+            "--role",
+            "cluster-admin",
+            "--env",
+            "dev",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("tenants may not be bound to cluster-admin [tenant-role]"),
+        "{stderr}"
+    );
+    assert!(!root.join("fleet/tenants/acme.yaml").exists());
+}
+
+refused!(allow_list_without_the_default_role, |root| append(
+    root,
+    "fleet/fleet.yaml",
+    "tenantRoles: [view]\n"
+));

@@ -354,6 +354,18 @@ impl Builder<'_> {
                 None => allowed.push(role.clone()),
             }
         }
+        // The built-in default must be allowed too, or be replaced fleet-wide.
+        let default_replaced = file.content.defaults.contains_key("TENANT_ROLE");
+        if !default_replaced && !allowed.iter().any(|role| role == "admin") {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "tenant-role",
+                    "`tenantRoles` leaves out admin, the default tenant role",
+                )
+                .at(yaml_location(&file.source, &[Seg::Key("tenantRoles")]))
+                .with_hint("set TENANT_ROLE under `defaults:` to an allowed role, or allow admin"),
+            );
+        }
         allowed
     }
 
