@@ -150,31 +150,3 @@ pub fn validate_tree(tools: &RealTools, dir: &Path) -> (bool, String) {
     );
     (output.status.success(), text)
 }
-
-/// The shared folder of third-party schemas (CRDs, Kubernetes definitions). Missing, the test
-/// fails unless FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
-pub fn shared_schemas() -> Option<(PathBuf, PathBuf)> {
-    let shared = std::env::var_os("FLEETGEN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"));
-    let crds = shared.join("crds");
-    let kubernetes =
-        shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json");
-    if crds.is_dir() && kubernetes.is_file() {
-        return Some((crds, kubernetes));
-    }
-    let skip = std::env::var("FLEETGEN_SKIP_TOOL_TESTS").is_ok_and(|value| value == "1");
-    if skip && std::env::var_os("CI").is_none() {
-        eprintln!(
-            "SKIPPED: schema test needs {} and {}",
-            crds.display(),
-            kubernetes.display()
-        );
-        return None;
-    }
-    panic!(
-        "schema test needs {} and {} (set FLEETGEN_SHARED)",
-        crds.display(),
-        kubernetes.display()
-    );
-}
