@@ -46,7 +46,10 @@ fn every_branch_passes_kustomize_build_and_schema_validation() {
     for branch in ["main", "dev", "qa"] {
         let (passed, output) =
             common::build_and_validate(&tools, &fleet.path().join("out").join(branch));
-        assert!(passed, "kustomize build or validation failed on {branch}:\n{output}");
+        assert!(
+            passed,
+            "kustomize build or validation failed on {branch}:\n{output}"
+        );
         assert!(
             output.contains(" passed, 0 failed"),
             "unexpected summary on {branch}:\n{output}"

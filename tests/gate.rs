@@ -25,7 +25,10 @@ const KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: K
 spec:\n  interval: 10m\n  prune: true\n  path: ./infra\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
 
 /// Each defect: how to plant it, and what the first finding says (file:line and message).
-fn defects() -> Vec<(&'static str, Box<dyn Fn(&Path)>, &'static str)> {
+/// A defect: its name, how to plant it in a fleet, and the first finding it causes.
+type Defect = (&'static str, Box<dyn Fn(&Path)>, &'static str);
+
+fn defects() -> Vec<Defect> {
     vec![
         (
             "validation: client on a v1 Kustomization",
