@@ -21,9 +21,18 @@ fmt:
 lint:
     cargo clippy --all-targets -- -D warnings
 
-# Check the rendered example fleet with the real kustomize and the upstream schemas
-validate-example: render
-    for branch in out/*/; do ../shared/tools/validate-tree "$branch"; done
+# Optional cross-check with an independent validator: SHARED names a folder with
+# tools/validate-tree (Python, PyYAML and jsonschema); no test depends on it
+validate-example SHARED="../shared": render
+    for branch in out/*/; do {{SHARED}}/tools/validate-tree "$branch"; done
+
+# Install kubectl, kustomize and helm into .tools/bin (the tests do it on first use)
+tools:
+    .ci/install-tools
+
+# Rebuild vendor/schemas from the pinned upstream releases
+refresh-schemas:
+    vendor/schemas/refresh
 
 # Fuzz the dotenv parser and the fleet loader for SECONDS each (cargo-fuzz layout in fuzz/;
 # libFuzzer needs a C++ compiler). RUSTC_BOOTSTRAP lets the stable toolchain take the flags
