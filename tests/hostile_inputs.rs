@@ -217,22 +217,22 @@ fn values_render_as_one_scalar_whoever_wrote_the_blueprint() {
     write(
         root,
         "blueprints/note/files/configmap.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\ndata:\n  note: {{ cluster.values.REDIS_MAX_MEMORY }}\n  flow: [{{ cluster.values.REDIS_MAX_MEMORY }}]\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\n  finalizers: [{{ cluster.values.REDIS_MAX_MEMORY }}]\ndata:\n  note: {{ cluster.values.REDIS_MAX_MEMORY }}\n",
     );
     write(
         root,
         "blueprints/note/files/{{ cluster.values.REDIS_MAX_MEMORY }}.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: named\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: named\n  namespace: {{ env.name }}-redis\n",
     );
     fleetgen(root).arg("render").assert().success();
     let dir = root.join("out/dev/infra/k3d-emea/note");
     let text = fs::read_to_string(dir.join("configmap.yaml")).unwrap();
     let value: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let data = value["data"].as_mapping().unwrap();
-    assert_eq!(data.len(), 2, "{text}");
+    assert_eq!(data.len(), 1, "{text}");
     assert_eq!(value["data"]["note"].as_str(), Some(hostile), "{text}");
     assert_eq!(
-        value["data"]["flow"].as_sequence().unwrap().len(),
+        value["metadata"]["finalizers"].as_sequence().unwrap().len(),
         1,
         "{text}"
     );
