@@ -217,12 +217,12 @@ fn values_render_as_one_scalar_whoever_wrote_the_blueprint() {
     write(
         root,
         "blueprints/note/files/configmap.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\ndata:\n  note: {{ cluster.values.REDIS_MAX_MEMORY }}\n  flow: [{{ cluster.values.REDIS_MAX_MEMORY }}]\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\n  finalizers: [{{ cluster.values.REDIS_MAX_MEMORY }}]\ndata:\n  note: {{ cluster.values.REDIS_MAX_MEMORY }}\n",
     );
     write(
         root,
         "blueprints/note/files/{{ cluster.values.REDIS_MAX_MEMORY }}.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: named\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: named\n  namespace: {{ env.name }}-redis\n",
     );
     // The blueprint is deliberately schema-invalid (a list under `data`): this is about the
     // formatter, so the validation gate is bypassed.
@@ -234,10 +234,10 @@ fn values_render_as_one_scalar_whoever_wrote_the_blueprint() {
     let text = fs::read_to_string(dir.join("configmap.yaml")).unwrap();
     let value: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let data = value["data"].as_mapping().unwrap();
-    assert_eq!(data.len(), 2, "{text}");
+    assert_eq!(data.len(), 1, "{text}");
     assert_eq!(value["data"]["note"].as_str(), Some(hostile), "{text}");
     assert_eq!(
-        value["data"]["flow"].as_sequence().unwrap().len(),
+        value["metadata"]["finalizers"].as_sequence().unwrap().len(),
         1,
         "{text}"
     );
