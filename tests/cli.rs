@@ -117,37 +117,6 @@ fn completions_and_help() {
     );
 }
 
-#[test]
-fn graph_shows_what_reaches_a_cluster_and_from_where() {
-    let fleet = example_fleet();
-    let remote = stdout_of(
-        fleetgen(fleet.path())
-            .args(["graph", "--cluster", "k3s-america-south"])
-            .assert()
-            .success(),
-    );
-    insta::assert_snapshot!("graph_k3s_america_south", remote);
-    let json = stdout_of(
-        fleetgen(fleet.path())
-            .args(["graph", "--format", "json"])
-            .assert()
-            .success(),
-    );
-    let clusters: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
-    let names: Vec<&str> = clusters
-        .iter()
-        .map(|cluster| cluster["cluster"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["k3d-america", "k3d-emea", "k3s-america-south"]);
-    let assert = fleetgen(fleet.path())
-        .args(["graph", "--cluster", "k3d-amerika"])
-        .assert()
-        .code(1);
-    assert!(
-        String::from_utf8_lossy(&assert.get_output().stderr).contains("did you mean k3d-america?")
-    );
-}
-
 /// `init DIR` with a relative folder used to fail: creating the folder's parents walked up to
 /// the empty path and tried to create it.
 #[test]
