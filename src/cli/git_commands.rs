@@ -58,6 +58,26 @@ pub struct DiffArgs {
     /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Output format: the patch (paged on a terminal) or a Markdown pull-request comment.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
+    pub format: DiffFormat,
+}
+
+/// How `diff` shows a change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// A unified diff (or `--stat`) on stdout and a summary on stderr.
+    #[default]
+    Human,
+    /// A pull-request comment: per environment, cluster and tenant, a picture of the affected
+    /// clusters, and the patch folded in `<details>`.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -157,25 +177,31 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
     note_compared(&drift, args.out.is_some());
-
-    let palette = Palette::new(args.color.enabled(io::stdout().is_terminal()));
-    let mut stdout = io::stdout().lock();
-    // A closed pipe (`fleetgen diff | head`) is not an error worth reporting.
-    let _ = if args.stat {
-        diff::write_stat(&drift, &mut stdout, palette)
+    let exit = if args.exit_code && !drift.is_empty() {
+        1
     } else {
-        diff::write_patch(&drift, &mut stdout, palette)
+        0
     };
-    let _ = stdout.flush();
+    if args.format == DiffFormat::Markdown {
+        let markdown = crate::view::markdown::diff(&drift, &compiled.fleet);
+        let _ = io::stdout().lock().write_all(markdown.as_bytes());
+        return Ok(exit);
+    }
+
+    let terminal = io::stdout().is_terminal();
+    let palette = Palette::new(args.color.enabled(terminal));
+    let mut patch = Vec::new();
+    let _ = if args.stat {
+        diff::write_stat(&drift, &mut patch, palette)
+    } else {
+        diff::write_patch(&drift, &mut patch, palette)
+    };
+    super::pager::page(&patch, terminal);
 
     let environments = environments(&compiled.fleet);
     let summaries = drift.summaries(|branch| environments.get(branch).cloned());
     let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
-    Ok(if args.exit_code && !drift.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(exit)
 }
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
