@@ -137,3 +137,79 @@ fn init_into_a_relative_folder() {
         .success();
     assert!(cwd.path().join("newfleet/out/main").is_dir());
 }
+
+/// Every command's `--help` ends with examples, and every argument says what it is.
+#[test]
+fn every_command_has_examples_and_every_argument_help() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name()).trim().to_owned();
+        let leaf = command.get_subcommands().next().is_none();
+        let examples = command
+            .get_after_help()
+            .is_some_and(|help| help.to_string().contains("Examples:"));
+        if leaf && !examples && command.get_name() != "help" {
+            missing.push(format!("{path}: no examples"));
+        }
+        for arg in command.get_arguments() {
+            let builtin = ["help", "version"].contains(&arg.get_id().as_str());
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: {} has no help", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &path, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&fleetgen::cli::Cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn cli_habits_of_kubectl_and_flux() {
+    let fleet = example_fleet();
+    let version = stdout_of(fleetgen(fleet.path()).arg("version").assert().success());
+    assert_eq!(version, format!("fleetgen {}\n", env!("CARGO_PKG_VERSION")));
+    let completion = stdout_of(
+        fleetgen(fleet.path())
+            .args(["completion", "zsh"])
+            .assert()
+            .success(),
+    );
+    assert!(completion.contains("#compdef fleetgen"), "{completion}");
+    for flag in ["-o", "--output", "--format"] {
+        let json = stdout_of(
+            fleetgen(fleet.path())
+                .args(["keys", flag, "json"])
+                .assert()
+                .success(),
+        );
+        assert!(json.starts_with('['), "{flag}: {json}");
+    }
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "mgmt-eu"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster mgmt-eu"
+        ),
+        "{stderr}"
+    );
+    // A read-only command has nothing to not write.
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "cluster", "nope"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.ends_with("fleetgen: 1 error\n"), "{stderr}");
+    let help = stdout_of(
+        fleetgen(fleet.path())
+            .args(["graph", "--help"])
+            .assert()
+            .success(),
+    );
+    insta::assert_snapshot!("graph_help", help);
+}

@@ -42,6 +42,10 @@ impl ColorWhen {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen diff
+  fleetgen diff --stat --env dev
+  fleetgen diff -o markdown > comment.md")]
 pub struct DiffArgs {
     /// Compare only this environment's branch (repeatable); the main branch is always compared.
     #[arg(long = "env", value_name = "ENV")]
@@ -81,6 +85,9 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen commit --dry-run
+  fleetgen commit -m \"Add tenant payments\" --branch-prefix review")]
 pub struct CommitArgs {
     /// Commit only this environment's branch (repeatable); the main branch is always committed.
     #[arg(long = "env", value_name = "ENV")]
@@ -108,11 +115,21 @@ pub struct CommitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen check
+  fleetgen check --no-drift -o json")]
 pub struct CheckArgs {
     /// Check only this environment's branch (repeatable); the main branch is always checked.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
     /// Compare with DIR/<branch>/ instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
@@ -143,6 +160,9 @@ pub struct HookArgs {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install a git pre-commit hook that runs `fleetgen check` before each commit.
+    #[command(after_help = "Examples:
+  fleetgen hook install
+  fleetgen hook install --dry-run")]
     Install {
         /// Replace a pre-commit hook that fleetgen did not write.
         #[arg(long)]

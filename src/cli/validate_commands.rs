@@ -13,11 +13,21 @@ use crate::validate::{self, secrets::Secret};
 use crate::view;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen secrets
+  fleetgen secrets --env dev -o json")]
 pub struct SecretsArgs {
     /// Only the Secrets for this environment's branch (repeatable); the main branch always counts.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
 }
 
