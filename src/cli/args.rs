@@ -70,6 +70,8 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print every object Flux applies to one cluster, as one YAML stream.
+    Build(super::validate_commands::BuildArgs),
     /// Print fleetgen's version.
     #[command(after_help = "Examples:
   fleetgen version")]

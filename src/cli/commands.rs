@@ -29,6 +29,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Graph(args) => super::validate_commands::graph(&root, args),
+        Command::Build(args) => super::validate_commands::build(&root, args),
         Command::Version => {
             println!("fleetgen {}", env!("CARGO_PKG_VERSION"));
             Ok(0)

@@ -160,3 +160,34 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen build --cluster k3d-emea
+  fleetgen build --cluster k3s-america-south --env dev | kubectl diff -f -")]
+pub struct BuildArgs {
+    /// The cluster whose objects to print.
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: String,
+    /// Only the objects of this environment's branch [default: every branch].
+    #[arg(long = "env", value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+pub fn build(root: &Path, args: BuildArgs) -> Result<i32> {
+    let envs: Vec<String> = args.env.iter().cloned().collect();
+    let compiled = pipeline::compile(root, &envs)?;
+    let fleet = &compiled.fleet;
+    if !fleet.clusters.contains_key(&args.cluster) {
+        let known = fleet.clusters.keys().map(String::as_str).collect();
+        return Err(unknown("unknown-cluster", "cluster", &args.cluster, known));
+    }
+    let text = view::build::stream(
+        fleet,
+        &compiled.rendered,
+        &args.cluster,
+        args.env.as_deref(),
+    )?;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
+}
