@@ -204,7 +204,7 @@ fn cli_habits_of_kubectl_and_flux() {
         .assert()
         .code(1);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(stderr.ends_with("fleetgen: 1 error\n"), "{stderr}");
+    assert!(stderr.ends_with("fleetgen: 1 error found\n"), "{stderr}");
     let help = stdout_of(
         fleetgen(fleet.path())
             .args(["graph", "--help"])

@@ -53,8 +53,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 let warnings = diagnostics.len() - errors;
                 let mut line = format!("fleetgen: {errors} error{}", plural(errors));
                 if warnings > 0 {
-                    line.push_str(&format!(", {warnings} warning{}", plural(warnings)));
+                    line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
                 }
+                line.push_str(" found");
                 if writes {
                     line.push_str("; nothing was written");
                 }
