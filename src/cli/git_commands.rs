@@ -45,7 +45,8 @@ impl ColorWhen {
 #[command(after_help = "Examples:
   fleetgen diff
   fleetgen diff --stat --env dev
-  fleetgen diff -o markdown > comment.md")]
+  fleetgen diff -o markdown > comment.md
+  fleetgen diff --env qa --against dev")]
 pub struct DiffArgs {
     /// Compare only this environment's branch (repeatable); the main branch is always compared.
     #[arg(long = "env", value_name = "ENV")]
@@ -71,6 +72,10 @@ pub struct DiffArgs {
         default_value_t
     )]
     pub format: DiffFormat,
+    /// Show what the one --env environment would gain or lose if it matched this one
+    /// (memberships, values, rendered files with the environment's name abstracted).
+    #[arg(long, value_name = "ENV")]
+    pub against: Option<String>,
 }
 
 /// How `diff` shows a change.
@@ -193,6 +198,18 @@ fn note_compared(drift: &Drift, out_given: bool) {
 }
 
 pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
+    if let Some(source) = &args.against {
+        let [target] = args.envs.as_slice() else {
+            return Err(Error::Usage(
+                "--against compares one environment with another: give exactly one --env".into(),
+            ));
+        };
+        let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
+        let report =
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source);
+        let _ = io::stdout().lock().write_all(report.as_bytes());
+        return Ok(0);
+    }
     let compiled = pipeline::compile(root, &args.envs)?;
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;

@@ -44,7 +44,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(code) => code,
         Err(error) => {
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "{error}");
+            // Diagnostics carry their own `file:line:col: error:`; everything else gets the
+            // prefix here, so every failure reads the same way.
+            match &error {
+                crate::Error::Invalid(_) => {
+                    let _ = writeln!(stderr, "{error}");
+                }
+                _ => {
+                    let _ = writeln!(stderr, "error: {error}");
+                }
+            }
             if let crate::Error::Invalid(diagnostics) = &error {
                 let errors = diagnostics
                     .iter()

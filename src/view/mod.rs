@@ -6,3 +6,4 @@ pub mod build;
 pub mod graph;
 pub mod markdown;
 pub mod natural;
+pub mod promotion;
