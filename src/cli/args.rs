@@ -58,6 +58,8 @@ pub enum Command {
     Secrets(super::validate_commands::SecretsArgs),
     /// Draw the fleet: clusters, who drives whom, and each cluster's Flux Kustomization chain.
     Graph(super::validate_commands::GraphArgs),
+    /// List every apiVersion and kind objects are validated with, and where its schema comes from.
+    Schemas(super::validate_commands::SchemasArgs),
     /// Print a shell completion script.
     #[command(
         visible_alias = "completion",
@@ -89,6 +91,8 @@ pub struct RenderArgs {
     /// Overwrite generated files even if they were edited by hand.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub gate: super::validate_commands::GateArgs,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use git2::Repository;
 
 use super::args::Format;
+use super::validate_commands::{GateArgs, ValidationArgs, gate};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -76,6 +77,8 @@ pub struct DiffArgs {
     /// (memberships, values, rendered files with the environment's name abstracted).
     #[arg(long, value_name = "ENV")]
     pub against: Option<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 /// How `diff` shows a change.
@@ -117,6 +120,8 @@ pub struct CommitArgs {
     /// Author email [default: GIT_AUTHOR_EMAIL, or user.email from git config].
     #[arg(long, value_name = "EMAIL")]
     pub author_email: Option<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -143,17 +148,8 @@ pub struct CheckArgs {
     /// expected to lag behind the source until the change is merged and committed).
     #[arg(long)]
     pub no_drift: bool,
-    /// CustomResourceDefinitions to validate custom resources with: a file or a directory
-    /// (repeatable), in addition to `validation.crds` in fleet/fleet.yaml.
-    #[arg(long = "crds", value_name = "PATH")]
-    pub crds: Vec<PathBuf>,
-    /// JSON Schema definitions (or an OpenAPI document) of the built-in Kubernetes kinds,
-    /// instead of `validation.kubernetes` in fleet/fleet.yaml.
-    #[arg(long = "kubernetes-schemas", value_name = "FILE")]
-    pub kubernetes_schemas: Option<PathBuf>,
-    /// Objects of a kind no schema describes are errors, not warnings.
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub validation: ValidationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +207,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         return Ok(0);
     }
     let compiled = pipeline::compile(root, &args.envs)?;
+    gate(&compiled, &args.gate)?;
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
     note_compared(&drift, args.out.is_some());
@@ -243,6 +240,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    gate(&compiled, &args.gate)?;
     let repo = git::open(&compiled.fleet)?;
     let identity = git::signatures(
         &repo,
@@ -361,35 +359,11 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = Diagnostics::new();
-    let (mut schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered))?;
-    for path in &args.crds {
-        if !path.exists() {
-            return Err(Error::Usage(format!(
-                "--crds {}: no such file or directory",
-                path.display()
-            )));
-        }
-        schemas.add_crd_path(path)?;
-    }
-    if let Some(path) = &args.kubernetes_schemas {
-        if !path.is_file() {
-            return Err(Error::Usage(format!(
-                "--kubernetes-schemas {}: no such file",
-                path.display()
-            )));
-        }
-        schemas.set_kubernetes_path(path)?;
-    }
-    let options = validate::Options {
-        strict: args.strict || compiled.fleet.validation.strict,
-    };
-    diagnostics.extend(validate::validate(
+    let mut diagnostics = validate::run(
         &compiled.fleet,
         &compiled.rendered,
-        &schemas,
-        options,
-    ));
+        &args.validation.settings(),
+    )?;
     let mut drift = None;
     if !args.no_drift {
         let found = diff::against_fleet(
