@@ -23,6 +23,7 @@ pub mod scaffold;
 pub mod sinks;
 pub mod tree;
 pub mod validate;
+pub mod view;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use error::{Error, Result};

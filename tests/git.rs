@@ -225,7 +225,8 @@ fn a_changed_file_lands_as_one_commit_on_its_branch_only() {
     );
     let message = dev.message().unwrap();
     assert!(
-        message.contains("cluster a (tenant team):\n  M tenants/a/team/apps/web.yaml\n"),
+        message.contains("cluster a: tenant team\n")
+            && message.contains("\nM tenants/a/team/apps/web.yaml\n"),
         "{message}"
     );
 }
@@ -858,7 +859,7 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
     );
     assert!(!patch.contains("\u{1b}["), "NO_COLOR is set");
     assert!(
-        stderr(&diff).contains("cluster k3d-america: tenant kaizentm"),
+        stderr(&diff).contains("clusters k3d-america, k3d-emea: tenant kaizentm"),
         "{}",
         stderr(&diff)
     );
@@ -908,7 +909,7 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
         commit
             .message()
             .unwrap()
-            .contains("cluster k3d-emea (tenant kaizentm):")
+            .contains("clusters k3d-america, k3d-emea: tenant kaizentm")
     );
     fleetgen(dir.path(), &["check"]).success();
 }

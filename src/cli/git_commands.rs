@@ -43,6 +43,11 @@ impl ColorWhen {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen diff
+  fleetgen diff --stat --env dev
+  fleetgen diff -o markdown > comment.md
+  fleetgen diff --env qa --against dev")]
 pub struct DiffArgs {
     /// Compare only this environment's branch (repeatable); the main branch is always compared.
     #[arg(long = "env", value_name = "ENV")]
@@ -59,11 +64,38 @@ pub struct DiffArgs {
     /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Output format: the patch (paged on a terminal) or a Markdown pull-request comment.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
+    pub format: DiffFormat,
+    /// Show what the one --env environment would gain or lose if it matched this one
+    /// (memberships, values, rendered files with the environment's name abstracted).
+    #[arg(long, value_name = "ENV")]
+    pub against: Option<String>,
     #[command(flatten)]
     pub gate: GateArgs,
 }
 
+/// How `diff` shows a change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// A unified diff (or `--stat`) on stdout and a summary on stderr.
+    #[default]
+    Human,
+    /// A pull-request comment: per environment, cluster and tenant, a picture of the affected
+    /// clusters, and the patch folded in `<details>`.
+    Markdown,
+}
+
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen commit --dry-run
+  fleetgen commit -m \"Add tenant payments\" --branch-prefix review")]
 pub struct CommitArgs {
     /// Commit only this environment's branch (repeatable); the main branch is always committed.
     #[arg(long = "env", value_name = "ENV")]
@@ -93,11 +125,21 @@ pub struct CommitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen check
+  fleetgen check --no-drift -o json")]
 pub struct CheckArgs {
     /// Check only this environment's branch (repeatable); the main branch is always checked.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
     /// Compare with DIR/<branch>/ instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
@@ -119,6 +161,9 @@ pub struct HookArgs {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install a git pre-commit hook that runs `fleetgen check` before each commit.
+    #[command(after_help = "Examples:
+  fleetgen hook install
+  fleetgen hook install --dry-run")]
     Install {
         /// Replace a pre-commit hook that fleetgen did not write.
         #[arg(long)]
@@ -149,30 +194,48 @@ fn note_compared(drift: &Drift, out_given: bool) {
 }
 
 pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
+    if let Some(source) = &args.against {
+        let [target] = args.envs.as_slice() else {
+            return Err(Error::Usage(
+                "--against compares one environment with another: give exactly one --env".into(),
+            ));
+        };
+        let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
+        let report =
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source);
+        let _ = io::stdout().lock().write_all(report.as_bytes());
+        return Ok(0);
+    }
     let compiled = pipeline::compile(root, &args.envs)?;
     gate(&compiled, &args.gate)?;
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
     note_compared(&drift, args.out.is_some());
-
-    let palette = Palette::new(args.color.enabled(io::stdout().is_terminal()));
-    let mut stdout = io::stdout().lock();
-    // A closed pipe (`fleetgen diff | head`) is not an error worth reporting.
-    let _ = if args.stat {
-        diff::write_stat(&drift, &mut stdout, palette)
+    let exit = if args.exit_code && !drift.is_empty() {
+        1
     } else {
-        diff::write_patch(&drift, &mut stdout, palette)
+        0
     };
-    let _ = stdout.flush();
+    if args.format == DiffFormat::Markdown {
+        let markdown = crate::view::markdown::diff(&drift, &compiled.fleet);
+        let _ = io::stdout().lock().write_all(markdown.as_bytes());
+        return Ok(exit);
+    }
+
+    let terminal = io::stdout().is_terminal();
+    let palette = Palette::new(args.color.enabled(terminal));
+    let mut patch = Vec::new();
+    let _ = if args.stat {
+        diff::write_stat(&drift, &mut patch, palette)
+    } else {
+        diff::write_patch(&drift, &mut patch, palette)
+    };
+    super::pager::page(&patch, terminal);
 
     let environments = environments(&compiled.fleet);
     let summaries = drift.summaries(|branch| environments.get(branch).cloned());
     let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
-    Ok(if args.exit_code && !drift.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(exit)
 }
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {

@@ -57,6 +57,9 @@ pub struct ChangeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen init fleet --repo https://git.example.com/platform/fleet
+  fleetgen init --with-blueprints")]
 pub struct InitArgs {
     /// Folder of the new fleet source [default: the -C folder].
     pub dir: Option<PathBuf>,
@@ -77,6 +80,9 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen init-environment qa --from dev
+  fleetgen init-environment prod --branch production --set SYNC_INTERVAL=10m")]
 pub struct InitEnvironmentArgs {
     /// Name of the environment (a DNS label), and of its branch unless --branch says otherwise.
     pub env: String,
@@ -121,6 +127,9 @@ pub enum FluxMode {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-cluster edge-1 --provider existing --env dev
+  fleetgen add-cluster prod-eu --provider aws --managed-by mgmt-eu --env prod --dry-run")]
 pub struct AddClusterArgs {
     /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -147,6 +156,8 @@ pub struct AddClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-remote-cluster store-7 --managed-by mgmt-eu --env prod")]
 pub struct AddRemoteClusterArgs {
     /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -167,6 +178,9 @@ pub struct AddRemoteClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-tenant payments --repo https://git.example.com/payments/deploy --env dev
+  fleetgen add-tenant payments --repo https://git.example.com/payments/deploy --env qa --cluster edge-1 --app api")]
 pub struct AddTenantArgs {
     /// Name of the tenant (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -176,6 +190,7 @@ pub struct AddTenantArgs {
     /// Branch of that repository in this environment [default: the environment's name].
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
+    /// The environment to add the tenant to.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Run the tenant only on this cluster of ENV (repeatable) [default: all of them].
@@ -192,9 +207,14 @@ pub struct AddTenantArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-app payments api --env dev")]
 pub struct AddAppArgs {
+    /// The tenant the app belongs to.
     pub tenant: String,
+    /// The app (a folder of the tenant repo, per cluster).
     pub app: String,
+    /// The environment to deploy the app to.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     #[command(flatten)]
@@ -202,7 +222,11 @@ pub struct AddAppArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-cluster edge-1 --env dev
+  fleetgen remove-cluster edge-1 --dry-run")]
 pub struct RemoveClusterArgs {
+    /// The cluster to remove.
     pub name: String,
     /// Remove only the cluster's membership in this environment.
     #[arg(long, value_name = "ENV")]
@@ -215,7 +239,10 @@ pub struct RemoveClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-tenant payments --env qa")]
 pub struct RemoveTenantArgs {
+    /// The tenant to remove.
     pub name: String,
     /// Remove only the tenant's membership in this environment.
     #[arg(long, value_name = "ENV")]
@@ -228,8 +255,12 @@ pub struct RemoveTenantArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-app payments api --env dev")]
 pub struct RemoveAppArgs {
+    /// The tenant the app belongs to.
     pub tenant: String,
+    /// The app to remove.
     pub app: String,
     /// Remove the app only from this environment.
     #[arg(long, value_name = "ENV")]

@@ -59,53 +59,6 @@ pub fn check(fleet: &Fleet, rendered: &Rendered, options: Options) -> Result<Dia
     Ok(validate(fleet, rendered, &schemas, options))
 }
 
-/// What reaches one cluster, grouped by the Flux Kustomization that applies it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ClusterReach {
-    pub cluster: String,
-    pub appliers: Vec<ApplierReach>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ApplierReach {
-    /// `namespace/name` of the Kustomization (`flux-system/flux-system` is the bootstrap one).
-    pub kustomization: String,
-    /// The cluster whose Flux runs it: the cluster itself, or its manager.
-    pub runs_on: String,
-    /// `Kind namespace/name` of each object it applies, sorted.
-    pub objects: Vec<String>,
-}
-
-/// Follows each cluster's Flux objects from its bootstrap path (the walk `check` validates)
-/// and says what reaches which cluster through which Kustomization: `fleetgen graph`.
-pub fn reach(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<ClusterReach>> {
-    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
-    let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
-    let mut result = Vec::new();
-    for (cluster, applied) in &simulation.clusters {
-        let mut appliers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for entry in applied {
-            appliers
-                .entry((entry.via_cluster.clone(), entry.via.clone()))
-                .or_default()
-                .insert(entry.object.describe());
-        }
-        result.push(ClusterReach {
-            cluster: cluster.clone(),
-            appliers: appliers
-                .into_iter()
-                .map(|((runs_on, kustomization), objects)| ApplierReach {
-                    kustomization,
-                    runs_on,
-                    objects: objects.into_iter().collect(),
-                })
-                .collect(),
-        });
-    }
-    Ok(result)
-}
-
 /// Every Secret the fleet needs, for `fleetgen secrets`.
 pub fn needed_secrets(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<secrets::Secret>> {
     let (schemas, _) = load_schemas(fleet, Some(rendered))?;
