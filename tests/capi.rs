@@ -120,7 +120,11 @@ fn aws_cluster_snapshot() {
     let branches = render(&fixture());
     insta::assert_snapshot!(
         "main_capi_aws_prod",
-        files_under(&branches, "main", &["clusters/mgmt/capi/aws-prod/"])
+        files_under(
+            &branches,
+            "main",
+            &["capi/aws-prod/", "clusters/mgmt/capi/aws-prod/"]
+        )
     );
 }
 
@@ -133,6 +137,7 @@ fn openstack_cluster_snapshot() {
             &branches,
             "main",
             &[
+                "capi/os-edge/",
                 "clusters/mgmt/capi/os-edge/",
                 "clusters/os-edge/flux-system/"
             ]
@@ -145,7 +150,11 @@ fn docker_cluster_snapshot() {
     let branches = render(&fixture());
     insta::assert_snapshot!(
         "main_capi_kind_ci",
-        files_under(&branches, "main", &["clusters/mgmt/capi/kind-ci/"])
+        files_under(
+            &branches,
+            "main",
+            &["capi/kind-ci/", "clusters/mgmt/capi/kind-ci/"]
+        )
     );
 }
 
@@ -174,22 +183,19 @@ fn remote_flux_snapshots() {
 #[test]
 fn cni_proxy_selects_its_cluster_and_keeps_caaph_templates() {
     let branches = render(&fixture());
-    let cilium = text(&branches, "main", "clusters/mgmt/capi/aws-prod/cni.yaml").unwrap();
+    let cilium = text(&branches, "main", "capi/aws-prod/cni.yaml").unwrap();
     assert!(cilium.contains("cluster.x-k8s.io/cluster-name: aws-prod"));
     assert!(cilium.contains("- 10.20.0.0/16"), "pod CIDR rendered");
     assert!(cilium.contains("k8sServiceHost: {{ .Cluster.spec.controlPlaneEndpoint.host }}\n"));
-    let calico = text(&branches, "main", "clusters/mgmt/capi/os-edge/cni.yaml").unwrap();
+    let calico = text(&branches, "main", "capi/os-edge/cni.yaml").unwrap();
     assert!(calico.contains("chartName: tigera-operator"));
     assert!(
         calico.contains("version: \"v3.30.2\""),
         "CNI_VERSION is used"
     );
     // CNI=none: no proxy, but the cluster is still labelled with its choice.
-    assert_eq!(
-        text(&branches, "main", "clusters/mgmt/capi/kind-ci/cni.yaml"),
-        None
-    );
-    let cluster = text(&branches, "main", "clusters/mgmt/capi/kind-ci/cluster.yaml").unwrap();
+    assert_eq!(text(&branches, "main", "capi/kind-ci/cni.yaml"), None);
+    let cluster = text(&branches, "main", "capi/kind-ci/cluster.yaml").unwrap();
     assert!(cluster.contains("cni: none"));
 }
 
@@ -204,7 +210,7 @@ fn changing_an_instance_type_renames_only_that_machine_template() {
     );
     let after = render(fleet.path());
 
-    let prefix = "clusters/mgmt/capi/";
+    let prefix = "capi/";
     let old = objects(&before, "main", prefix);
     let new = objects(&after, "main", prefix);
     let removed: Vec<_> = old.difference(&new).collect();
@@ -219,9 +225,9 @@ fn changing_an_instance_type_renames_only_that_machine_template() {
     // Only the workers' file changes: the MachineDeployment now points at the new template.
     assert_eq!(
         changed_paths(&before, &after),
-        BTreeSet::from(["main:clusters/mgmt/capi/aws-prod/workers.yaml".to_owned()])
+        BTreeSet::from(["main:capi/aws-prod/workers.yaml".to_owned()])
     );
-    let workers = text(&after, "main", "clusters/mgmt/capi/aws-prod/workers.yaml").unwrap();
+    let workers = text(&after, "main", "capi/aws-prod/workers.yaml").unwrap();
     let new_name = added[0].1.trim_start_matches("aws-prod/");
     assert_eq!(
         workers.matches(new_name).count(),
@@ -241,7 +247,7 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     );
     let after = render(fleet.path());
 
-    let prefix = "clusters/mgmt/capi/";
+    let prefix = "capi/";
     let old = objects(&before, "main", prefix);
     let new = objects(&after, "main", prefix);
     let removed: Vec<_> = old.difference(&new).collect();
@@ -254,7 +260,7 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     assert!(added[0].1.starts_with("os-edge/os-edge-control-plane-"));
     assert_eq!(
         changed_paths(&before, &after),
-        BTreeSet::from(["main:clusters/mgmt/capi/os-edge/control-plane.yaml".to_owned()])
+        BTreeSet::from(["main:capi/os-edge/control-plane.yaml".to_owned()])
     );
 }
 
@@ -450,4 +456,132 @@ fn rendered_branches_pass_validate_tree() {
     assert_eq!(capi.keys().collect::<Vec<_>>(), ["dev", "main"]);
     let example = validate_fleet(&tools, crate_root());
     assert_eq!(example.keys().collect::<Vec<_>>(), ["dev", "main", "qa"]);
+}
+
+/// What the manager's Flux applies, following the graph from its bootstrap path:
+/// `namespace/name` of each Flux Kustomization, with its document and the Kustomization that
+/// applies it.
+fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, String)> {
+    use fleetgen::validate::{self, document, graph};
+    let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
+    assert!(syntax.is_empty(), "{syntax:?}");
+    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
+    simulation.clusters["mgmt"]
+        .iter()
+        .filter(|applied| {
+            applied.object.document.api_version() == Some("kustomize.toolkit.fluxcd.io/v1")
+                && applied.object.document.kind() == Some("Kustomization")
+        })
+        .map(|applied| {
+            let namespace = applied.object.namespace.clone().unwrap_or_default();
+            (
+                format!("{namespace}/{}", applied.object.name),
+                (applied.object.document.value.clone(), applied.via.clone()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
+    let kustomizations = manager_kustomizations(&fixture());
+    for cluster in ["aws-prod", "os-edge", "kind-ci"] {
+        let gate = format!("{cluster}/{cluster}-cluster");
+        let (spec, via) = kustomizations
+            .get(&gate)
+            .unwrap_or_else(|| panic!("{gate} does not reach mgmt: {kustomizations:#?}"));
+        // Applied by the bootstrap Kustomization itself, not by one that could be blocked.
+        assert_eq!(via, "flux-system/flux-system", "{gate}");
+        assert_eq!(spec["spec"]["path"], format!("./capi/{cluster}"));
+        let checked: BTreeSet<String> = spec["spec"]["healthChecks"]
+            .as_array()
+            .expect("health checks")
+            .iter()
+            .map(|check| {
+                format!(
+                    "{}/{}",
+                    check["kind"].as_str().unwrap(),
+                    check["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            checked,
+            BTreeSet::from([
+                format!("Cluster/{cluster}"),
+                format!("KubeadmControlPlane/{cluster}-control-plane")
+            ])
+        );
+        assert!(spec["spec"]["timeout"].is_string(), "{gate} has a timeout");
+        let exprs = spec["spec"]["healthCheckExprs"]
+            .as_array()
+            .expect("CEL checks");
+        assert_eq!(
+            exprs.len(),
+            2,
+            "{gate}: Cluster API objects have no kstatus conditions"
+        );
+
+        let targeting: Vec<&String> = kustomizations
+            .iter()
+            .filter(|(_, (spec, _))| {
+                spec["spec"]["kubeConfig"]["secretRef"]["name"] == format!("{cluster}-kubeconfig")
+            })
+            .map(|(name, _)| name)
+            .collect();
+        assert!(!targeting.is_empty(), "nothing targets {cluster}");
+        for name in targeting {
+            // Breadth-first along dependsOn, within the namespace (Flux's default).
+            let mut queue = vec![name.clone()];
+            let mut seen = BTreeSet::new();
+            let mut reached = false;
+            while let Some(current) = queue.pop() {
+                if current == gate {
+                    reached = true;
+                    break;
+                }
+                if !seen.insert(current.clone()) {
+                    continue;
+                }
+                let Some((spec, _)) = kustomizations.get(&current) else {
+                    continue;
+                };
+                let namespace = current.split('/').next().unwrap();
+                for dependency in spec["spec"]["dependsOn"].as_array().into_iter().flatten() {
+                    let on = dependency["namespace"].as_str().unwrap_or(namespace);
+                    queue.push(format!("{on}/{}", dependency["name"].as_str().unwrap()));
+                }
+            }
+            assert!(
+                reached,
+                "{name} targets {cluster} but does not wait for {gate}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
+    use fleetgen::validate::{self, document, graph};
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    let (documents, _) = document::parse_branches(&compiled.rendered.branches);
+    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
+    let mut clusters = 0;
+    for applied in &simulation.clusters["mgmt"] {
+        let group = applied.object.document.api_version().unwrap_or_default();
+        if group.contains("cluster.x-k8s.io") {
+            let namespace = applied.object.namespace.clone().unwrap();
+            assert_eq!(
+                applied.via,
+                format!("{namespace}/{namespace}-cluster"),
+                "{}",
+                applied.object.describe()
+            );
+            clusters += usize::from(applied.object.document.kind() == Some("Cluster"));
+        }
+    }
+    assert_eq!(clusters, 3);
 }

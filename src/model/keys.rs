@@ -252,6 +252,15 @@ const BUILTINS: &[Builtin] = &[
         help: "Number of worker machines.",
     },
     Builtin {
+        name: "CLUSTER_READY_TIMEOUT",
+        ty: || KeyType::Duration,
+        default: Some("30m"),
+        required: no,
+        providers: &CAPI,
+        per_environment: false,
+        help: "How long the manager's `<cluster>-cluster` Kustomization waits for the Cluster and its control plane to be Available before it reports a failure; everything applied to the cluster waits for it.",
+    },
+    Builtin {
         name: "AWS_REGION",
         ty: || KeyType::Text,
         default: None,
