@@ -585,3 +585,215 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
     }
     assert_eq!(clusters, 3);
 }
+
+/// The diagnostics of compiling `fleet`, which must fail.
+fn refused(fleet: &Path, what: &str) -> fleetgen::diagnostic::Diagnostics {
+    match fleetgen::pipeline::compile(fleet, &[]) {
+        Err(Error::Invalid(diagnostics)) => diagnostics,
+        Err(error) => panic!("{what}: {error}"),
+        Ok(_) => panic!("{what} was accepted"),
+    }
+}
+
+/// The one finding of `rule`, rendered as the user sees it.
+fn finding(diagnostics: &fleetgen::diagnostic::Diagnostics, rule: &str) -> String {
+    let found: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.rule == rule)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{rule}: {diagnostics}");
+    found[0].clone()
+}
+
+#[test]
+fn an_even_control_plane_count_is_an_input_error_at_its_line() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "CONTROL_PLANE_MACHINE_COUNT=3",
+        "CONTROL_PLANE_MACHINE_COUNT=2",
+    );
+    let diagnostics = refused(fleet.path(), "two control-plane machines");
+    let shown = finding(&diagnostics, "even-control-plane");
+    assert!(
+        shown.starts_with("fleet/clusters/aws-prod.env:11:"),
+        "{shown}"
+    );
+    assert!(shown.contains("odd number"), "{shown}");
+}
+
+#[test]
+fn a_negative_worker_count_is_an_input_error_at_its_line() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/os-edge.env"),
+        "WORKER_MACHINE_COUNT=2",
+        "WORKER_MACHINE_COUNT=-1",
+    );
+    let diagnostics = refused(fleet.path(), "a negative worker count");
+    let shown = diagnostics
+        .iter()
+        .find(|diagnostic| diagnostic.message.contains("WORKER_MACHINE_COUNT"))
+        .map(ToString::to_string)
+        .unwrap_or_else(|| panic!("{diagnostics}"));
+    assert!(
+        shown.starts_with("fleet/clusters/os-edge.env:11:"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_aws_machine_image_is_required_and_used_by_every_machine() {
+    let branches = render(&fixture());
+    for file in ["control-plane.yaml", "workers.yaml"] {
+        let text = text(&branches, "main", &format!("capi/aws-prod/{file}")).unwrap();
+        assert!(
+            text.contains("      ami:\n        id: \"ami-0a1b2c3d4e5f67890\"\n"),
+            "{file}:\n{text}"
+        );
+    }
+
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "AWS_AMI_ID=ami-0a1b2c3d4e5f67890\n",
+        "",
+    );
+    let diagnostics = refused(fleet.path(), "an AWS cluster without an image");
+    let shown = finding(&diagnostics, "missing-key");
+    assert!(
+        shown.starts_with("fleet/clusters/aws-prod.env") && shown.contains("AWS_AMI_ID"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn two_aws_clusters_with_one_vpc_cidr_are_an_input_error() {
+    let fleet = fixture_copy();
+    let aws = fs::read_to_string(fleet.path().join("fleet/clusters/aws-prod.env")).unwrap();
+    fs::write(
+        fleet.path().join("fleet/clusters/aws-stage.env"),
+        aws.replace("POD_CIDR=10.20.0.0/16", "POD_CIDR=10.60.0.0/16")
+            .replace("SERVICE_CIDR=10.21.0.0/16", "SERVICE_CIDR=10.61.0.0/16"),
+    )
+    .unwrap();
+    let diagnostics = refused(fleet.path(), "two VPCs with one CIDR");
+    let shown = finding(&diagnostics, "cidr-overlap");
+    assert!(shown.contains("NODE_CIDR 10.22.0.0/16"), "{shown}");
+
+    // Leaving it out is no way around it: AWS clusters must say which VPC CIDR they use.
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "NODE_CIDR=10.22.0.0/16\n",
+        "",
+    );
+    let diagnostics = refused(fleet.path(), "an AWS cluster without a VPC CIDR");
+    assert!(finding(&diagnostics, "missing-key").contains("NODE_CIDR"));
+}
+
+#[test]
+fn a_kubernetes_version_without_a_cloud_controller_manager_is_an_input_error() {
+    let fleet = fixture_copy();
+    let file = fleet.path().join("fleet/clusters/os-edge.env");
+    replace_in(
+        &file,
+        "KUBERNETES_VERSION=v1.33.4",
+        "KUBERNETES_VERSION=v1.27.3",
+    );
+    let diagnostics = refused(fleet.path(), "Kubernetes v1.27 on OpenStack");
+    let shown = finding(&diagnostics, "unsupported-version");
+    assert!(
+        shown.starts_with("fleet/clusters/os-edge.env:5:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("CLOUD_CONTROLLER_MANAGER_VERSION"),
+        "{shown}"
+    );
+
+    // Naming a release of the cloud provider for that minor is the way out.
+    fs::write(
+        &file,
+        fs::read_to_string(&file).unwrap() + "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1\n",
+    )
+    .unwrap();
+    let branches = render(fleet.path());
+    let ccm = text(
+        &branches,
+        "main",
+        "capi/os-edge/cloud-controller-manager.yaml",
+    )
+    .unwrap();
+    assert!(ccm.contains("version: \"2.27.1\"\n"), "{ccm}");
+
+    // A cloud controller manager newer than the API server is refused.
+    replace_in(
+        &file,
+        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1",
+        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.29.0",
+    );
+    let diagnostics = refused(fleet.path(), "a CCM newer than Kubernetes");
+    assert!(finding(&diagnostics, "version-skew").contains("newer than its KUBERNETES_VERSION"));
+}
+
+#[test]
+fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/kind-ci.env"),
+        "MANAGED_BY=mgmt",
+        "MANAGED_BY=os-edge",
+    );
+    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).expect("only a warning");
+    let warnings = fleetgen::model::capi::warnings(&compiled.fleet.clusters);
+    let shown = finding(&warnings, "docker-manager");
+    assert!(
+        shown.starts_with("fleet/clusters/kind-ci.env:3:"),
+        "{shown}"
+    );
+    assert!(shown.contains("no Docker socket"), "{shown}");
+    // The fixture's manager is PROVIDER=existing: fleetgen cannot know, and says nothing.
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    assert!(fleetgen::model::capi::warnings(&compiled.fleet.clusters).is_empty());
+}
+
+#[test]
+fn secrets_lists_every_secret_an_openstack_cluster_needs() {
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
+    let find = |name: &str| {
+        secrets
+            .iter()
+            .find(|secret| {
+                secret.cluster == "mgmt" && secret.namespace == "os-edge" && secret.name == name
+            })
+            .unwrap_or_else(|| panic!("no {name} in {secrets:#?}"))
+    };
+    let move_label = vec!["clusterctl.cluster.x-k8s.io/move=true".to_owned()];
+
+    let capo = find("os-edge-cloud-config");
+    assert_eq!(capo.keys, ["clouds.yaml"]);
+    assert_eq!(capo.optional_keys, ["cacert"]);
+    assert_eq!(capo.labels, move_label);
+
+    // The cloud controller manager's cloud.conf, which the ClusterResourceSet applies.
+    let ccm = find("os-edge-cloud-controller-manager");
+    assert_eq!(
+        ccm.secret_type.as_deref(),
+        Some("addons.cluster.x-k8s.io/resource-set")
+    );
+    assert_eq!(ccm.keys, ["cloud-config.yaml"]);
+    assert_eq!(ccm.labels, move_label);
+    let crs = text(
+        &compiled.rendered.branches,
+        "main",
+        "capi/os-edge/cloud-controller-manager.yaml",
+    )
+    .unwrap();
+    assert!(
+        crs.contains("name: os-edge-cloud-controller-manager"),
+        "{crs}"
+    );
+}

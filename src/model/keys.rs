@@ -144,6 +144,9 @@ fn capi() -> Required {
 fn aws() -> Required {
     Required::ForProviders(vec!["aws"])
 }
+fn cloud() -> Required {
+    Required::ForProviders(vec!["aws", "openstack"])
+}
 fn openstack() -> Required {
     Required::ForProviders(vec!["openstack"])
 }
@@ -210,10 +213,10 @@ const BUILTINS: &[Builtin] = &[
         name: "NODE_CIDR",
         ty: || KeyType::Cidr,
         default: None,
-        required: openstack,
+        required: cloud,
         providers: &[],
         per_environment: false,
-        help: "Network of the machines: the subnet CAPO creates on OpenStack, the VPC on AWS (CAPA's default 10.0.0.0/16 when unset). Must not overlap another cluster's networks.",
+        help: "Network of the machines: the subnet CAPO creates on OpenStack, the VPC CIDR on AWS. Must not overlap another cluster's networks: two VPCs with one CIDR cannot be peered, and CAPA's default (10.0.0.0/16 for every cluster) is not used for that reason.",
     },
     Builtin {
         name: "CNI",
@@ -234,13 +237,22 @@ const BUILTINS: &[Builtin] = &[
         help: "Chart version of the CNI (cilium chart, or Calico's tigera-operator chart); defaults to the version the capi-cni blueprint pins.",
     },
     Builtin {
+        name: "CLOUD_CONTROLLER_MANAGER_VERSION",
+        ty: || KeyType::Version,
+        default: None,
+        required: no,
+        providers: &["aws", "openstack"],
+        per_environment: false,
+        help: "Version of the cloud controller manager: the image tag on AWS, the chart version on OpenStack. Defaults to the release of KUBERNETES_VERSION's minor (v1.<minor>.0 on AWS, chart 2.<minor>.0 on OpenStack); its minor must not be newer than the cluster's.",
+    },
+    Builtin {
         name: "CONTROL_PLANE_MACHINE_COUNT",
         ty: || KeyType::Count,
         default: Some("1"),
         required: no,
         providers: &CAPI,
         per_environment: false,
-        help: "Number of control-plane machines (odd, for etcd quorum).",
+        help: "Number of control-plane machines: odd (1, 3, 5), because each runs a member of the stacked etcd, whose quorum is a majority; Cluster API refuses an even number.",
     },
     Builtin {
         name: "WORKER_MACHINE_COUNT",
@@ -277,6 +289,15 @@ const BUILTINS: &[Builtin] = &[
         providers: &["aws"],
         per_environment: false,
         help: "Name of an EC2 key pair that exists in AWS_REGION.",
+    },
+    Builtin {
+        name: "AWS_AMI_ID",
+        ty: || KeyType::Text,
+        default: None,
+        required: aws,
+        providers: &["aws"],
+        per_environment: false,
+        help: "EC2 image (ami-…) of every machine, built for KUBERNETES_VERSION in AWS_REGION. CAPA publishes images only for recent Kubernetes minors, as examples and not for production (`clusterawsadm ami list --kubernetes-version v1.33.4 --region eu-west-1` lists them); build your own with image-builder. Changing it makes new machine templates, and Cluster API replaces the machines.",
     },
     Builtin {
         name: "AWS_CONTROL_PLANE_MACHINE_TYPE",

@@ -1,6 +1,7 @@
 //! The typed fleet: clusters, tenants and environments with every cross-reference resolved and
 //! checked. Everything after this stage may assume the fleet is consistent.
 
+pub mod capi;
 pub mod keys;
 pub mod names;
 pub mod values;
@@ -174,6 +175,7 @@ impl Builder<'_> {
         }
         self.check_managers(&clusters);
         self.check_networks(&clusters);
+        capi::check(&clusters, &mut self.diagnostics);
         let mut tenants = BTreeMap::new();
         for (name, parsed) in &self.source.tenants {
             let tenant = self.tenant(name, &parsed.source, &parsed.content);
