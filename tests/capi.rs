@@ -797,3 +797,39 @@ fn secrets_lists_every_secret_an_openstack_cluster_needs() {
         "{crs}"
     );
 }
+
+#[test]
+fn removing_a_cluster_api_cluster_prunes_the_cluster_and_keeps_its_credentials() {
+    let fleet = fixture_copy();
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetgen"))
+        .arg("-C")
+        .arg(fleet.path())
+        .args(["remove-cluster", "os-edge", "--dry-run"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fleetgen runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let prunes = stderr
+        .split("Flux prunes from mgmt on its next reconciliation:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no prune list for mgmt:\n{stderr}"));
+    assert!(
+        prunes.starts_with("  Cluster os-edge/os-edge — "),
+        "{stderr}"
+    );
+    assert!(
+        prunes.contains("  Kustomization os-edge/os-edge-cluster\n"),
+        "{stderr}"
+    );
+    // The namespace holds the cloud credentials the teardown needs: Flux leaves it, and the
+    // operator deletes it after the Cluster.
+    assert!(
+        stderr.contains("Flux leaves on mgmt:\n  Namespace os-edge: its prune is disabled"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("next: once Cluster os-edge/os-edge is gone from mgmt"),
+        "{stderr}"
+    );
+}

@@ -486,6 +486,15 @@ pub fn remove_cluster(root: &Path, args: &RemoveCluster) -> Result<Proposal> {
             .push(format!("--force: also removed {}", removed[1..].join(", ")));
     }
     for cluster in &removed {
+        if source.provider(cluster) != "existing"
+            && let Some(manager) = source.manager(cluster)
+            && !removed.contains(&manager)
+            && args.env.is_none()
+        {
+            proposal.next.push(format!(
+                "once Cluster {cluster}/{cluster} is gone from {manager} (`kubectl -n {cluster} get cluster`), delete namespace {cluster} there: Flux keeps it, because it holds the credentials Cluster API needs until the last machine is deleted"
+            ));
+        }
         if source.is_remote(cluster)
             && let Some(manager) = source.manager(cluster)
             && !removed.contains(&manager)
