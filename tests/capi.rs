@@ -242,7 +242,7 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     let fleet = fixture_copy();
     replace_in(
         &fleet.path().join("fleet/clusters/os-edge.env"),
-        "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-2V-4-20s",
+        "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-2V-4",
         "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-4V-8-50s",
     );
     let after = render(fleet.path());
@@ -831,5 +831,31 @@ fn removing_a_cluster_api_cluster_prunes_the_cluster_and_keeps_its_credentials()
     assert!(
         stderr.contains("next: once Cluster os-edge/os-edge is gone from mgmt"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn openstack_root_volume_server_group_and_load_balancer_provider() {
+    let branches = render(&fixture());
+    let control_plane = text(&branches, "main", "capi/os-edge/control-plane.yaml").unwrap();
+    assert!(
+        control_plane.contains(
+            "      rootVolume:\n        sizeGiB: 50\n        type: \"ssd\"\n      serverGroup:\n        filter:\n          name: \"os-edge-control-plane\"\n"
+        ),
+        "{control_plane}"
+    );
+    let workers = text(&branches, "main", "capi/os-edge/workers.yaml").unwrap();
+    assert!(
+        workers.contains("      rootVolume:\n        sizeGiB: 50\n"),
+        "{workers}"
+    );
+    assert!(
+        !workers.contains("serverGroup"),
+        "only the control plane is spread"
+    );
+    let cluster = text(&branches, "main", "capi/os-edge/cluster.yaml").unwrap();
+    assert!(
+        cluster.contains("  apiServerLoadBalancer:\n    enabled: true\n    provider: ovn\n"),
+        "{cluster}"
     );
 }
