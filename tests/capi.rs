@@ -859,3 +859,42 @@ fn openstack_root_volume_server_group_and_load_balancer_provider() {
         "{cluster}"
     );
 }
+
+#[test]
+fn cluster_api_clusters_work_without_cross_namespace_references() {
+    let fleet = fixture_copy();
+    let file = fleet.path().join("fleet/fleet.yaml");
+    fs::write(
+        &file,
+        fs::read_to_string(&file).unwrap() + "validation:\n  crossNamespaceRefs: false\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetgen"))
+        .arg("-C")
+        .arg(fleet.path())
+        .args(["check", "--no-drift"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fleetgen runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("cross-namespace-ref"), "{stderr}");
+
+    // Each Cluster API namespace has its own copies of the sources, and the readiness gate
+    // still uses the one beside it.
+    let branches = render(fleet.path());
+    for (branch, path) in [
+        ("main", "clusters/mgmt/capi/aws-prod/source.yaml"),
+        ("dev", "clusters/mgmt/remotes/aws-prod/source.yaml"),
+    ] {
+        let source = text(&branches, branch, path).unwrap_or_else(|| panic!("no {branch}:{path}"));
+        assert!(source.contains("  namespace: aws-prod\n"), "{source}");
+    }
+    let gate = text(
+        &branches,
+        "main",
+        "clusters/mgmt/capi/aws-prod/cluster.yaml",
+    )
+    .unwrap();
+    assert!(!gate.contains("namespace: flux-system"), "{gate}");
+}
