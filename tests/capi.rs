@@ -898,3 +898,36 @@ fn cluster_api_clusters_work_without_cross_namespace_references() {
     .unwrap();
     assert!(!gate.contains("namespace: flux-system"), "{gate}");
 }
+
+#[test]
+fn block_storage_csi_drivers_are_optional_add_ons() {
+    let branches = render(&fixture());
+    let ebs = text(&branches, "main", "capi/aws-prod/csi.yaml").expect("AWS_EBS_CSI=true");
+    assert!(ebs.contains("chartName: aws-ebs-csi-driver"), "{ebs}");
+    assert!(
+        ebs.contains("cluster.x-k8s.io/cluster-name: aws-prod"),
+        "{ebs}"
+    );
+    let cinder =
+        text(&branches, "main", "capi/os-edge/csi.yaml").expect("OPENSTACK_CINDER_CSI=true");
+    assert!(
+        cinder.contains("chartName: openstack-cinder-csi"),
+        "{cinder}"
+    );
+    assert!(
+        cinder.contains("version: \"2.33.0\""),
+        "follows v1.33: {cinder}"
+    );
+
+    // Off by default.
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "AWS_EBS_CSI=true\n",
+        "",
+    );
+    assert_eq!(
+        text(&render(fleet.path()), "main", "capi/aws-prod/csi.yaml"),
+        None
+    );
+}

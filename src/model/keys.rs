@@ -300,6 +300,15 @@ const BUILTINS: &[Builtin] = &[
         help: "EC2 image (ami-…) of every machine, built for KUBERNETES_VERSION in AWS_REGION. CAPA publishes images only for recent Kubernetes minors, as examples and not for production (`clusterawsadm ami list --kubernetes-version v1.33.4 --region eu-west-1` lists them); build your own with image-builder. Changing it makes new machine templates, and Cluster API replaces the machines.",
     },
     Builtin {
+        name: "AWS_EBS_CSI",
+        ty: || KeyType::Bool,
+        default: Some("false"),
+        required: no,
+        providers: &["aws"],
+        per_environment: false,
+        help: "Install the EBS CSI driver (a CAAPH HelmChartProxy) for persistent volumes. It runs with the machines' instance profile, which then needs AWS's AmazonEBSCSIDriverPolicy.",
+    },
+    Builtin {
         name: "AWS_CONTROL_PLANE_MACHINE_TYPE",
         ty: || KeyType::Text,
         default: None,
@@ -415,6 +424,15 @@ const BUILTINS: &[Builtin] = &[
         providers: &["openstack"],
         per_environment: false,
         help: "Octavia provider of the API server's load balancer (the cloud's default when unset). Set the same `lb-provider` in the [LoadBalancer] section of the cloud controller manager's cloud.conf for Services of type LoadBalancer.",
+    },
+    Builtin {
+        name: "OPENSTACK_CINDER_CSI",
+        ty: || KeyType::Bool,
+        default: Some("false"),
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Install the Cinder CSI driver (a CAAPH HelmChartProxy) for persistent volumes, with the cloud controller manager's credentials; its chart version is the cloud controller manager's (2.<minor>.0, or CLOUD_CONTROLLER_MANAGER_VERSION).",
     },
     Builtin {
         name: "OPENSTACK_DNS_NAMESERVERS",
