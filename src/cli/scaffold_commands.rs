@@ -439,11 +439,23 @@ fn print(outcome: &Outcome) {
             "Secrets to create (fleetgen never handles secret material):"
         );
         for secret in &outcome.secrets {
-            let keys = match secret.keys.as_slice() {
+            let mut keys = match secret.keys.as_slice() {
                 [] => String::new(),
                 [key] => format!(" with key `{key}`"),
                 keys => format!(" with keys `{}`", keys.join("`, `")),
             };
+            if !secret.optional_keys.is_empty() {
+                keys.push_str(&format!(
+                    " (optional `{}`)",
+                    secret.optional_keys.join("`, `")
+                ));
+            }
+            if let Some(secret_type) = &secret.secret_type {
+                keys.push_str(&format!(", type `{secret_type}`"));
+            }
+            if !secret.labels.is_empty() {
+                keys.push_str(&format!(", label `{}`", secret.labels.join("`, `")));
+            }
             let _ = writeln!(
                 stderr,
                 "  on {}: Secret {}/{}{keys}: {}",

@@ -189,11 +189,20 @@ fn human(secrets: &[Secret]) -> String {
             out.push_str(&format!("cluster {}\n", secret.cluster));
             cluster = Some(&secret.cluster);
         }
-        let keys = if secret.keys.is_empty() {
+        let mut keys = if secret.keys.is_empty() {
             String::new()
         } else {
             format!(", keys: {}", secret.keys.join(", "))
         };
+        if !secret.optional_keys.is_empty() {
+            keys.push_str(&format!(", optional: {}", secret.optional_keys.join(", ")));
+        }
+        if let Some(secret_type) = &secret.secret_type {
+            keys.push_str(&format!(", type: {secret_type}"));
+        }
+        if !secret.labels.is_empty() {
+            keys.push_str(&format!(", labels: {}", secret.labels.join(", ")));
+        }
         out.push_str(&format!(
             "  {}/{}  (created by {}{keys})\n",
             secret.namespace, secret.name, secret.provided_by

@@ -31,7 +31,8 @@ pub enum Area {
     Entry,
     /// `clusters/<c>/environments/<env>/` on the main branch.
     Environment(String),
-    /// `clusters/<manager>/capi/<c>/`: the Cluster API definition, on its manager.
+    /// `capi/<c>/` and `clusters/<manager>/capi/<c>/`: the Cluster API definition and the
+    /// Kustomization that applies it on its manager.
     Definition,
     /// `infra/<c>/`.
     Infrastructure,
@@ -77,6 +78,7 @@ pub fn classify(path: &str) -> Option<(String, Area)> {
             }
             Some(((*cluster).to_owned(), Area::Entry))
         }
+        "capi" => Some(((*cluster).to_owned(), Area::Definition)),
         "infra" => Some((
             nested("remotes").unwrap_or_else(|| (*cluster).to_owned()),
             Area::Infrastructure,
@@ -348,6 +350,7 @@ mod tests {
                 "clusters/m/capi/c/cluster.yaml",
                 Some(("c", Area::Definition)),
             ),
+            ("capi/c/workers.yaml", Some(("c", Area::Definition))),
             (
                 "infra/a/redis/deployment.yaml",
                 Some(("a", Area::Infrastructure)),
