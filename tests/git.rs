@@ -533,7 +533,7 @@ fn checkout_state(repo: &Repository) -> CheckoutState {
 }
 
 #[test]
-fn commit_never_touches_the_working_tree_or_the_index() {
+fn commit_leaves_other_checkouts_alone_and_refuses_a_dirty_one() {
     let (dir, repo) = new_repo();
     // The user works on their own branch, with staged, unstaged and untracked changes.
     commit_by_hand(
@@ -567,23 +567,75 @@ fn commit_never_touches_the_working_tree_or_the_index() {
         Vec::<std::path::PathBuf>::new()
     );
 
-    // With the branch checked out, committing is still only a ref update; the checkout keeps
-    // showing the previous commit, and fleetgen can say where.
+    // With the branch checked out over a working tree that does not hold it, a path the
+    // commit changes differs there: nothing moves, and the path is named.
     repo.set_head("refs/heads/dev").unwrap();
+    let dev = head(&repo, "dev");
     let before = checkout_state(&repo);
-    git::commit(
+    let error = git::commit(
         &repo,
         &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 4\n"))]),
         &options(),
     )
-    .unwrap();
-    let after = checkout_state(&repo);
-    assert_eq!((after.index, after.files), (before.index, before.files));
+    .unwrap_err();
+    assert!(matches!(error, Error::CheckoutDirty(_)), "{error}");
+    assert!(
+        error.to_string().contains("infra/a/redis/deployment.yaml"),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), dev);
+    assert_eq!(checkout_state(&repo), before);
     let checked_out = git::checked_out(&repo, "refs/heads/dev").unwrap();
     assert_eq!(checked_out.len(), 1);
     assert_eq!(
         fs::canonicalize(&checked_out[0]).unwrap(),
         fs::canonicalize(dir.path()).unwrap()
+    );
+}
+
+#[test]
+fn a_clean_checkout_of_the_branch_moves_with_it_and_keeps_other_work() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    repo.set_head("refs/heads/dev").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    // Uncommitted work elsewhere in the checkout: a hand-written file, staged and not.
+    fs::write(dir.path().join("notes.md"), "mine\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("notes.md")).unwrap();
+    index.write().unwrap();
+    fs::write(dir.path().join("notes.md"), "mine, edited\n").unwrap();
+
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("infra/a/redis/deployment.yaml", Some("replicas: 4\n")),
+            ("tenants/a/team/apps/web.yaml", None),
+            ("tenants/a/team/apps/api/app.yaml", Some("path: ./api/a\n")),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let read = |path: &str| fs::read_to_string(dir.path().join(path)).ok();
+    assert_eq!(
+        read("infra/a/redis/deployment.yaml").as_deref(),
+        Some("replicas: 4\n")
+    );
+    assert_eq!(read("tenants/a/team/apps/web.yaml"), None);
+    assert_eq!(
+        read("tenants/a/team/apps/api/app.yaml").as_deref(),
+        Some("path: ./api/a\n")
+    );
+    assert_eq!(read("notes.md").as_deref(), Some("mine, edited\n"));
+    // Only the hand-written file shows as changed: staged as new, modified since.
+    let state = checkout_state(&repo);
+    assert_eq!(
+        state.statuses,
+        [(
+            "notes.md".to_owned(),
+            (git2::Status::INDEX_NEW | git2::Status::WT_MODIFIED).bits()
+        )]
     );
 }
 
@@ -769,7 +821,7 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
 }
 
 #[test]
-fn cli_commit_creates_the_branches_once_without_touching_the_checkout() {
+fn cli_commit_creates_the_branches_once_and_updates_the_clean_checkout() {
     let (dir, repo) = example_repo();
     let before = checkout_state(&repo);
 
@@ -797,16 +849,18 @@ fn cli_commit_creates_the_branches_once_without_touching_the_checkout() {
         (Ok("Fleet Bot"), TIME)
     );
 
-    // main is checked out here: only its ref moved, and fleetgen says so.
+    // main is checked out here and was clean: its files and index moved with it.
     let after = checkout_state(&repo);
-    assert_eq!((after.index, after.files), (before.index, before.files));
-    assert!(
-        stderr(&first).contains("refs/heads/main is checked out in"),
-        "{}",
-        stderr(&first)
+    assert_eq!(after.statuses, before.statuses);
+    assert!(after.files.len() > before.files.len());
+    assert_eq!(
+        after.files.get("clusters/k3d-america/infrastructure.yaml"),
+        main.get("clusters/k3d-america/infrastructure.yaml")
+            .map(|content| content.as_bytes().to_vec())
+            .as_ref()
     );
     assert!(
-        stderr(&first).contains("read-tree -m -u"),
+        stderr(&first).contains("updated the checkout in"),
         "{}",
         stderr(&first)
     );

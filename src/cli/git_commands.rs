@@ -79,6 +79,10 @@ pub struct CommitArgs {
     /// Show what would be committed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse to commit when the fleet source has changes Git has not committed (what CI
+    /// should commit is exactly what was merged).
+    #[arg(long)]
+    pub require_clean: bool,
     /// Author name [default: GIT_AUTHOR_NAME, or user.name from git config].
     #[arg(long, value_name = "NAME")]
     pub author_name: Option<String>,
@@ -181,6 +185,17 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     let repo = git::open(&compiled.fleet)?;
+    let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
+    if !uncommitted.is_empty() {
+        let listed = fold(&uncommitted, 5);
+        if args.require_clean {
+            return Err(Error::Usage(format!(
+                "the fleet source has uncommitted changes ({listed}); --require-clean refuses to commit what no \
+                 commit of the source records\n  hint: commit or stash them first"
+            )));
+        }
+        eprintln!("note: rendered with uncommitted changes of the fleet source: {listed}");
+    }
     let identity = git::signatures(
         &repo,
         args.author_name.as_deref(),
@@ -240,7 +255,13 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
                         );
                     }
                 }
-                note_checked_out(&repo, &target.refname, target.expected, *oid, &mut stderr)?;
+                for dir in git::checked_out(&repo, &target.refname)? {
+                    let _ = writeln!(
+                        stderr,
+                        "  updated the checkout in {} (its files and index)",
+                        dir.display().to_string().trim_end_matches('/')
+                    );
+                }
             }
         }
     }
@@ -251,41 +272,18 @@ fn short(oid: &git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
 }
 
-/// A branch checked out somewhere moved under that checkout: say so, and how to catch up,
-/// before the next `git commit` there records the previous tree again.
-fn note_checked_out(
-    repo: &Repository,
-    refname: &str,
-    previous: Option<git2::Oid>,
-    new: git2::Oid,
-    stderr: &mut dyn Write,
-) -> Result<()> {
-    for dir in git::checked_out(repo, refname)? {
-        let dir = dir.display().to_string();
-        let dir = dir.trim_end_matches('/');
-        let _ = writeln!(
-            stderr,
-            "note: {refname} is checked out in {dir}; fleetgen moved the branch without touching that checkout, so \
-             its index and files still show the previous commit"
-        );
-        match previous {
-            Some(previous) => {
-                let _ = writeln!(
-                    stderr,
-                    "  to bring them up to date (keeping your uncommitted changes): git -C '{dir}' read-tree -m -u {} {}",
-                    short(&previous),
-                    short(&new)
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    stderr,
-                    "  review `git -C '{dir}' status` before committing there"
-                );
-            }
-        }
+/// `a, b, c and 7 more`.
+fn fold(items: &[String], keep: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(keep)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > keep {
+        text.push_str(&format!(" and {} more", items.len() - keep));
     }
-    Ok(())
+    text
 }
 
 pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {

@@ -146,8 +146,15 @@ impl Drift {
     }
 }
 
-/// Compares `branches` with the branches of `repo`.
+/// Compares `branches` with the branches of `repo`, after finishing a commit a killed
+/// fleetgen left half done: the branches compared are all old or all new.
 pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
+    if git::interrupted(repo) {
+        let committer = repo
+            .signature()
+            .or_else(|_| git2::Signature::now("fleetgen", "fleetgen@localhost"))?;
+        git::recover(repo, &committer)?;
+    }
     let mut drift = Drift {
         compared: Compared::Branches(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()),
         branches: Vec::new(),
