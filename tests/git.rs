@@ -1097,7 +1097,7 @@ fn cli_hook_install_writes_the_hook_once() {
     fleetgen(dir.path(), &["hook", "install"]).success();
     let hook = fs::read_to_string(dir.path().join(".git/hooks/pre-commit")).unwrap();
     assert!(
-        hook.starts_with("#!/bin/sh\n") && hook.contains(" check --no-drift\n"),
+        hook.starts_with("#!/bin/sh\n") && hook.contains(" check --staged\n"),
         "{hook}"
     );
     let again = fleetgen(dir.path(), &["hook", "install"]).success();

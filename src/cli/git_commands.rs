@@ -116,6 +116,11 @@ pub struct CheckArgs {
     /// Objects of a kind no schema describes are errors, not warnings.
     #[arg(long)]
     pub strict: bool,
+    /// Validate the fleet source as staged in the Git index, not as in the working tree (the
+    /// pre-commit hook): implies --no-drift, prints nothing when valid, and passes without a
+    /// word where no fleet source is staged (a checkout of a rendered branch).
+    #[arg(long)]
+    pub staged: bool,
 }
 
 #[derive(Debug, Args)]
@@ -286,7 +291,22 @@ fn fold(items: &[String], keep: usize) -> String {
     text
 }
 
-pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
+pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
+    let staged = if args.staged {
+        match git::stage_index(root)? {
+            Some(staged) => Some(staged),
+            None => return Ok(0),
+        }
+    } else {
+        None
+    };
+    let root = match &staged {
+        Some(staged) => {
+            args.no_drift = true;
+            staged.path()
+        }
+        None => root,
+    };
     let compiled = match pipeline::compile(root, &args.envs) {
         Ok(compiled) => compiled,
         // In JSON, problems with the fleet are findings like any other.
@@ -338,6 +358,8 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
     }
     match args.format {
         Format::Json => print_json(&diagnostics),
+        // A hook that talks on every commit trains people to ignore it.
+        Format::Human if args.staged && !diagnostics.has_errors() => {}
         Format::Human => {
             let mut stderr = io::stderr().lock();
             for diagnostic in diagnostics.iter() {
@@ -456,17 +478,18 @@ fn fleet_dir_in(workdir: &Path, root: &Path) -> Result<PathBuf> {
         })
 }
 
-/// The hook: validates the fleet source, not drift — a commit that changes the source always
-/// differs from the branches until it is merged and `fleetgen commit` has run.
+/// The hook: validates the staged fleet source (what the commit records, not the working
+/// tree), not drift — a commit that changes the source always differs from the branches until
+/// it is merged and `fleetgen commit` has run.
 fn hook_script(fleet_dir: &Path) -> String {
     let directory = match fleet_dir.to_string_lossy().as_ref() {
         "" => String::new(),
         dir => format!(" -C '{}'", dir.replace('\'', r"'\''")),
     };
     format!(
-        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose fleet source does \
-         not load, render or validate; `git commit --no-verify` skips it once.\nexec \"${{FLEETGEN:-fleetgen}}\"\
-         {directory} check --no-drift\n"
+        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose staged fleet \
+         source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+         \"${{FLEETGEN:-fleetgen}}\"{directory} check --staged\n"
     )
 }
 
@@ -493,12 +516,12 @@ mod tests {
         assert_eq!(
             hook_script(Path::new("")),
             "#!/bin/sh\n# fleetgen pre-commit hook, written by `fleetgen hook install`.\n# Refuses a commit whose \
-             fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
-             \"${FLEETGEN:-fleetgen}\" check --no-drift\n"
+             staged fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+             \"${FLEETGEN:-fleetgen}\" check --staged\n"
         );
         assert!(
             hook_script(Path::new("ops/it's"))
-                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --no-drift\n")
+                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --staged\n")
         );
     }
 
