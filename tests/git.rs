@@ -749,12 +749,19 @@ fn diff_shows_added_modified_and_deleted_files() {
         String::from_utf8(summary).unwrap(),
         "dev (environment dev): 1 added, 2 modified, 1 deleted\n  cluster a: infrastructure, tenant team\n  fleet-wide: 1 file\n"
     );
-    let diagnostics = drift.diagnostics();
-    assert_eq!(diagnostics.len(), 3);
-    assert!(
-        diagnostics
-            .iter()
-            .all(|diagnostic| diagnostic.is_error() && diagnostic.rule == "drift")
+    // One finding for the branch, naming each drifted file once.
+    let diagnostics: Vec<String> = drift
+        .diagnostics()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        diagnostics,
+        [
+            "error: branch dev: 3 files differ from the rendered fleet (1 added, 1 modified, 1 deleted): \
+          infra/a/redis/deployment.yaml, tenants/a/team/apps/api.yaml, tenants/a/team/apps/web.yaml [drift]\n  \
+          hint: `fleetgen diff` shows the changes, `fleetgen commit` brings the branch up to date"
+        ]
     );
 }
 
@@ -924,30 +931,29 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
     let coloured = stdout(&fleetgen(dir.path(), &["diff", "--color", "always"]).success());
     assert!(coloured.contains("\u{1b}["), "{coloured}");
 
-    // check: one finding per drifted file, machine-readable.
+    // check: one finding per drifted branch, machine-readable.
     let check = fleetgen(dir.path(), &["check", "--format", "json"]).code(1);
     let findings: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
-    let files: Vec<&str> = findings
+    let errors: Vec<(&str, &str)> = findings
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["severity"] == "error")
-        .map(|f| f["file"].as_str().unwrap())
+        .map(|f| (f["rule"].as_str().unwrap(), f["message"].as_str().unwrap()))
         .collect();
     assert_eq!(
-        files,
-        [
-            "dev:tenants/k3d-america/kaizentm/gitrepository.yaml",
-            "dev:tenants/k3d-emea/kaizentm/gitrepository.yaml"
-        ]
+        errors,
+        [(
+            "drift",
+            "branch dev: 2 files differ from the rendered fleet (2 modified): \
+             tenants/k3d-america/kaizentm/gitrepository.yaml, tenants/k3d-emea/kaizentm/gitrepository.yaml"
+        )]
     );
+    let human = fleetgen(dir.path(), &["check"]).code(1);
     assert!(
-        findings
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["severity"] == "error")
-            .all(|f| f["rule"] == "drift" && f["line"] == 1)
+        stderr(&human).ends_with("fleetgen: 1 error, 1 warning\n"),
+        "{}",
+        stderr(&human)
     );
     fleetgen(dir.path(), &["check", "--no-drift"]).success();
 

@@ -369,14 +369,24 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
                 .iter()
                 .filter(|diagnostic| diagnostic.is_error())
                 .count();
+            let warnings = diagnostics.iter().count() - errors;
             let branches = match &drift {
                 Some(drift) if drift.is_empty() => "; branches up to date",
                 Some(_) => "",
                 None => "; branches not compared",
             };
+            let warned = match warnings {
+                0 => String::new(),
+                n => format!(" ({n} warning{})", plural(n)),
+            };
             let _ = match errors {
-                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}"),
-                _ => writeln!(stderr, "fleetgen: {errors} problem{} found", plural(errors)),
+                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}{warned}"),
+                _ => writeln!(
+                    stderr,
+                    "fleetgen: {errors} error{}, {warnings} warning{}",
+                    plural(errors),
+                    plural(warnings)
+                ),
             };
         }
     }
