@@ -511,14 +511,18 @@ mod tests {
             ]
         );
 
-        // The ownership list changes along with the files; it is not a finding of its own.
+        // One finding for the branch; the ownership list changes along with the files and
+        // is not named.
         let diagnostics = drift.diagnostics();
-        assert_eq!(diagnostics.len(), 3);
-        assert!(diagnostics.iter().all(|d| d.rule == "drift"));
+        assert_eq!(diagnostics.len(), 1);
+        let finding = diagnostics.iter().next().unwrap();
+        assert_eq!(finding.rule, "drift");
         assert!(
-            diagnostics
-                .iter()
-                .all(|d| !d.location.as_ref().unwrap().file.ends_with(OWNED_LIST))
+            finding
+                .message
+                .ends_with(": 3 files differ from the rendered fleet (1 added, 1 modified, 1 deleted): a/x.yaml, b.yaml, c.yaml"),
+            "{}",
+            finding.message
         );
     }
 

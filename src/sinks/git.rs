@@ -124,6 +124,9 @@ pub fn read_branch(repo: &Repository, branch: &str) -> Result<Option<(Oid, Tree)
 pub struct GitBase<'repo> {
     repo: &'repo Repository,
     tree: Option<git2::Tree<'repo>>,
+    /// Every plain file of the tree with its blob id, read in one walk: an unchanged rendered
+    /// file is recognised by hashing it, without reading the blob or the trees above it.
+    blobs: std::collections::HashMap<String, Oid>,
 }
 
 impl<'repo> GitBase<'repo> {
@@ -133,15 +136,28 @@ impl<'repo> GitBase<'repo> {
             Some(oid) => Some(repo.find_commit(oid)?.tree()?),
             None => None,
         };
-        Ok(Self { repo, tree })
-    }
-
-    fn tree_id(&self) -> Option<Oid> {
-        self.tree.as_ref().map(git2::Tree::id)
+        let mut blobs = std::collections::HashMap::new();
+        if let Some(tree) = &tree {
+            tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Blob) && entry.filemode() == FILE_MODE {
+                    let name = String::from_utf8_lossy(entry.name_bytes());
+                    blobs.insert(format!("{dir}{name}"), entry.id());
+                }
+                TreeWalkResult::Ok
+            })?;
+        }
+        Ok(Self { repo, tree, blobs })
     }
 }
 
 impl Base for GitBase<'_> {
+    fn holds(&self, path: &str, content: &[u8]) -> Result<bool> {
+        match self.blobs.get(path) {
+            Some(id) => Ok(*id == Oid::hash_object(ObjectType::Blob, content)?),
+            None => Ok(false),
+        }
+    }
+
     fn entry(&self, path: &str) -> Result<Entry> {
         let Some(root) = &self.tree else {
             return Ok(Entry::Missing);
@@ -352,9 +368,14 @@ pub fn commit_targets(
             done.push(result);
             continue;
         }
-        let base = GitBase::new(repo, target.base)?;
-        let tree_id = build_tree(repo, base.tree.as_ref(), &result.changes)?;
-        if Some(tree_id) == base.tree_id() || already_there(repo, target, tree_id)? {
+        let base_tree = match target.base {
+            Some(oid) => Some(repo.find_commit(oid)?.tree()?),
+            None => None,
+        };
+        let tree_id = build_tree(repo, base_tree.as_ref(), &result.changes)?;
+        if Some(tree_id) == base_tree.as_ref().map(git2::Tree::id)
+            || already_there(repo, target, tree_id)?
+        {
             result.changes.clear();
             result.message.clear();
             done.push(result);
