@@ -114,6 +114,10 @@ pub struct CommitArgs {
     /// Show what would be committed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse to commit when the fleet source has changes Git has not committed (what CI
+    /// should commit is exactly what was merged).
+    #[arg(long)]
+    pub require_clean: bool,
     /// Author name [default: GIT_AUTHOR_NAME, or user.name from git config].
     #[arg(long, value_name = "NAME")]
     pub author_name: Option<String>,
@@ -150,6 +154,11 @@ pub struct CheckArgs {
     pub no_drift: bool,
     #[command(flatten)]
     pub validation: ValidationArgs,
+    /// Validate the fleet source as staged in the Git index, not as in the working tree (the
+    /// pre-commit hook): implies --no-drift, prints nothing when valid, and passes without a
+    /// word where no fleet source is staged (a checkout of a rendered branch).
+    #[arg(long)]
+    pub staged: bool,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +251,17 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     gate(&compiled, &args.gate)?;
     let repo = git::open(&compiled.fleet)?;
+    let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
+    if !uncommitted.is_empty() {
+        let listed = fold(&uncommitted, 5);
+        if args.require_clean {
+            return Err(Error::Usage(format!(
+                "the fleet source has uncommitted changes ({listed}); --require-clean refuses to commit what no \
+                 commit of the source records\n  hint: commit or stash them first"
+            )));
+        }
+        eprintln!("note: rendered with uncommitted changes of the fleet source: {listed}");
+    }
     let identity = git::signatures(
         &repo,
         args.author_name.as_deref(),
@@ -301,7 +321,13 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
                         );
                     }
                 }
-                note_checked_out(&repo, &target.refname, target.expected, *oid, &mut stderr)?;
+                for dir in git::checked_out(&repo, &target.refname)? {
+                    let _ = writeln!(
+                        stderr,
+                        "  updated the checkout in {} (its files and index)",
+                        dir.display().to_string().trim_end_matches('/')
+                    );
+                }
             }
         }
     }
@@ -312,44 +338,36 @@ fn short(oid: &git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
 }
 
-/// A branch checked out somewhere moved under that checkout: say so, and how to catch up,
-/// before the next `git commit` there records the previous tree again.
-fn note_checked_out(
-    repo: &Repository,
-    refname: &str,
-    previous: Option<git2::Oid>,
-    new: git2::Oid,
-    stderr: &mut dyn Write,
-) -> Result<()> {
-    for dir in git::checked_out(repo, refname)? {
-        let dir = dir.display().to_string();
-        let dir = dir.trim_end_matches('/');
-        let _ = writeln!(
-            stderr,
-            "note: {refname} is checked out in {dir}; fleetgen moved the branch without touching that checkout, so \
-             its index and files still show the previous commit"
-        );
-        match previous {
-            Some(previous) => {
-                let _ = writeln!(
-                    stderr,
-                    "  to bring them up to date (keeping your uncommitted changes): git -C '{dir}' read-tree -m -u {} {}",
-                    short(&previous),
-                    short(&new)
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    stderr,
-                    "  review `git -C '{dir}' status` before committing there"
-                );
-            }
-        }
+/// `a, b, c and 7 more`.
+fn fold(items: &[String], keep: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(keep)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > keep {
+        text.push_str(&format!(" and {} more", items.len() - keep));
     }
-    Ok(())
+    text
 }
 
-pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
+pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
+    let staged = if args.staged {
+        match git::stage_index(root)? {
+            Some(staged) => Some(staged),
+            None => return Ok(0),
+        }
+    } else {
+        None
+    };
+    let root = match &staged {
+        Some(staged) => {
+            args.no_drift = true;
+            staged.path()
+        }
+        None => root,
+    };
     let compiled = match pipeline::compile(root, &args.envs) {
         Ok(compiled) => compiled,
         // In JSON, problems with the fleet are findings like any other.
@@ -377,6 +395,8 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
     }
     match args.format {
         Format::Json => print_json(&diagnostics),
+        // A hook that talks on every commit trains people to ignore it.
+        Format::Human if args.staged && !diagnostics.has_errors() => {}
         Format::Human => {
             let mut stderr = io::stderr().lock();
             for diagnostic in diagnostics.iter() {
@@ -386,14 +406,24 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
                 .iter()
                 .filter(|diagnostic| diagnostic.is_error())
                 .count();
+            let warnings = diagnostics.iter().count() - errors;
             let branches = match &drift {
                 Some(drift) if drift.is_empty() => "; branches up to date",
                 Some(_) => "",
                 None => "; branches not compared",
             };
+            let warned = match warnings {
+                0 => String::new(),
+                n => format!(" ({n} warning{})", plural(n)),
+            };
             let _ = match errors {
-                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}"),
-                _ => writeln!(stderr, "fleetgen: {errors} problem{} found", plural(errors)),
+                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}{warned}"),
+                _ => writeln!(
+                    stderr,
+                    "fleetgen: {errors} error{}, {warnings} warning{}",
+                    plural(errors),
+                    plural(warnings)
+                ),
             };
         }
     }
@@ -495,17 +525,18 @@ fn fleet_dir_in(workdir: &Path, root: &Path) -> Result<PathBuf> {
         })
 }
 
-/// The hook: validates the fleet source, not drift — a commit that changes the source always
-/// differs from the branches until it is merged and `fleetgen commit` has run.
+/// The hook: validates the staged fleet source (what the commit records, not the working
+/// tree), not drift — a commit that changes the source always differs from the branches until
+/// it is merged and `fleetgen commit` has run.
 fn hook_script(fleet_dir: &Path) -> String {
     let directory = match fleet_dir.to_string_lossy().as_ref() {
         "" => String::new(),
         dir => format!(" -C '{}'", dir.replace('\'', r"'\''")),
     };
     format!(
-        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose fleet source does \
-         not load, render or validate; `git commit --no-verify` skips it once.\nexec \"${{FLEETGEN:-fleetgen}}\"\
-         {directory} check --no-drift\n"
+        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose staged fleet \
+         source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+         \"${{FLEETGEN:-fleetgen}}\"{directory} check --staged\n"
     )
 }
 
@@ -532,12 +563,12 @@ mod tests {
         assert_eq!(
             hook_script(Path::new("")),
             "#!/bin/sh\n# fleetgen pre-commit hook, written by `fleetgen hook install`.\n# Refuses a commit whose \
-             fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
-             \"${FLEETGEN:-fleetgen}\" check --no-drift\n"
+             staged fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+             \"${FLEETGEN:-fleetgen}\" check --staged\n"
         );
         assert!(
             hook_script(Path::new("ops/it's"))
-                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --no-drift\n")
+                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --staged\n")
         );
     }
 

@@ -75,8 +75,25 @@ pub struct InitArgs {
     /// Add the fleet source to a folder that already holds other files.
     #[arg(long)]
     pub force: bool,
+    /// The CI configuration to write at the Git repository's root.
+    #[arg(long, value_enum, value_name = "CI", default_value = "github")]
+    pub ci: CiKind,
+    /// The Git URL CI builds fleetgen from (`cargo install --git URL --locked`)
+    /// [default: a placeholder to fill in].
+    #[arg(long, value_name = "URL")]
+    pub fleetgen_git: Option<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
+}
+
+/// `init --ci`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CiKind {
+    /// .github/workflows/fleet.yaml
+    Github,
+    /// .gitlab-ci.yml
+    Gitlab,
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -273,18 +290,26 @@ pub struct RemoveAppArgs {
 }
 
 pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
+    let mut root_file = None;
     let (root, proposal, change) = match command {
         ScaffoldCommand::Init(args) => {
             let dir = args.dir.clone().unwrap_or_else(|| root.to_path_buf());
-            let proposal = scaffold::init(
+            let (proposal, ci_file) = scaffold::init(
                 &dir,
                 &scaffold::Init {
                     repo: args.repo,
                     env: args.env,
                     with_blueprints: args.with_blueprints,
                     force: args.force,
+                    ci: match args.ci {
+                        CiKind::Github => scaffold::Ci::Github,
+                        CiKind::Gitlab => scaffold::Ci::Gitlab,
+                        CiKind::None => scaffold::Ci::None,
+                    },
+                    fleetgen_git: args.fleetgen_git,
                 },
             )?;
+            root_file = ci_file;
             (dir, proposal, args.change)
         }
         ScaffoldCommand::InitEnvironment(args) => {
@@ -392,7 +417,35 @@ pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
     };
     let outcome = scaffold::finish(&root, proposal, change.dry_run)?;
     print(&outcome);
+    if let Some((path, content)) = root_file {
+        write_root_file(&path, &content, change.dry_run)?;
+    }
     Ok(0)
+}
+
+/// The CI file `init` puts at the repository root when the fleet source is in a subfolder:
+/// written only where there is none, so a team's own CI is never replaced.
+fn write_root_file(path: &Path, content: &str, dry_run: bool) -> Result<()> {
+    if path.exists() {
+        eprintln!("note: kept the existing {}", path.display());
+        return Ok(());
+    }
+    if dry_run {
+        eprintln!("would create {}", path.display());
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| crate::error::Error::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, content).map_err(|source| crate::error::Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!("created {}", path.display());
+    Ok(())
 }
 
 fn print(outcome: &Outcome) {

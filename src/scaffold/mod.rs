@@ -37,7 +37,7 @@ use crate::validate::{
 pub use changes::{ChangeSet, FileChange, slash as slash_path, unified_diff};
 pub use cluster::{AddCluster, RemoveCluster, add_cluster, add_remote_cluster, remove_cluster};
 pub use environment::{InitEnvironment, init_environment};
-pub use init::{Init, init};
+pub use init::{Ci, Init, init};
 pub use inventory::{Applier, Inventory, ObjectId};
 pub use tenant::{
     AddApp, AddTenant, RemoveApp, RemoveTenant, add_app, add_tenant, remove_app, remove_tenant,
