@@ -289,6 +289,7 @@ fn note_checked_out(
 }
 
 pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
+    let progress = super::progress::Bar::new();
     let compiled = match pipeline::compile(root, &args.envs) {
         Ok(compiled) => compiled,
         // In JSON, problems with the fleet are findings like any other.
@@ -321,11 +322,12 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
     let options = validate::Options {
         strict: args.strict || compiled.fleet.validation.strict,
     };
-    diagnostics.extend(validate::validate(
+    diagnostics.extend(validate::validate_with(
         &compiled.fleet,
         &compiled.rendered,
         &schemas,
         options,
+        &progress,
     ));
     let mut drift = None;
     if !args.no_drift {

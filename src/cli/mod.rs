@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod git_commands;
+mod progress;
 mod scaffold_commands;
 mod validate_commands;
 
