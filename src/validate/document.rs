@@ -44,7 +44,12 @@ struct Identity {
 
 impl Identity {
     fn of(value: &Value) -> Self {
-        let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str).map(Box::from);
+        let text = |pointer: &str| {
+            value
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(Box::from)
+        };
         Self {
             api_version: text("/apiVersion"),
             kind: text("/kind"),
@@ -201,7 +206,10 @@ pub fn parse_and_check<'t>(
             let documents = parse_file(branch, path, content)?;
             let findings = documents.iter().flat_map(&check).collect();
             tick();
-            Ok((documents.into_iter().map(Document::slim).collect(), findings))
+            Ok((
+                documents.into_iter().map(Document::slim).collect(),
+                findings,
+            ))
         })
         .collect();
     let mut parsed = Parsed::default();
@@ -225,7 +233,8 @@ pub fn parse_file<'t>(
     content: &'t [u8],
 ) -> Result<Vec<Document<'t>>, Diagnostic> {
     let text = std::str::from_utf8(content).map_err(|_| {
-        Diagnostic::error("yaml-syntax", "the file is not UTF-8").at_file(format!("{branch}/{path}"))
+        Diagnostic::error("yaml-syntax", "the file is not UTF-8")
+            .at_file(format!("{branch}/{path}"))
     })?;
     let mut documents = Vec::new();
     for (index, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
