@@ -130,10 +130,11 @@ impl Document<'_> {
     }
 
     /// Whether a check after the schemas reads this document's value: the graph and the
-    /// Secrets read Flux objects and kustomize files, nothing else.
+    /// Secrets read Flux objects and kustomize files, the plain-text check reads Secrets.
     fn value_is_read_later(&self) -> bool {
         match self.group_version() {
             None => true,
+            Some(_) if self.kind() == Some("Secret") => true,
             Some((group, _)) => {
                 group.ends_with(".toolkit.fluxcd.io") || group == "kustomize.config.k8s.io"
             }
@@ -165,6 +166,9 @@ pub fn pointer_segments(pointer: &str) -> Vec<String> {
 pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
+
+/// One file's documents and what the per-document check found in them.
+type FileResult<'t> = (Vec<Document<'t>>, Vec<Diagnostic>);
 
 /// What parsing the rendered trees found.
 #[derive(Debug, Default)]
@@ -200,7 +204,7 @@ pub fn parse_and_check<'t>(
         })
         .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
         .collect();
-    let per_file: Vec<Result<(Vec<Document<'t>>, Vec<Diagnostic>), Diagnostic>> = files
+    let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = files
         .par_iter()
         .map(|(branch, path, content)| {
             let documents = parse_file(branch, path, content)?;
