@@ -368,6 +368,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         }
         None => root,
     };
+    let progress = super::progress::Bar::new();
     let compiled = match pipeline::compile(root, &args.envs) {
         Ok(compiled) => compiled,
         // In JSON, problems with the fleet are findings like any other.
@@ -377,10 +378,11 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = validate::run(
+    let mut diagnostics = validate::run_with(
         &compiled.fleet,
         &compiled.rendered,
         &args.validation.settings(),
+        &progress,
     )?;
     let mut drift = None;
     if !args.no_drift {

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod git_commands;
 mod pager;
+mod progress;
 mod scaffold_commands;
 mod validate_commands;
 
