@@ -163,7 +163,7 @@ impl FleetGraph {
                     let node = nodes
                         .entry(key.clone())
                         .or_insert_with(|| empty(cluster, &namespace, &object.name));
-                    node.branch = Some(document.branch.clone());
+                    node.branch = Some(document.branch.to_owned());
                     node.path = document.str_at("/spec/path").map(str::to_owned);
                     if key != via_key {
                         node.parent = Some(ObjectRef::kustomization(via_namespace, via_name));
