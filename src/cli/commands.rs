@@ -14,6 +14,8 @@ use crate::sinks::write;
 
 pub fn execute(cli: Cli) -> Result<i32> {
     let root = cli.root;
+    // A scaffolding change a kill interrupted is finished before anything reads the source.
+    crate::atomic::recover(&root)?;
     match cli.command {
         Command::Render(args) => render(&root, args),
         Command::Keys(args) => keys(&root, args),

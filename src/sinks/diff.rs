@@ -173,7 +173,7 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
     for (branch, tree) in branches.iter() {
         let root = out.join(branch);
         changes::check_paths(branch, tree).map_err(Error::Git)?;
-        let changes = changes::plan(branch, tree, &changes::DirBase { root: root.clone() })?;
+        let changes = changes::plan(branch, tree, &changes::DirBase::open(&root)?)?;
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
             exists: root.is_dir(),
