@@ -191,7 +191,10 @@ pub fn against_fleet(fleet: &Fleet, branches: &Branches, out: Option<&Path>) -> 
     }
     match git::locate(fleet)? {
         Some(repo) => against_repo(&repo, branches),
-        None => against_dir(&fleet.root.join(&fleet.output), branches),
+        None => against_dir(
+            &crate::sinks::output::resolve(&fleet.root, &fleet.output, None)?,
+            branches,
+        ),
     }
 }
 

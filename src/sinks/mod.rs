@@ -5,5 +5,6 @@
 pub mod changes;
 pub mod diff;
 pub mod git;
+pub mod output;
 pub mod summary;
 pub mod write;
