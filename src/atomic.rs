@@ -67,7 +67,7 @@ fn hex(text: &str) -> String {
 }
 
 fn unhex(text: &str) -> Option<String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let bytes = (0..text.len())
@@ -483,5 +483,112 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
 fn remove_dirs(created: &[PathBuf]) {
     for dir in created.iter().rev() {
         let _ = fs::remove_dir(dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(path: &str, content: Option<&str>, exists: bool) -> FileOp {
+        FileOp {
+            path: PathBuf::from(path),
+            content: content.map(|text| text.as_bytes().to_vec()),
+            exists,
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_change_killed_after_its_journal_is_finished_by_the_next_run() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("old"), "old").unwrap();
+        fs::write(root.path().join("gone"), "gone").unwrap();
+        // What a kill right after the commit point leaves: staged files and the journal.
+        let txn = root.path().join(TXN_DIR);
+        fs::create_dir(&txn).unwrap();
+        fs::write(txn.join("0"), "new").unwrap();
+        fs::write(txn.join("1"), "added").unwrap();
+        fs::write(
+            txn.join(JOURNAL),
+            format!(
+                "0 W {}\n1 W {}\n2 D {}\n",
+                hex("old"),
+                hex("sub/added"),
+                hex("gone")
+            ),
+        )
+        .unwrap();
+        recover(root.path()).unwrap();
+        assert_eq!(fs::read_to_string(root.path().join("old")).unwrap(), "new");
+        assert_eq!(
+            fs::read_to_string(root.path().join("sub/added")).unwrap(),
+            "added"
+        );
+        assert_eq!(names(root.path()), ["old", "sub"]);
+    }
+
+    #[test]
+    fn a_change_killed_before_its_journal_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("old"), "old").unwrap();
+        let txn = root.path().join(TXN_DIR);
+        fs::create_dir(&txn).unwrap();
+        fs::write(txn.join("0"), "new").unwrap();
+        recover(root.path()).unwrap();
+        assert_eq!(fs::read_to_string(root.path().join("old")).unwrap(), "old");
+        assert_eq!(names(root.path()), ["old"]);
+    }
+
+    #[test]
+    fn a_journal_naming_a_path_outside_the_root_is_never_acted_upon() {
+        let root = tempfile::tempdir().unwrap();
+        let txn = root.path().join(TXN_DIR);
+        fs::create_dir(&txn).unwrap();
+        fs::write(txn.join(JOURNAL), format!("0 D {}\n", hex("../victim"))).unwrap();
+        assert!(recover(root.path()).is_err());
+    }
+
+    #[test]
+    fn applied_files_get_the_umask_or_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let script = root.path().join("hook");
+        fs::write(&script, "old").unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o750)).unwrap();
+        apply(
+            root.path(),
+            &[op("hook", Some("new"), true), op("a/new", Some("x"), false)],
+        )
+        .unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&script), 0o750);
+        let umask = {
+            let probe = root.path().join("probe");
+            fs::write(&probe, "").unwrap();
+            mode(&probe)
+        };
+        assert_eq!(mode(&root.path().join("a/new")), umask);
+        assert_ne!(umask, 0o600, "the test needs a umask other than 077");
+        assert_eq!(names(root.path()), ["a", "hook", "probe"]);
+    }
+
+    #[test]
+    fn a_symlinked_folder_in_the_source_is_not_written_through() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), root.path().join("fleet")).unwrap();
+        let error = apply(root.path(), &[op("fleet/x.yaml", Some("x"), false)]).unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(names(elsewhere.path()), Vec::<String>::new());
+        assert_eq!(names(root.path()), ["fleet"]);
     }
 }

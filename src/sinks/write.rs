@@ -225,15 +225,22 @@ fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
             Kind::File | Kind::Special => link_or_copy(&old, &new, *kind)?,
         }
     }
+    // Folders the new files need, created once each: a `create_dir_all` per file would cost
+    // two failing system calls for every file of a folder after the first.
+    let mut made: BTreeSet<&str> = BTreeSet::new();
     for change in &plan.changes {
         let Some(content) = plan.tree.get(&change.path) else {
             continue;
         };
-        let new = stage.join(&change.path);
-        if let Some(parent) = new.parent() {
-            fs::create_dir_all(parent).map_err(|source| write_error(parent, source))?;
+        for (end, _) in change.path.match_indices('/') {
+            let dir = &change.path[..end];
+            if plan.base.kind(dir) == Some(Kind::Dir) || !made.insert(dir) {
+                continue;
+            }
+            let new = stage.join(dir);
+            fs::create_dir(&new).map_err(|source| write_error(&new, source))?;
         }
-        write_new(&new, content)?;
+        write_new(&stage.join(&change.path), content)?;
     }
     for dir in emptied.iter().rev() {
         let mut dir = Some(*dir);
