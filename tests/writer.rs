@@ -438,3 +438,28 @@ fn a_no_op_render_writes_nothing_and_keeps_every_inode() {
     assert!(stderr_of(&assert).contains("0 added, 0 modified, 0 removed"));
     assert_eq!(inodes(&out), before);
 }
+
+#[test]
+fn hand_written_files_with_any_name_survive_a_swap() {
+    use std::os::unix::ffi::OsStrExt;
+    let fleet = example_fleet();
+    fleetgen(fleet.path()).arg("render").assert().success();
+    let out = fleet.path().join("out");
+    let odd = out
+        .join("dev")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    fs::create_dir(&odd).unwrap();
+    fs::write(odd.join(std::ffi::OsStr::from_bytes(b"n\xf6tes")), "mine").unwrap();
+    std::os::unix::fs::symlink("/nowhere", out.join("dev/dangling")).unwrap();
+    fs::remove_file(fleet.path().join("environments/dev/tenants/yakuza.yaml")).unwrap();
+    fleetgen(fleet.path()).arg("render").assert().success();
+    assert_eq!(
+        fs::read_to_string(odd.join(std::ffi::OsStr::from_bytes(b"n\xf6tes"))).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        fs::read_link(out.join("dev/dangling")).unwrap(),
+        Path::new("/nowhere")
+    );
+    assert!(!out.join("dev/tenants/k3d-america/yakuza").exists());
+}

@@ -266,6 +266,9 @@ pub enum Kind {
 pub struct DirBase {
     root: PathBuf,
     index: BTreeMap<String, Kind>,
+    /// Entries whose names are not UTF-8, in walk order (parents first): never fleetgen's,
+    /// but kept like every other hand-written file.
+    foreign: Vec<(PathBuf, Kind)>,
     trust_digests: bool,
 }
 
@@ -277,6 +280,7 @@ impl DirBase {
             source,
         };
         let mut index = BTreeMap::new();
+        let mut foreign = Vec::new();
         match fs::symlink_metadata(root) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(source) => return Err(read_error(root, source)),
@@ -293,10 +297,6 @@ impl DirBase {
                         .path()
                         .strip_prefix(root)
                         .expect("the walk stays below its root");
-                    // A name that is no valid tree path cannot be ours; it is only ever kept.
-                    let Some(relative) = relative.to_str() else {
-                        continue;
-                    };
                     let file_type = entry.file_type();
                     let kind = if file_type.is_dir() {
                         Kind::Dir
@@ -307,13 +307,19 @@ impl DirBase {
                     } else {
                         Kind::Special
                     };
-                    index.insert(relative.replace(std::path::MAIN_SEPARATOR, "/"), kind);
+                    match relative.to_str() {
+                        Some(relative) => {
+                            index.insert(relative.replace(std::path::MAIN_SEPARATOR, "/"), kind);
+                        }
+                        None => foreign.push((relative.to_path_buf(), kind)),
+                    }
                 }
             }
         }
         Ok(Self {
             root: root.to_path_buf(),
             index,
+            foreign,
             trust_digests: false,
         })
     }
@@ -331,6 +337,11 @@ impl DirBase {
     /// Everything below the root, parents before children.
     pub fn index(&self) -> &BTreeMap<String, Kind> {
         &self.index
+    }
+
+    /// Entries with names that are not UTF-8, parents first.
+    pub fn foreign(&self) -> &[(PathBuf, Kind)] {
+        &self.foreign
     }
 
     pub fn kind(&self, path: &str) -> Option<Kind> {

@@ -197,11 +197,28 @@ fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
         .iter()
         .map(|change| change.path.as_str())
         .collect();
+    if let Ok(metadata) = fs::symlink_metadata(old_root) {
+        let _ = fs::set_permissions(stage, metadata.permissions());
+    }
     // Folders the deletions may empty; they go if nothing else is left in them.
     let mut emptied: BTreeSet<&str> = BTreeSet::new();
-    for (path, kind) in plan.base.index() {
+    // UTF-8 names sort parents first; the others come parents first from the walk. None of
+    // the latter is planned to change: no tree path can name them.
+    let entries = plan
+        .base
+        .index()
+        .iter()
+        .map(|(path, kind)| (Path::new(path.as_str()), Some(path.as_str()), *kind))
+        .chain(
+            plan.base
+                .foreign()
+                .iter()
+                .map(|(path, kind)| (path.as_path(), None, *kind)),
+        );
+    for (path, name, kind) in entries {
         let old = old_root.join(path);
         let new = stage.join(path);
+        let replaced_here = name.is_some_and(|name| replaced.contains(name));
         match kind {
             Kind::Dir => {
                 fs::create_dir(&new).map_err(|source| write_error(&new, source))?;
@@ -217,12 +234,12 @@ fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
                 std::os::unix::fs::symlink(&target, &new)
                     .map_err(|source| write_error(&new, source))?;
             }
-            Kind::File | Kind::Special if replaced.contains(path.as_str()) => {
-                if let Some((parent, _)) = path.rsplit_once('/') {
+            Kind::File | Kind::Special if replaced_here => {
+                if let Some((parent, _)) = name.and_then(|name| name.rsplit_once('/')) {
                     emptied.insert(parent);
                 }
             }
-            Kind::File | Kind::Special => link_or_copy(&old, &new, *kind)?,
+            Kind::File | Kind::Special => link_or_copy(&old, &new, kind)?,
         }
     }
     // Folders the new files need, created once each: a `create_dir_all` per file would cost
