@@ -21,6 +21,33 @@ fmt:
 lint:
     cargo clippy --all-targets -- -D warnings
 
-# Check the rendered example fleet with the real kustomize and the upstream schemas
-validate-example: render
-    for branch in out/*/; do ../shared/tools/validate-tree "$branch"; done
+# Optional cross-check with an independent validator: SHARED names a folder with
+# tools/validate-tree (Python, PyYAML and jsonschema); no test depends on it
+validate-example SHARED="../shared": render
+    for branch in out/*/; do {{SHARED}}/tools/validate-tree "$branch"; done
+
+# Install kubectl, kustomize and helm into .tools/bin (the tests do it on first use)
+tools:
+    .ci/install-tools
+
+# Rebuild vendor/schemas from the pinned upstream releases
+refresh-schemas:
+    vendor/schemas/refresh
+
+# Fuzz the dotenv parser and the fleet loader for SECONDS each (cargo-fuzz layout in fuzz/;
+# libFuzzer needs a C++ compiler). RUSTC_BOOTSTRAP lets the stable toolchain take the flags
+# cargo-fuzz passes on nightly.
+fuzz SECONDS="30":
+    #!/usr/bin/env sh
+    set -eu
+    cd fuzz
+    export RUSTC_BOOTSTRAP=1
+    export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+    # An explicit --target keeps RUSTFLAGS off build scripts, which cannot link the hooks.
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    cargo build --release --bins --target "$host"
+    for target in dotenv fleet; do
+        mkdir -p "corpus/$target" "artifacts/$target"
+        "target/$host/release/$target" -max_total_time={{SECONDS}} -max_len=65536 \
+            -artifact_prefix="artifacts/$target/" "corpus/$target"
+    done

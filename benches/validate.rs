@@ -1,6 +1,6 @@
 //! Validation throughput on a large synthetic fleet: 60 clusters (a fifth of them remote),
 //! three environments, 30 tenants with three apps each, rendered with the default blueprints
-//! and the example fleet's own, then validated against the upstream schemas in `../shared/`.
+//! and the example fleet's own, then validated against the embedded upstream schemas.
 //!
 //! Run with `cargo bench --bench validate`; it prints objects validated per second. It asserts
 //! nothing about time.
@@ -83,14 +83,6 @@ fn synthetic_fleet(root: &Path) {
 }
 
 fn main() {
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if !shared.join("crds").is_dir() {
-        eprintln!(
-            "!!!!!!!! SKIPPED: the upstream schemas are missing: {} !!!!!!!!",
-            shared.join("crds").display()
-        );
-        return;
-    }
     let dir = tempfile::tempdir().expect("temporary directory");
     synthetic_fleet(dir.path());
     let started = Instant::now();
@@ -99,15 +91,7 @@ fn main() {
     let render_time = started.elapsed();
 
     let started = Instant::now();
-    let mut schemas = Schemas::new();
-    schemas
-        .add_crd_path(&shared.join("crds"))
-        .expect("CRDs load");
-    schemas
-        .set_kubernetes_path(
-            &shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
-        )
-        .expect("Kubernetes definitions load");
+    let schemas = Schemas::embedded(None).expect("the embedded schemas load");
     let load_time = started.elapsed();
 
     let (documents, _) = validate::document::parse_branches(&compiled.rendered.branches);

@@ -57,13 +57,43 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
+/// Longest message kept: a message may quote input, and input may be a megabyte.
+pub const MAX_MESSAGE: usize = 2000;
+
+/// Longest value quoted by [`truncate`].
+pub const MAX_QUOTED: usize = 80;
+
+/// A value for a message: control characters escaped, cut after [`MAX_QUOTED`] characters.
+pub fn truncate(value: &str) -> String {
+    let mut out: String = value.chars().take(MAX_QUOTED).collect::<String>();
+    out = out.escape_debug().to_string();
+    let total = value.chars().count();
+    if total > MAX_QUOTED {
+        out.push_str(&format!("… ({} more characters)", total - MAX_QUOTED));
+    }
+    out
+}
+
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("… ({dropped} more bytes)"));
+    }
+    text
+}
+
 impl Diagnostic {
     pub fn error(rule: &'static str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             rule,
             location: None,
-            message: message.into(),
+            message: bounded(message.into()),
             hint: None,
         }
     }
@@ -85,7 +115,7 @@ impl Diagnostic {
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(bounded(hint.into()));
         self
     }
 
@@ -221,6 +251,18 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_input_never_makes_a_long_message() {
+        let huge = "x".repeat(1_000_000);
+        let diagnostic = Diagnostic::error("r", format!("bad `{huge}`")).with_hint(huge.clone());
+        assert!(diagnostic.to_string().len() < 2 * MAX_MESSAGE + 200);
+        let quoted = truncate(&format!("a\nb{huge}"));
+        assert!(
+            quoted.starts_with("a\\nb") && quoted.len() < 200,
+            "{quoted}"
+        );
+    }
 
     #[test]
     fn renders_compiler_style_with_hint() {

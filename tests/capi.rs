@@ -7,6 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use fleetgen::sinks::write;
 use fleetgen::{Branches, Error};
 
@@ -308,76 +310,9 @@ fn machine_types_are_required_for_aws() {
     );
 }
 
-/// The external tools `validate-tree` needs, found on PATH or where `install-k8s-tools` puts
-/// them.
-struct Tools {
-    validate_tree: PathBuf,
-    path: std::ffi::OsString,
-}
-
-impl Tools {
-    fn find() -> Result<Tools, String> {
-        let validate_tree = crate_root().join("../shared/tools/validate-tree");
-        if !validate_tree.is_file() {
-            return Err(format!("{} not found", validate_tree.display()));
-        }
-        let extra = [
-            crate_root().join(".tools/bin"),
-            crate_root().join("../.tools/bin"),
-            crate_root().join("../tools/bin"),
-        ];
-        let mut dirs: Vec<PathBuf> = extra.into_iter().filter(|dir| dir.is_dir()).collect();
-        if let Some(path) = std::env::var_os("PATH") {
-            dirs.extend(std::env::split_paths(&path));
-        }
-        if !dirs.iter().any(|dir| dir.join("kustomize").is_file()) {
-            return Err(
-                "no kustomize on PATH or in .tools/bin (shared/tools/install-k8s-tools installs it)"
-                    .to_owned(),
-            );
-        }
-        let path = std::env::join_paths(&dirs).map_err(|error| error.to_string())?;
-        let python = Command::new("python3")
-            .args(["-c", "import yaml, jsonschema, referencing"])
-            .env("PATH", &path)
-            .output();
-        if !python.is_ok_and(|output| output.status.success()) {
-            return Err(
-                "validate-tree needs python3 with PyYAML and jsonschema >= 4.18".to_owned(),
-            );
-        }
-        Ok(Tools {
-            validate_tree,
-            path,
-        })
-    }
-
-    fn command(&self, program: &Path) -> Command {
-        let mut command = Command::new(program);
-        command.env("PATH", &self.path);
-        command
-    }
-}
-
-/// Without the tools, fail in CI and say loudly that nothing was checked elsewhere; never pass
-/// silently.
-fn tools_or_skip(test: &str) -> Option<Tools> {
-    match Tools::find() {
-        Ok(tools) => Some(tools),
-        Err(problem) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: {problem}; CI must run it")
-        }
-        Err(problem) => {
-            eprintln!(
-                "\n**********\nSKIPPED {test}: {problem}.\nNothing was validated; set CI=1 to make this a failure.\n**********\n"
-            );
-            None
-        }
-    }
-}
-
-/// Runs validate-tree on every rendered branch of `root` and returns its summary per branch.
-fn validate_fleet(tools: &Tools, root: &Path) -> BTreeMap<String, String> {
+/// Runs the real `kustomize build` on every rendered branch of `root`, validates its output with
+/// the embedded schemas, and returns the summary per branch.
+fn validate_fleet(tools: &common::RealTools, root: &Path) -> BTreeMap<String, String> {
     let branches = render(root);
     let out = tempfile::tempdir().unwrap();
     write::write(out.path(), &branches, write::Options::default()).unwrap();
@@ -397,10 +332,10 @@ fn validate_fleet(tools: &Tools, root: &Path) -> BTreeMap<String, String> {
             continue;
         }
         let flux_system = main.join(dir).join("flux-system");
-        let build = tools
-            .command(Path::new("kustomize"))
+        let build = Command::new("kustomize")
             .arg("build")
             .arg(&flux_system)
+            .env("PATH", &tools.path)
             .output()
             .expect("kustomize runs");
         let stderr = String::from_utf8_lossy(&build.stderr);
@@ -419,22 +354,14 @@ fn validate_fleet(tools: &Tools, root: &Path) -> BTreeMap<String, String> {
 
     let mut summaries = BTreeMap::new();
     for (branch, _) in branches.iter() {
-        let dir = out.path().join(branch);
-        let run = tools
-            .command(Path::new("python3"))
-            .arg(&tools.validate_tree)
-            .arg(&dir)
-            .output()
-            .expect("python3 runs validate-tree");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        let stderr = String::from_utf8_lossy(&run.stderr);
+        let (passed, report) = common::build_and_validate(tools, &out.path().join(branch));
         assert!(
-            run.status.success(),
-            "validate-tree failed on branch {branch} of {}:\n{stdout}\n{stderr}",
+            passed,
+            "kustomize build or validation failed on branch {branch} of {}:\n{report}",
             root.display()
         );
-        let summary = stdout.lines().last().unwrap_or_default().to_owned();
-        assert!(summary.ends_with(" 0 failed"), "{summary}");
+        let summary = report.lines().last().unwrap_or_default().to_owned();
+        assert!(summary.contains(" 0 failed"), "{summary}");
         println!("{} {branch}: {summary}", root.display());
         summaries.insert(branch.to_owned(), summary);
     }
@@ -442,8 +369,8 @@ fn validate_fleet(tools: &Tools, root: &Path) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn rendered_branches_pass_validate_tree() {
-    let Some(tools) = tools_or_skip("rendered_branches_pass_validate_tree") else {
+fn rendered_branches_build_and_validate() {
+    let Some(tools) = common::real_tools() else {
         return;
     };
     let capi = validate_fleet(&tools, &fixture());

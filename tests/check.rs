@@ -1,4 +1,4 @@
-//! `fleetgen check` against the real upstream schemas.
+//! `fleetgen check` with the upstream schemas it embeds: no flag, no configuration.
 
 mod common;
 
@@ -7,12 +7,9 @@ use std::path::Path;
 
 use common::{example_fleet, fleetgen};
 
-fn check_json(root: &Path, crds: &Path, kubernetes: &Path) -> (i32, serde_json::Value) {
+fn check_json(root: &Path) -> (i32, serde_json::Value) {
     let output = fleetgen(root)
-        .args(["check", "--no-drift", "--format", "json", "--crds"])
-        .arg(crds)
-        .arg("--kubernetes-schemas")
-        .arg(kubernetes)
+        .args(["check", "--no-drift", "--format", "json"])
         .output()
         .unwrap();
     let findings = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
@@ -27,19 +24,13 @@ fn check_json(root: &Path, crds: &Path, kubernetes: &Path) -> (i32, serde_json::
 
 #[test]
 fn the_example_fleet_is_valid_with_no_finding_at_all() {
-    let Some((crds, kubernetes)) = common::shared_schemas() else {
-        return;
-    };
     let fleet = example_fleet();
-    let (code, findings) = check_json(fleet.path(), &crds, &kubernetes);
+    let (code, findings) = check_json(fleet.path());
     assert_eq!((code, findings), (0, serde_json::json!([])));
 }
 
 #[test]
 fn a_field_the_api_no_longer_has_is_caught_by_the_schema() {
-    let Some((crds, kubernetes)) = common::shared_schemas() else {
-        return;
-    };
     let fleet = example_fleet();
     // A fleet blueprint still writing the kustomize.toolkit.fluxcd.io/v1beta1 field `validation`
     // on a v1 Kustomization, as a seed repository did.
@@ -57,7 +48,7 @@ fn a_field_the_api_no_longer_has_is_caught_by_the_schema() {
          \x20 sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
     )
     .unwrap();
-    let (code, findings) = check_json(fleet.path(), &crds, &kubernetes);
+    let (code, findings) = check_json(fleet.path());
     assert_eq!(code, 1, "{findings:#}");
     let schema: Vec<&serde_json::Value> = findings
         .as_array()
@@ -89,16 +80,13 @@ fn a_field_the_api_no_longer_has_is_caught_by_the_schema() {
 
 #[test]
 fn every_problem_is_listed_and_the_exit_code_is_1() {
-    let Some((crds, kubernetes)) = common::shared_schemas() else {
-        return;
-    };
     let fleet = example_fleet();
     fs::write(
         fleet.path().join("fleet/clusters/k3d-emea.env"),
         "POD_CIDR=10.42.0.0/16\nNODE_CDIR=x\n",
     )
     .unwrap();
-    let (code, findings) = check_json(fleet.path(), &crds, &kubernetes);
+    let (code, findings) = check_json(fleet.path());
     assert_eq!(code, 1);
     let rules: Vec<&str> = findings
         .as_array()

@@ -1,5 +1,5 @@
-//! Validation of rendered trees against the real upstream schemas in `../shared/` (next to the
-//! repository): a clean fleet has no findings, and each broken fleet under
+//! Validation of rendered trees against the upstream schemas fleetgen embeds: a clean fleet has
+//! no findings, and each broken fleet under
 //! `tests/fixtures/broken/<defect>/` has exactly the findings in its snapshot.
 //!
 //! A broken fleet is the base fleet (`tests/fixtures/validate/base/`) with the files of its
@@ -14,44 +14,10 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared`, or `None` (with a loud message) when it is missing outside CI. In CI a
-/// missing schema directory fails the run: a validator tested against nothing proves nothing.
-fn shared() -> Option<PathBuf> {
-    let shared = repo().join("..").join("shared");
-    let present = shared.join("crds").is_dir() && shared.join("k8s-openapi").is_dir();
-    if present {
-        return Some(shared);
-    }
-    let message = format!(
-        "the upstream schemas are missing: expected {} and {} (the repository is checked out next to shared/)",
-        shared.join("crds").display(),
-        shared.join("k8s-openapi").display()
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
-    None
-}
-
+/// The embedded schemas, loaded once for every test here.
 fn schemas() -> Option<&'static Schemas> {
-    static SCHEMAS: OnceLock<Option<Schemas>> = OnceLock::new();
-    SCHEMAS
-        .get_or_init(|| {
-            let shared = shared()?;
-            let mut schemas = Schemas::new();
-            schemas
-                .add_crd_path(&shared.join("crds"))
-                .expect("the shared CRDs load");
-            schemas
-                .set_kubernetes_path(
-                    &shared
-                        .join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
-                )
-                .expect("the shared Kubernetes definitions load");
-            Some(schemas)
-        })
-        .as_ref()
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    Some(SCHEMAS.get_or_init(|| Schemas::embedded(None).expect("the embedded schemas load")))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -149,11 +115,12 @@ fn vendored_crds_are_found_and_used() {
             "dev/infra/mgmt/widget.yaml:8:1: error: example.com/v1 Widget dev-flux-system/big: /spec/colour: unknown field `colour` [schema]\n  hint: the API has no such field in this version; remove it or move it to where the schema has it"
         ]
     );
-    // Without the built-in schemas, the built-in kinds are reported as not checked.
+    // The embedded schemas check every other kind.
     assert!(
-        diagnostics
+        !diagnostics
             .iter()
-            .any(|diagnostic| diagnostic.rule == "unknown-kind" && !diagnostic.is_error())
+            .any(|diagnostic| diagnostic.rule == "unknown-kind"),
+        "{diagnostics}"
     );
 }
 
@@ -218,18 +185,8 @@ fn secrets_of_the_base_fleet() {
 /// The example fleet of this repository, rendered, has no findings at all.
 #[test]
 fn example_fleet_is_clean() {
-    let Some(shared) = shared() else { return };
     let compiled = fleetgen::pipeline::compile(&repo(), &[]).unwrap();
-    let (mut schemas, _) =
-        validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    if !schemas.has_core() {
-        schemas.add_crd_path(&shared.join("crds")).unwrap();
-        schemas
-            .set_kubernetes_path(
-                &shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json"),
-            )
-            .unwrap();
-    }
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
     let diagnostics = validate::validate(
         &compiled.fleet,
         &compiled.rendered,

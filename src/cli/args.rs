@@ -47,6 +47,8 @@ pub enum Command {
     Secrets(super::validate_commands::SecretsArgs),
     /// Show what reaches each cluster, through which Flux Kustomization, from its bootstrap path.
     Graph(super::validate_commands::GraphArgs),
+    /// List every apiVersion and kind objects are validated with, and where its schema comes from.
+    Schemas(super::validate_commands::SchemasArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -65,6 +67,8 @@ pub struct RenderArgs {
     /// Overwrite generated files even if they were edited by hand.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub gate: super::validate_commands::GateArgs,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

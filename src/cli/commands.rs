@@ -30,6 +30,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Scaffold(command) => super::scaffold_commands::execute(&root, command),
         Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Graph(args) => super::validate_commands::graph(&root, args),
+        Command::Schemas(args) => super::validate_commands::schemas(&root, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -44,6 +45,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    super::validate_commands::gate(&compiled, &args.gate)?;
     let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
     let report = write::write(
         &out,

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use git2::Repository;
 
 use super::args::Format;
+use super::validate_commands::{GateArgs, ValidationArgs, gate};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -58,6 +59,8 @@ pub struct DiffArgs {
     /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +88,8 @@ pub struct CommitArgs {
     /// Author email [default: GIT_AUTHOR_EMAIL, or user.email from git config].
     #[arg(long, value_name = "EMAIL")]
     pub author_email: Option<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -101,17 +106,8 @@ pub struct CheckArgs {
     /// expected to lag behind the source until the change is merged and committed).
     #[arg(long)]
     pub no_drift: bool,
-    /// CustomResourceDefinitions to validate custom resources with: a file or a directory
-    /// (repeatable), in addition to `validation.crds` in fleet/fleet.yaml.
-    #[arg(long = "crds", value_name = "PATH")]
-    pub crds: Vec<PathBuf>,
-    /// JSON Schema definitions (or an OpenAPI document) of the built-in Kubernetes kinds,
-    /// instead of `validation.kubernetes` in fleet/fleet.yaml.
-    #[arg(long = "kubernetes-schemas", value_name = "FILE")]
-    pub kubernetes_schemas: Option<PathBuf>,
-    /// Objects of a kind no schema describes are errors, not warnings.
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub validation: ValidationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +150,7 @@ fn note_compared(drift: &Drift, out_given: bool) {
 
 pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    gate(&compiled, &args.gate)?;
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
     note_compared(&drift, args.out.is_some());
@@ -180,6 +177,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    gate(&compiled, &args.gate)?;
     let repo = git::open(&compiled.fleet)?;
     let identity = git::signatures(
         &repo,
@@ -298,35 +296,11 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = Diagnostics::new();
-    let (mut schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered))?;
-    for path in &args.crds {
-        if !path.exists() {
-            return Err(Error::Usage(format!(
-                "--crds {}: no such file or directory",
-                path.display()
-            )));
-        }
-        schemas.add_crd_path(path)?;
-    }
-    if let Some(path) = &args.kubernetes_schemas {
-        if !path.is_file() {
-            return Err(Error::Usage(format!(
-                "--kubernetes-schemas {}: no such file",
-                path.display()
-            )));
-        }
-        schemas.set_kubernetes_path(path)?;
-    }
-    let options = validate::Options {
-        strict: args.strict || compiled.fleet.validation.strict,
-    };
-    diagnostics.extend(validate::validate(
+    let mut diagnostics = validate::run(
         &compiled.fleet,
         &compiled.rendered,
-        &schemas,
-        options,
-    ));
+        &args.validation.settings(),
+    )?;
     let mut drift = None;
     if !args.no_drift {
         let found = diff::against_fleet(

@@ -1,15 +1,132 @@
-//! Commands about what the rendered fleet needs and where it goes: `fleetgen secrets` and
-//! `fleetgen graph`.
+//! Commands about what the rendered fleet needs, where it goes and what it is checked with:
+//! `fleetgen secrets`, `fleetgen graph` and `fleetgen schemas`; and the validation options and
+//! gate that `check`, `render`, `diff` and `commit` share.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::args::Format;
 use crate::error::Result;
-use crate::pipeline;
+use crate::pipeline::{self, Compiled};
 use crate::validate::{self, secrets::Secret};
+
+/// Where schemas come from and how strict validation is, over `validation:` in
+/// fleet/fleet.yaml.
+#[derive(Debug, Clone, Args)]
+pub struct ValidationArgs {
+    /// CustomResourceDefinitions to validate custom resources with: a file or a directory
+    /// (repeatable); they win over the embedded ones and the fleet's.
+    #[arg(long = "crds", value_name = "PATH")]
+    pub crds: Vec<PathBuf>,
+    /// JSON Schema definitions (or an OpenAPI document) of the built-in Kubernetes kinds; they
+    /// win over the embedded ones and `validation.kubernetes`.
+    #[arg(long = "kubernetes-schemas", value_name = "FILE")]
+    pub kubernetes_schemas: Option<PathBuf>,
+    /// The embedded Kubernetes minor to validate built-in kinds with (`fleetgen schemas` lists
+    /// them), instead of `validation.kubernetesVersion`.
+    #[arg(long = "kubernetes-version", value_name = "MINOR")]
+    pub kubernetes_version: Option<String>,
+    /// Objects of a kind no schema describes are errors, not warnings.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl ValidationArgs {
+    pub fn overrides(&self) -> validate::Overrides {
+        validate::Overrides {
+            crds: self.crds.clone(),
+            kubernetes: self.kubernetes_schemas.clone(),
+            kubernetes_version: self.kubernetes_version.clone(),
+        }
+    }
+
+    pub fn settings(&self) -> validate::Settings {
+        validate::Settings {
+            overrides: self.overrides(),
+            strict: self.strict,
+        }
+    }
+}
+
+/// The validation `render`, `diff` and `commit` run first, as `check --no-drift` does.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub validation: ValidationArgs,
+    /// Skip validation: write, show or commit even what `fleetgen check` rejects.
+    #[arg(long)]
+    pub no_validate: bool,
+}
+
+/// Refuses to go on when the rendered fleet has errors (every finding is in the error);
+/// prints the warnings otherwise.
+pub fn gate(compiled: &Compiled, args: &GateArgs) -> Result<()> {
+    if args.no_validate {
+        return Ok(());
+    }
+    let warnings = validate::gate(
+        &compiled.fleet,
+        &compiled.rendered,
+        &args.validation.settings(),
+    )?;
+    let mut stderr = std::io::stderr().lock();
+    for warning in warnings.iter() {
+        let _ = writeln!(stderr, "{warning}");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SchemasArgs {
+    #[command(flatten)]
+    pub validation: ValidationArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Every apiVersion and kind objects are validated with, and where its schema comes from: in
+/// a fleet, with the fleet's own sources; elsewhere, the embedded ones.
+pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
+    let overrides = args.validation.overrides();
+    let schemas = if root.join(crate::load::FLEET_FILE).is_file() {
+        let fleet = pipeline::load_fleet(root)?;
+        validate::load_schemas_with(&fleet, None, &overrides)?.0
+    } else {
+        validate::load_without_fleet(&overrides)?
+    };
+    let entries = schemas.entries();
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&entries).expect("entries serialise") + "\n",
+        Format::Human => {
+            let width = |field: fn(&validate::schema::Entry) -> usize| {
+                entries.iter().map(field).max().unwrap_or(0)
+            };
+            let api_width = width(|entry| entry.api_version.len());
+            let kind_width = width(|entry| entry.kind.len());
+            let mut out = String::new();
+            for entry in &entries {
+                let mut source = format!("{}: {}", entry.source.layer, entry.source.origin);
+                if let Some(upstream) = &entry.source.upstream {
+                    source.push_str(&format!(" ({upstream})"));
+                }
+                let status = match (entry.served, entry.deprecated) {
+                    (false, _) => "  [not served]",
+                    (true, true) => "  [deprecated]",
+                    (true, false) => "",
+                };
+                out.push_str(&format!(
+                    "{:api_width$}  {:kind_width$}  {source}{status}\n",
+                    entry.api_version, entry.kind
+                ));
+            }
+            out
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
+}
 
 #[derive(Debug, Args)]
 pub struct SecretsArgs {

@@ -24,23 +24,26 @@ pub struct Entry {
 /// Parses `source`, reporting every malformed line. `file` is only used in diagnostics.
 pub fn parse(file: &Path, source: &str) -> Result<Vec<Entry>, Diagnostics> {
     let mut entries: Vec<Entry> = Vec::new();
+    // Key → line of its first entry: a lookup per line, not a scan of every earlier entry.
+    let mut first_lines: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     let mut diagnostics = Diagnostics::new();
     for (index, raw_line) in source.lines().enumerate() {
         let line_number = index + 1;
         match parse_line(raw_line) {
             Ok(None) => {}
             Ok(Some(parsed)) => {
-                if let Some(previous) = entries.iter().find(|entry| entry.key == parsed.key) {
+                if let Some(previous) = first_lines.get(&parsed.key) {
                     diagnostics.push(
                         Diagnostic::error("duplicate-key", format!("{} is set twice", parsed.key))
                             .at(Location::new(file, line_number, parsed.key_column))
                             .with_hint(format!(
-                                "the first value is on line {}; keep one of them",
-                                previous.line
+                                "the first value is on line {previous}; keep one of them"
                             )),
                     );
                     continue;
                 }
+                first_lines.insert(parsed.key.clone(), line_number);
                 entries.push(Entry {
                     line: line_number,
                     ..parsed

@@ -23,6 +23,10 @@ pub struct FleetFile {
     pub keys: BTreeMap<String, CustomKey>,
     #[serde(default)]
     pub validation: ValidationSettings,
+    /// The ClusterRoles tenants may be bound to (tenant `role:` and the TENANT_ROLE key).
+    /// Default: admin, edit, view. `cluster-admin` is refused even when listed.
+    #[serde(default)]
+    pub tenant_roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -65,12 +69,18 @@ pub struct CustomKey {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidationSettings {
-    /// Files or directories of CustomResourceDefinitions to validate custom resources with.
+    /// Files or directories of CustomResourceDefinitions to validate custom resources with,
+    /// over the embedded ones (Flux, Cluster API and its providers).
     #[serde(default)]
     pub crds: Vec<String>,
-    /// A Kubernetes OpenAPI document or JSON Schema definitions for the built-in kinds.
+    /// A Kubernetes OpenAPI document or JSON Schema definitions for the built-in kinds, over
+    /// the embedded ones.
     #[serde(default)]
     pub kubernetes: Option<String>,
+    /// The Kubernetes minor whose embedded definitions validate the built-in kinds, e.g.
+    /// `1.34`. Default: the oldest embedded minor (`fleetgen schemas` lists them).
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
     /// Whether Flux objects outside tenant namespaces may reference sources and dependencies in
     /// other namespaces. Flux allows it unless its controllers run with
     /// `--no-cross-namespace-refs`; set this to false on such a fleet to have every such
@@ -91,6 +101,7 @@ impl Default for ValidationSettings {
         Self {
             crds: Vec::new(),
             kubernetes: None,
+            kubernetes_version: None,
             cross_namespace_refs: allowed(),
             strict: false,
         }

@@ -13,6 +13,7 @@
 
 pub mod dotenv;
 pub mod files;
+pub mod input;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -141,11 +142,7 @@ pub fn load(root: &Path) -> Result<FleetSource> {
 }
 
 pub fn read_source(root: &Path, relative: &Path) -> Result<SourceFile> {
-    let full = root.join(relative);
-    let text = fs::read_to_string(&full).map_err(|source| Error::Read {
-        path: full.clone(),
-        source,
-    })?;
+    let text = input::read_text(root, relative)?;
     // An editor's byte-order mark is not part of the first key.
     let text = text
         .strip_prefix('\u{feff}')

@@ -30,9 +30,14 @@ pub enum KeyType {
     Name,
     /// A Go duration as Flux takes it, e.g. `10m`, `1h30m`.
     Duration,
-    /// Free text.
+    /// A ClusterRole name (RBAC's rules; the fleet's allow-list is checked by the model).
+    Role,
+    /// Free text on one line, without control characters, at most [`MAX_TEXT`] bytes.
     Text,
 }
+
+/// Longest text value accepted: values are names, regions and IDs, never documents.
+pub const MAX_TEXT: usize = 1024;
 
 impl fmt::Display for KeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,6 +52,7 @@ impl fmt::Display for KeyType {
             KeyType::Cluster => f.write_str("cluster"),
             KeyType::Name => f.write_str("name"),
             KeyType::Duration => f.write_str("duration"),
+            KeyType::Role => f.write_str("role"),
             KeyType::Text => f.write_str("text"),
         }
     }
@@ -379,7 +385,7 @@ const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "TENANT_ROLE",
-        ty: || KeyType::Text,
+        ty: || KeyType::Role,
         default: Some("admin"),
         required: no,
         providers: &[],
@@ -497,12 +503,31 @@ pub fn parse_value(ty: &KeyType, raw: &str) -> Result<Value, String> {
             Ok(Value::Text(raw.to_owned()))
         }
         KeyType::Duration => parse_duration(raw).map(|()| Value::Text(raw.to_owned())),
+        KeyType::Role => {
+            crate::model::names::check_role(raw)
+                .map_err(|problem| format!("not a valid ClusterRole name: {problem}"))?;
+            Ok(Value::Text(raw.to_owned()))
+        }
         KeyType::Text => {
             if raw.is_empty() {
-                Err("expected a value".to_owned())
-            } else {
-                Ok(Value::Text(raw.to_owned()))
+                return Err("expected a value".to_owned());
             }
+            if raw.len() > MAX_TEXT {
+                return Err(format!(
+                    "it is {} bytes long; text values are at most {MAX_TEXT}",
+                    raw.len()
+                ));
+            }
+            if let Some(bad) = raw
+                .chars()
+                .find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+            {
+                return Err(format!(
+                    "it contains {}; text values are one line without control characters",
+                    crate::model::names::describe_char(bad)
+                ));
+            }
+            Ok(Value::Text(raw.to_owned()))
         }
     }
 }

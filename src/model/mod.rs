@@ -1,14 +1,15 @@
 //! The typed fleet: clusters, tenants and environments with every cross-reference resolved and
 //! checked. Everything after this stage may assume the fleet is consistent.
 
+mod clusters;
+mod environments;
 pub mod keys;
 pub mod names;
+pub mod policy;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-
-use ipnet::IpNet;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::load::files::{CustomKey, Scalar, ValidationSettings};
@@ -120,6 +121,7 @@ impl Fleet {
         Builder {
             source,
             diagnostics: Diagnostics::new(),
+            tenant_roles: Vec::new(),
         }
         .build()
     }
@@ -151,6 +153,8 @@ struct EntryKeys {
 struct Builder<'a> {
     source: &'a FleetSource,
     diagnostics: Diagnostics,
+    /// The fleet's allow-list of tenant ClusterRoles.
+    tenant_roles: Vec<String>,
 }
 
 /// Places a finding at the node `path` of a YAML source, or at the top of the file.
@@ -164,6 +168,7 @@ fn yaml_location(file: &SourceFile, path: &[Seg<'_>]) -> Location {
 impl Builder<'_> {
     fn build(mut self) -> Result<Fleet, Diagnostics> {
         let fleet_file = &self.source.fleet;
+        self.tenant_roles = self.allowed_tenant_roles();
         let keys = self.keys();
         let defaults = self.fleet_defaults(&keys);
         let repo = self.repo();
@@ -184,7 +189,7 @@ impl Builder<'_> {
             let environment = self.environment(env, &keys, &clusters, &tenants, &repo.main_branch);
             environments.insert(environment.name.clone(), environment);
         }
-        self.check_branches_unique(&environments);
+        self.check_branches_unique(&environments, &repo.main_branch);
         self.check_derived_names(&clusters, &environments);
 
         let output = PathBuf::from(
@@ -253,17 +258,10 @@ impl Builder<'_> {
                         "the URL Flux clones the fleet repo from, e.g. ssh://git@host/org/fleet",
                     ),
             );
-        } else if !is_git_url(&settings.url) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-url",
-                    format!("`{}` is not a Git URL Flux can clone", settings.url),
-                )
-                .at(yaml_location(
-                    &file.source,
-                    &[Seg::Key("repo"), Seg::Key("url")],
-                ))
-                .with_hint("use https://…, http://… or ssh://git@host/…"),
+        } else {
+            self.check_url(
+                &settings.url,
+                yaml_location(&file.source, &[Seg::Key("repo"), Seg::Key("url")]),
             );
         }
         if let Some(secret) = &settings.secret_ref {
@@ -288,6 +286,85 @@ impl Builder<'_> {
             secret_ref: settings.secret_ref.clone(),
             interval,
         }
+    }
+
+    fn check_url(&mut self, url: &str, location: Location) {
+        if let Err(problem) = policy::check_git_url(url) {
+            let rule = if problem.message == "contains credentials" {
+                "url-credentials"
+            } else {
+                "invalid-url"
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    rule,
+                    format!("`{}` {}", policy::redact_url(url), problem.message),
+                )
+                .at(location)
+                .with_hint(problem.hint),
+            );
+        }
+    }
+
+    /// Checks a tenant role (tenant `role:` or a TENANT_ROLE value) against the allow-list.
+    fn check_role(&mut self, role: &str, location: Location) -> bool {
+        match policy::check_tenant_role(role, &self.tenant_roles) {
+            Ok(()) => true,
+            Err((message, hint)) => {
+                self.diagnostics.push(
+                    Diagnostic::error("tenant-role", message)
+                        .at(location)
+                        .with_hint(hint),
+                );
+                false
+            }
+        }
+    }
+
+    /// `tenantRoles` of fleet.yaml, or the default; entries are ClusterRole names, and
+    /// `cluster-admin` cannot be allowed.
+    fn allowed_tenant_roles(&mut self) -> Vec<String> {
+        let file = &self.source.fleet;
+        let Some(listed) = &file.content.tenant_roles else {
+            return policy::DEFAULT_TENANT_ROLES.map(str::to_owned).to_vec();
+        };
+        let mut allowed = Vec::new();
+        for (index, role) in listed.iter().enumerate() {
+            let location =
+                yaml_location(&file.source, &[Seg::Key("tenantRoles"), Seg::Index(index)]);
+            let problem = match names::check_role(role) {
+                Err(problem) => Some(format!(
+                    "`{}` is not a valid ClusterRole name: {problem}",
+                    crate::diagnostic::truncate(role)
+                )),
+                Ok(()) if role == names::FORBIDDEN_ROLE => Some(format!(
+                    "{} cannot be allowed for tenants",
+                    names::FORBIDDEN_ROLE
+                )),
+                Ok(()) => None,
+            };
+            match problem {
+                Some(message) => self.diagnostics.push(
+                    Diagnostic::error("tenant-role", message)
+                        .at(location)
+                        .with_hint("list ClusterRoles a tenant may hold in its own namespaces, e.g. admin, edit, view"),
+                ),
+                None => allowed.push(role.clone()),
+            }
+        }
+        // The built-in default must be allowed too, or be replaced fleet-wide.
+        let default_replaced = file.content.defaults.contains_key("TENANT_ROLE");
+        if !default_replaced && !allowed.iter().any(|role| role == "admin") {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "tenant-role",
+                    "`tenantRoles` leaves out admin, the default tenant role",
+                )
+                .at(yaml_location(&file.source, &[Seg::Key("tenantRoles")]))
+                .with_hint("set TENANT_ROLE under `defaults:` to an allowed role, or allow admin"),
+            );
+        }
+        allowed
     }
 
     fn check_name(&mut self, name: &str, what: &str, location: Location) -> bool {
@@ -408,6 +485,7 @@ impl Builder<'_> {
             return None;
         }
         match spec.parse(raw) {
+            Ok(_) if spec.name == "TENANT_ROLE" && !self.check_role(raw, location.clone()) => None,
             Ok(value) => Some(Resolved {
                 value,
                 layer,
@@ -417,7 +495,11 @@ impl Builder<'_> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "invalid-value",
-                        format!("{} = `{raw}`: {problem}", spec.name),
+                        format!(
+                            "{} = `{}`: {problem}",
+                            spec.name,
+                            crate::diagnostic::truncate(raw)
+                        ),
                     )
                     .at(location)
                     .with_hint(spec.help.clone()),
@@ -483,560 +565,6 @@ impl Builder<'_> {
             }
         }
         EntryKeys { set, failed }
-    }
-
-    fn cluster(&mut self, file: &EnvFile, keys: &KeyRegistry, defaults: &Values) -> Cluster {
-        self.check_name(
-            &file.name,
-            "cluster name",
-            Location::file(&file.source.path),
-        );
-        let mut values = defaults.clone();
-        let EntryKeys { set: own, failed } =
-            self.env_entries(keys, file, Layer::Cluster, &mut values);
-        // A cluster with a bad value still exists: other files may name it, and reporting them
-        // as unknown would bury the real error. Checks that depend on a value that failed to
-        // parse are skipped, so one mistake gives one message.
-        let shape_known = !failed.contains("PROVIDER") && !failed.contains("FLUX");
-        let provider = values.text("PROVIDER").unwrap_or("existing").to_owned();
-        let flux = if values.text("FLUX") == Some("remote") {
-            Flux::Remote
-        } else {
-            Flux::Local
-        };
-        for key in own.iter().filter(|_| shape_known) {
-            let spec = keys.get(key).expect("parsed keys are known");
-            if !spec.applies_to(&provider) {
-                let entry = file
-                    .entries
-                    .iter()
-                    .find(|entry| &entry.key == key)
-                    .expect("key came from an entry");
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "key-not-for-provider",
-                        format!("{key} does not apply to PROVIDER={provider}"),
-                    )
-                    .at(Location::new(
-                        &file.source.path,
-                        entry.line,
-                        entry.key_column,
-                    ))
-                    .with_hint(format!(
-                        "{key} is for PROVIDER={}; remove it or change PROVIDER",
-                        spec.providers.join("|")
-                    )),
-                );
-            }
-        }
-        let capi = provider != "existing";
-        for spec in keys.iter() {
-            let required = spec.is_required(&provider, flux == Flux::Remote)
-                || (spec.name == "MANAGED_BY" && capi)
-                || (spec.custom
-                    && spec.required == Required::ForProviders(Vec::new())
-                    && spec.applies_to(&provider));
-            if required
-                && shape_known
-                && !failed.contains(&spec.name)
-                && values.get(&spec.name).is_none()
-            {
-                let why = match (&spec.required, spec.name.as_str()) {
-                    (_, "MANAGED_BY") if capi => {
-                        format!(" (PROVIDER={provider} is provisioned by a management cluster)")
-                    }
-                    (Required::ForRemoteFlux, _) => " (FLUX=remote)".to_owned(),
-                    (Required::ForProviders(providers), _) if !providers.is_empty() => {
-                        format!(" (PROVIDER={provider})")
-                    }
-                    _ => String::new(),
-                };
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "missing-key",
-                        format!("missing required key {}{why}", spec.name),
-                    )
-                    .at(Location::file(&file.source.path))
-                    .with_hint(format!("add {}=… : {}", spec.name, spec.help)),
-                );
-            }
-        }
-        // Keys of other providers (defaults included) mean nothing for this cluster; dropping
-        // them keeps `explain` honest and makes templates see them as unset.
-        if shape_known {
-            values.retain(|key| keys.get(key).is_none_or(|spec| spec.applies_to(&provider)));
-        }
-        let manager = values.text("MANAGED_BY").map(str::to_owned);
-        Cluster {
-            name: file.name.clone(),
-            file: file.source.path.clone(),
-            values,
-            provider,
-            flux,
-            manager,
-        }
-    }
-
-    fn key_location(&self, cluster: &Cluster, key: &str) -> Location {
-        cluster
-            .values
-            .get(key)
-            .and_then(|resolved| resolved.location.clone())
-            .unwrap_or_else(|| Location::file(&cluster.file))
-    }
-
-    fn check_managers(&mut self, clusters: &BTreeMap<String, Cluster>) {
-        for cluster in clusters.values() {
-            let Some(manager) = &cluster.manager else {
-                continue;
-            };
-            let location = self.key_location(cluster, "MANAGED_BY");
-            if manager == &cluster.name {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-manager",
-                        format!("cluster {} is managed by itself", cluster.name),
-                    )
-                    .at(location),
-                );
-                continue;
-            }
-            let Some(managing) = clusters.get(manager) else {
-                let mut diagnostic = Diagnostic::error(
-                    "unknown-cluster",
-                    format!("MANAGED_BY names `{manager}`, which is not a cluster of the fleet"),
-                )
-                .at(location);
-                diagnostic = match did_you_mean(manager, clusters.keys().map(String::as_str)) {
-                    Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
-                    None => diagnostic
-                        .with_hint(format!("add fleet/clusters/{manager}.env, or fix the name")),
-                };
-                self.diagnostics.push(diagnostic);
-                continue;
-            };
-            if cluster.is_capi() && managing.is_remote() {
-                // The Cluster, machine templates and add-ons are applied by the manager's own
-                // Flux (they sit under its bootstrap path), and Cluster API writes the
-                // kubeconfig there; a manager without Flux would apply nothing.
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-manager",
-                        format!(
-                            "{} is provisioned by Cluster API on {manager}, but {manager} has no Flux of its own (FLUX=remote)",
-                            cluster.name
-                        ),
-                    )
-                    .at(location.clone())
-                    .with_hint(format!(
-                        "{manager}'s Flux applies {}'s Cluster API objects: the manager of a Cluster API cluster needs FLUX=local",
-                        cluster.name
-                    )),
-                );
-            } else if cluster.is_remote() && managing.is_remote() {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-manager",
-                        format!("{} has FLUX=remote but its manager {manager} has no Flux of its own (FLUX=remote)", cluster.name),
-                    )
-                    .at(location.clone())
-                    .with_hint("a remote cluster must be driven by a cluster with FLUX=local"),
-                );
-            }
-            if !cluster.is_remote() && !cluster.is_capi() {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "unused-key",
-                        format!("MANAGED_BY has no effect on {}: it is PROVIDER=existing with FLUX=local", cluster.name),
-                    )
-                    .at(location.clone()),
-                );
-            }
-            // Follow the chain of managers; coming back to the start is a cycle.
-            let mut seen = vec![cluster.name.as_str()];
-            let mut next = Some(manager.as_str());
-            while let Some(name) = next {
-                if seen.contains(&name) {
-                    if name == cluster.name {
-                        seen.push(name);
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                "manager-cycle",
-                                format!("clusters manage each other: {}", seen.join(" → ")),
-                            )
-                            .at(location.clone()),
-                        );
-                    }
-                    break;
-                }
-                seen.push(name);
-                next = clusters.get(name).and_then(|next| next.manager.as_deref());
-            }
-        }
-    }
-
-    fn check_networks(&mut self, clusters: &BTreeMap<String, Cluster>) {
-        let mut networks: Vec<(&Cluster, &str, IpNet)> = Vec::new();
-        for cluster in clusters.values() {
-            for key in ["POD_CIDR", "SERVICE_CIDR", "NODE_CIDR"] {
-                if let Some(net) = cluster
-                    .values
-                    .text(key)
-                    .and_then(|text| text.parse::<IpNet>().ok())
-                {
-                    networks.push((cluster, key, net));
-                }
-            }
-        }
-        for (index, (cluster, key, net)) in networks.iter().enumerate() {
-            for (other, other_key, other_net) in &networks[..index] {
-                if net.contains(&other_net.network()) || other_net.contains(&net.network()) {
-                    let whose = if other.name == cluster.name {
-                        "its own".to_owned()
-                    } else {
-                        format!("{}'s", other.name)
-                    };
-                    let location = self.key_location(cluster, key);
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "cidr-overlap",
-                            format!(
-                                "{key} {net} of {} overlaps {whose} {other_key} {other_net}",
-                                cluster.name
-                            ),
-                        )
-                        .at(location)
-                        .with_hint(format!(
-                            "{other_key} of {} is set at {}",
-                            other.name,
-                            self.key_location(other, other_key)
-                        )),
-                    );
-                }
-            }
-        }
-    }
-
-    fn tenant(
-        &mut self,
-        name: &str,
-        source: &SourceFile,
-        content: &crate::load::TenantFile,
-    ) -> Tenant {
-        self.check_name(name, "tenant name", Location::file(&source.path));
-        if !is_git_url(&content.repo) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-url",
-                    format!("`{}` is not a Git URL Flux can clone", content.repo),
-                )
-                .at(yaml_location(source, &[Seg::Key("repo")]))
-                .with_hint("use https://…, http://… or ssh://git@host/…"),
-            );
-        }
-        if let Some(branch) = &content.branch
-            && let Err(problem) = names::check_branch(branch)
-        {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-branch",
-                    format!("`{branch}` is not a valid branch name"),
-                )
-                .at(yaml_location(source, &[Seg::Key("branch")]))
-                .with_hint(problem),
-            );
-        }
-        if let Some(role) = &content.role
-            && (role.is_empty() || role.contains(['/', '%']) || role == "." || role == "..")
-        {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-name",
-                    format!("`{role}` is not a valid ClusterRole name"),
-                )
-                .at(yaml_location(source, &[Seg::Key("role")])),
-            );
-        }
-        if let Some(secret) = &content.secret_ref {
-            self.check_name(
-                secret,
-                "secret name",
-                yaml_location(source, &[Seg::Key("secretRef")]),
-            );
-        }
-        let mut seen = BTreeSet::new();
-        for (index, app) in content.apps.iter().enumerate() {
-            let location = yaml_location(source, &[Seg::Key("apps"), Seg::Index(index)]);
-            if self.check_name(app, "app name", location.clone()) && !seen.insert(app) {
-                self.diagnostics.push(
-                    Diagnostic::error("duplicate-name", format!("app {app} is listed twice"))
-                        .at(location),
-                );
-            }
-        }
-        Tenant {
-            name: name.to_owned(),
-            file: source.path.clone(),
-            repo: content.repo.clone(),
-            branch: content.branch.clone(),
-            role: content.role.clone(),
-            secret_ref: content.secret_ref.clone(),
-            apps: content.apps.clone(),
-        }
-    }
-
-    fn environment(
-        &mut self,
-        env: &crate::load::EnvironmentSource,
-        keys: &KeyRegistry,
-        clusters: &BTreeMap<String, Cluster>,
-        tenants: &BTreeMap<String, Tenant>,
-        main_branch: &str,
-    ) -> Environment {
-        let file = &env.file;
-        self.check_name(&env.name, "environment name", Location::file(&env.dir));
-        let branch = file
-            .content
-            .branch
-            .clone()
-            .unwrap_or_else(|| env.name.clone());
-        let branch_location = yaml_location(&file.source, &[Seg::Key("branch")]);
-        if let Err(problem) = names::check_branch(&branch) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "invalid-branch",
-                    format!("`{branch}` is not a valid branch name"),
-                )
-                .at(branch_location.clone())
-                .with_hint(problem),
-            );
-        } else if branch == main_branch {
-            self.diagnostics.push(
-                Diagnostic::error("invalid-branch", format!("environment {} uses the main branch `{branch}`", env.name))
-                    .at(branch_location)
-                    .with_hint("each environment needs a branch of its own; the main branch holds what all environments share"),
-            );
-        }
-
-        let mut env_values = Values::default();
-        for (key, scalar) in &file.content.values {
-            let location = yaml_location(&file.source, &[Seg::Key("values"), Seg::Key(key)]);
-            if let Some(spec) = keys.get(key)
-                && !spec.per_environment
-            {
-                self.diagnostics.push(
-                        Diagnostic::error("not-per-environment", format!("{key} cannot differ between environments"))
-                            .at(location)
-                            .with_hint(format!("{key} shapes the clusters themselves; set it in fleet/fleet.yaml `defaults` or a cluster file")),
-                    );
-                continue;
-            }
-            if let Some(resolved) =
-                self.scalar_value(keys, key, scalar, location, Layer::Environment)
-            {
-                env_values.set(key, resolved);
-            }
-        }
-
-        let mut members = BTreeMap::new();
-        for membership in &env.clusters {
-            let Some(cluster) = clusters.get(&membership.name) else {
-                if names::check_label(&membership.name).is_ok()
-                    && !self
-                        .source
-                        .clusters
-                        .iter()
-                        .any(|file| file.name == membership.name)
-                {
-                    let mut diagnostic = Diagnostic::error(
-                        "unknown-cluster",
-                        format!(
-                            "environment {} lists cluster `{}`, which is not in fleet/clusters",
-                            env.name, membership.name
-                        ),
-                    )
-                    .at_file(&membership.source.path);
-                    diagnostic =
-                        match did_you_mean(&membership.name, clusters.keys().map(String::as_str)) {
-                            Some(close) => diagnostic.with_hint(format!(
-                                "did you mean {close}? membership files are named after the cluster"
-                            )),
-                            None => diagnostic.with_hint(format!(
-                                "add fleet/clusters/{}.env first (fleetgen add-cluster)",
-                                membership.name
-                            )),
-                        };
-                    self.diagnostics.push(diagnostic);
-                }
-                continue;
-            };
-            let mut values = cluster.values.clone();
-            for (key, resolved) in env_values.iter() {
-                values.set(key, resolved.clone());
-            }
-            self.env_entries(keys, membership, Layer::Membership, &mut values);
-            members.insert(cluster.name.clone(), values);
-        }
-        for name in members.keys() {
-            let cluster = &clusters[name];
-            if let (true, Some(manager)) = (cluster.is_remote(), &cluster.manager)
-                && clusters.contains_key(manager)
-                && !members.contains_key(manager)
-            {
-                self.diagnostics.push(
-                        Diagnostic::error(
-                            "manager-not-in-environment",
-                            format!("remote cluster {name} is in environment {} but its manager {manager} is not", env.name),
-                        )
-                        .at_file(env.dir.join("clusters").join(format!("{name}.env")))
-                        .with_hint(format!("{manager}'s Flux drives {name}: add {manager} to {} too", env.name)),
-                    );
-            }
-        }
-
-        let mut memberships = BTreeMap::new();
-        for (tenant_name, parsed) in &env.tenants {
-            let Some(tenant) = tenants.get(tenant_name) else {
-                if !self
-                    .source
-                    .tenants
-                    .iter()
-                    .any(|(name, _)| name == tenant_name)
-                {
-                    let mut diagnostic = Diagnostic::error(
-                        "unknown-tenant",
-                        format!("environment {} lists tenant `{tenant_name}`, which is not in fleet/tenants", env.name),
-                    )
-                    .at_file(&parsed.source.path);
-                    diagnostic = match did_you_mean(tenant_name, tenants.keys().map(String::as_str))
-                    {
-                        Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
-                        None => diagnostic.with_hint(format!(
-                            "add fleet/tenants/{tenant_name}.yaml first (fleetgen add-tenant)"
-                        )),
-                    };
-                    self.diagnostics.push(diagnostic);
-                }
-                continue;
-            };
-            let content = &parsed.content;
-            let branch = content
-                .branch
-                .clone()
-                .or_else(|| tenant.branch.clone())
-                .unwrap_or_else(|| env.name.clone());
-            if let Err(problem) = names::check_branch(&branch) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-branch",
-                        format!("`{branch}` is not a valid branch name"),
-                    )
-                    .at(yaml_location(&parsed.source, &[Seg::Key("branch")]))
-                    .with_hint(problem),
-                );
-            }
-            let apps = match &content.apps {
-                None => tenant.apps.clone(),
-                Some(apps) => {
-                    for (index, app) in apps.iter().enumerate() {
-                        if !tenant.apps.contains(app) {
-                            let mut diagnostic = Diagnostic::error(
-                                "unknown-app",
-                                format!("tenant {tenant_name} has no app `{app}`"),
-                            )
-                            .at(yaml_location(
-                                &parsed.source,
-                                &[Seg::Key("apps"), Seg::Index(index)],
-                            ));
-                            diagnostic =
-                                match did_you_mean(app, tenant.apps.iter().map(String::as_str)) {
-                                    Some(close) => {
-                                        diagnostic.with_hint(format!("did you mean {close}?"))
-                                    }
-                                    None => diagnostic.with_hint(format!(
-                                        "the apps of {tenant_name} are listed in {}",
-                                        tenant.file.display()
-                                    )),
-                                };
-                            self.diagnostics.push(diagnostic);
-                        }
-                    }
-                    apps.clone()
-                }
-            };
-            let on_clusters = match &content.clusters {
-                None => members.keys().cloned().collect(),
-                Some(listed) => {
-                    for (index, cluster) in listed.iter().enumerate() {
-                        if !members.contains_key(cluster) {
-                            let location = yaml_location(
-                                &parsed.source,
-                                &[Seg::Key("clusters"), Seg::Index(index)],
-                            );
-                            let why = if clusters.contains_key(cluster) {
-                                format!(
-                                    "cluster {cluster} is not a member of environment {}",
-                                    env.name
-                                )
-                            } else {
-                                format!("`{cluster}` is not a cluster of the fleet")
-                            };
-                            let mut diagnostic =
-                                Diagnostic::error("unknown-cluster", why).at(location);
-                            let suggestion = match clusters.contains_key(cluster) {
-                                true => None,
-                                false => did_you_mean(cluster, members.keys().map(String::as_str)),
-                            };
-                            diagnostic = match suggestion {
-                                Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
-                                None if clusters.contains_key(cluster) => diagnostic.with_hint(format!(
-                                    "add environments/{}/clusters/{cluster}.env, or remove it from this list",
-                                    env.name
-                                )),
-                                None => diagnostic,
-                            };
-                            self.diagnostics.push(diagnostic);
-                        }
-                    }
-                    listed.clone()
-                }
-            };
-            memberships.insert(
-                tenant_name.clone(),
-                TenantMembership {
-                    file: parsed.source.path.clone(),
-                    branch,
-                    apps,
-                    clusters: on_clusters,
-                },
-            );
-        }
-
-        Environment {
-            name: env.name.clone(),
-            branch,
-            dir: env.dir.clone(),
-            clusters: members,
-            tenants: memberships,
-        }
-    }
-
-    fn check_branches_unique(&mut self, environments: &BTreeMap<String, Environment>) {
-        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-        for env in environments.values() {
-            if let Some(other) = seen.insert(&env.branch, &env.name) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "duplicate-branch",
-                        format!(
-                            "environments {other} and {} both use branch `{}`",
-                            env.name, env.branch
-                        ),
-                    )
-                    .at_file(env.dir.join(crate::load::ENVIRONMENT_FILE)),
-                );
-            }
-        }
     }
 
     /// Names fleetgen derives (namespaces, object names used as label values) must fit the
@@ -1128,13 +656,6 @@ impl Builder<'_> {
             }
         }
     }
-}
-
-fn is_git_url(url: &str) -> bool {
-    let rest = ["https://", "http://", "ssh://", "file://"]
-        .iter()
-        .find_map(|scheme| url.strip_prefix(scheme));
-    matches!(rest, Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace))
 }
 
 fn custom_key(name: &str, custom: &CustomKey) -> Result<KeySpec, String> {

@@ -35,21 +35,102 @@ pub fn check_label(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a Git branch name, reduced to the forms that are safe as a ref and in a URL.
+/// Longest branch name accepted; it becomes a folder name and part of ref paths.
+pub const MAX_BRANCH: usize = 200;
+
+/// Checks a Git branch name: `git check-ref-format --branch` rules (no `..`, no component
+/// starting with `.` or ending in `.lock`, no `//`, no `@{`, not ending in `/` or `.`, not
+/// starting with `-`), on a character set reduced to what is safe as a folder name and in a
+/// URL: ASCII letters, digits, `-`, `_`, `.` and `/`.
 pub fn check_branch(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-        && !name.starts_with(['/', '.', '-'])
-        && !name.ends_with(['/', '.'])
-        && !name.contains("..")
-        && !name.contains("//")
-        && !name.ends_with(".lock");
-    if valid {
-        Ok(())
+    const CHARSET: &str = "use letters, digits, `-`, `_`, `.` and `/` (not at the ends)";
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.len() > MAX_BRANCH {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_BRANCH}",
+            name.len()
+        ));
+    }
+    let charset_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if !charset_ok || name.starts_with(['/', '-']) || name.ends_with(['/', '.']) {
+        return Err(CHARSET.to_owned());
+    }
+    if name.contains("..") || name.contains("//") {
+        return Err("Git refuses `..` and `//` in branch names".to_owned());
+    }
+    if name == "HEAD" {
+        return Err("`HEAD` names the current commit, not a branch".to_owned());
+    }
+    for component in name.split('/') {
+        if component.starts_with('.') {
+            return Err(format!(
+                "Git refuses the component `{component}`: it starts with `.`"
+            ));
+        }
+        if component.ends_with(".lock") {
+            return Err(format!(
+                "Git refuses the component `{component}`: it ends in `.lock`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether one branch's tree would sit inside the other's folder (`main` and `main/infra`):
+/// both are written to `<output>/<branch>/`, and Git cannot hold both refs either.
+pub fn branches_nest(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.strip_prefix(short)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A ClusterRole that no tenant may be bound to, whatever the fleet allows.
+pub const FORBIDDEN_ROLE: &str = "cluster-admin";
+
+/// Longest ClusterRole name accepted (a Kubernetes object name).
+pub const MAX_ROLE: usize = 253;
+
+/// Checks a ClusterRole name as RBAC accepts it in a RoleBinding's `roleRef`: lower-case
+/// letters, digits, `-`, `.` and `:` (as in `system:aggregate-to-edit`), starting and ending
+/// with a letter or digit.
+pub fn check_role(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.len() > MAX_ROLE {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_ROLE}",
+            name.len()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:".contains(*c)))
+    {
+        return Err(format!(
+            "it contains {}; use lower-case letters, digits, `-`, `.` and `:`",
+            describe_char(bad)
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err("it must start and end with a letter or digit".to_owned());
+    }
+    Ok(())
+}
+
+/// A character for a message: control characters by their code, so a message never carries
+/// a raw line break or terminal escape.
+pub fn describe_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("the character U+{:04X}", c as u32)
     } else {
-        Err("use letters, digits, `-`, `_`, `.` and `/` (not at the ends)".to_owned())
+        format!("`{c}`")
     }
 }
 
@@ -80,8 +161,31 @@ mod tests {
     fn branches() {
         assert!(check_branch("dev").is_ok());
         assert!(check_branch("release/1.0").is_ok());
-        for bad in ["", "a..b", "/a", "a/", "a b", "x.lock"] {
+        for bad in [
+            "", "a..b", "/a", "a/", "a b", "x.lock", "a/.b", "a.lock/b", "a//b", "-a", "a.",
+            "HEAD", "a@{1}", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a\nb",
+        ] {
             assert!(check_branch(bad).is_err(), "{bad}");
         }
+        assert!(check_branch(&"a".repeat(MAX_BRANCH + 1)).is_err());
+    }
+
+    #[test]
+    fn nesting_branches() {
+        assert!(branches_nest("main", "main/infra"));
+        assert!(branches_nest("main/infra", "main"));
+        assert!(!branches_nest("main", "mainline"));
+        assert!(!branches_nest("dev", "qa"));
+    }
+
+    #[test]
+    fn roles() {
+        for good in ["admin", "edit", "system:aggregate-to-edit", "team.reader"] {
+            assert!(check_role(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Admin", "admin\n---", "a/b", "-a", "a:", "a b", "x%2f"] {
+            assert!(check_role(bad).is_err(), "{bad}");
+        }
+        assert!(check_role("admin\nextra").unwrap_err().contains("U+000A"));
     }
 }

@@ -219,17 +219,18 @@ fn read_fleet_blueprint(
                     .into_io_error()
                     .unwrap_or_else(|| std::io::Error::other("directory loop")),
             })?;
-            if !entry.file_type().is_file() || is_hidden(entry.path()) {
+            // Links are not skipped: reading refuses those that leave the fleet.
+            if entry.file_type().is_dir() || is_hidden(entry.path()) {
                 continue;
             }
             let relative = entry
                 .path()
                 .strip_prefix(&files_dir)
                 .expect("walkdir stays below its root");
-            let text = fs::read_to_string(entry.path()).map_err(|source| Error::Read {
-                path: entry.path().to_path_buf(),
-                source,
-            })?;
+            let text = crate::load::input::read_text(
+                root,
+                &crate::load::input::relative_to(root, entry.path()),
+            )?;
             files.push((to_slash(relative), text));
         }
     }

@@ -71,7 +71,8 @@ fn render(resources: &BTreeSet<String>) -> String {
         text.push_str("resources:\n");
         for resource in resources {
             text.push_str("  - ");
-            text.push_str(resource);
+            // A file or folder name can come from a value; it stays one list item.
+            text.push_str(&crate::render::scalar::scalar(resource));
             text.push('\n');
         }
     }
@@ -137,5 +138,22 @@ mod tests {
         tree.insert("infra/a/x/patch.yaml", "x");
         complete(&mut tree, &BTreeSet::new(), &BTreeSet::new());
         assert_eq!(kustomization(&tree, "infra/a/x").unwrap(), "mine");
+    }
+
+    #[test]
+    fn a_name_from_a_value_stays_one_resource() {
+        let mut tree = Tree::new();
+        tree.insert("infra/a/x\nnamespace: kube-system/a.yaml", "x");
+        tree.insert("infra/a/b: c.yaml", "x");
+        complete(&mut tree, &BTreeSet::new(), &BTreeSet::new());
+        let text = kustomization(&tree, "infra/a").unwrap();
+        let parsed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        let mapping = parsed.as_mapping().unwrap();
+        assert_eq!(mapping.len(), 3, "{text}");
+        assert_eq!(
+            parsed["resources"].as_sequence().unwrap().len(),
+            2,
+            "{text}"
+        );
     }
 }

@@ -7,9 +7,11 @@
 
 pub mod blueprint;
 pub mod kustomization;
+pub mod scalar;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use rayon::prelude::*;
@@ -65,9 +67,10 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
         })
         .filter(|(_, unit)| rendered.branches.trees.contains_key(&unit.branch))
         .collect();
+    let contexts = Contexts::new(&plan.units);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit)| blueprint.render(unit))
+        .map(|(blueprint, unit)| blueprint.render(unit, contexts.context(unit)))
         .collect();
 
     let mut diagnostics = Diagnostics::new();
@@ -249,9 +252,8 @@ impl<'env> CompiledBlueprint<'env> {
         }
     }
 
-    fn render(&self, unit: &Unit) -> Result<UnitOutput, Box<Diagnostic>> {
+    fn render(&self, unit: &Unit, context: Value) -> Result<UnitOutput, Box<Diagnostic>> {
         let blueprint = self.blueprint;
-        let context = Value::from(minijinja::value::Serde(&unit.context));
         let manifest_location = blueprint.manifest_location();
         let in_unit = |diagnostic: Diagnostic| {
             Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
@@ -331,7 +333,7 @@ impl<'env> CompiledBlueprint<'env> {
                 continue;
             };
             if is_yaml(&path) {
-                check_yaml(&content).map_err(|message| {
+                let documents = check_yaml(&content).map_err(|message| {
                     in_unit(
                         Diagnostic::error(
                             "invalid-output",
@@ -340,6 +342,23 @@ impl<'env> CompiledBlueprint<'env> {
                         .at_file(&file_location),
                     )
                 })?;
+                // Refused here, not only by `check`: a plain-text Secret must never be written.
+                for document in &documents {
+                    if let Some(field) =
+                        crate::validate::rendered_secrets::plaintext_field(document)
+                    {
+                        let name = document
+                            .get("metadata")
+                            .and_then(|metadata| metadata.get("name"))
+                            .and_then(serde_norway::Value::as_str);
+                        return Err(in_unit(crate::validate::rendered_secrets::finding(
+                            &path,
+                            name,
+                            field,
+                            Location::file(&file_location),
+                        )));
+                    }
+                }
             }
             files.push(RenderedFile { path, content });
         }
@@ -350,6 +369,67 @@ impl<'env> CompiledBlueprint<'env> {
             operator_files,
         })
     }
+}
+
+/// The template values of the plan's shared context parts, each converted once. Converting
+/// a unit's whole context per unit made rendering quadratic: every app unit carried its
+/// tenant's list of all apps.
+struct Contexts {
+    shared: HashMap<usize, Value>,
+}
+
+impl Contexts {
+    fn new(units: &[Unit]) -> Self {
+        let mut shared = HashMap::new();
+        for unit in units {
+            let context = &unit.context;
+            convert_once(&mut shared, &context.fleet);
+            convert_once(&mut shared, &context.cluster);
+            if let Some(env) = &context.env {
+                convert_once(&mut shared, env);
+            }
+            if let Some(tenant) = &context.tenant {
+                convert_once(&mut shared, tenant);
+            }
+        }
+        Self { shared }
+    }
+
+    /// How many shared parts were converted (for tests: one per part, not per unit).
+    #[cfg(test)]
+    fn conversions(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// A unit's context: the shared parts' values (reference-counted, so cloning is cheap)
+    /// and the unit's own app.
+    fn context(&self, unit: &Unit) -> Value {
+        let context = &unit.context;
+        let shared = |part: usize| self.shared[&part].clone();
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        map.insert("fleet".to_owned(), shared(part_id(&context.fleet)));
+        map.insert("cluster".to_owned(), shared(part_id(&context.cluster)));
+        if let Some(env) = &context.env {
+            map.insert("env".to_owned(), shared(part_id(env)));
+        }
+        if let Some(tenant) = &context.tenant {
+            map.insert("tenant".to_owned(), shared(part_id(tenant)));
+        }
+        if let Some(app) = &context.app {
+            map.insert("app".to_owned(), Value::from(minijinja::value::Serde(app)));
+        }
+        Value::from(map)
+    }
+}
+
+fn part_id<T>(part: &Arc<T>) -> usize {
+    Arc::as_ptr(part) as *const () as usize
+}
+
+fn convert_once<T: serde::Serialize>(shared: &mut HashMap<usize, Value>, part: &Arc<T>) {
+    shared
+        .entry(part_id(part))
+        .or_insert_with(|| Value::from(minijinja::value::Serde(&**part)));
 }
 
 /// A template mistake fails once per unit the template renders for; one message with a count
@@ -387,9 +467,17 @@ fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
 fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // minijinja escapes `.yaml` templates as JSON by default; blueprints write YAML themselves
-    // and use `| quote` or `| tojson` where a value needs quoting.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // A value in a blueprint file is always one scalar (see `scalar`), whoever wrote the
+    // blueprint. Every file, not only `.yaml` ones: a YAML file can include any other
+    // template. Path templates (compiled from strings) are checked as paths instead.
+    env.set_auto_escape_callback(|name| {
+        if name == "<string>" {
+            minijinja::AutoEscape::None
+        } else {
+            minijinja::AutoEscape::Custom(scalar::YAML.into())
+        }
+    });
+    env.set_formatter(scalar::formatter);
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
@@ -399,7 +487,10 @@ fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
             .expect("the default delimiters are valid"),
     );
     env.add_filter("hash", hash_filter);
-    env.add_filter("quote", quote_filter);
+    env.add_filter("quote", scalar::quote_filter);
+    env.add_filter("safe", scalar::safe_filter);
+    env.add_filter("escape", scalar::safe_filter);
+    env.add_filter("e", scalar::safe_filter);
     let mut diagnostics = Diagnostics::new();
     for blueprint in blueprints {
         for (path, source) in &blueprint.files {
@@ -430,16 +521,6 @@ fn hash_filter(value: minijinja::value::Serde<serde_json::Value>) -> String {
     crate::tree::sha256_hex(json.as_bytes())[..10].to_owned()
 }
 
-/// `{{ value | quote }}`: a YAML double-quoted scalar, so values such as `on`, `010` or `1.20`
-/// stay strings.
-fn quote_filter(value: Value) -> String {
-    let text = value
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| value.to_string());
-    serde_json::to_string(&text).expect("strings always serialise")
-}
-
 /// Adds the generated-file header and a final newline; `None` for output that is blank, which
 /// is how a template says "no file for this unit".
 fn finish(path: &str, text: &str) -> Option<Vec<u8>> {
@@ -462,13 +543,15 @@ pub fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
 
-fn check_yaml(content: &[u8]) -> Result<(), String> {
+/// Parses rendered YAML, returning its documents.
+fn check_yaml(content: &[u8]) -> Result<Vec<serde_norway::Value>, String> {
     use serde::Deserialize;
     let text = std::str::from_utf8(content).map_err(|_| "not UTF-8".to_owned())?;
-    for document in serde_norway::Deserializer::from_str(text) {
-        serde_norway::Value::deserialize(document).map_err(|error| error.to_string())?;
-    }
-    Ok(())
+    serde_norway::Deserializer::from_str(text)
+        .map(|document| {
+            serde_norway::Value::deserialize(document).map_err(|error| error.to_string())
+        })
+        .collect()
 }
 
 /// Normalises a rendered path and refuses anything that would leave the branch root.
@@ -519,6 +602,130 @@ fn template_diagnostic(error: &minijinja::Error, file: &Path, field: Option<&str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{
+        AppContext, ClusterContext, Context, EnvironmentContext, FleetContext, Scope, TenantContext,
+    };
+
+    fn app_units(apps: usize) -> Vec<Unit> {
+        let names: Vec<String> = (0..apps).map(|index| format!("app{index}")).collect();
+        let fleet = Arc::new(FleetContext {
+            repo_url: "https://example.com/fleet".to_owned(),
+            main_branch: "main".to_owned(),
+            secret_ref: None,
+            interval: "1m".to_owned(),
+        });
+        let cluster = Arc::new(ClusterContext {
+            name: "c".to_owned(),
+            provider: "existing".to_owned(),
+            flux: "local",
+            remote: false,
+            capi: false,
+            manager: None,
+            driver: "c".to_owned(),
+            remotes: Vec::new(),
+            kubeconfig_namespace: None,
+            values: BTreeMap::new(),
+        });
+        let env = Arc::new(EnvironmentContext {
+            name: "dev".to_owned(),
+            branch: "dev".to_owned(),
+            namespace: "dev-flux-system".to_owned(),
+        });
+        let tenant = Arc::new(TenantContext {
+            name: "t".to_owned(),
+            namespace: "dev-t".to_owned(),
+            repo: "https://example.com/t".to_owned(),
+            branch: "dev".to_owned(),
+            role: "admin".to_owned(),
+            secret_ref: None,
+            apps: names.clone(),
+            local: true,
+            remotes: Vec::new(),
+            capi_remotes: Vec::new(),
+        });
+        names
+            .iter()
+            .map(|name| Unit {
+                scope: Scope::App,
+                branch: "dev".to_owned(),
+                context: Context {
+                    fleet: fleet.clone(),
+                    cluster: cluster.clone(),
+                    env: Some(env.clone()),
+                    tenant: Some(tenant.clone()),
+                    app: Some(AppContext {
+                        name: name.clone(),
+                        kustomization: name.clone(),
+                        namespace: "dev-t".to_owned(),
+                        service_account: "t".to_owned(),
+                        path: format!("./{name}/c"),
+                    }),
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_filter_or_include_turns_a_value_into_yaml() {
+        let mut env = environment(&[]).unwrap();
+        env.add_template("b/files/x.md", "{{ v }}").unwrap();
+        let hostile = "a\n---\nb: c, [d] #e";
+        for expression in [
+            "{{ v }}",
+            "{{ v | safe }}",
+            "{{ v | e }}",
+            "{{ v | escape }}",
+            "{{ v | trim }}",
+            "{{ v | indent(2) }}",
+            "{{ v ~ '' }}",
+            "{{ v | upper | lower }}",
+            "{{ v | replace('x', 'y') }}",
+            "{% set s %}{{ v }}{% endset %}{{ s | trim }}",
+            "{% filter lower %}{{ v }}{% endfilter %}",
+            "{{ v | tojson }}",
+            "{{ v | quote }}",
+            "{% include 'b/files/x.md' %}",
+        ] {
+            let name = "b/files/y.yaml";
+            env.add_template_owned(name, format!("key: {expression}\n\nother: 1\n"))
+                .unwrap();
+            let text = env
+                .get_template(name)
+                .unwrap()
+                .render(minijinja::context! { v => hostile })
+                .unwrap();
+            let documents = check_yaml(text.as_bytes())
+                .unwrap_or_else(|error| panic!("{expression}: {error}: {text}"));
+            assert_eq!(documents.len(), 1, "{expression}: {text}");
+            assert_eq!(
+                documents[0].as_mapping().unwrap().len(),
+                2,
+                "{expression}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn shared_context_parts_are_converted_once_not_per_unit() {
+        // The tenant's list of apps is converted once however many app units share it: the
+        // work per unit no longer grows with the number of apps.
+        for apps in [1, 10, 2000] {
+            let units = app_units(apps);
+            let contexts = Contexts::new(&units);
+            assert_eq!(contexts.conversions(), 4, "{apps} apps");
+            let last = contexts.context(units.last().unwrap());
+            let tenant_apps = last.get_attr("tenant").unwrap().get_attr("apps").unwrap();
+            assert_eq!(tenant_apps.len(), Some(apps));
+            assert_eq!(
+                last.get_attr("app")
+                    .unwrap()
+                    .get_attr("name")
+                    .unwrap()
+                    .as_str(),
+                Some(format!("app{}", apps - 1).as_str())
+            );
+        }
+    }
 
     #[test]
     fn paths_are_confined() {

@@ -6,11 +6,16 @@
 //! uses [`secrets::needed`].
 
 pub mod document;
+pub mod embedded;
+mod gate;
 pub mod graph;
 pub mod input;
 pub mod input_schema;
+pub mod rendered_secrets;
 pub mod schema;
 pub mod secrets;
+pub mod sources;
+pub mod strict;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,7 +29,9 @@ use crate::model::Fleet;
 use crate::render::Rendered;
 use crate::tree::{Branches, Tree};
 pub use document::Document;
+pub use gate::{Settings, gate, run};
 pub use schema::Schemas;
+pub use sources::{Overrides, SchemaSources, load_schemas, load_schemas_with, load_without_fleet};
 
 /// How strict validation is.
 #[derive(Debug, Clone, Copy, Default)]
@@ -132,6 +139,7 @@ pub fn validate(
     }
     diagnostics.extend(graph::check(fleet, rendered, &documents, schemas));
     diagnostics.extend(input::check(fleet));
+    diagnostics.extend(rendered_secrets::check(&documents));
     diagnostics.sort();
     diagnostics
 }
@@ -146,28 +154,21 @@ pub fn check_schemas(documents: &[Document], schemas: &Schemas, options: Options
     merge_unknown_kinds(findings)
 }
 
-/// A kind without a schema is usually missing for every object of that kind: one warning per
-/// kind, pointing at its first object, says it without burying the other findings.
+/// A kind without a schema is usually missing for every object of that kind: one finding per
+/// kind, with the count, pointing at its first object, says it without burying the others.
 fn merge_unknown_kinds(findings: Vec<Diagnostic>) -> Diagnostics {
     let mut merged: Vec<(Diagnostic, usize)> = Vec::new();
-    let kind_of = |diagnostic: &Diagnostic| {
-        (diagnostic.rule == "unknown-kind" && !diagnostic.is_error())
-            .then(|| {
-                diagnostic
-                    .message
-                    .split("no schema for ")
-                    .nth(1)
-                    .map(str::to_owned)
-            })
-            .flatten()
+    let is_unknown = |diagnostic: &Diagnostic| {
+        diagnostic.rule == "unknown-kind" && diagnostic.message.starts_with("no schema for ")
     };
     for finding in findings {
-        let key = kind_of(&finding);
-        let same = key.as_ref().and_then(|key| {
-            merged
-                .iter_mut()
-                .find(|(kept, _)| kind_of(kept).as_ref() == Some(key))
-        });
+        let same = is_unknown(&finding)
+            .then(|| {
+                merged
+                    .iter_mut()
+                    .find(|(kept, _)| is_unknown(kept) && kept.message == finding.message)
+            })
+            .flatten();
         match same {
             Some((kept, count)) => {
                 *count += 1;
@@ -181,133 +182,14 @@ fn merge_unknown_kinds(findings: Vec<Diagnostic>) -> Diagnostics {
     merged
         .into_iter()
         .map(|(mut diagnostic, count)| {
-            if count > 1 {
-                diagnostic.message = format!(
-                    "{} (and {} more objects of this kind)",
-                    diagnostic.message,
-                    count - 1
-                );
+            if is_unknown(&diagnostic) {
+                diagnostic.message = match count {
+                    1 => format!("{}; 1 object was not checked", diagnostic.message),
+                    _ => format!("{}; {count} objects were not checked", diagnostic.message),
+                };
             }
             diagnostic
         })
-        .collect()
-}
-
-/// Where the schemas come from, for messages and for `--format json`.
-#[derive(Debug, Clone, Default)]
-pub struct SchemaSources {
-    pub crds: Vec<PathBuf>,
-    pub kubernetes: Option<PathBuf>,
-    /// Files of the fleet source that vendor CRDs (found by looking), in load order.
-    pub discovered: Vec<PathBuf>,
-}
-
-/// Loads the schemas a fleet validates with: the CRDs and the Kubernetes definitions named in
-/// `validation:` of fleet/fleet.yaml (paths relative to the fleet root), then the CRDs vendored
-/// anywhere in the fleet source (a `gotk-components.yaml`, provider components), then the CRDs
-/// the rendered trees themselves carry. The first definition of a group/version/kind wins.
-pub fn load_schemas(
-    fleet: &Fleet,
-    rendered: Option<&Rendered>,
-) -> Result<(Schemas, SchemaSources)> {
-    let mut schemas = Schemas::new();
-    let mut sources = SchemaSources::default();
-    let mut diagnostics = Diagnostics::new();
-    for crds in &fleet.validation.crds {
-        let path = fleet.root.join(crds);
-        if !path.exists() {
-            diagnostics.push(missing_source(&path, crds, "crds"));
-            continue;
-        }
-        schemas.add_crd_path(&path)?;
-        sources.crds.push(path);
-    }
-    if let Some(kubernetes) = &fleet.validation.kubernetes {
-        let path = fleet.root.join(kubernetes);
-        if path.is_file() {
-            schemas.set_kubernetes_path(&path)?;
-            sources.kubernetes = Some(path);
-        } else {
-            diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
-        }
-    }
-    if diagnostics.has_errors() {
-        return Err(Error::Invalid(diagnostics));
-    }
-    let mut roots = vec![fleet.root.clone()];
-    if let Some(repo) = &fleet.repo.path {
-        let repo = fleet.root.join(repo);
-        if !repo.starts_with(&fleet.root) {
-            roots.push(repo);
-        }
-    }
-    let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
-        .into_iter()
-        .collect();
-    for root in roots {
-        for file in vendored_crd_files(&root, &skip) {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                // A file that does not parse is not ours to judge here; it is simply not a
-                // schema source.
-                if schemas
-                    .add_crd_text(&text, &file.display().to_string())
-                    .is_ok_and(|added| added > 0)
-                {
-                    sources.discovered.push(file);
-                }
-            }
-        }
-    }
-    if let Some(rendered) = rendered {
-        for (branch, tree) in rendered.branches.iter() {
-            for (path, content) in tree.iter() {
-                if crate::render::is_yaml(path)
-                    && mentions_crd(content)
-                    && let Ok(text) = std::str::from_utf8(content)
-                {
-                    let _ = schemas.add_crd_text(text, &format!("{branch}/{path}"));
-                }
-            }
-        }
-    }
-    Ok((schemas, sources))
-}
-
-fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
-    Diagnostic::error(
-        "schema-source",
-        format!("validation.{field} names `{given}`, which does not exist"),
-    )
-    .at_file(crate::load::FLEET_FILE)
-    .with_hint(format!(
-        "paths are relative to the fleet root; looked for {}",
-        path.display()
-    ))
-}
-
-fn mentions_crd(content: &[u8]) -> bool {
-    const NEEDLE: &[u8] = b"kind: CustomResourceDefinition";
-    content.windows(NEEDLE.len()).any(|window| window == NEEDLE)
-}
-
-/// YAML files below `root` that contain a CustomResourceDefinition, skipping hidden
-/// directories and `skip`.
-fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
-    let walker = WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
-            !hidden && !skip.contains(entry.path())
-        });
-    walker
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            entry.file_type().is_file()
-                && crate::render::is_yaml(&entry.file_name().to_string_lossy())
-        })
-        .filter(|entry| std::fs::read(entry.path()).is_ok_and(|content| mentions_crd(&content)))
-        .map(|entry| entry.into_path())
         .collect()
 }
 

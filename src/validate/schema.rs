@@ -1,14 +1,12 @@
 //! Schema validation of rendered objects against the real API definitions: custom resources
 //! against the `openAPIV3Schema` of their CustomResourceDefinition, built-in kinds against a
-//! Kubernetes OpenAPI document.
+//! Kubernetes definitions document, both made strict ([`super::strict`]). CEL rules
+//! (`x-kubernetes-validations`) are not evaluated.
 //!
-//! Both are made as strict as the API server with server-side field validation `Strict` (what
-//! `kubectl apply` does): an unknown field is an error unless the schema says
-//! `x-kubernetes-preserve-unknown-fields`, and a null in a field that is not `nullable` is
-//! dropped before validation, as the API server drops it. CEL rules (`x-kubernetes-validations`)
-//! are not evaluated.
-//!
-//! Validators are compiled on first use, once, and shared by the threads that validate.
+//! Schemas come in layers ([`Layer`]): the embedded upstream schemas first, then what the fleet
+//! names, vendors and is given on the command line; a later layer wins per
+//! group/version/kind. Embedded schemas are inflated, and every validator compiled, on first
+//! use, once, and shared by the threads that validate.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -17,11 +15,13 @@ use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, Validator};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use walkdir::WalkDir;
 
 use super::document::{Document, escape_segment};
+use super::embedded;
+use super::strict::{drop_nulls, prune_nulls, strict_core_schema, strict_crd_schema};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 
@@ -34,6 +34,8 @@ const CORE_URI: &str = "urn:fleetgen:kubernetes-definitions";
 
 /// Findings per document are capped so that one badly broken object does not bury the rest.
 const MAX_ERRORS_PER_DOCUMENT: usize = 8;
+
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 /// Built-in kinds that are not namespaced. The definitions documents do not say which kinds are
 /// cluster-scoped, and the graph checks need to know where a namespace applies.
@@ -70,38 +72,143 @@ type Compiled = OnceLock<std::result::Result<Validator, String>>;
 /// `(group, version, kind)`.
 type Gvk = (String, String, String);
 
-/// One served (or listed) version of a CustomResourceDefinition.
+/// Where a schema comes from, lowest precedence first: for one group/version/kind, a schema of
+/// a later layer replaces one of an earlier layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// Compiled into fleetgen.
+    Embedded,
+    /// Named by `validation:` in fleet/fleet.yaml.
+    #[default]
+    FleetSettings,
+    /// Vendored in the fleet source (a committed `gotk-components.yaml`) or rendered by it.
+    FleetSource,
+    /// `--crds` / `--kubernetes-schemas`.
+    CommandLine,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::Embedded => "embedded",
+            Layer::FleetSettings => "fleet.yaml",
+            Layer::FleetSource => "fleet source",
+            Layer::CommandLine => "command line",
+        })
+    }
+}
+
+/// A schema's origin: its layer, the file or project, and the upstream release when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub layer: Layer,
+    pub origin: String,
+    pub upstream: Option<String>,
+}
+
+/// One version of a CustomResourceDefinition.
 #[derive(Debug)]
 struct CrdVersion {
-    /// The strict JSON Schema made from the version's `openAPIV3Schema`.
-    schema: Option<Value>,
+    /// The strict JSON Schema made from the version's `openAPIV3Schema`; `None` inside when
+    /// the CRD has none. Embedded CRDs fill it on first use.
+    schema: OnceLock<Option<Value>>,
+    /// The embedded CRD and the version's name in it, for `schema`.
+    embedded: Option<(&'static embedded::CrdFile, &'static str)>,
     served: bool,
     deprecated: bool,
-    origin: String,
+    source: Source,
     validator: Compiled,
 }
 
-/// A Kubernetes definitions document: its definitions registered for `$ref`s, and which
-/// definition describes which group/version/kind.
-struct Core {
+impl CrdVersion {
+    fn schema(&self) -> Option<&Value> {
+        self.schema
+            .get_or_init(|| {
+                let (file, name) = self.embedded?;
+                let version = file.document()["spec"]["versions"]
+                    .as_array()?
+                    .iter()
+                    .find(|version| version["name"] == name)?;
+                let raw = version["schema"]["openAPIV3Schema"].as_object()?;
+                Some(strict_crd_schema(&Value::Object(raw.clone()), true))
+            })
+            .as_ref()
+    }
+}
+
+/// A Kubernetes definitions document ready to validate with: its definitions registered for
+/// `$ref`s and a validator slot per kind.
+struct CoreDocument {
     registry: Registry<'static>,
     /// JSON pointer of the definitions container: `/$defs`, `/definitions` or
     /// `/components/schemas`.
     container: String,
+    validators: HashMap<String, Compiled>,
+}
+
+/// The built-in kinds of one Kubernetes definitions source: which definition describes which
+/// group/version/kind, and the document, prepared on first use.
+struct Core {
+    source: Source,
     kinds: HashMap<Gvk, String>,
     versions: BTreeMap<(String, String), BTreeSet<String>>,
     groups: BTreeSet<String>,
-    validators: HashMap<String, Compiled>,
-    object_meta: Compiled,
-    origin: String,
+    document: OnceLock<std::result::Result<CoreDocument, String>>,
+    /// The embedded release `document` is made from.
+    embedded: Option<&'static embedded::KubernetesRelease>,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
-            .field("origin", &self.origin)
+            .field("source", &self.source)
             .field("kinds", &self.kinds.len())
             .finish()
+    }
+}
+
+impl Core {
+    fn new(source: Source, kinds: HashMap<Gvk, String>) -> Self {
+        let mut versions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        let mut groups = BTreeSet::new();
+        for (group, version, kind) in kinds.keys() {
+            versions
+                .entry((group.clone(), kind.clone()))
+                .or_default()
+                .insert(version.clone());
+            groups.insert(group.clone());
+        }
+        Self {
+            source,
+            kinds,
+            versions,
+            groups,
+            document: OnceLock::new(),
+            embedded: None,
+        }
+    }
+
+    fn document(&self) -> std::result::Result<&CoreDocument, &String> {
+        self.document
+            .get_or_init(|| {
+                let release = self
+                    .embedded
+                    .ok_or("the definitions document was not kept")?;
+                prepare_core(release.document()).map(|(document, _)| document)
+            })
+            .as_ref()
+    }
+
+    fn validator(&self, name: &str) -> &std::result::Result<Validator, String> {
+        static UNAVAILABLE: OnceLock<std::result::Result<Validator, String>> = OnceLock::new();
+        match self.document() {
+            Ok(document) => match document.validators.get(name) {
+                Some(slot) => slot.get_or_init(|| compile_core(document, name)),
+                None => UNAVAILABLE.get_or_init(|| Err(format!("no definition {name}"))),
+            },
+            Err(problem) => UNAVAILABLE.get_or_init(|| Err(problem.clone())),
+        }
     }
 }
 
@@ -114,13 +221,29 @@ pub struct Schemas {
     crd_groups: BTreeSet<String>,
     /// `(group, kind)` → whether it is namespaced.
     crd_scopes: HashMap<(String, String), bool>,
-    core: Option<Core>,
+    /// Kubernetes definitions, in layer order: a later one wins for the kinds it has.
+    cores: Vec<Core>,
+    /// The layer that schemas added now belong to.
+    layer: Layer,
+}
+
+/// One known apiVersion and kind, for `fleetgen schemas`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    /// `custom resource` or `built-in`.
+    pub class: &'static str,
+    pub served: bool,
+    pub deprecated: bool,
+    pub source: Source,
 }
 
 /// What the schemas say about an apiVersion and kind.
 enum Lookup<'a> {
     Crd(&'a CrdVersion),
-    Core(&'a str),
+    Core(&'a Core, &'a str),
     /// The kind exists, but not in this version; the message names the versions served.
     NotServed(String),
     /// The group is built in and has no such kind.
@@ -128,24 +251,116 @@ enum Lookup<'a> {
     Unknown,
 }
 
+/// Whether a group is one of Kubernetes' own (the core group, `apps`, `*.k8s.io`), whose kinds
+/// come from the Kubernetes definitions rather than from a CRD.
+pub fn is_builtin_group(group: &str) -> bool {
+    group.is_empty()
+        || !group.contains('.')
+        || (group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io"))
+}
+
 impl Schemas {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Number of CRD versions known.
+    /// The embedded schemas, with the built-in kinds of Kubernetes `kubernetes_version` (a
+    /// minor such as `1.33`; the default minor when `None`).
+    pub fn embedded(kubernetes_version: Option<&str>) -> std::result::Result<Self, String> {
+        let mut schemas = Self {
+            layer: Layer::Embedded,
+            ..Self::default()
+        };
+        let release = embedded::kubernetes(kubernetes_version).ok_or_else(|| {
+            format!(
+                "Kubernetes {} is not embedded (embedded: {})",
+                kubernetes_version.unwrap_or_default(),
+                embedded::kubernetes_minors().join(", ")
+            )
+        })?;
+        for file in embedded::CRD_FILES {
+            let project = file.project();
+            let source = Source {
+                layer: Layer::Embedded,
+                origin: project.name.to_owned(),
+                upstream: Some(format!("{} {}", project.repository, project.version)),
+            };
+            schemas.note_kind(file.group, file.kind, file.namespaced);
+            for version in file.versions {
+                schemas.insert_crd_version(
+                    file.group,
+                    version.name,
+                    file.kind,
+                    CrdVersion {
+                        schema: OnceLock::new(),
+                        embedded: Some((file, version.name)),
+                        served: version.served,
+                        deprecated: version.deprecated,
+                        source: source.clone(),
+                        validator: OnceLock::new(),
+                    },
+                );
+            }
+        }
+        let kinds = release
+            .kinds
+            .iter()
+            .map(|(group, version, kind, name)| {
+                (
+                    (
+                        (*group).to_owned(),
+                        (*version).to_owned(),
+                        (*kind).to_owned(),
+                    ),
+                    (*name).to_owned(),
+                )
+            })
+            .collect();
+        let mut core = Core::new(
+            Source {
+                layer: Layer::Embedded,
+                origin: format!("Kubernetes {}", release.version),
+                upstream: Some(release.package.to_owned()),
+            },
+            kinds,
+        );
+        core.embedded = Some(release);
+        schemas.cores.push(core);
+        schemas.layer = Layer::FleetSettings;
+        Ok(schemas)
+    }
+
+    /// Schemas added from now on belong to `layer`.
+    pub fn set_layer(&mut self, layer: Layer) {
+        self.layer = layer;
+    }
+
     /// No schema of any kind: nothing can be checked.
     pub fn is_empty(&self) -> bool {
-        self.crds.is_empty() && self.core.is_none()
+        self.crds.is_empty() && self.cores.is_empty()
     }
 
     pub fn has_core(&self) -> bool {
-        self.core.is_some()
+        !self.cores.is_empty()
+    }
+
+    fn note_kind(&mut self, group: &str, kind: &str, namespaced: bool) {
+        self.crd_groups.insert(group.to_owned());
+        self.crd_scopes
+            .insert((group.to_owned(), kind.to_owned()), namespaced);
+    }
+
+    fn insert_crd_version(&mut self, group: &str, version: &str, kind: &str, crd: CrdVersion) {
+        self.crd_kinds
+            .entry((group.to_owned(), kind.to_owned()))
+            .or_default()
+            .insert(version.to_owned(), crd.served);
+        self.crds
+            .insert((group.to_owned(), version.to_owned(), kind.to_owned()), crd);
     }
 
     /// Reads CustomResourceDefinitions from a YAML file or, recursively, a directory of them.
     /// Documents of other kinds are ignored, so a whole components bundle can be given.
-    /// A group/version/kind already known keeps its first definition.
     pub fn add_crd_path(&mut self, path: &Path) -> Result<usize> {
         let mut added = 0;
         for file in yaml_files(path)? {
@@ -178,7 +393,8 @@ impl Schemas {
     }
 
     /// Adds one CustomResourceDefinition; anything else is ignored. Returns the number of
-    /// versions added.
+    /// versions added. Within one layer the first definition of a group/version/kind is kept;
+    /// a later layer replaces it.
     pub fn add_crd(&mut self, document: &Value, origin: &str) -> usize {
         if document.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             return 0;
@@ -188,46 +404,53 @@ impl Schemas {
         else {
             return 0;
         };
-        let namespaced = spec["scope"].as_str() != Some("Cluster");
-        self.crd_groups.insert(group.to_owned());
-        self.crd_scopes
-            .entry((group.to_owned(), kind.to_owned()))
-            .or_insert(namespaced);
+        let source = Source {
+            layer: self.layer,
+            origin: origin.to_owned(),
+            upstream: None,
+        };
         let mut added = 0;
         for version in spec["versions"].as_array().into_iter().flatten() {
             let Some(name) = version["name"].as_str() else {
                 continue;
             };
             let key = (group.to_owned(), name.to_owned(), kind.to_owned());
-            if self.crds.contains_key(&key) {
+            if self
+                .crds
+                .get(&key)
+                .is_some_and(|known| known.source.layer >= self.layer)
+            {
                 continue;
             }
             let raw = version["schema"]["openAPIV3Schema"]
                 .as_object()
                 .or_else(|| spec["validation"]["openAPIV3Schema"].as_object());
-            let served = version["served"].as_bool().unwrap_or(false);
-            self.crd_kinds
-                .entry((group.to_owned(), kind.to_owned()))
-                .or_default()
-                .insert(name.to_owned(), served);
-            self.crds.insert(
-                key,
+            let schema = OnceLock::new();
+            let _ = schema.set(raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)));
+            self.insert_crd_version(
+                group,
+                name,
+                kind,
                 CrdVersion {
-                    schema: raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)),
-                    served,
+                    schema,
+                    embedded: None,
+                    served: version["served"].as_bool().unwrap_or(false),
                     deprecated: version["deprecated"].as_bool().unwrap_or(false),
-                    origin: origin.to_owned(),
+                    source: source.clone(),
                     validator: OnceLock::new(),
                 },
             );
             added += 1;
+        }
+        if added > 0 {
+            self.note_kind(group, kind, spec["scope"].as_str() != Some("Cluster"));
         }
         added
     }
 
     /// Reads the built-in kinds' schemas from a JSON Schema definitions document (`$defs` with
     /// `x-kubernetes-group-version-kind`), a swagger v2 document (`definitions`) or an OpenAPI
-    /// v3 document (`components.schemas`). Replaces any document read before.
+    /// v3 document (`components.schemas`). Its kinds win over those of earlier documents.
     pub fn set_kubernetes_path(&mut self, path: &Path) -> Result<()> {
         let text = fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
@@ -244,71 +467,21 @@ impl Schemas {
 
     pub fn set_kubernetes(
         &mut self,
-        mut document: Value,
+        document: Value,
         origin: &str,
     ) -> std::result::Result<(), String> {
-        let container = ["/$defs", "/definitions", "/components/schemas"]
-            .into_iter()
-            .find(|pointer| document.pointer(pointer).is_some_and(Value::is_object))
-            .ok_or("it has no `$defs`, `definitions` or `components.schemas`")?
-            .to_owned();
-        let definitions = document
-            .pointer_mut(&container)
-            .and_then(Value::as_object_mut)
-            .expect("found above");
-        let mut kinds = HashMap::new();
-        let mut versions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        let mut groups = BTreeSet::new();
-        for (name, definition) in definitions.iter_mut() {
-            *definition = strict_core_schema(name, definition);
-            for gvk in definition["x-kubernetes-group-version-kind"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let (Some(version), Some(kind)) = (gvk["version"].as_str(), gvk["kind"].as_str())
-                else {
-                    continue;
-                };
-                let group = gvk["group"].as_str().unwrap_or_default();
-                let key = (group.to_owned(), version.to_owned(), kind.to_owned());
-                // WatchEvent and DeleteOptions list every kind; a kind's own definition wins.
-                if kinds.contains_key(&key) && !name.ends_with(&format!(".{kind}")) {
-                    continue;
-                }
-                kinds.insert(key, name.clone());
-                versions
-                    .entry((group.to_owned(), kind.to_owned()))
-                    .or_default()
-                    .insert(version.to_owned());
-                groups.insert(group.to_owned());
-            }
-        }
-        if kinds.is_empty() {
-            return Err("no definition carries x-kubernetes-group-version-kind".to_owned());
-        }
-        if let Some(object) = document.as_object_mut() {
-            // Our own URI is the base; an `$id` would move it somewhere we never registered.
-            object.remove("$id");
-        }
-        let registry = Registry::new()
-            .add(CORE_URI, document)
-            .and_then(|builder| builder.prepare())
-            .map_err(|error| format!("cannot index its definitions: {error}"))?;
-        let validators = kinds
-            .values()
-            .map(|name| (name.clone(), OnceLock::new()))
-            .collect();
-        self.core = Some(Core {
-            registry,
-            container,
+        let (prepared, kinds) = prepare_core(document)?;
+        let core = Core::new(
+            Source {
+                layer: self.layer,
+                origin: origin.to_owned(),
+                upstream: None,
+            },
             kinds,
-            versions,
-            groups,
-            validators,
-            object_meta: OnceLock::new(),
-            origin: origin.to_owned(),
-        });
+        );
+        let _ = core.document.set(Ok(prepared));
+        self.cores.push(core);
+        self.cores.sort_by_key(|core| core.source.layer);
         Ok(())
     }
 
@@ -320,23 +493,32 @@ impl Schemas {
         if let Some(namespaced) = self.crd_scopes.get(&(group.to_owned(), kind.to_owned())) {
             return Some(*namespaced);
         }
-        let core = self.core.as_ref()?;
-        core.versions
-            .contains_key(&(group.to_owned(), kind.to_owned()))
+        let group_kind = (group.to_owned(), kind.to_owned());
+        self.cores
+            .iter()
+            .any(|core| core.versions.contains_key(&group_kind))
             .then_some(true)
+    }
+
+    /// The Kubernetes definitions that have `key`, the latest layer first.
+    fn core_for(&self, key: &Gvk) -> Option<(&Core, &str)> {
+        self.cores
+            .iter()
+            .rev()
+            .find_map(|core| core.kinds.get(key).map(|name| (core, name.as_str())))
     }
 
     fn lookup(&self, group: &str, version: &str, kind: &str) -> Lookup<'_> {
         let key = (group.to_owned(), version.to_owned(), kind.to_owned());
-        if let Some(crd) = self.crds.get(&key)
-            && crd.served
-        {
-            return Lookup::Crd(crd);
-        }
-        if let Some(core) = &self.core
-            && let Some(name) = core.kinds.get(&key)
-        {
-            return Lookup::Core(name);
+        let crd = self.crds.get(&key);
+        let core = self.core_for(&key);
+        match (crd, core) {
+            (Some(crd), Some((core, _))) if crd.served && crd.source.layer >= core.source.layer => {
+                return Lookup::Crd(crd);
+            }
+            (Some(crd), None) if crd.served => return Lookup::Crd(crd),
+            (_, Some((core, name))) => return Lookup::Core(core, name),
+            _ => {}
         }
         let group_kind = (group.to_owned(), kind.to_owned());
         let api_version = if group.is_empty() {
@@ -364,22 +546,72 @@ impl Schemas {
                 "{api_version} {listed} by the {kind} CustomResourceDefinition (served: {served})"
             ));
         }
-        if let Some(core) = &self.core {
-            if let Some(versions) = core.versions.get(&group_kind) {
-                let known: Vec<&str> = versions.iter().map(String::as_str).collect();
-                return Lookup::NotServed(format!(
-                    "{api_version} {kind} is not a built-in API version (served: {})",
-                    known.join(", ")
-                ));
-            }
-            if core.groups.contains(group) && !self.crd_groups.contains(group) {
-                let group_name = if group.is_empty() { "core" } else { group };
-                return Lookup::NoSuchKind(format!(
-                    "kind {kind} does not exist in the built-in API group {group_name}/{version}"
-                ));
-            }
+        let known: BTreeSet<&str> = self
+            .cores
+            .iter()
+            .filter_map(|core| core.versions.get(&group_kind))
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !known.is_empty() {
+            return Lookup::NotServed(format!(
+                "{api_version} {kind} is not a built-in API version (served: {})",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if self.cores.iter().any(|core| core.groups.contains(group))
+            && !self.crd_groups.contains(group)
+        {
+            let group_name = if group.is_empty() { "core" } else { group };
+            return Lookup::NoSuchKind(format!(
+                "kind {kind} does not exist in the built-in API group {group_name}/{version}"
+            ));
         }
         Lookup::Unknown
+    }
+
+    /// Every apiVersion and kind known, with the source that wins for it, sorted.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut entries: BTreeMap<Gvk, Entry> = BTreeMap::new();
+        for core in &self.cores {
+            for (group, version, kind) in core.kinds.keys() {
+                if kind.ends_with("List") || group.is_empty() && kind == "WatchEvent" {
+                    continue;
+                }
+                entries.insert(
+                    (group.clone(), version.clone(), kind.clone()),
+                    Entry {
+                        api_version: api_version(group, version),
+                        kind: kind.clone(),
+                        class: "built-in",
+                        served: true,
+                        deprecated: false,
+                        source: core.source.clone(),
+                    },
+                );
+            }
+        }
+        for ((group, version, kind), crd) in &self.crds {
+            let key = (group.clone(), version.clone(), kind.clone());
+            if entries
+                .get(&key)
+                .is_some_and(|entry| entry.source.layer > crd.source.layer || !crd.served)
+            {
+                continue;
+            }
+            entries.insert(
+                key,
+                Entry {
+                    api_version: api_version(group, version),
+                    kind: kind.clone(),
+                    class: "custom resource",
+                    served: crd.served,
+                    deprecated: crd.deprecated,
+                    source: crd.source.clone(),
+                },
+            );
+        }
+        entries.into_values().collect()
     }
 
     /// Validates one rendered document; `strict` makes unknown kinds errors.
@@ -395,8 +627,10 @@ impl Schemas {
         let at_api_version = || document.location("/apiVersion");
         match self.lookup(group, version, kind) {
             Lookup::Unknown => {
+                // The message names the kind only: findings for every object of a kind merge
+                // into one (see `merge_unknown_kinds`).
                 let message = format!(
-                    "{what}: no schema for {} {kind}; it was not checked",
+                    "no schema for {} {kind}",
                     document.api_version().unwrap_or_default()
                 );
                 let diagnostic = if strict {
@@ -404,21 +638,24 @@ impl Schemas {
                 } else {
                     Diagnostic::warning("unknown-kind", message)
                 };
-                vec![diagnostic.at(at_api_version()).with_hint(
-                    "add its CustomResourceDefinition to `validation.crds` in fleet/fleet.yaml",
-                )]
+                let hint = if is_builtin_group(group) {
+                    "a built-in kind: name Kubernetes definitions that have it with `validation.kubernetes` (or pick another `validation.kubernetesVersion`) in fleet/fleet.yaml"
+                } else {
+                    "a custom resource: add its CustomResourceDefinition to `validation.crds` in fleet/fleet.yaml, or commit it in the fleet source"
+                };
+                vec![diagnostic.at(at_api_version()).with_hint(hint)]
             }
             Lookup::NotServed(message) | Lookup::NoSuchKind(message) => {
                 vec![Diagnostic::error("schema", format!("{what}: {message}")).at(at_api_version())]
             }
             Lookup::Crd(crd) => {
-                let Some(schema) = &crd.schema else {
+                let Some(schema) = crd.schema() else {
                     return vec![
                         Diagnostic::warning(
                             "unknown-kind",
                             format!(
                                 "{what}: the CRD in {} has no openAPIV3Schema; not checked",
-                                crd.origin
+                                crd.source.origin
                             ),
                         )
                         .at(at_api_version()),
@@ -454,12 +691,8 @@ impl Schemas {
                 }
                 findings
             }
-            Lookup::Core(name) => {
-                let core = self
-                    .core
-                    .as_ref()
-                    .expect("a core lookup has a core document");
-                let validator = core.validators[name].get_or_init(|| compile_core(core, name));
+            Lookup::Core(core, name) => {
+                let validator = core.validator(name);
                 let mut instance = document.value.clone();
                 drop_nulls(&mut instance);
                 self.run(validator, &instance, document, &what, "")
@@ -467,13 +700,10 @@ impl Schemas {
         }
     }
 
+    /// ObjectMeta of the latest Kubernetes definitions that have it.
     fn object_meta(&self) -> Option<&std::result::Result<Validator, String>> {
-        let core = self.core.as_ref()?;
-        Some(
-            core.object_meta.get_or_init(|| {
-                compile_core(core, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
-            }),
-        )
+        let core = self.cores.last()?;
+        Some(core.validator(OBJECT_META))
     }
 
     fn run(
@@ -574,6 +804,14 @@ fn yaml_files(path: &Path) -> Result<Vec<std::path::PathBuf>> {
     Ok(files)
 }
 
+fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
 fn options() -> jsonschema::ValidationOptions<'static> {
     // No retrieval of any kind: every `$ref` must resolve inside the documents given. Formats
     // are annotations, as for the API server, which checks very few of them.
@@ -589,194 +827,81 @@ fn compile_crd(schema: &Value) -> std::result::Result<Validator, String> {
         .map_err(|error| error.to_string())
 }
 
-fn compile_core(core: &Core, name: &str) -> std::result::Result<Validator, String> {
-    let reference = format!("{CORE_URI}#{}/{}", core.container, escape_segment(name));
+fn compile_core(document: &CoreDocument, name: &str) -> std::result::Result<Validator, String> {
+    let reference = format!("{CORE_URI}#{}/{}", document.container, escape_segment(name));
     options()
-        .with_registry(&core.registry)
+        .with_registry(&document.registry)
         .build(&json!({ "$ref": reference }))
         .map_err(|error| error.to_string())
 }
 
-/// Turns an `openAPIV3Schema` into a JSON Schema as strict as the API server: unknown fields
-/// fail unless preserved, `nullable` admits null, int-or-string admits both, and embedded
-/// resources get their type fields.
-fn strict_crd_schema(node: &Value, root: bool) -> Value {
-    let Some(source) = node.as_object() else {
-        return node.clone();
-    };
-    let mut out: Map<String, Value> = source.clone();
-    out.remove("x-kubernetes-validations");
-    if out.get("nullable") == Some(&Value::Bool(true)) {
-        if let Some(Value::String(ty)) = out.get("type").cloned() {
-            out.insert("type".to_owned(), json!([ty, "null"]));
-        }
-        if let Some(Value::Array(options)) = out.get_mut("enum")
-            && !options.contains(&Value::Null)
+/// Makes a definitions document strict and registers it for `$ref`s; returns it with the
+/// definition name of each group/version/kind.
+fn prepare_core(
+    mut document: Value,
+) -> std::result::Result<(CoreDocument, HashMap<Gvk, String>), String> {
+    let container = ["/$defs", "/definitions", "/components/schemas"]
+        .into_iter()
+        .find(|pointer| document.pointer(pointer).is_some_and(Value::is_object))
+        .ok_or("it has no `$defs`, `definitions` or `components.schemas`")?
+        .to_owned();
+    let definitions = document
+        .pointer_mut(&container)
+        .and_then(Value::as_object_mut)
+        .expect("found above");
+    let mut kinds = HashMap::new();
+    for (name, definition) in definitions.iter_mut() {
+        *definition = strict_core_schema(name, definition);
+        for gvk in definition["x-kubernetes-group-version-kind"]
+            .as_array()
+            .into_iter()
+            .flatten()
         {
-            options.push(Value::Null);
-        }
-    }
-    if out.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
-        && !out.contains_key("anyOf")
-    {
-        out.remove("type");
-        out.insert(
-            "anyOf".to_owned(),
-            json!([{"type": "integer"}, {"type": "string"}]),
-        );
-    }
-    if let Some(Value::Object(properties)) = out.get("properties") {
-        let mut converted: Map<String, Value> = properties
-            .iter()
-            .map(|(key, value)| (key.clone(), strict_crd_schema(value, false)))
-            .collect();
-        if root || out.get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
-            converted
-                .entry("apiVersion")
-                .or_insert_with(|| json!({"type": "string"}));
-            converted
-                .entry("kind")
-                .or_insert_with(|| json!({"type": "string"}));
-            converted
-                .entry("metadata")
-                .or_insert_with(|| json!({"type": "object"}));
-        }
-        if root {
-            // Checked on its own against ObjectMeta, like the API server does.
-            converted.insert("metadata".to_owned(), json!({"type": ["object", "null"]}));
-        }
-        out.insert("properties".to_owned(), Value::Object(converted));
-    }
-    for key in ["additionalProperties", "items", "not"] {
-        if let Some(child @ Value::Object(_)) = out.get(key) {
-            let converted = strict_crd_schema(child, false);
-            out.insert(key.to_owned(), converted);
-        }
-    }
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(Value::Array(children)) = out.get(key) {
-            let converted: Vec<Value> = children
-                .iter()
-                .map(|child| strict_crd_schema(child, false))
-                .collect();
-            out.insert(key.to_owned(), Value::Array(converted));
-        }
-    }
-    let is_object = matches!(out.get("type"), Some(Value::String(ty)) if ty == "object")
-        || matches!(out.get("type"), Some(Value::Array(types)) if types.contains(&json!("object")));
-    let preserves = out.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-    if is_object
-        && out.contains_key("properties")
-        && !out.contains_key("additionalProperties")
-        && !preserves
-    {
-        out.insert("additionalProperties".to_owned(), Value::Bool(false));
-    }
-    Value::Object(out)
-}
-
-/// Makes a built-in definition strict the same way: documents generated from swagger say
-/// nothing about unknown fields, and type IntOrString and Quantity as plain strings.
-fn strict_core_schema(name: &str, node: &Value) -> Value {
-    match name {
-        "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => {
-            return json!({"anyOf": [{"type": ["string", "null"]}, {"type": ["integer", "null"]}]});
-        }
-        "io.k8s.apimachinery.pkg.api.resource.Quantity" => {
-            return json!({"anyOf": [{"type": ["string", "null"]}, {"type": ["number", "null"]}]});
-        }
-        _ => {}
-    }
-    strict_definition(node)
-}
-
-fn strict_definition(node: &Value) -> Value {
-    match node {
-        Value::Object(source) => {
-            let mut out: Map<String, Value> = source
-                .iter()
-                .map(|(key, value)| (key.clone(), strict_definition(value)))
-                .collect();
-            if out.get("format").and_then(Value::as_str) == Some("int-or-string") {
-                out.remove("type");
-                out.remove("format");
-                out.insert(
-                    "anyOf".to_owned(),
-                    json!([{"type": "string"}, {"type": "integer"}]),
-                );
+            let (Some(version), Some(kind)) = (gvk["version"].as_str(), gvk["kind"].as_str())
+            else {
+                continue;
+            };
+            let group = gvk["group"].as_str().unwrap_or_default();
+            let key = (group.to_owned(), version.to_owned(), kind.to_owned());
+            // WatchEvent and DeleteOptions list every kind; a kind's own definition wins.
+            if kinds.contains_key(&key) && !name.ends_with(&format!(".{kind}")) {
+                continue;
             }
-            let has_properties = out.get("properties").is_some_and(Value::is_object);
-            let preserves =
-                out.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-            if has_properties
-                && !out.contains_key("additionalProperties")
-                && !preserves
-                && !out.contains_key("$ref")
-            {
-                out.insert("additionalProperties".to_owned(), Value::Bool(false));
-            }
-            Value::Object(out)
+            kinds.insert(key, name.clone());
         }
-        Value::Array(items) => Value::Array(items.iter().map(strict_definition).collect()),
-        other => other.clone(),
     }
-}
-
-/// Drops nulls from fields the schema does not mark `nullable`, as the API server does for
-/// custom resources.
-fn prune_nulls(instance: &mut Value, schema: &Value) {
-    match instance {
-        Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema
-                .get("additionalProperties")
-                .filter(|value| value.is_object());
-            map.retain(|key, value| {
-                let field = properties
-                    .and_then(|properties| properties.get(key))
-                    .or(additional);
-                match field {
-                    Some(field) if value.is_null() => {
-                        field.get("nullable") == Some(&Value::Bool(true))
-                    }
-                    _ => true,
-                }
-            });
-            for (key, value) in map.iter_mut() {
-                let field = properties
-                    .and_then(|properties| properties.get(key))
-                    .or(additional);
-                if let Some(field) = field {
-                    prune_nulls(value, field);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items").filter(|value| value.is_object()) {
-                for item in items {
-                    prune_nulls(item, item_schema);
-                }
-            }
-        }
-        _ => {}
+    if kinds.is_empty() {
+        return Err("no definition carries x-kubernetes-group-version-kind".to_owned());
     }
-}
-
-/// Built-in kinds accept null for any field and ignore it; dropping them keeps the
-/// definitions' `type` checks simple.
-fn drop_nulls(instance: &mut Value) {
-    match instance {
-        Value::Object(map) => {
-            map.retain(|_, value| !value.is_null());
-            map.values_mut().for_each(drop_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
-        _ => {}
+    let mut names: Vec<String> = kinds.values().cloned().collect();
+    if definitions.contains_key(OBJECT_META) {
+        names.push(OBJECT_META.to_owned());
     }
+    if let Some(object) = document.as_object_mut() {
+        // Our own URI is the base; an `$id` would move it somewhere we never registered.
+        object.remove("$id");
+    }
+    let registry = Registry::new()
+        .add(CORE_URI, document)
+        .and_then(|builder| builder.prepare())
+        .map_err(|error| format!("cannot index its definitions: {error}"))?;
+    let validators = names
+        .into_iter()
+        .map(|name| (name, OnceLock::new()))
+        .collect();
+    Ok((
+        CoreDocument {
+            registry,
+            container,
+            validators,
+        },
+        kinds,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::strict::{prune_nulls, strict_crd_schema};
     use super::*;
 
     #[test]
@@ -871,6 +996,151 @@ mod tests {
         assert_eq!(
             schemas.check(&document, false)[0].message,
             "v2 ConfigMap x: v2 ConfigMap is not a built-in API version (served: v1)"
+        );
+    }
+
+    fn parse(text: &str) -> Document {
+        super::super::document::parse_file("main", "x.yaml", text.as_bytes())
+            .unwrap()
+            .remove(0)
+    }
+
+    /// A Kustomization CRD whose v1 schema has only `spec.interval`.
+    fn narrow_kustomization(extra: &str) -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "spec": {
+                "group": "kustomize.toolkit.fluxcd.io",
+                "names": {"kind": "Kustomization", "plural": "kustomizations"},
+                "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {
+                        "interval": {"type": "string"},
+                        extra: {"type": "string"}
+                    }}}
+                }}}]
+            }
+        })
+    }
+
+    #[test]
+    fn a_later_layer_wins_per_group_version_kind() {
+        let mut schemas = Schemas::embedded(None).unwrap();
+        let object = parse(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  namespace: b\nspec:\n  interval: 1m\n  colour: red\n",
+        );
+        let rules = |schemas: &Schemas| -> Vec<String> {
+            schemas
+                .check(&object, false)
+                .iter()
+                .map(|finding| finding.message.clone())
+                .collect()
+        };
+        // Embedded: `colour` is unknown, and so is the missing required `prune`/`sourceRef`.
+        assert!(
+            rules(&schemas)
+                .iter()
+                .any(|message| message.contains("unknown field `colour`")),
+            "{:?}",
+            rules(&schemas)
+        );
+        schemas.set_layer(Layer::FleetSource);
+        assert_eq!(
+            schemas.add_crd(&narrow_kustomization("colour"), "vendored.yaml"),
+            1
+        );
+        assert_eq!(rules(&schemas), Vec::<String>::new());
+        // The same layer keeps its first definition; a later layer replaces it.
+        assert_eq!(
+            schemas.add_crd(&narrow_kustomization("other"), "second.yaml"),
+            0
+        );
+        assert_eq!(rules(&schemas), Vec::<String>::new());
+        schemas.set_layer(Layer::CommandLine);
+        assert_eq!(
+            schemas.add_crd(&narrow_kustomization("other"), "flag.yaml"),
+            1
+        );
+        assert_eq!(
+            rules(&schemas),
+            [
+                "kustomize.toolkit.fluxcd.io/v1 Kustomization b/a: /spec/colour: unknown field `colour`"
+            ]
+        );
+        let entry = schemas
+            .entries()
+            .into_iter()
+            .find(|entry| {
+                entry.api_version == "kustomize.toolkit.fluxcd.io/v1"
+                    && entry.kind == "Kustomization"
+            })
+            .unwrap();
+        assert_eq!(entry.source.layer, Layer::CommandLine);
+        assert_eq!(entry.source.origin, "flag.yaml");
+        // Other kinds of the embedded layer are untouched.
+        let helm = schemas
+            .entries()
+            .into_iter()
+            .find(|entry| entry.kind == "HelmRelease")
+            .unwrap();
+        assert_eq!(helm.source.layer, Layer::Embedded);
+        assert!(
+            helm.source
+                .upstream
+                .unwrap()
+                .starts_with("fluxcd/helm-controller v")
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_hint_at_the_right_setting() {
+        let schemas = Schemas::embedded(None).unwrap();
+        let custom = schemas.check(
+            &parse("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: a\n"),
+            false,
+        );
+        assert_eq!(custom[0].message, "no schema for example.com/v1 Widget");
+        assert!(!custom[0].is_error());
+        assert!(
+            custom[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("`validation.crds`")
+        );
+        let builtin = schemas.check(
+            &parse("apiVersion: metrics.k8s.io/v1beta1\nkind: NodeMetrics\nmetadata:\n  name: a\n"),
+            true,
+        );
+        assert!(builtin[0].is_error());
+        assert!(
+            builtin[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("`validation.kubernetes`")
+        );
+    }
+
+    #[test]
+    fn the_kubernetes_minor_is_chosen() {
+        let object =
+            parse("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\nspec:\n  replicas: 1\n");
+        for minor in embedded::kubernetes_minors() {
+            let schemas = Schemas::embedded(Some(minor)).unwrap();
+            let findings = schemas.check(&object, false);
+            assert_eq!(findings.len(), 1, "{minor}: {findings:?}");
+            assert_eq!(
+                schemas.entries()[0].source.origin,
+                format!("Kubernetes v{minor}.0")
+            );
+        }
+        assert!(
+            Schemas::embedded(Some("1.2"))
+                .unwrap_err()
+                .contains("embedded: 1.33, 1.34")
         );
     }
 }

@@ -71,22 +71,17 @@ pub fn tree_text(tree: &Tree) -> String {
         .collect()
 }
 
-/// Where the real `kubectl`/`kustomize` and the validate-tree script are, if present.
+/// Where the real `kubectl`, `kustomize` and `helm` are: the PATH to run them with.
 pub struct RealTools {
-    pub validate_tree: PathBuf,
     pub path: std::ffi::OsString,
 }
 
-/// Finds the real tools, installing kubectl and the kustomize shim into `.tools/bin` with
-/// `shared/tools/install-k8s-tools` the first time (it is idempotent and quick once done). When
-/// they still cannot be found the test fails, naming what is missing, unless
-/// FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
+/// Finds the real tools, installing them into `.tools/bin` with the project's own
+/// `.ci/install-tools` the first time (it does nothing once they are there). When they still
+/// cannot be found the test fails, naming what is missing, unless FLEETGEN_SKIP_TOOL_TESTS=1
+/// explicitly asks to skip (never honoured in CI).
 pub fn real_tools() -> Option<RealTools> {
     static INSTALL: std::sync::Once = std::sync::Once::new();
-    let shared = std::env::var_os("FLEETGEN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"));
-    let validate_tree = shared.join("tools/validate-tree");
     let local_bin = repo_root().join(".tools/bin");
     let mut paths = vec![local_bin.clone()];
     paths.extend(std::env::split_paths(
@@ -94,87 +89,86 @@ pub fn real_tools() -> Option<RealTools> {
     ));
     let path = std::env::join_paths(&paths).expect("PATH");
     let has_kustomize = || paths.iter().any(|dir| dir.join("kustomize").is_file());
-    let installer = shared.join("tools/install-k8s-tools");
-    if !has_kustomize() && installer.is_file() {
+    if !has_kustomize() {
         INSTALL.call_once(|| {
             eprintln!(
-                "installing kubectl and kustomize into {} for the real-tool tests",
+                "installing kubectl, kustomize and helm into {} for the real-tool tests",
                 local_bin.display()
             );
+            let installer = repo_root().join(".ci/install-tools");
             let status = Command::new(&installer).arg(&local_bin).status();
             if !matches!(status, Ok(status) if status.success()) {
                 eprintln!("{} failed: {status:?}", installer.display());
             }
         });
     }
-    let mut missing = Vec::new();
-    if !validate_tree.is_file() {
-        missing.push(format!(
-            "{} (set FLEETGEN_SHARED to the shared/ folder)",
-            validate_tree.display()
-        ));
+    if has_kustomize() {
+        return Some(RealTools { path });
     }
-    if !has_kustomize() {
-        missing.push(
-            "kustomize on PATH or in .tools/bin (see ../shared/tools/install-k8s-tools)".to_owned(),
-        );
-    }
-    if missing.is_empty() {
-        return Some(RealTools {
-            validate_tree,
-            path,
-        });
-    }
+    let missing = "kustomize on PATH or in .tools/bin (.ci/install-tools installs it)";
     let skip = std::env::var("FLEETGEN_SKIP_TOOL_TESTS").is_ok_and(|value| value == "1");
     if skip && std::env::var_os("CI").is_none() {
-        eprintln!("SKIPPED: real-tool test needs {}", missing.join(" and "));
+        eprintln!("SKIPPED: real-tool test needs {missing}");
         return None;
     }
-    panic!(
-        "real-tool test needs {}; set FLEETGEN_SKIP_TOOL_TESTS=1 to skip it locally",
-        missing.join(" and ")
-    );
+    panic!("real-tool test needs {missing}; set FLEETGEN_SKIP_TOOL_TESTS=1 to skip it locally");
 }
 
-/// Runs validate-tree on `dir`; returns its output and whether it passed.
-pub fn validate_tree(tools: &RealTools, dir: &Path) -> (bool, String) {
-    let output = Command::new(&tools.validate_tree)
-        .arg(dir)
-        .env("PATH", &tools.path)
-        .output()
-        .expect("run validate-tree");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// The shared folder of third-party schemas (CRDs, Kubernetes definitions). Missing, the test
-/// fails unless FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
-pub fn shared_schemas() -> Option<(PathBuf, PathBuf)> {
-    let shared = std::env::var_os("FLEETGEN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"));
-    let crds = shared.join("crds");
-    let kubernetes =
-        shared.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json");
-    if crds.is_dir() && kubernetes.is_file() {
-        return Some((crds, kubernetes));
+/// Runs the real `kustomize build` on every kustomization of the rendered branch `dir` and
+/// validates what it outputs (what Flux would apply) with fleetgen's embedded schemas. Returns
+/// whether all passed and a report ending in `N passed, M failed`.
+///
+/// `clusters/<cluster>/flux-system` of a cluster with its own Flux lists
+/// `gotk-components.yaml`, which the operator commits (`flux install --export`); a build that
+/// fails only for that file is counted as skipped.
+pub fn build_and_validate(tools: &RealTools, dir: &Path) -> (bool, String) {
+    use fleetgen::validate::{Schemas, document};
+    static SCHEMAS: std::sync::OnceLock<Schemas> = std::sync::OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(|| Schemas::embedded(None).expect("embedded schemas"));
+    let mut report = String::new();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        if entry.file_name() != "kustomization.yaml" {
+            continue;
+        }
+        let root = entry.path().parent().expect("a file has a parent");
+        let output = Command::new("kustomize")
+            .arg("build")
+            .arg(root)
+            .env("PATH", &tools.path)
+            .output()
+            .expect("kustomize runs");
+        let name = root.strip_prefix(dir).unwrap_or(root).display().to_string();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            if stderr.contains("gotk-components.yaml") {
+                skipped += 1;
+                continue;
+            }
+            failed += 1;
+            report.push_str(&format!("FAIL {name}: kustomize build: {stderr}\n"));
+            continue;
+        }
+        let findings: Vec<String> = match document::parse_file("build", &name, &output.stdout) {
+            Ok(documents) => documents
+                .iter()
+                .filter(|document| document.is_object())
+                .flat_map(|document| schemas.check(document, true))
+                .filter(|finding| finding.is_error())
+                .map(|finding| finding.to_string())
+                .collect(),
+            Err(error) => vec![format!("{error:?}")],
+        };
+        if findings.is_empty() {
+            passed += 1;
+        } else {
+            failed += 1;
+            report.push_str(&format!("FAIL {name}:\n{}\n", findings.join("\n")));
+        }
     }
-    let skip = std::env::var("FLEETGEN_SKIP_TOOL_TESTS").is_ok_and(|value| value == "1");
-    if skip && std::env::var_os("CI").is_none() {
-        eprintln!(
-            "SKIPPED: schema test needs {} and {}",
-            crds.display(),
-            kubernetes.display()
-        );
-        return None;
-    }
-    panic!(
-        "schema test needs {} and {} (set FLEETGEN_SHARED)",
-        crds.display(),
-        kubernetes.display()
-    );
+    report.push_str(&format!(
+        "kustomize build: {passed} passed, {failed} failed, {skipped} skipped\n"
+    ));
+    (failed == 0 && passed > 0, report)
 }

@@ -1,0 +1,145 @@
+//! The upstream schemas compiled into the binary (`vendor/schemas/`, see its README): the CRDs
+//! of Flux and Cluster API with its providers, and the built-in kinds of two Kubernetes minors.
+//!
+//! `build.rs` stores each CRD and each Kubernetes minor as its own deflated blob next to an
+//! index of what it defines, so that finding out what is known costs nothing and a run inflates
+//! only the blobs of the kinds its fleet has, once.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// An upstream project whose CRDs are embedded.
+#[derive(Debug)]
+pub struct Project {
+    pub folder: &'static str,
+    pub name: &'static str,
+    pub repository: &'static str,
+    /// The release tag the CRDs come from.
+    pub version: &'static str,
+}
+
+#[derive(Debug)]
+pub struct CrdVersionInfo {
+    pub name: &'static str,
+    pub served: bool,
+    pub deprecated: bool,
+}
+
+/// One embedded CustomResourceDefinition.
+#[derive(Debug)]
+pub struct CrdFile {
+    /// Index into [`CRD_PROJECTS`].
+    pub project: usize,
+    pub group: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub versions: &'static [CrdVersionInfo],
+    data: &'static [u8],
+}
+
+/// The strict definitions of one Kubernetes minor's built-in kinds.
+#[derive(Debug)]
+pub struct KubernetesRelease {
+    /// `1.33`: what `validation.kubernetesVersion` names.
+    pub minor: &'static str,
+    pub version: &'static str,
+    /// The package the definitions were taken from.
+    pub package: &'static str,
+    /// Used when the fleet names no version.
+    pub default: bool,
+    /// `(group, version, kind, definition name)`.
+    pub kinds: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    data: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded_schemas.rs"));
+
+fn inflate(data: &[u8]) -> Value {
+    // build.rs wrote these bytes from JSON it had parsed: failing here is a broken build.
+    let bytes = miniz_oxide::inflate::decompress_to_vec(data).expect("embedded schemas inflate");
+    serde_json::from_slice(&bytes).expect("embedded schemas are JSON")
+}
+
+impl CrdFile {
+    pub fn project(&self) -> &'static Project {
+        &CRD_PROJECTS[self.project]
+    }
+
+    /// The trimmed CustomResourceDefinition, inflated on first use and kept.
+    pub fn document(&self) -> &'static Value {
+        static DOCUMENTS: OnceLock<Vec<OnceLock<Value>>> = OnceLock::new();
+        let index = CRD_FILES
+            .iter()
+            .position(|file| std::ptr::eq(file, self))
+            .expect("an embedded CRD is one of CRD_FILES");
+        DOCUMENTS.get_or_init(|| CRD_FILES.iter().map(|_| OnceLock::new()).collect())[index]
+            .get_or_init(|| inflate(self.data))
+    }
+}
+
+impl KubernetesRelease {
+    /// The definitions document, inflated afresh: its one user keeps it.
+    pub fn document(&self) -> Value {
+        inflate(self.data)
+    }
+}
+
+/// The embedded minor `minor` names (`1.33`, `v1.33`, `1.33.0`), or the default one.
+pub fn kubernetes(minor: Option<&str>) -> Option<&'static KubernetesRelease> {
+    match minor {
+        None => KUBERNETES.iter().find(|release| release.default),
+        Some(given) => {
+            // A patch release names its minor: the schemas do not change within one.
+            let given = given.trim_start_matches('v');
+            let minor: Vec<&str> = given.splitn(3, '.').take(2).collect();
+            let minor = minor.join(".");
+            KUBERNETES.iter().find(|release| release.minor == minor)
+        }
+    }
+}
+
+/// The minors embedded, for messages.
+pub fn kubernetes_minors() -> Vec<&'static str> {
+    KUBERNETES.iter().map(|release| release.minor).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_blob_inflates_to_what_its_index_says() {
+        for file in CRD_FILES {
+            let document = file.document();
+            assert_eq!(document["spec"]["group"], file.group);
+            assert_eq!(document["spec"]["names"]["kind"], file.kind);
+        }
+        for release in KUBERNETES {
+            let document = release.document();
+            for (_, _, _, name) in release.kinds {
+                assert!(document["$defs"].get(*name).is_some(), "{name}");
+            }
+        }
+        assert_eq!(
+            KUBERNETES.iter().filter(|release| release.default).count(),
+            1
+        );
+    }
+
+    #[test]
+    fn kubernetes_minors_are_named_loosely() {
+        let default = kubernetes(None).unwrap();
+        assert_eq!(
+            kubernetes(Some(default.minor)).unwrap().minor,
+            default.minor
+        );
+        assert_eq!(
+            kubernetes(Some(&format!("v{}.0", default.minor)))
+                .unwrap()
+                .minor,
+            default.minor
+        );
+        assert!(kubernetes(Some("1.2")).is_none());
+    }
+}

@@ -1,0 +1,39 @@
+//! The one validation every command runs before it shows, writes or commits a rendered fleet:
+//! `check` reports its findings; `render`, `diff` and `commit` refuse to go on when there is
+//! an error, so that nothing `check` rejects is ever written or committed.
+
+use super::sources::{Overrides, load_schemas_with};
+use super::{Options, validate};
+use crate::diagnostic::Diagnostics;
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::render::Rendered;
+
+/// How to validate: extra schema sources and strictness, over the fleet's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub overrides: Overrides,
+    /// Unknown kinds are errors (adds to `validation.strict`).
+    pub strict: bool,
+}
+
+/// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
+/// finding, sorted.
+pub fn run(fleet: &Fleet, rendered: &Rendered, settings: &Settings) -> Result<Diagnostics> {
+    let (schemas, _) = load_schemas_with(fleet, Some(rendered), &settings.overrides)?;
+    let options = Options {
+        strict: settings.strict || fleet.validation.strict,
+    };
+    Ok(validate(fleet, rendered, &schemas, options))
+}
+
+/// [`run`], as a gate: the warnings when there is no error, every finding as
+/// [`Error::Invalid`] otherwise.
+pub fn gate(fleet: &Fleet, rendered: &Rendered, settings: &Settings) -> Result<Diagnostics> {
+    let diagnostics = run(fleet, rendered, settings)?;
+    if diagnostics.has_errors() {
+        Err(Error::Invalid(diagnostics))
+    } else {
+        Ok(diagnostics)
+    }
+}

@@ -1,0 +1,212 @@
+//! Where the schemas come from, in layers: the embedded upstream schemas, then `validation:`
+//! in fleet/fleet.yaml, then the CRDs vendored in the fleet source or rendered by it, then the
+//! command line. A later layer wins per group/version/kind.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::schema::{Layer, Schemas};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::{Error, Result};
+use crate::model::Fleet;
+use crate::render::Rendered;
+
+/// Schema sources given on the command line, over the fleet's own.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--crds`: files or directories of CRDs.
+    pub crds: Vec<PathBuf>,
+    /// `--kubernetes-schemas`: a Kubernetes definitions document.
+    pub kubernetes: Option<PathBuf>,
+    /// `--kubernetes-version`: the embedded minor, instead of `validation.kubernetesVersion`.
+    pub kubernetes_version: Option<String>,
+}
+
+/// Where the schemas come from, for messages and for `--format json`.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSources {
+    pub crds: Vec<PathBuf>,
+    pub kubernetes: Option<PathBuf>,
+    /// Files of the fleet source that vendor CRDs (found by looking), in load order.
+    pub discovered: Vec<PathBuf>,
+}
+
+/// Loads the schemas a fleet validates with, without command-line sources.
+pub fn load_schemas(
+    fleet: &Fleet,
+    rendered: Option<&Rendered>,
+) -> Result<(Schemas, SchemaSources)> {
+    load_schemas_with(fleet, rendered, &Overrides::default())
+}
+
+/// Loads the schemas a fleet validates with, layer by layer: the embedded ones (of the
+/// Kubernetes minor `validation.kubernetesVersion` names), the CRDs and Kubernetes definitions
+/// named in `validation:` (paths relative to the fleet root), the CRDs vendored anywhere in
+/// the fleet source (a `gotk-components.yaml`, provider components) and those the rendered
+/// trees carry, then `overrides`.
+pub fn load_schemas_with(
+    fleet: &Fleet,
+    rendered: Option<&Rendered>,
+    overrides: &Overrides,
+) -> Result<(Schemas, SchemaSources)> {
+    let version = overrides
+        .kubernetes_version
+        .as_deref()
+        .or(fleet.validation.kubernetes_version.as_deref());
+    let mut schemas = Schemas::embedded(version).map_err(|message| {
+        let diagnostic = Diagnostic::error("schema-source", message);
+        let diagnostic = match overrides.kubernetes_version {
+            Some(_) => diagnostic.with_hint("--kubernetes-version names an embedded minor"),
+            None => diagnostic
+                .at_file(crate::load::FLEET_FILE)
+                .with_hint("validation.kubernetesVersion names an embedded minor; `fleetgen schemas` lists them"),
+        };
+        Error::Invalid([diagnostic].into_iter().collect())
+    })?;
+    let mut sources = SchemaSources::default();
+    let mut diagnostics = Diagnostics::new();
+    schemas.set_layer(Layer::FleetSettings);
+    for crds in &fleet.validation.crds {
+        let path = fleet.root.join(crds);
+        if !path.exists() {
+            diagnostics.push(missing_source(&path, crds, "crds"));
+            continue;
+        }
+        schemas.add_crd_path(&path)?;
+        sources.crds.push(path);
+    }
+    if let Some(kubernetes) = &fleet.validation.kubernetes {
+        let path = fleet.root.join(kubernetes);
+        if path.is_file() {
+            schemas.set_kubernetes_path(&path)?;
+            sources.kubernetes = Some(path);
+        } else {
+            diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(Error::Invalid(diagnostics));
+    }
+    schemas.set_layer(Layer::FleetSource);
+    let mut roots = vec![fleet.root.clone()];
+    if let Some(repo) = &fleet.repo.path {
+        let repo = fleet.root.join(repo);
+        if !repo.starts_with(&fleet.root) {
+            roots.push(repo);
+        }
+    }
+    let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
+        .into_iter()
+        .collect();
+    for root in roots {
+        for file in vendored_crd_files(&root, &skip) {
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                // A file that does not parse is not ours to judge here; it is simply not a
+                // schema source.
+                if schemas
+                    .add_crd_text(&text, &file.display().to_string())
+                    .is_ok_and(|added| added > 0)
+                {
+                    sources.discovered.push(file);
+                }
+            }
+        }
+    }
+    if let Some(rendered) = rendered {
+        for (branch, tree) in rendered.branches.iter() {
+            for (path, content) in tree.iter() {
+                if crate::render::is_yaml(path)
+                    && mentions_crd(content)
+                    && let Ok(text) = std::str::from_utf8(content)
+                {
+                    let _ = schemas.add_crd_text(text, &format!("{branch}/{path}"));
+                }
+            }
+        }
+    }
+    add_overrides(&mut schemas, &mut sources, overrides)?;
+    Ok((schemas, sources))
+}
+
+/// The embedded schemas and `overrides`, for use outside a fleet.
+pub fn load_without_fleet(overrides: &Overrides) -> Result<Schemas> {
+    let mut schemas =
+        Schemas::embedded(overrides.kubernetes_version.as_deref()).map_err(|message| {
+            Error::Invalid(
+                [Diagnostic::error("schema-source", message)]
+                    .into_iter()
+                    .collect(),
+            )
+        })?;
+    add_overrides(&mut schemas, &mut SchemaSources::default(), overrides)?;
+    Ok(schemas)
+}
+
+fn add_overrides(
+    schemas: &mut Schemas,
+    sources: &mut SchemaSources,
+    overrides: &Overrides,
+) -> Result<()> {
+    schemas.set_layer(Layer::CommandLine);
+    for path in &overrides.crds {
+        if !path.exists() {
+            return Err(Error::Usage(format!(
+                "--crds {}: no such file or directory",
+                path.display()
+            )));
+        }
+        schemas.add_crd_path(path)?;
+        sources.crds.push(path.clone());
+    }
+    if let Some(path) = &overrides.kubernetes {
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--kubernetes-schemas {}: no such file",
+                path.display()
+            )));
+        }
+        schemas.set_kubernetes_path(path)?;
+        sources.kubernetes = Some(path.clone());
+    }
+    Ok(())
+}
+
+fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
+    Diagnostic::error(
+        "schema-source",
+        format!("validation.{field} names `{given}`, which does not exist"),
+    )
+    .at_file(crate::load::FLEET_FILE)
+    .with_hint(format!(
+        "paths are relative to the fleet root; looked for {}",
+        path.display()
+    ))
+}
+
+fn mentions_crd(content: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"kind: CustomResourceDefinition";
+    content.windows(NEEDLE.len()).any(|window| window == NEEDLE)
+}
+
+/// YAML files below `root` that contain a CustomResourceDefinition, skipping hidden
+/// directories and `skip`.
+fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let walker = WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+            !hidden && !skip.contains(entry.path())
+        });
+    walker
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry.file_type().is_file()
+                && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+        })
+        .filter(|entry| std::fs::read(entry.path()).is_ok_and(|content| mentions_crd(&content)))
+        .map(|entry| entry.into_path())
+        .collect()
+}

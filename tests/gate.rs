@@ -1,0 +1,295 @@
+//! One gate for every sink: `check`, `render`, `diff` and `commit` find the same planted
+//! defects with the embedded schemas, exit 1, and write, show or commit nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use common::{example_fleet, fleetgen, snapshot_dir};
+
+/// A blueprint of the example fleet rendering `file` for each cluster with local Flux.
+fn blueprint(root: &Path, file: &str) {
+    let dir = root.join("blueprints/planted");
+    fs::create_dir_all(dir.join("files")).unwrap();
+    fs::write(
+        dir.join("blueprint.yaml"),
+        "scope: cluster\nwhen: not cluster.remote\ntarget: infra/{{ cluster.name }}/planted\n",
+    )
+    .unwrap();
+    fs::write(dir.join("files/object.yaml"), file).unwrap();
+}
+
+const KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: planted\n  namespace: flux-system\n\
+spec:\n  interval: 10m\n  prune: true\n  path: ./infra\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+/// Each defect: how to plant it, and what the first finding says (file:line and message).
+/// A defect: its name, how to plant it in a fleet, and the first finding it causes.
+type Defect = (&'static str, Box<dyn Fn(&Path)>, &'static str);
+
+fn defects() -> Vec<Defect> {
+    vec![
+        (
+            "validation: client on a v1 Kustomization",
+            Box::new(|root| {
+                blueprint(
+                    root,
+                    &KUSTOMIZATION
+                        .replace("  prune: true\n", "  prune: true\n  validation: client\n"),
+                )
+            }),
+            "main/infra/k3d-america/planted/object.yaml:10:1: error: kustomize.toolkit.fluxcd.io/v1 Kustomization flux-system/planted: /spec/validation: unknown field `validation` [schema]",
+        ),
+        (
+            "unserved kustomize.toolkit.fluxcd.io/v1beta2",
+            Box::new(|root| blueprint(root, &KUSTOMIZATION.replace("/v1\n", "/v1beta2\n"))),
+            "main/infra/k3d-america/planted/object.yaml:2:1: error: kustomize.toolkit.fluxcd.io/v1beta2 Kustomization flux-system/planted: kustomize.toolkit.fluxcd.io/v1beta2 is not served by the Kustomization CustomResourceDefinition (served: v1) [schema]",
+        ),
+        (
+            "an unknown field in a HelmRelease",
+            Box::new(|root| {
+                let release = root.join("blueprints/nginx/files/release.yaml");
+                let text = fs::read_to_string(&release).unwrap();
+                fs::write(
+                    &release,
+                    text.replace("\n  values:", "\n  valuez: {}\n  values:"),
+                )
+                .unwrap();
+            }),
+            "main/infra/k3d-america/nginx/release.yaml:22:1: error: helm.toolkit.fluxcd.io/v2 HelmRelease nginx/ingress-nginx: /spec/valuez: unknown field `valuez` [schema]",
+        ),
+        (
+            "spec on a Namespace",
+            Box::new(|root| {
+                blueprint(
+                    root,
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: planted\nspec:\n  replicas: 2\n",
+                )
+            }),
+            "main/infra/k3d-america/planted/object.yaml:7:1: error: v1 Namespace planted: /spec/replicas: unknown field `replicas` [schema]",
+        ),
+        (
+            "a Cluster API v1beta1-only field on a v1beta2 Cluster",
+            Box::new(|root| {
+                blueprint(
+                    root,
+                    "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata:\n  name: planted\n  namespace: default\nspec:\n  controlPlaneRef:\n    \
+                     apiVersion: controlplane.cluster.x-k8s.io/v1beta2\n    apiGroup: controlplane.cluster.x-k8s.io\n    kind: KubeadmControlPlane\n    name: planted\n",
+                )
+            }),
+            "main/infra/k3d-america/planted/object.yaml:9:1: error: cluster.x-k8s.io/v1beta2 Cluster default/planted: /spec/controlPlaneRef/apiVersion: unknown field `apiVersion` [schema]",
+        ),
+    ]
+}
+
+fn run(root: &Path, args: &[&str]) -> (i32, String) {
+    let output = fleetgen(root).args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn refs(root: &Path) -> Vec<String> {
+    let repo = git2::Repository::open(root).unwrap();
+    let mut names: Vec<String> = repo
+        .references()
+        .unwrap()
+        .filter_map(|reference| Some(reference.ok()?.name().ok()?.to_owned()))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_sink_refuses_every_planted_defect() {
+    for (defect, plant, first) in defects() {
+        let fleet = example_fleet();
+        let root = fleet.path();
+        git2::Repository::init(root).unwrap();
+        plant(root);
+        let before = snapshot_dir(root);
+
+        let (code, stderr) = run(root, &["check", "--no-drift"]);
+        assert_eq!(code, 1, "check, {defect}: {stderr}");
+        assert!(stderr.contains(first), "check, {defect}: {stderr}");
+        for args in [
+            &["render"][..],
+            &["render", "--out", "elsewhere"],
+            &["diff"],
+            &["commit"],
+            &["commit", "--dry-run"],
+        ] {
+            let (code, stderr) = run(root, args);
+            assert_eq!(code, 1, "{args:?}, {defect}: {stderr}");
+            assert!(stderr.contains(first), "{args:?}, {defect}: {stderr}");
+            assert!(
+                stderr.ends_with("nothing was written\n"),
+                "{args:?}, {defect}: {stderr}"
+            );
+        }
+        assert!(refs(root).is_empty(), "{defect}: a ref moved");
+        assert_eq!(
+            snapshot_dir(root),
+            before,
+            "{defect}: something was written"
+        );
+    }
+}
+
+#[test]
+fn no_validate_lets_a_sink_through() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let (_, plant, _) = defects().remove(2);
+    plant(root);
+    assert_eq!(run(root, &["render"]).0, 1);
+    assert!(!root.join("out").exists());
+    let (code, stderr) = run(root, &["render", "--no-validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(root.join("out/main").is_dir());
+}
+
+#[test]
+fn warnings_do_not_stop_a_sink() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    blueprint(
+        root,
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: planted\n  namespace: default\n",
+    );
+    let (code, stderr) = run(root, &["render"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: no schema for example.com/v1 Widget; 2 objects were not checked [unknown-kind]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("validation.crds"), "{stderr}");
+    let (code, stderr) = run(root, &["render", "--strict"]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+/// `fleetgen init`, a management cluster, a cluster of every Cluster API provider (one with
+/// remote Flux) and a tenant: the embedded schemas check every object, with no flag and no
+/// configuration.
+#[test]
+fn a_fresh_fleet_with_every_provider_is_checked_completely() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let step = |args: &[&str]| {
+        let (code, stderr) = run(root, args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    };
+    step(&["init", "--repo", "https://example.com/fleet.git"]);
+    step(&[
+        "add-cluster",
+        "mgmt",
+        "--provider",
+        "existing",
+        "--env",
+        "dev",
+    ]);
+    let common = |cidr: u8| {
+        vec![
+            "--managed-by".to_owned(),
+            "mgmt".to_owned(),
+            "--env".to_owned(),
+            "dev".to_owned(),
+            "--set".to_owned(),
+            "KUBERNETES_VERSION=v1.33.1".to_owned(),
+            "--set".to_owned(),
+            format!("POD_CIDR=10.{cidr}.0.0/16"),
+            "--set".to_owned(),
+            format!("SERVICE_CIDR=10.{}.0.0/16", cidr + 1),
+        ]
+    };
+    let clusters: [(&str, &str, u8, &[&str]); 4] = [
+        (
+            "aws-1",
+            "aws",
+            10,
+            &[
+                "AWS_REGION=eu-west-1",
+                "AWS_SSH_KEY_NAME=ops",
+                "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large",
+                "AWS_NODE_MACHINE_TYPE=m6i.large",
+            ],
+        ),
+        (
+            "os-1",
+            "openstack",
+            20,
+            &[
+                "NODE_CIDR=10.30.0.0/24",
+                "OPENSTACK_CLOUD=edge",
+                "OPENSTACK_EXTERNAL_NETWORK_ID=0b3c3f6e-9a1b-4c52-8a4e-3f6f1d2b9c10",
+                "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=m1.large",
+                "OPENSTACK_NODE_MACHINE_FLAVOR=m1.medium",
+                "OPENSTACK_IMAGE_NAME=ubuntu-2404-kube-v1.33.1",
+                "OPENSTACK_SSH_KEY_NAME=ops",
+            ],
+        ),
+        ("docker-1", "docker", 40, &[]),
+        ("docker-remote", "docker", 50, &["--flux=remote"]),
+    ];
+    for (name, provider, cidr, keys) in clusters {
+        let mut args = vec![
+            "add-cluster".to_owned(),
+            name.to_owned(),
+            "--provider".to_owned(),
+            provider.to_owned(),
+        ];
+        args.extend(common(cidr));
+        for key in keys {
+            match key.strip_prefix("--") {
+                Some(flag) => args.extend(flag.split('=').enumerate().map(|(index, part)| {
+                    if index == 0 {
+                        format!("--{part}")
+                    } else {
+                        part.to_owned()
+                    }
+                })),
+                None => args.extend(["--set".to_owned(), (*key).to_owned()]),
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        step(&args);
+    }
+    step(&[
+        "add-tenant",
+        "shop",
+        "--repo",
+        "https://example.com/shop.git",
+        "--env",
+        "dev",
+    ]);
+    let output = fleetgen(root)
+        .args(["check", "--no-drift", "--format", "json"])
+        .output()
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{findings:#}");
+    // What is left is the operator's part: Flux's own components, committed by hand.
+    let rules: BTreeSet<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, BTreeSet::from(["operator-file"]), "{findings:#}");
+    let rendered = root.join("out");
+    step(&["render"]);
+    let machine = walkdir::WalkDir::new(&rendered)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .any(|entry| {
+            fs::read_to_string(entry.path())
+                .is_ok_and(|text| text.contains("kind: OpenStackMachineTemplate"))
+        });
+    assert!(
+        machine,
+        "the OpenStack cluster renders its machine templates"
+    );
+}

@@ -1,0 +1,318 @@
+//! Hostile input is normal input: each case is what a pull request to the fleet source could
+//! contain. A refused case exits 1 with a snapshot of the message and leaves the previous
+//! output untouched; an accepted one renders values as data, never as YAML.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{example_fleet, fleetgen, snapshot_dir};
+
+fn append(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    let mut content = fs::read_to_string(&path).unwrap();
+    content.push_str(text);
+    fs::write(path, content).unwrap();
+}
+
+fn replace(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
+    let content = fs::read_to_string(&path).unwrap();
+    assert!(content.contains(from), "{file} does not contain {from:?}");
+    fs::write(path, content.replace(from, to)).unwrap();
+}
+
+fn write(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Renders the fleet, applies `breakage`, renders again, and returns the second render's
+/// stderr after checking that it failed with exit 1 and wrote nothing.
+fn render_broken(breakage: impl FnOnce(&Path)) -> String {
+    let fleet = example_fleet();
+    fleetgen(fleet.path()).arg("render").assert().success();
+    let out = fleet.path().join("out");
+    let before = snapshot_dir(&out);
+    breakage(fleet.path());
+    let assert = fleetgen(fleet.path())
+        .arg("render")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(1);
+    assert_eq!(
+        snapshot_dir(&out),
+        before,
+        "a failed render changed the output"
+    );
+    let output = assert.get_output();
+    assert!(output.stdout.is_empty(), "errors go to stderr");
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.len() < 8_000, "stderr is {} bytes", stderr.len());
+    stderr
+}
+
+macro_rules! refused {
+    ($name:ident, $breakage:expr) => {
+        #[test]
+        fn $name() {
+            let stderr = render_broken($breakage);
+            insta::assert_snapshot!(stringify!($name), stderr);
+        }
+    };
+}
+
+// Values are data, never YAML.
+
+refused!(tenant_role_that_adds_a_document, |root| append(
+    root,
+    "environments/dev/clusters/k3d-emea.env",
+    "TENANT_ROLE=\"admin\\n---\\napiVersion: rbac.authorization.k8s.io/v1\\nkind: ClusterRoleBinding\\nroleRef: {kind: ClusterRole, name: cluster-admin}\"\n"
+));
+
+refused!(tenant_role_that_adds_a_key, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "role: admin",
+    "role: \"admin\\n  extra: field\""
+));
+
+refused!(tenant_role_cluster_admin, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "role: admin",
+    "role: cluster-admin"
+));
+
+refused!(tenant_role_key_cluster_admin_in_defaults, |root| replace(
+    root,
+    "fleet/fleet.yaml",
+    "  SYNC_INTERVAL: 10m\n",
+    "  SYNC_INTERVAL: 10m\n  TENANT_ROLE: cluster-admin\n"
+));
+
+refused!(tenant_role_outside_the_allow_list, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "role: admin",
+    "role: system:aggregate-to-admin"
+));
+
+refused!(cluster_admin_cannot_be_allowed, |root| append(
+    root,
+    "fleet/fleet.yaml",
+    "tenantRoles: [admin, cluster-admin]\n"
+));
+
+refused!(text_value_with_a_line_break, |root| append(
+    root,
+    "environments/dev/clusters/k3d-emea.env",
+    "REDIS_MAX_MEMORY=\"64mb\\nextra: field\"\n"
+));
+
+refused!(environment_branch_nested_in_main, |root| write(
+    root,
+    "environments/dev/environment.yaml",
+    "branch: main/dev\n"
+));
+
+refused!(environment_branch_against_git_rules, |root| write(
+    root,
+    "environments/dev/environment.yaml",
+    "branch: dev/.hidden\n"
+));
+
+// Secrets and credentials.
+
+refused!(credentials_in_the_fleet_repo_url, |root| replace(
+    root,
+    "fleet/fleet.yaml",
+    "url: https://github.com/example-org/fleet",
+    "url: https://user:ghp_token@github.com/example-org/fleet"
+));
+
+refused!(password_in_a_tenant_ssh_url, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "repo: https://github.com/kaizentm/gitops-manifests",
+    "repo: ssh://git:hunter2@github.com/kaizentm/gitops-manifests"
+));
+
+refused!(plaintext_secret_from_a_blueprint, |root| write(
+    root,
+    "blueprints/redis/files/secret.yaml",
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: redis-auth\n  namespace: {{ env.name }}-redis\nstringData:\n  password: hunter2\n"
+));
+
+// Inputs read safely.
+
+refused!(duplicate_key_in_defaults, |root| replace(
+    root,
+    "fleet/fleet.yaml",
+    "  SYNC_INTERVAL: 10m\n",
+    "  SYNC_INTERVAL: 10m\n  SYNC_INTERVAL: 1m\n"
+));
+
+refused!(yaml_aliases, |root| {
+    let mut text = String::from("repo: https://example.com/a\nx: &a [a, a, a, a, a, a, a, a]\n");
+    for index in 0..1000 {
+        text.push_str(&format!("y{index}: [*a, *a, *a, *a, *a, *a, *a, *a]\n"));
+    }
+    write(root, "fleet/tenants/bomb.yaml", &text);
+});
+
+refused!(input_larger_than_the_limit, |root| write(
+    root,
+    "fleet/tenants/big.yaml",
+    &format!("repo: https://example.com/a\n# {}\n", "x".repeat(5 << 20))
+));
+
+#[cfg(unix)]
+refused!(cluster_file_that_is_a_fifo, |root| {
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("fleet/clusters/pipe.env"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+});
+
+#[cfg(unix)]
+refused!(cluster_file_linked_to_dev_zero, |root| {
+    std::os::unix::fs::symlink("/dev/zero", root.join("fleet/clusters/zero.env")).unwrap();
+});
+
+#[cfg(unix)]
+#[test]
+fn tenant_file_linked_outside_the_fleet_is_not_printed() {
+    let secret = tempfile::tempdir().unwrap();
+    fs::write(secret.path().join("id_rsa"), "PRIVATE KEY MATERIAL\n").unwrap();
+    let target = secret.path().join("id_rsa");
+    let stderr = render_broken(|root| {
+        std::os::unix::fs::symlink(&target, root.join("fleet/tenants/leak.yaml")).unwrap();
+    });
+    assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
+    assert!(stderr.contains("[input-outside-root]"), "{stderr}");
+}
+
+/// A value full of YAML syntax, used unquoted by a fleet's blueprint, in a file and in a file
+/// name: it renders as one scalar and one list item.
+#[test]
+fn values_render_as_one_scalar_whoever_wrote_the_blueprint() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let hostile = "64mb, extra: [x] #c";
+    append(
+        root,
+        "environments/dev/clusters/k3d-emea.env",
+        &format!("REDIS_MAX_MEMORY=\"{hostile}\"\n"),
+    );
+    write(
+        root,
+        "blueprints/note/blueprint.yaml",
+        "description: test\nscope: environment-cluster\ntarget: infra/{{ cluster.name }}/note\n",
+    );
+    write(
+        root,
+        "blueprints/note/files/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\ndata:\n  note: {{ cluster.values.REDIS_MAX_MEMORY }}\n  flow: [{{ cluster.values.REDIS_MAX_MEMORY }}]\n",
+    );
+    write(
+        root,
+        "blueprints/note/files/{{ cluster.values.REDIS_MAX_MEMORY }}.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: named\n",
+    );
+    fleetgen(root).arg("render").assert().success();
+    let dir = root.join("out/dev/infra/k3d-emea/note");
+    let text = fs::read_to_string(dir.join("configmap.yaml")).unwrap();
+    let value: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let data = value["data"].as_mapping().unwrap();
+    assert_eq!(data.len(), 2, "{text}");
+    assert_eq!(value["data"]["note"].as_str(), Some(hostile), "{text}");
+    assert_eq!(
+        value["data"]["flow"].as_sequence().unwrap().len(),
+        1,
+        "{text}"
+    );
+    let kustomization = fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    let value: serde_norway::Value = serde_norway::from_str(&kustomization).unwrap();
+    assert_eq!(value.as_mapping().unwrap().len(), 3, "{kustomization}");
+    let resources: Vec<&str> = value["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|item| item.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resources,
+        [format!("{hostile}.yaml").as_str(), "configmap.yaml"]
+    );
+}
+
+/// The allow-list lets a fleet grant another ClusterRole.
+#[test]
+fn an_allowed_role_renders() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    append(
+        root,
+        "fleet/fleet.yaml",
+        "tenantRoles: [admin, edit, view, team-reader]\n",
+    );
+    replace(
+        root,
+        "fleet/tenants/kaizentm.yaml",
+        "role: admin",
+        "role: team-reader",
+    );
+    fleetgen(root).arg("render").assert().success();
+    let binding =
+        fs::read_to_string(root.join("out/dev/tenants/k3d-emea/kaizentm/rolebinding.yaml"))
+            .or_else(|_| {
+                let found = walkdir::WalkDir::new(root.join("out/dev"))
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .find(|entry| {
+                        entry.path().to_string_lossy().contains("kaizentm")
+                            && entry.file_name() == "rolebinding.yaml"
+                    })
+                    .unwrap();
+                fs::read_to_string(found.path())
+            })
+            .unwrap();
+    assert!(binding.contains("name: team-reader"), "{binding}");
+}
+
+/// `add-tenant --role` goes through the same check as a tenant file, and writes nothing.
+#[test]
+fn add_tenant_with_cluster_admin_is_refused() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let assert = fleetgen(root)
+        .args([
+            "add-tenant",
+            "acme",
+            "--repo",
+            "https://example.com/acme/apps",
+            "--role",
+            "cluster-admin",
+            "--env",
+            "dev",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("tenants may not be bound to cluster-admin [tenant-role]"),
+        "{stderr}"
+    );
+    assert!(!root.join("fleet/tenants/acme.yaml").exists());
+}
+
+refused!(allow_list_without_the_default_role, |root| append(
+    root,
+    "fleet/fleet.yaml",
+    "tenantRoles: [view]\n"
+));
