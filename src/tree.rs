@@ -98,17 +98,78 @@ impl FromIterator<(String, Vec<u8>)> for Tree {
     }
 }
 
-/// Parses an ownership list back into `path → digest`. Malformed lines are ignored: the list
-/// is only ever read to decide whether a file may be replaced, and a line we cannot read just
-/// means we treat that file as not ours, which is the safe side.
-pub fn parse_owned_list(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|line| {
-            let (digest, path) = line.split_once("  ")?;
-            (digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()))
-                .then(|| (path.to_owned(), digest.to_owned()))
-        })
-        .collect()
+/// A line of an ownership list that fleetgen refuses to act upon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptLine {
+    /// 1-based.
+    pub line: usize,
+    pub problem: String,
+}
+
+/// Parses an ownership list back into `path → digest`, strictly.
+///
+/// The list decides what fleetgen may overwrite and delete, and it lies in a tree anyone can
+/// edit through a pull request: a line fleetgen did not write could point it at a file outside
+/// the branch. So any line that is not exactly what [`Tree::owned_list`] writes makes the whole
+/// list corrupt, and the caller refuses to act on it.
+pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<String, String>, CorruptLine> {
+    let mut owned = BTreeMap::new();
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    if body.is_empty() {
+        return Ok(owned);
+    }
+    for (index, line) in body.split(|byte| *byte == b'\n').enumerate() {
+        let corrupt = |problem: &str| CorruptLine {
+            line: index + 1,
+            problem: problem.to_owned(),
+        };
+        let line = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8"))?;
+        let (digest, path) = line
+            .split_once("  ")
+            .ok_or_else(|| corrupt("expected `<sha256>  <path>`"))?;
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+        {
+            return Err(corrupt("not a lowercase hex SHA-256 digest"));
+        }
+        check_tree_path(path)
+            .map_err(|problem| corrupt(&format!("`{}`: {problem}", path.escape_debug())))?;
+        if path == OWNED_LIST || path.starts_with(".fleetgen/") {
+            return Err(corrupt("lists fleetgen's own bookkeeping"));
+        }
+        if owned.insert(path.to_owned(), digest.to_owned()).is_some() {
+            return Err(corrupt(&format!("`{path}` is listed twice")));
+        }
+    }
+    Ok(owned)
+}
+
+/// Whether `path` can name a file inside a branch: relative, normalised (no empty, `.` or `..`
+/// component), no control character (a newline would split the ownership list), no backslash,
+/// and no `.git` component (Git refuses those, and they would reach into a repository).
+pub fn check_tree_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("empty path");
+    }
+    if path.starts_with('/') {
+        return Err("absolute path");
+    }
+    if path.chars().any(char::is_control) {
+        return Err("control character in path");
+    }
+    if path.contains('\\') {
+        return Err("backslash in path");
+    }
+    for component in path.split('/') {
+        match component {
+            "" | "." | ".." => return Err("not a normalised relative path"),
+            _ if component.eq_ignore_ascii_case(".git") => return Err("`.git` component"),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub fn sha256_hex(content: &[u8]) -> String {
@@ -144,8 +205,7 @@ mod tests {
         tree.insert("b/x.yaml", "x");
         tree.insert("a.yaml", "a");
         tree.seal();
-        let list = std::str::from_utf8(tree.get(OWNED_LIST).unwrap()).unwrap();
-        let parsed = parse_owned_list(list);
+        let parsed = parse_owned_list(tree.get(OWNED_LIST).unwrap()).unwrap();
         assert_eq!(parsed.keys().collect::<Vec<_>>(), ["a.yaml", "b/x.yaml"]);
         assert_eq!(parsed["a.yaml"], sha256_hex(b"a"));
     }
@@ -158,5 +218,43 @@ mod tests {
         let first = tree.clone();
         tree.seal();
         assert_eq!(first, tree);
+    }
+
+    #[test]
+    fn ownership_lists_fleetgen_did_not_write_are_corrupt() {
+        let digest = sha256_hex(b"x");
+        let cases: &[(&str, usize)] = &[
+            ("../../../../victim/file", 1),
+            ("/etc/passwd", 1),
+            ("a/../../b", 1),
+            ("a//b", 1),
+            ("./a", 1),
+            (".git/config", 1),
+            ("sub/.GIT/hooks/pre-commit", 1),
+            ("a\rb", 1),
+            ("a\\b", 1),
+            (OWNED_LIST, 1),
+            ("", 1),
+        ];
+        for (path, line) in cases {
+            let text = format!("{digest}  {path}\n");
+            let error = parse_owned_list(text.as_bytes()).unwrap_err();
+            assert_eq!(error.line, *line, "{path:?}: {error:?}");
+        }
+        let text = format!("{digest}  a\n{digest}  b\n\n{digest}  c\n");
+        assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 3);
+        let text = format!("{digest}  a\n{digest}  a\n");
+        assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 2);
+        let text = format!("{}  a\n", digest.to_uppercase());
+        assert!(parse_owned_list(text.as_bytes()).is_err());
+        assert!(parse_owned_list(b"\xff\n").is_err());
+        assert_eq!(parse_owned_list(b"").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_newline_in_a_path_cannot_hide_in_the_list() {
+        // Were it accepted, the second half would read as a line of its own.
+        assert!(check_tree_path("a\nb").is_err());
+        assert!(check_tree_path("ok/name.yaml").is_ok());
     }
 }

@@ -1,12 +1,11 @@
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::CommandFactory;
 
 use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
-use crate::model::Fleet;
 use crate::model::keys::Required;
 use crate::model::values::Values;
 use crate::pipeline;
@@ -14,6 +13,8 @@ use crate::sinks::write;
 
 pub fn execute(cli: Cli) -> Result<i32> {
     let root = cli.root;
+    // A scaffolding change a kill interrupted is finished before anything reads the source.
+    crate::atomic::recover(&root)?;
     match cli.command {
         Command::Render(args) => render(&root, args),
         Command::Keys(args) => keys(&root, args),
@@ -45,17 +46,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
     }
 }
 
-fn output_dir(root: &Path, fleet: &Fleet, out: Option<PathBuf>) -> PathBuf {
-    match out {
-        Some(out) => out,
-        None => root.join(&fleet.output),
-    }
-}
-
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     super::validate_commands::gate(&compiled, &args.gate)?;
-    let out = output_dir(root, &compiled.fleet, args.out);
+    let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
     let report = write::write(
         &out,
         &compiled.rendered.branches,

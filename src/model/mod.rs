@@ -201,17 +201,15 @@ impl Builder<'_> {
                 .clone()
                 .unwrap_or_else(|| "out".to_owned()),
         );
-        if output
-            .components()
-            .any(|component| matches!(component, std::path::Component::ParentDir))
-            && output.is_relative()
-        {
-            // An output outside the fleet root is allowed, but only when spelled absolute, so a
-            // relative `../` in a shared fleet.yaml cannot write into a neighbour's checkout.
+        if let Err(problem) = crate::sinks::output::check_configured(&output) {
+            // `--out` is the explicit way to write elsewhere; a shared fleet.yaml may not.
             self.diagnostics.push(
-                Diagnostic::error("output-outside-root", "`output` leaves the fleet root")
+                Diagnostic::error("output-outside-root", format!("`output` {problem}"))
                     .at(yaml_location(&fleet_file.source, &[Seg::Key("output")]))
-                    .with_hint("use a path inside the fleet source, or an absolute path"),
+                    .with_hint(
+                        "use a folder inside the fleet root beside the source, such as `out`, \
+                         or pass --out to write elsewhere",
+                    ),
             );
         }
         if self.diagnostics.has_errors() {

@@ -561,8 +561,11 @@ fn confine(path: &str) -> Result<String, String> {
         match part {
             "" | "." => {}
             ".." => return Err("`..` is not allowed in rendered paths".to_owned()),
-            part if part.contains('\\') || part.contains('\0') => {
-                return Err("it contains a backslash or NUL".to_owned());
+            part if part.contains('\\') || part.chars().any(char::is_control) => {
+                return Err("it contains a backslash or a control character".to_owned());
+            }
+            part if part.eq_ignore_ascii_case(".git") => {
+                return Err("`.git` is reserved for Git".to_owned());
             }
             part => parts.push(part),
         }
@@ -731,6 +734,8 @@ mod tests {
         assert!(confine("infra/../../etc/passwd").is_err());
         assert!(confine("/etc/passwd").is_err());
         assert!(confine(".git/config").is_err());
+        assert!(confine("a/.GIT/hooks/x").is_err());
+        assert!(confine("infra/a\nb.yaml").is_err());
         assert!(confine("").is_err());
     }
 

@@ -15,12 +15,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::diagnostic::{Diagnostic, Location};
 use crate::error::{Error, Result};
-use crate::tree::{OWNED_LIST, Tree, parse_owned_list, sha256_hex};
+use crate::tree::{OWNED_LIST, Tree, check_tree_path, parse_owned_list, sha256_hex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,6 +113,23 @@ pub trait Base {
     fn holds(&self, _path: &str, _content: &[u8]) -> Result<bool> {
         Ok(false)
     }
+
+    /// How messages name `path` of this base.
+    fn describe(&self, path: &str) -> PathBuf {
+        PathBuf::from(path)
+    }
+
+    /// Whether a file whose listed digest matches the new content may be taken as unchanged
+    /// without reading it. The writer does (reading every file would cost as much as writing
+    /// it, and a hand edit there is `check`'s to report); comparisons for review do not.
+    fn trusts_digests(&self) -> bool {
+        false
+    }
+
+    /// Whether a plain file is at `path`, without reading it.
+    fn is_plain_file(&self, path: &str) -> Result<bool> {
+        Ok(matches!(self.entry(path)?, Entry::File { plain: true, .. }))
+    }
 }
 
 /// The tree as it will be written: with an ownership list, so that fleetgen can tell its files
@@ -131,9 +149,14 @@ pub fn sealed(tree: &Tree) -> Cow<'_, Tree> {
 /// Conflicts are marked, not refused: callers decide.
 pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange>> {
     let tree = sealed(tree);
-    let owned: BTreeMap<String, String> = match base.entry(OWNED_LIST)? {
-        Entry::File { content, .. } => parse_owned_list(&String::from_utf8_lossy(&content)),
-        _ => BTreeMap::new(),
+    let owned = owned_list(branch, base)?;
+    // The digests of the new contents, already computed when the tree was sealed.
+    let new_digests = match base.trusts_digests() {
+        true => tree
+            .get(OWNED_LIST)
+            .and_then(|list| parse_owned_list(list).ok())
+            .unwrap_or_default(),
+        false => BTreeMap::new(),
     };
     let change = |path: &str, kind, conflict, old, new| FileChange {
         branch: branch.to_owned(),
@@ -145,7 +168,12 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
     };
     let mut changes = Vec::new();
     for (path, content) in tree.iter() {
-        if base.holds(path, content)? {
+        if base.holds(path, content)?
+            || (new_digests
+                .get(path)
+                .is_some_and(|digest| owned.get(path) == Some(digest))
+                && base.is_plain_file(path)?)
+        {
             continue;
         }
         let new = Some(content.to_vec());
@@ -204,64 +232,219 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
     Ok(changes)
 }
 
+/// The ownership list of a branch, refused when it holds anything fleetgen would not write.
+fn owned_list(branch: &str, base: &dyn Base) -> Result<BTreeMap<String, String>> {
+    let Entry::File { content, .. } = base.entry(OWNED_LIST)? else {
+        return Ok(BTreeMap::new());
+    };
+    parse_owned_list(&content).map_err(|corrupt| {
+        let diagnostic = Diagnostic::error(
+            "corrupt-ownership-list",
+            format!(
+                "corrupt ownership list of branch {branch}: {}; fleetgen acts on none of it",
+                corrupt.problem
+            ),
+        )
+        .at(Location::new(base.describe(OWNED_LIST), corrupt.line, 1))
+        .with_hint(
+            "restore the list from an earlier commit, or delete it and render again with \
+             --force once you have checked the generated files",
+        );
+        Error::Invalid([diagnostic].into_iter().collect())
+    })
+}
+
+/// What the walk of a directory found at a path, without following symlinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Symlink,
+    /// A FIFO, socket or device.
+    Special,
+}
+
 /// `<out>/<branch>/` as the [`Base`] of a planned change.
+///
+/// The directory is walked once, without following symlinks, into an index of what is where;
+/// files are read only when a rule needs their content. So a symlink inside the branch is
+/// never followed out of it, a FIFO never blocks a read, and a path's lookup costs no system
+/// call.
 pub struct DirBase {
-    pub root: PathBuf,
+    root: PathBuf,
+    index: BTreeMap<String, Kind>,
+    /// Entries whose names are not UTF-8, in walk order (parents first): never fleetgen's,
+    /// but kept like every other hand-written file.
+    foreign: Vec<(PathBuf, Kind)>,
+    trust_digests: bool,
+}
+
+impl DirBase {
+    /// Indexes `root`; a missing `root` is an empty branch.
+    pub fn open(root: &Path) -> Result<Self> {
+        let read_error = |path: &Path, source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut index = BTreeMap::new();
+        let mut foreign = Vec::new();
+        match fs::symlink_metadata(root) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(read_error(root, source)),
+            Ok(metadata) if !metadata.is_dir() => {
+                return Err(read_error(root, not_a_directory(&metadata)));
+            }
+            Ok(_) => {
+                for entry in walkdir::WalkDir::new(root).min_depth(1) {
+                    let entry = entry.map_err(|error| {
+                        let path = error.path().unwrap_or(root).to_path_buf();
+                        read_error(&path, error.into())
+                    })?;
+                    let relative = entry
+                        .path()
+                        .strip_prefix(root)
+                        .expect("the walk stays below its root");
+                    let file_type = entry.file_type();
+                    let kind = if file_type.is_dir() {
+                        Kind::Dir
+                    } else if file_type.is_file() {
+                        Kind::File
+                    } else if file_type.is_symlink() {
+                        Kind::Symlink
+                    } else {
+                        Kind::Special
+                    };
+                    match relative.to_str() {
+                        Some(relative) => {
+                            index.insert(relative.replace(std::path::MAIN_SEPARATOR, "/"), kind);
+                        }
+                        None => foreign.push((relative.to_path_buf(), kind)),
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            index,
+            foreign,
+            trust_digests: false,
+        })
+    }
+
+    /// Takes a file as unchanged when its listed digest matches (see [`Base::trusts_digests`]).
+    pub fn trusting_digests(mut self) -> Self {
+        self.trust_digests = true;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Everything below the root, parents before children.
+    pub fn index(&self) -> &BTreeMap<String, Kind> {
+        &self.index
+    }
+
+    /// Entries with names that are not UTF-8, parents first.
+    pub fn foreign(&self) -> &[(PathBuf, Kind)] {
+        &self.foreign
+    }
+
+    pub fn kind(&self, path: &str) -> Option<Kind> {
+        self.index.get(path).copied()
+    }
+
+    /// The first parent of `path` that is not a directory, with what it is.
+    pub fn in_the_way(&self, path: &str) -> Option<(&str, Kind)> {
+        path.match_indices('/').find_map(|(end, _)| {
+            let parent = &path[..end];
+            match self.index.get_key_value(parent) {
+                Some((_, Kind::Dir)) | None => None,
+                Some((key, kind)) => Some((key.as_str(), *kind)),
+            }
+        })
+    }
+
+    /// The content of the regular file at `path`, read without following a symlink.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>> {
+        read_regular(&self.root.join(path))
+    }
+}
+
+/// Reads a regular file, refusing a symlink (`O_NOFOLLOW`) and anything else that is not a
+/// regular file, so that a swap after the walk cannot redirect or block the read.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_error = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(read_error(not_a_directory(&metadata)));
+    }
+    let mut content = Vec::with_capacity(metadata.len() as usize);
+    file.read_to_end(&mut content).map_err(read_error)?;
+    Ok(content)
+}
+
+fn not_a_directory(metadata: &fs::Metadata) -> io::Error {
+    let what = if metadata.is_symlink() {
+        "a symbolic link, which fleetgen does not follow"
+    } else if metadata.is_dir() {
+        "a directory"
+    } else if metadata.is_file() {
+        "a file"
+    } else {
+        "a special file"
+    };
+    io::Error::other(format!("unexpected: it is {what}"))
 }
 
 impl Base for DirBase {
     fn entry(&self, path: &str) -> Result<Entry> {
-        let mut current = self.root.clone();
-        let mut walked = String::new();
-        let mut components = path.split('/').peekable();
-        while let Some(name) = components.next() {
-            current.push(name);
-            if !walked.is_empty() {
-                walked.push('/');
-            }
-            walked.push_str(name);
-            // Following symlinks, as writing through the path would.
-            let metadata = match fs::metadata(&current) {
-                Ok(metadata) => metadata,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Entry::Missing),
-                Err(source) => {
-                    return Err(Error::Read {
-                        path: current,
-                        source,
-                    });
-                }
-            };
-            if components.peek().is_none() {
-                if metadata.is_dir() {
-                    return Ok(Entry::Other);
-                }
-                let content = fs::read(&current).map_err(|source| Error::Read {
-                    path: current.clone(),
-                    source,
-                })?;
-                return Ok(Entry::File {
-                    content,
-                    plain: true,
-                });
-            }
-            if !metadata.is_dir() {
-                return Ok(Entry::Blocked(walked));
-            }
+        if let Some((in_the_way, _)) = self.in_the_way(path) {
+            return Ok(Entry::Blocked(in_the_way.to_owned()));
         }
-        Ok(Entry::Missing)
+        match self.index.get(path) {
+            None => Ok(Entry::Missing),
+            Some(Kind::File) => Ok(Entry::File {
+                content: self.read(path)?,
+                plain: true,
+            }),
+            Some(_) => Ok(Entry::Other),
+        }
+    }
+
+    fn describe(&self, path: &str) -> PathBuf {
+        self.root.join(path)
+    }
+
+    fn trusts_digests(&self) -> bool {
+        self.trust_digests
+    }
+
+    fn is_plain_file(&self, path: &str) -> Result<bool> {
+        Ok(self.in_the_way(path).is_none() && self.index.get(path) == Some(&Kind::File))
     }
 }
 
 /// Refuses a rendered tree that a Git tree or a file system cannot hold: empty, `.` or `..`
-/// components, `.git`, or a path that is both a file and a directory.
+/// components, `.git`, control characters, or a path that is both a file and a directory.
 pub fn check_paths(branch: &str, tree: &Tree) -> std::result::Result<(), String> {
     for path in tree.paths() {
-        let bad_component = path.split('/').any(|component| {
-            matches!(component, "" | "." | "..") || component.eq_ignore_ascii_case(".git")
-        });
-        if bad_component || path.contains('\0') {
+        if let Err(problem) = check_tree_path(path) {
             return Err(format!(
-                "branch {branch}: `{path}` is not a valid path in a Git tree"
+                "branch {branch}: `{}` is not a valid path in a Git tree ({problem})",
+                path.escape_debug()
             ));
         }
         for (index, _) in path.match_indices('/') {
@@ -457,7 +640,15 @@ mod tests {
 
     #[test]
     fn paths_git_cannot_hold_are_refused() {
-        for bad in ["a//b", "./a", "a/../b", ".git/config", "a/"] {
+        for bad in [
+            "a//b",
+            "./a",
+            "a/../b",
+            ".git/config",
+            "a/",
+            "a\nb",
+            "x/.Git/y",
+        ] {
             let mut tree = Tree::new();
             tree.insert(bad, "");
             assert!(check_paths("dev", &tree).is_err(), "{bad}");

@@ -232,7 +232,7 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
     for (branch, tree) in branches.iter() {
         let root = out.join(branch);
         changes::check_paths(branch, tree).map_err(Error::Git)?;
-        let changes = changes::plan(branch, tree, &changes::DirBase { root: root.clone() })?;
+        let changes = changes::plan(branch, tree, &changes::DirBase::open(&root)?)?;
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
             exists: root.is_dir(),
@@ -250,7 +250,10 @@ pub fn against_fleet(fleet: &Fleet, branches: &Branches, out: Option<&Path>) -> 
     }
     match git::locate(fleet)? {
         Some(repo) => against_repo(&repo, branches),
-        None => against_dir(&fleet.root.join(&fleet.output), branches),
+        None => against_dir(
+            &crate::sinks::output::resolve(&fleet.root, &fleet.output, None)?,
+            branches,
+        ),
     }
 }
 

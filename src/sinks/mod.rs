@@ -7,5 +7,6 @@ pub mod checkout;
 pub mod diff;
 pub mod git;
 pub mod journal;
+pub mod output;
 pub mod summary;
 pub mod write;

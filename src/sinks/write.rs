@@ -2,17 +2,29 @@
 //!
 //! The output directory is shared with people: they may keep hand-written files there, and they
 //! may (wrongly) edit a generated one. So fleetgen only ever touches files listed in the
-//! branch's ownership list, refuses to overwrite a generated file whose content no longer matches
-//! what it wrote, and replaces files in three steps — stage every new file, move the old ones
-//! aside, move the new ones in — undoing everything if any step fails. A file whose content is
-//! unchanged is not rewritten at all, so timestamps and watchers stay quiet.
+//! branch's ownership list and refuses to overwrite a generated file whose content no longer
+//! matches what it wrote (see [`changes`]).
+//!
+//! A branch is replaced as a whole, so that a kill at any instant leaves it old or new, never a
+//! mix: the new tree is built beside the old one in `<out>/.fleetgen-stage-…` (unchanged and
+//! hand-written files hard-linked, symlinks recreated as links, changed files written and
+//! closed one at a time), then the two directories trade places in one
+//! `renameat2(RENAME_EXCHANGE)`, and the old tree is deleted. Anything a killed run left behind
+//! is cleaned up by the next one (see [`crate::atomic::recover_branches`]). A lock on the output
+//! directory keeps two runs from interleaving.
+//!
+//! Nothing is written through a symlink: the stage is a fresh directory, and a symlink where
+//! the new tree needs a directory is refused.
 
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use crate::atomic::FileOp;
+use crate::atomic;
 use crate::error::{Error, Result};
-use crate::sinks::changes::{self, ChangeKind, DirBase};
-use crate::tree::Branches;
+use crate::sinks::changes::{self, ChangeKind, DirBase, FileChange, Kind};
+use crate::tree::{Branches, Tree};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -41,67 +53,263 @@ pub fn changes(out: &Path, branches: &Branches, options: Options) -> Result<Repo
     Ok(report)
 }
 
-/// Writes `branches` under `out`, all or nothing.
+/// Writes `branches` under `out`: each branch all or nothing, and every branch only once all of
+/// them are staged.
 pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report> {
-    let (ops, report) = plan(out, branches, options)?;
-    crate::atomic::apply(out, &ops)?;
+    fs::create_dir_all(out).map_err(|source| Error::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let _lock = atomic::lock_dir(out)?;
+    atomic::recover_branches(out)?;
+    let (plans, report) = plan(out, branches, options)?;
+    let mut staged = Vec::new();
+    for branch in plans.iter().filter(|plan| !plan.changes.is_empty()) {
+        match stage(out, branch) {
+            Ok(stage) => staged.push((stage, branch.base.root().to_path_buf())),
+            Err(error) => {
+                for (stage, _) in &staged {
+                    let _ = fs::remove_dir_all(stage);
+                }
+                return Err(error);
+            }
+        }
+    }
+    atomic::swap_in(&staged)?;
     Ok(report)
 }
 
-fn plan(out: &Path, branches: &Branches, options: Options) -> Result<(Vec<FileOp>, Report)> {
-    let mut ops = Vec::new();
+/// One branch: its directory, what is in it, and what changes.
+struct BranchPlan<'a> {
+    tree: &'a Tree,
+    base: DirBase,
+    changes: Vec<FileChange>,
+}
+
+fn plan<'a>(
+    out: &Path,
+    branches: &'a Branches,
+    options: Options,
+) -> Result<(Vec<BranchPlan<'a>>, Report)> {
+    let mut plans = Vec::new();
     let mut report = Report::default();
     let mut hand_edited = Vec::new();
     for (branch, tree) in branches.iter() {
+        changes::check_paths(branch, tree).map_err(|problem| Error::Write {
+            path: out.join(branch),
+            source: io::Error::other(problem),
+        })?;
         let branch_dir = Path::new(branch);
-        let base = DirBase {
-            root: out.join(branch_dir),
-        };
+        let root = out.join(branch_dir);
+        refuse_links_to(out, branch_dir)?;
+        let base = DirBase::open(&root)?.trusting_digests();
+        for path in tree.paths() {
+            if let Some((in_the_way, Kind::Symlink)) = base.in_the_way(path) {
+                return Err(Error::Write {
+                    path: root.join(path),
+                    source: io::Error::other(format!(
+                        "{} is a symbolic link; fleetgen never writes through one \
+                         (remove it, or render somewhere else with --out)",
+                        root.join(in_the_way).display()
+                    )),
+                });
+            }
+        }
         let planned = changes::plan(branch, tree, &base)?;
         report.unchanged += tree.len()
             - planned
                 .iter()
                 .filter(|change| change.kind != ChangeKind::Deleted)
                 .count();
-        for change in planned {
+        for change in &planned {
             let relative = branch_dir.join(&change.path);
             if change.conflict.is_some() && !options.force {
-                hand_edited.push(relative.clone());
+                hand_edited.push(out.join(&relative));
             }
-            match (change.kind, change.new) {
-                (ChangeKind::Deleted, _) | (_, None) => {
-                    report.removed.push(relative.clone());
-                    ops.push(FileOp {
-                        path: relative,
-                        content: None,
-                        exists: true,
-                    });
-                }
-                (kind, Some(content)) => {
-                    let existed = kind == ChangeKind::Modified;
-                    if existed {
-                        report.modified.push(relative.clone());
-                    } else {
-                        report.added.push(relative.clone());
-                    }
-                    ops.push(FileOp {
-                        path: relative,
-                        content: Some(content),
-                        exists: existed,
-                    });
-                }
+            match change.kind {
+                ChangeKind::Deleted => report.removed.push(relative),
+                ChangeKind::Modified => report.modified.push(relative),
+                ChangeKind::Added => report.added.push(relative),
+            }
+        }
+        plans.push(BranchPlan {
+            tree,
+            base,
+            changes: planned,
+        });
+    }
+    if !hand_edited.is_empty() {
+        return Err(Error::HandEdited(hand_edited));
+    }
+    Ok((plans, report))
+}
+
+/// Refuses a symlink or a file on the way from `out` to a branch directory: the branch would
+/// be written wherever it points.
+fn refuse_links_to(out: &Path, branch_dir: &Path) -> Result<()> {
+    let mut current = out.to_path_buf();
+    for component in branch_dir.components() {
+        current.push(component);
+        match fs::symlink_metadata(&current) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(Error::Read {
+                    path: current,
+                    source,
+                });
+            }
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(metadata) => {
+                let what = match metadata.is_symlink() {
+                    true => "a symbolic link; fleetgen never writes through one",
+                    false => "not a directory",
+                };
+                return Err(Error::Write {
+                    path: current,
+                    source: io::Error::other(format!("it is {what}")),
+                });
             }
         }
     }
-    if !hand_edited.is_empty() {
-        return Err(Error::HandEdited(
-            hand_edited
-                .into_iter()
-                .map(|relative| out.join(relative))
-                .collect(),
-        ));
+    Ok(())
+}
+
+/// Builds the branch's new tree in a fresh directory beside it and returns that directory.
+fn stage(out: &Path, plan: &BranchPlan<'_>) -> Result<PathBuf> {
+    let branch_root = plan.base.root();
+    let stage = atomic::stage_dir(out, branch_root)?;
+    let result = fill_stage(&stage, plan);
+    if let Err(error) = result {
+        let _ = fs::remove_dir_all(&stage);
+        return Err(error);
     }
-    Ok((ops, report))
+    Ok(stage)
+}
+
+fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
+    let old_root = plan.base.root();
+    let write_error = |path: &Path, source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let replaced: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .map(|change| change.path.as_str())
+        .collect();
+    if let Ok(metadata) = fs::symlink_metadata(old_root) {
+        let _ = fs::set_permissions(stage, metadata.permissions());
+    }
+    // Folders the deletions may empty; they go if nothing else is left in them.
+    let mut emptied: BTreeSet<&str> = BTreeSet::new();
+    // UTF-8 names sort parents first; the others come parents first from the walk. None of
+    // the latter is planned to change: no tree path can name them.
+    let entries = plan
+        .base
+        .index()
+        .iter()
+        .map(|(path, kind)| (Path::new(path.as_str()), Some(path.as_str()), *kind))
+        .chain(
+            plan.base
+                .foreign()
+                .iter()
+                .map(|(path, kind)| (path.as_path(), None, *kind)),
+        );
+    for (path, name, kind) in entries {
+        let old = old_root.join(path);
+        let new = stage.join(path);
+        let replaced_here = name.is_some_and(|name| replaced.contains(name));
+        match kind {
+            Kind::Dir => {
+                fs::create_dir(&new).map_err(|source| write_error(&new, source))?;
+                if let Ok(metadata) = fs::symlink_metadata(&old) {
+                    let _ = fs::set_permissions(&new, metadata.permissions());
+                }
+            }
+            Kind::Symlink => {
+                let target = fs::read_link(&old).map_err(|source| Error::Read {
+                    path: old.clone(),
+                    source,
+                })?;
+                std::os::unix::fs::symlink(&target, &new)
+                    .map_err(|source| write_error(&new, source))?;
+            }
+            Kind::File | Kind::Special if replaced_here => {
+                if let Some((parent, _)) = name.and_then(|name| name.rsplit_once('/')) {
+                    emptied.insert(parent);
+                }
+            }
+            Kind::File | Kind::Special => link_or_copy(&old, &new, kind)?,
+        }
+    }
+    // Folders the new files need, created once each: a `create_dir_all` per file would cost
+    // two failing system calls for every file of a folder after the first.
+    let mut made: BTreeSet<&str> = BTreeSet::new();
+    for change in &plan.changes {
+        let Some(content) = plan.tree.get(&change.path) else {
+            continue;
+        };
+        for (end, _) in change.path.match_indices('/') {
+            let dir = &change.path[..end];
+            if plan.base.kind(dir) == Some(Kind::Dir) || !made.insert(dir) {
+                continue;
+            }
+            let new = stage.join(dir);
+            fs::create_dir(&new).map_err(|source| write_error(&new, source))?;
+        }
+        write_new(&stage.join(&change.path), content)?;
+    }
+    for dir in emptied.iter().rev() {
+        let mut dir = Some(*dir);
+        while let Some(current) = dir {
+            if fs::remove_dir(stage.join(current)).is_err() {
+                break;
+            }
+            dir = current.rsplit_once('/').map(|(parent, _)| parent);
+        }
+    }
+    Ok(())
+}
+
+/// Creates `path` (never opening an existing file or a symlink) with the user's umask, writes
+/// it and closes it.
+pub(crate) fn write_new(path: &Path, content: &[u8]) -> Result<()> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(write_error)?;
+    file.write_all(content).map_err(write_error)
+}
+
+/// A file kept from the old tree: a hard link costs no copy, and keeps its inode so that an
+/// unchanged file looks untouched. Where links are not possible, a copy.
+fn link_or_copy(old: &Path, new: &Path, kind: Kind) -> Result<()> {
+    match fs::hard_link(old, new) {
+        Ok(()) => Ok(()),
+        Err(_) if kind == Kind::File => {
+            let content = changes::read_regular(old)?;
+            write_new(new, &content)?;
+            let permissions = fs::symlink_metadata(old)
+                .map_err(|source| Error::Read {
+                    path: old.to_path_buf(),
+                    source,
+                })?
+                .permissions();
+            fs::set_permissions(new, permissions).map_err(|source| Error::Write {
+                path: new.to_path_buf(),
+                source,
+            })
+        }
+        Err(source) => Err(Error::Write {
+            path: new.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]
