@@ -2,6 +2,7 @@
 //! shared by the schema and graph checks, with enough of its text kept to point a finding at
 //! the line of the field it is about.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -65,6 +66,17 @@ impl Document<'_> {
         format!("{}/{}", self.branch, self.path)
     }
 
+    /// The whole parsed document, parsed again from its text when its value was let go: for
+    /// the few readers that need every field of any object (`build` prints them).
+    pub fn full_value(&self) -> Cow<'_, Value> {
+        match self.value.is_null() {
+            true => Cow::Owned(parse_document(self.text).unwrap_or(Value::Null)),
+            false => Cow::Borrowed(&self.value),
+        }
+    }
+
+    /// The string at `pointer` of the kept value: `None` for any field of an object whose
+    /// value was let go (see [`Document::full_value`]).
     pub fn str_at(&self, pointer: &str) -> Option<&str> {
         self.value.pointer(pointer).and_then(Value::as_str)
     }
@@ -118,14 +130,7 @@ impl Document<'_> {
     pub fn location(&self, pointer: &str) -> Location {
         let segments = pointer_segments(pointer);
         // A document whose value was let go is parsed again: findings are few.
-        let reparsed;
-        let value = if self.value.is_null() {
-            reparsed = parse_document(self.text).unwrap_or(Value::Null);
-            &reparsed
-        } else {
-            &self.value
-        };
-        let line = locate_line(self.text, value, &segments).unwrap_or(1);
+        let line = locate_line(self.text, &self.full_value(), &segments).unwrap_or(1);
         Location::new(self.file(), self.first_line + line - 1, 1)
     }
 
@@ -574,6 +579,28 @@ kind: Second
             error.location.unwrap().file,
             std::path::PathBuf::from("dev/x.yaml")
         );
+    }
+
+    #[test]
+    fn objects_let_go_after_parsing_give_back_their_whole_value() {
+        let mut tree = crate::tree::Tree::new();
+        tree.insert(
+            "apps/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  key: value\n---\nkind: Kustomization\nresources: [cm.yaml]\n",
+        );
+        let mut branches = Branches::default();
+        branches.trees.insert("main".to_owned(), tree);
+        let (documents, syntax) = parse_branches(&branches);
+        assert!(syntax.is_empty());
+        let (config_map, kustomization) = (&documents[0], &documents[1]);
+        assert!(config_map.value.is_null());
+        assert_eq!(config_map.str_at("/data/key"), None);
+        assert_eq!(
+            config_map.full_value().pointer("/data/key"),
+            Some(&Value::from("value"))
+        );
+        assert!(matches!(kustomization.full_value(), Cow::Borrowed(_)));
+        assert_eq!(*kustomization.full_value(), kustomization.value);
     }
 
     #[test]
