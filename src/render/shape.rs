@@ -36,16 +36,32 @@ impl Shape {
         let mut any_documents = false;
         let mut loops = 0usize;
         let mut raw = false;
+        let mut comment = false;
+        // Inside `{% set x %}…{% endset %}`: captured, not output where it stands.
+        let mut captures = 0usize;
         for line in source.lines() {
             let mut rest = line.trim_end();
+            if comment {
+                match rest.find("#}") {
+                    Some(end) => {
+                        comment = false;
+                        rest = &rest[end + 2..];
+                    }
+                    None => continue,
+                }
+            }
             // Leading tags (`trim_blocks`/`lstrip_blocks` make them vanish from the output),
             // then what follows them at column 0.
             loop {
                 let trimmed = rest.trim_start();
-                if let Some(comment) = trimmed.strip_prefix("{#") {
-                    match comment.find("#}") {
-                        Some(end) => rest = &comment[end + 2..],
-                        None => return Shape::Open,
+                if let Some(text) = trimmed.strip_prefix("{#") {
+                    match text.find("#}") {
+                        Some(end) => rest = &text[end + 2..],
+                        None => {
+                            comment = true;
+                            rest = "";
+                            break;
+                        }
                     }
                     continue;
                 }
@@ -59,6 +75,8 @@ impl Shape {
                 let words =
                     tag[..end].trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
                 match words.split_whitespace().next().unwrap_or_default() {
+                    "set" if !words.contains('=') => captures += 1,
+                    "endset" => captures = captures.saturating_sub(1),
                     "raw" => raw = true,
                     "endraw" => raw = false,
                     "for" => loops += 1,
@@ -68,10 +86,13 @@ impl Shape {
                 }
                 rest = &tag[end + 2..];
             }
-            if raw || rest.is_empty() || rest.starts_with([' ', '\t', '#']) {
+            if raw || captures > 0 || rest.is_empty() || rest.starts_with([' ', '\t', '#']) {
                 continue;
             }
             if rest.starts_with("{{") {
+                if indents_first_line(rest) {
+                    continue;
+                }
                 return Shape::Open;
             }
             if rest == "---" || rest.starts_with("--- ") {
@@ -152,6 +173,34 @@ impl Shape {
     }
 }
 
+/// Whether a line that is one expression ends in `indent(n, true)` with n > 0: its output,
+/// first line included, is nested below the key before it.
+fn indents_first_line(line: &str) -> bool {
+    let Some(inner) = line
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+    else {
+        return false;
+    };
+    if inner.contains("}}") {
+        return false;
+    }
+    let Some(arguments) = inner
+        .trim_matches(|c: char| c == '-' || c.is_whitespace())
+        .rsplit_once('|')
+        .map(|(_, last)| last.trim())
+        .and_then(|last| last.strip_prefix("indent("))
+        .and_then(|rest| rest.strip_suffix(')'))
+    else {
+        return false;
+    };
+    let arguments: Vec<&str> = arguments.split(',').map(str::trim).collect();
+    matches!(
+        arguments.as_slice(),
+        [width, "true" | "first=true"] if width.parse::<usize>().is_ok_and(|width| width > 0)
+    )
+}
+
 /// The key of a `key: value` or `key:` line, unquoted.
 fn key_of(line: &str) -> Option<String> {
     let key = if let Some(quote @ ('"' | '\'')) = line.chars().next() {
@@ -224,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn comments_and_captured_blocks_declare_nothing() {
+        let shape = Shape::of(
+            "{#\n  note:\n#}\n{% set body %}\ntemplate: 1\n{% endset %}\n{% set x = 1 %}\nkind: X\n{# c #}\n",
+        );
+        assert_eq!(shape, closed(&["kind"], Some(1)));
+    }
+
+    #[test]
     fn separators_count_documents_and_a_loop_around_one_means_any_number() {
         assert_eq!(
             Shape::of("a: 1\n---\nb: 2\n---\nc: 3\n"),
@@ -244,6 +301,16 @@ mod tests {
         );
         assert_eq!(Shape::of("{{ key }}: 1\n"), Shape::Open);
         assert_eq!(Shape::of("x-{{ key }}: 1\n"), Shape::Open);
+        assert_eq!(Shape::of("spec:\n{{ body | indent(2) }}\n"), Shape::Open);
+        assert_eq!(
+            Shape::of("spec:\n{{ body | indent(0, true) }}\n"),
+            Shape::Open
+        );
+        // Indented from its first line, an expression's output is nested.
+        assert_eq!(
+            Shape::of("spec:\n{{ body | trim | indent(2, true) }}\n"),
+            closed(&["spec"], Some(1))
+        );
         // Indented expressions are values of declared keys.
         assert_eq!(
             Shape::of("kind: X\nspec:\n  {{ body }}\n"),
@@ -299,5 +366,26 @@ mod tests {
             any.violation(&parse("kind: X\n---\nkind: Y\n"), sources.iter()),
             None
         );
+    }
+
+    #[test]
+    fn default_blueprints_are_checked() {
+        // The check has teeth only if the shipped templates are closed.
+        let mut diagnostics = crate::diagnostic::Diagnostics::new();
+        let mut open = Vec::new();
+        let mut yaml = 0;
+        for blueprint in crate::render::blueprint::defaults(&mut diagnostics) {
+            for (path, source) in &blueprint.files {
+                if !crate::render::is_yaml(path) {
+                    continue;
+                }
+                yaml += 1;
+                if Shape::of(source) == Shape::Open {
+                    open.push(format!("{}/{path}", blueprint.name));
+                }
+            }
+        }
+        assert!(yaml > 0);
+        assert_eq!(open, Vec::<String>::new());
     }
 }
