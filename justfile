@@ -11,6 +11,10 @@ render:
 test:
     cargo test
 
+# The scale table of BENCHMARKS.md (FLEETGEN_BENCH_N=10,100 for a quick run)
+bench:
+    cargo bench --bench scale
+
 # Formatting, lints and tests, exactly as CI
 ci:
     .ci/run

@@ -94,7 +94,20 @@ fn main() {
     let schemas = Schemas::embedded(None).expect("the embedded schemas load");
     let load_time = started.elapsed();
 
-    let (documents, _) = validate::document::parse_branches(&compiled.rendered.branches);
+    // Whole documents, values kept, as the schema check sees them.
+    let documents: Vec<_> = compiled
+        .rendered
+        .branches
+        .iter()
+        .flat_map(|(branch, tree)| {
+            tree.iter()
+                .filter(|(path, _)| fleetgen::render::is_yaml(path))
+                .filter_map(move |(path, content)| {
+                    validate::document::parse_file(branch, path, content).ok()
+                })
+                .flatten()
+        })
+        .collect();
     let objects = documents
         .iter()
         .filter(|document| document.is_object())

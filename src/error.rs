@@ -38,6 +38,15 @@ pub enum Error {
         found: Option<git2::Oid>,
     },
 
+    /// A checkout of a branch about to move has changes in paths the commit changes; no ref
+    /// was changed.
+    #[error(
+        "refusing to move a checked-out branch over uncommitted changes; no branch was changed:{}\n  hint: commit, \
+         stash or discard those changes (or commit with --branch-prefix) and run the command again",
+        .0.iter().map(|line| format!("\n  {line}")).collect::<String>()
+    )]
+    CheckoutDirty(Vec<String>),
+
     /// `diff`/`commit` need a fleet repo and none is configured or around the fleet root.
     #[error(
         "no fleet repo: {} is not inside a Git repository\n  hint: set repo.path in fleet/fleet.yaml to a local clone",

@@ -18,11 +18,13 @@ pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod scaffold;
 pub mod sinks;
 pub mod tree;
 pub mod validate;
+pub mod view;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use error::{Error, Result};

@@ -122,7 +122,11 @@ fn aws_cluster_snapshot() {
     let branches = render(&fixture());
     insta::assert_snapshot!(
         "main_capi_aws_prod",
-        files_under(&branches, "main", &["clusters/mgmt/capi/aws-prod/"])
+        files_under(
+            &branches,
+            "main",
+            &["capi/aws-prod/", "clusters/mgmt/capi/aws-prod/"]
+        )
     );
 }
 
@@ -135,6 +139,7 @@ fn openstack_cluster_snapshot() {
             &branches,
             "main",
             &[
+                "capi/os-edge/",
                 "clusters/mgmt/capi/os-edge/",
                 "clusters/os-edge/flux-system/"
             ]
@@ -147,7 +152,11 @@ fn docker_cluster_snapshot() {
     let branches = render(&fixture());
     insta::assert_snapshot!(
         "main_capi_kind_ci",
-        files_under(&branches, "main", &["clusters/mgmt/capi/kind-ci/"])
+        files_under(
+            &branches,
+            "main",
+            &["capi/kind-ci/", "clusters/mgmt/capi/kind-ci/"]
+        )
     );
 }
 
@@ -176,22 +185,19 @@ fn remote_flux_snapshots() {
 #[test]
 fn cni_proxy_selects_its_cluster_and_keeps_caaph_templates() {
     let branches = render(&fixture());
-    let cilium = text(&branches, "main", "clusters/mgmt/capi/aws-prod/cni.yaml").unwrap();
+    let cilium = text(&branches, "main", "capi/aws-prod/cni.yaml").unwrap();
     assert!(cilium.contains("cluster.x-k8s.io/cluster-name: aws-prod"));
     assert!(cilium.contains("- 10.20.0.0/16"), "pod CIDR rendered");
     assert!(cilium.contains("k8sServiceHost: {{ .Cluster.spec.controlPlaneEndpoint.host }}\n"));
-    let calico = text(&branches, "main", "clusters/mgmt/capi/os-edge/cni.yaml").unwrap();
+    let calico = text(&branches, "main", "capi/os-edge/cni.yaml").unwrap();
     assert!(calico.contains("chartName: tigera-operator"));
     assert!(
         calico.contains("version: \"v3.30.2\""),
         "CNI_VERSION is used"
     );
     // CNI=none: no proxy, but the cluster is still labelled with its choice.
-    assert_eq!(
-        text(&branches, "main", "clusters/mgmt/capi/kind-ci/cni.yaml"),
-        None
-    );
-    let cluster = text(&branches, "main", "clusters/mgmt/capi/kind-ci/cluster.yaml").unwrap();
+    assert_eq!(text(&branches, "main", "capi/kind-ci/cni.yaml"), None);
+    let cluster = text(&branches, "main", "capi/kind-ci/cluster.yaml").unwrap();
     assert!(cluster.contains("cni: none"));
 }
 
@@ -206,7 +212,7 @@ fn changing_an_instance_type_renames_only_that_machine_template() {
     );
     let after = render(fleet.path());
 
-    let prefix = "clusters/mgmt/capi/";
+    let prefix = "capi/";
     let old = objects(&before, "main", prefix);
     let new = objects(&after, "main", prefix);
     let removed: Vec<_> = old.difference(&new).collect();
@@ -221,9 +227,9 @@ fn changing_an_instance_type_renames_only_that_machine_template() {
     // Only the workers' file changes: the MachineDeployment now points at the new template.
     assert_eq!(
         changed_paths(&before, &after),
-        BTreeSet::from(["main:clusters/mgmt/capi/aws-prod/workers.yaml".to_owned()])
+        BTreeSet::from(["main:capi/aws-prod/workers.yaml".to_owned()])
     );
-    let workers = text(&after, "main", "clusters/mgmt/capi/aws-prod/workers.yaml").unwrap();
+    let workers = text(&after, "main", "capi/aws-prod/workers.yaml").unwrap();
     let new_name = added[0].1.trim_start_matches("aws-prod/");
     assert_eq!(
         workers.matches(new_name).count(),
@@ -238,12 +244,12 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     let fleet = fixture_copy();
     replace_in(
         &fleet.path().join("fleet/clusters/os-edge.env"),
-        "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-2V-4-20s",
+        "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-2V-4",
         "OPENSTACK_CONTROL_PLANE_MACHINE_FLAVOR=SCS-4V-8-50s",
     );
     let after = render(fleet.path());
 
-    let prefix = "clusters/mgmt/capi/";
+    let prefix = "capi/";
     let old = objects(&before, "main", prefix);
     let new = objects(&after, "main", prefix);
     let removed: Vec<_> = old.difference(&new).collect();
@@ -256,7 +262,7 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     assert!(added[0].1.starts_with("os-edge/os-edge-control-plane-"));
     assert_eq!(
         changed_paths(&before, &after),
-        BTreeSet::from(["main:clusters/mgmt/capi/os-edge/control-plane.yaml".to_owned()])
+        BTreeSet::from(["main:capi/os-edge/control-plane.yaml".to_owned()])
     );
 }
 
@@ -377,4 +383,478 @@ fn rendered_branches_build_and_validate() {
     assert_eq!(capi.keys().collect::<Vec<_>>(), ["dev", "main"]);
     let example = validate_fleet(&tools, crate_root());
     assert_eq!(example.keys().collect::<Vec<_>>(), ["dev", "main", "qa"]);
+}
+
+/// What the manager's Flux applies, following the graph from its bootstrap path:
+/// `namespace/name` of each Flux Kustomization, with its document and the Kustomization that
+/// applies it.
+fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, String)> {
+    use fleetgen::validate::{self, document, graph};
+    let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
+    assert!(syntax.is_empty(), "{syntax:?}");
+    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
+    simulation.clusters["mgmt"]
+        .iter()
+        .filter(|applied| {
+            applied.object.document.api_version() == Some("kustomize.toolkit.fluxcd.io/v1")
+                && applied.object.document.kind() == Some("Kustomization")
+        })
+        .map(|applied| {
+            let namespace = applied.object.namespace.clone().unwrap_or_default();
+            (
+                format!("{namespace}/{}", applied.object.name),
+                (applied.object.document.value.clone(), applied.via.clone()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
+    let kustomizations = manager_kustomizations(&fixture());
+    for cluster in ["aws-prod", "os-edge", "kind-ci"] {
+        let gate = format!("{cluster}/{cluster}-cluster");
+        let (spec, via) = kustomizations
+            .get(&gate)
+            .unwrap_or_else(|| panic!("{gate} does not reach mgmt: {kustomizations:#?}"));
+        // Applied by the bootstrap Kustomization itself, not by one that could be blocked.
+        assert_eq!(via, "flux-system/flux-system", "{gate}");
+        assert_eq!(spec["spec"]["path"], format!("./capi/{cluster}"));
+        let checked: BTreeSet<String> = spec["spec"]["healthChecks"]
+            .as_array()
+            .expect("health checks")
+            .iter()
+            .map(|check| {
+                format!(
+                    "{}/{}",
+                    check["kind"].as_str().unwrap(),
+                    check["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            checked,
+            BTreeSet::from([
+                format!("Cluster/{cluster}"),
+                format!("KubeadmControlPlane/{cluster}-control-plane")
+            ])
+        );
+        assert!(spec["spec"]["timeout"].is_string(), "{gate} has a timeout");
+        let exprs = spec["spec"]["healthCheckExprs"]
+            .as_array()
+            .expect("CEL checks");
+        assert_eq!(
+            exprs.len(),
+            2,
+            "{gate}: Cluster API objects have no kstatus conditions"
+        );
+
+        let targeting: Vec<&String> = kustomizations
+            .iter()
+            .filter(|(_, (spec, _))| {
+                spec["spec"]["kubeConfig"]["secretRef"]["name"] == format!("{cluster}-kubeconfig")
+            })
+            .map(|(name, _)| name)
+            .collect();
+        assert!(!targeting.is_empty(), "nothing targets {cluster}");
+        for name in targeting {
+            // Breadth-first along dependsOn, within the namespace (Flux's default).
+            let mut queue = vec![name.clone()];
+            let mut seen = BTreeSet::new();
+            let mut reached = false;
+            while let Some(current) = queue.pop() {
+                if current == gate {
+                    reached = true;
+                    break;
+                }
+                if !seen.insert(current.clone()) {
+                    continue;
+                }
+                let Some((spec, _)) = kustomizations.get(&current) else {
+                    continue;
+                };
+                let namespace = current.split('/').next().unwrap();
+                for dependency in spec["spec"]["dependsOn"].as_array().into_iter().flatten() {
+                    let on = dependency["namespace"].as_str().unwrap_or(namespace);
+                    queue.push(format!("{on}/{}", dependency["name"].as_str().unwrap()));
+                }
+            }
+            assert!(
+                reached,
+                "{name} targets {cluster} but does not wait for {gate}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
+    use fleetgen::validate::{self, document, graph};
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    let (documents, _) = document::parse_branches(&compiled.rendered.branches);
+    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
+    let mut clusters = 0;
+    for applied in &simulation.clusters["mgmt"] {
+        let group = applied.object.document.api_version().unwrap_or_default();
+        if group.contains("cluster.x-k8s.io") {
+            let namespace = applied.object.namespace.clone().unwrap();
+            assert_eq!(
+                applied.via,
+                format!("{namespace}/{namespace}-cluster"),
+                "{}",
+                applied.object.describe()
+            );
+            clusters += usize::from(applied.object.document.kind() == Some("Cluster"));
+        }
+    }
+    assert_eq!(clusters, 3);
+}
+
+/// The diagnostics of compiling `fleet`, which must fail.
+fn refused(fleet: &Path, what: &str) -> fleetgen::diagnostic::Diagnostics {
+    match fleetgen::pipeline::compile(fleet, &[]) {
+        Err(Error::Invalid(diagnostics)) => diagnostics,
+        Err(error) => panic!("{what}: {error}"),
+        Ok(_) => panic!("{what} was accepted"),
+    }
+}
+
+/// The one finding of `rule`, rendered as the user sees it.
+fn finding(diagnostics: &fleetgen::diagnostic::Diagnostics, rule: &str) -> String {
+    let found: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.rule == rule)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{rule}: {diagnostics}");
+    found[0].clone()
+}
+
+#[test]
+fn an_even_control_plane_count_is_an_input_error_at_its_line() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "CONTROL_PLANE_MACHINE_COUNT=3",
+        "CONTROL_PLANE_MACHINE_COUNT=2",
+    );
+    let diagnostics = refused(fleet.path(), "two control-plane machines");
+    let shown = finding(&diagnostics, "even-control-plane");
+    assert!(
+        shown.starts_with("fleet/clusters/aws-prod.env:11:"),
+        "{shown}"
+    );
+    assert!(shown.contains("odd number"), "{shown}");
+}
+
+#[test]
+fn a_negative_worker_count_is_an_input_error_at_its_line() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/os-edge.env"),
+        "WORKER_MACHINE_COUNT=2",
+        "WORKER_MACHINE_COUNT=-1",
+    );
+    let diagnostics = refused(fleet.path(), "a negative worker count");
+    let shown = diagnostics
+        .iter()
+        .find(|diagnostic| diagnostic.message.contains("WORKER_MACHINE_COUNT"))
+        .map(ToString::to_string)
+        .unwrap_or_else(|| panic!("{diagnostics}"));
+    assert!(
+        shown.starts_with("fleet/clusters/os-edge.env:11:"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_aws_machine_image_is_required_and_used_by_every_machine() {
+    let branches = render(&fixture());
+    for file in ["control-plane.yaml", "workers.yaml"] {
+        let text = text(&branches, "main", &format!("capi/aws-prod/{file}")).unwrap();
+        assert!(
+            text.contains("      ami:\n        id: \"ami-0a1b2c3d4e5f67890\"\n"),
+            "{file}:\n{text}"
+        );
+    }
+
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "AWS_AMI_ID=ami-0a1b2c3d4e5f67890\n",
+        "",
+    );
+    let diagnostics = refused(fleet.path(), "an AWS cluster without an image");
+    let shown = finding(&diagnostics, "missing-key");
+    assert!(
+        shown.starts_with("fleet/clusters/aws-prod.env") && shown.contains("AWS_AMI_ID"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn two_aws_clusters_with_one_vpc_cidr_are_an_input_error() {
+    let fleet = fixture_copy();
+    let aws = fs::read_to_string(fleet.path().join("fleet/clusters/aws-prod.env")).unwrap();
+    fs::write(
+        fleet.path().join("fleet/clusters/aws-stage.env"),
+        aws.replace("POD_CIDR=10.20.0.0/16", "POD_CIDR=10.60.0.0/16")
+            .replace("SERVICE_CIDR=10.21.0.0/16", "SERVICE_CIDR=10.61.0.0/16"),
+    )
+    .unwrap();
+    let diagnostics = refused(fleet.path(), "two VPCs with one CIDR");
+    let shown = finding(&diagnostics, "cidr-overlap");
+    assert!(shown.contains("NODE_CIDR 10.22.0.0/16"), "{shown}");
+
+    // Leaving it out is no way around it: AWS clusters must say which VPC CIDR they use.
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "NODE_CIDR=10.22.0.0/16\n",
+        "",
+    );
+    let diagnostics = refused(fleet.path(), "an AWS cluster without a VPC CIDR");
+    assert!(finding(&diagnostics, "missing-key").contains("NODE_CIDR"));
+}
+
+#[test]
+fn a_kubernetes_version_without_a_cloud_controller_manager_is_an_input_error() {
+    let fleet = fixture_copy();
+    let file = fleet.path().join("fleet/clusters/os-edge.env");
+    replace_in(
+        &file,
+        "KUBERNETES_VERSION=v1.33.4",
+        "KUBERNETES_VERSION=v1.27.3",
+    );
+    let diagnostics = refused(fleet.path(), "Kubernetes v1.27 on OpenStack");
+    let shown = finding(&diagnostics, "unsupported-version");
+    assert!(
+        shown.starts_with("fleet/clusters/os-edge.env:5:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("CLOUD_CONTROLLER_MANAGER_VERSION"),
+        "{shown}"
+    );
+
+    // Naming a release of the cloud provider for that minor is the way out.
+    fs::write(
+        &file,
+        fs::read_to_string(&file).unwrap() + "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1\n",
+    )
+    .unwrap();
+    let branches = render(fleet.path());
+    let ccm = text(
+        &branches,
+        "main",
+        "capi/os-edge/cloud-controller-manager.yaml",
+    )
+    .unwrap();
+    assert!(ccm.contains("version: \"2.27.1\"\n"), "{ccm}");
+
+    // A cloud controller manager newer than the API server is refused.
+    replace_in(
+        &file,
+        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1",
+        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.29.0",
+    );
+    let diagnostics = refused(fleet.path(), "a CCM newer than Kubernetes");
+    assert!(finding(&diagnostics, "version-skew").contains("newer than its KUBERNETES_VERSION"));
+}
+
+#[test]
+fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/kind-ci.env"),
+        "MANAGED_BY=mgmt",
+        "MANAGED_BY=os-edge",
+    );
+    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).expect("only a warning");
+    let warnings = fleetgen::model::capi::warnings(&compiled.fleet.clusters);
+    let shown = finding(&warnings, "docker-manager");
+    assert!(
+        shown.starts_with("fleet/clusters/kind-ci.env:3:"),
+        "{shown}"
+    );
+    assert!(shown.contains("no Docker socket"), "{shown}");
+    // The fixture's manager is PROVIDER=existing: fleetgen cannot know, and says nothing.
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    assert!(fleetgen::model::capi::warnings(&compiled.fleet.clusters).is_empty());
+}
+
+#[test]
+fn secrets_lists_every_secret_an_openstack_cluster_needs() {
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
+    let find = |name: &str| {
+        secrets
+            .iter()
+            .find(|secret| {
+                secret.cluster == "mgmt" && secret.namespace == "os-edge" && secret.name == name
+            })
+            .unwrap_or_else(|| panic!("no {name} in {secrets:#?}"))
+    };
+    let move_label = vec!["clusterctl.cluster.x-k8s.io/move=true".to_owned()];
+
+    let capo = find("os-edge-cloud-config");
+    assert_eq!(capo.keys, ["clouds.yaml"]);
+    assert_eq!(capo.optional_keys, ["cacert"]);
+    assert_eq!(capo.labels, move_label);
+
+    // The cloud controller manager's cloud.conf, which the ClusterResourceSet applies.
+    let ccm = find("os-edge-cloud-controller-manager");
+    assert_eq!(
+        ccm.secret_type.as_deref(),
+        Some("addons.cluster.x-k8s.io/resource-set")
+    );
+    assert_eq!(ccm.keys, ["cloud-config.yaml"]);
+    assert_eq!(ccm.labels, move_label);
+    let crs = text(
+        &compiled.rendered.branches,
+        "main",
+        "capi/os-edge/cloud-controller-manager.yaml",
+    )
+    .unwrap();
+    assert!(
+        crs.contains("name: os-edge-cloud-controller-manager"),
+        "{crs}"
+    );
+}
+
+#[test]
+fn removing_a_cluster_api_cluster_prunes_the_cluster_and_keeps_its_credentials() {
+    let fleet = fixture_copy();
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetgen"))
+        .arg("-C")
+        .arg(fleet.path())
+        .args(["remove-cluster", "os-edge", "--dry-run"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fleetgen runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let prunes = stderr
+        .split("Flux prunes from mgmt on its next reconciliation:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no prune list for mgmt:\n{stderr}"));
+    assert!(
+        prunes.starts_with("  Cluster os-edge/os-edge — "),
+        "{stderr}"
+    );
+    assert!(
+        prunes.contains("  Kustomization os-edge/os-edge-cluster\n"),
+        "{stderr}"
+    );
+    // The namespace holds the cloud credentials the teardown needs: Flux leaves it, and the
+    // operator deletes it after the Cluster.
+    assert!(
+        stderr.contains("Flux leaves on mgmt:\n  Namespace os-edge: its prune is disabled"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("next: once Cluster os-edge/os-edge is gone from mgmt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn openstack_root_volume_server_group_and_load_balancer_provider() {
+    let branches = render(&fixture());
+    let control_plane = text(&branches, "main", "capi/os-edge/control-plane.yaml").unwrap();
+    assert!(
+        control_plane.contains(
+            "      rootVolume:\n        sizeGiB: 50\n        type: \"ssd\"\n      serverGroup:\n        filter:\n          name: \"os-edge-control-plane\"\n"
+        ),
+        "{control_plane}"
+    );
+    let workers = text(&branches, "main", "capi/os-edge/workers.yaml").unwrap();
+    assert!(
+        workers.contains("      rootVolume:\n        sizeGiB: 50\n"),
+        "{workers}"
+    );
+    assert!(
+        !workers.contains("serverGroup"),
+        "only the control plane is spread"
+    );
+    let cluster = text(&branches, "main", "capi/os-edge/cluster.yaml").unwrap();
+    assert!(
+        cluster.contains("  apiServerLoadBalancer:\n    enabled: true\n    provider: ovn\n"),
+        "{cluster}"
+    );
+}
+
+#[test]
+fn cluster_api_clusters_work_without_cross_namespace_references() {
+    let fleet = fixture_copy();
+    let file = fleet.path().join("fleet/fleet.yaml");
+    fs::write(
+        &file,
+        fs::read_to_string(&file).unwrap() + "validation:\n  crossNamespaceRefs: false\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetgen"))
+        .arg("-C")
+        .arg(fleet.path())
+        .args(["check", "--no-drift"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fleetgen runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("cross-namespace-ref"), "{stderr}");
+
+    // Each Cluster API namespace has its own copies of the sources, and the readiness gate
+    // still uses the one beside it.
+    let branches = render(fleet.path());
+    for (branch, path) in [
+        ("main", "clusters/mgmt/capi/aws-prod/source.yaml"),
+        ("dev", "clusters/mgmt/remotes/aws-prod/source.yaml"),
+    ] {
+        let source = text(&branches, branch, path).unwrap_or_else(|| panic!("no {branch}:{path}"));
+        assert!(source.contains("  namespace: aws-prod\n"), "{source}");
+    }
+    let gate = text(
+        &branches,
+        "main",
+        "clusters/mgmt/capi/aws-prod/cluster.yaml",
+    )
+    .unwrap();
+    assert!(!gate.contains("namespace: flux-system"), "{gate}");
+}
+
+#[test]
+fn block_storage_csi_drivers_are_optional_add_ons() {
+    let branches = render(&fixture());
+    let ebs = text(&branches, "main", "capi/aws-prod/csi.yaml").expect("AWS_EBS_CSI=true");
+    assert!(ebs.contains("chartName: aws-ebs-csi-driver"), "{ebs}");
+    assert!(
+        ebs.contains("cluster.x-k8s.io/cluster-name: aws-prod"),
+        "{ebs}"
+    );
+    let cinder =
+        text(&branches, "main", "capi/os-edge/csi.yaml").expect("OPENSTACK_CINDER_CSI=true");
+    assert!(
+        cinder.contains("chartName: openstack-cinder-csi"),
+        "{cinder}"
+    );
+    assert!(
+        cinder.contains("version: \"2.33.0\""),
+        "follows v1.33: {cinder}"
+    );
+
+    // Off by default.
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/aws-prod.env"),
+        "AWS_EBS_CSI=true\n",
+        "",
+    );
+    assert_eq!(
+        text(&render(fleet.path()), "main", "capi/aws-prod/csi.yaml"),
+        None
+    );
 }

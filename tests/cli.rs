@@ -117,37 +117,6 @@ fn completions_and_help() {
     );
 }
 
-#[test]
-fn graph_shows_what_reaches_a_cluster_and_from_where() {
-    let fleet = example_fleet();
-    let remote = stdout_of(
-        fleetgen(fleet.path())
-            .args(["graph", "--cluster", "k3s-america-south"])
-            .assert()
-            .success(),
-    );
-    insta::assert_snapshot!("graph_k3s_america_south", remote);
-    let json = stdout_of(
-        fleetgen(fleet.path())
-            .args(["graph", "--format", "json"])
-            .assert()
-            .success(),
-    );
-    let clusters: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
-    let names: Vec<&str> = clusters
-        .iter()
-        .map(|cluster| cluster["cluster"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["k3d-america", "k3d-emea", "k3s-america-south"]);
-    let assert = fleetgen(fleet.path())
-        .args(["graph", "--cluster", "k3d-amerika"])
-        .assert()
-        .code(1);
-    assert!(
-        String::from_utf8_lossy(&assert.get_output().stderr).contains("did you mean k3d-america?")
-    );
-}
-
 /// `init DIR` with a relative folder used to fail: creating the folder's parents walked up to
 /// the empty path and tried to create it.
 #[test]
@@ -167,4 +136,102 @@ fn init_into_a_relative_folder() {
         .assert()
         .success();
     assert!(cwd.path().join("newfleet/out/main").is_dir());
+}
+
+/// Every command's `--help` ends with examples, and every argument says what it is.
+#[test]
+fn every_command_has_examples_and_every_argument_help() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name()).trim().to_owned();
+        let leaf = command.get_subcommands().next().is_none();
+        let examples = command
+            .get_after_help()
+            .is_some_and(|help| help.to_string().contains("Examples:"));
+        if leaf && !examples && command.get_name() != "help" {
+            missing.push(format!("{path}: no examples"));
+        }
+        for arg in command.get_arguments() {
+            let builtin = ["help", "version"].contains(&arg.get_id().as_str());
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: {} has no help", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &path, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&fleetgen::cli::Cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn cli_habits_of_kubectl_and_flux() {
+    let fleet = example_fleet();
+    let version = stdout_of(fleetgen(fleet.path()).arg("version").assert().success());
+    assert_eq!(version, format!("fleetgen {}\n", env!("CARGO_PKG_VERSION")));
+    let completion = stdout_of(
+        fleetgen(fleet.path())
+            .args(["completion", "zsh"])
+            .assert()
+            .success(),
+    );
+    assert!(completion.contains("#compdef fleetgen"), "{completion}");
+    for flag in ["-o", "--output", "--format"] {
+        let json = stdout_of(
+            fleetgen(fleet.path())
+                .args(["keys", flag, "json"])
+                .assert()
+                .success(),
+        );
+        assert!(json.starts_with('['), "{flag}: {json}");
+    }
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "mgmt-eu"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster mgmt-eu"
+        ),
+        "{stderr}"
+    );
+    // A read-only command has nothing to not write.
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "cluster", "nope"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.ends_with("fleetgen: 1 error found\n"), "{stderr}");
+    let help = stdout_of(
+        fleetgen(fleet.path())
+            .args(["graph", "--help"])
+            .assert()
+            .success(),
+    );
+    insta::assert_snapshot!("graph_help", help);
+}
+
+#[test]
+fn promotion_shows_what_qa_would_gain_from_dev() {
+    let fleet = example_fleet();
+    let report = stdout_of(
+        fleetgen(fleet.path())
+            .args(["diff", "--env", "qa", "--against", "dev"])
+            .assert()
+            .success(),
+    );
+    insta::assert_snapshot!("promotion_qa_dev", report);
+    assert!(report.lines().count() <= 40, "{report}");
+    let assert = fleetgen(fleet.path())
+        .args(["diff", "--against", "dev"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr,
+        "error: --against compares one environment with another: give exactly one --env\n"
+    );
 }

@@ -214,6 +214,8 @@ fn a_fresh_fleet_with_every_provider_is_checked_completely() {
                 "AWS_SSH_KEY_NAME=ops",
                 "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large",
                 "AWS_NODE_MACHINE_TYPE=m6i.large",
+                "AWS_AMI_ID=ami-0123456789abcdef0",
+                "NODE_CIDR=10.12.0.0/16",
             ],
         ),
         (

@@ -225,7 +225,8 @@ fn a_changed_file_lands_as_one_commit_on_its_branch_only() {
     );
     let message = dev.message().unwrap();
     assert!(
-        message.contains("cluster a (tenant team):\n  M tenants/a/team/apps/web.yaml\n"),
+        message.contains("cluster a: tenant team\n")
+            && message.contains("\nM tenants/a/team/apps/web.yaml\n"),
         "{message}"
     );
 }
@@ -533,7 +534,7 @@ fn checkout_state(repo: &Repository) -> CheckoutState {
 }
 
 #[test]
-fn commit_never_touches_the_working_tree_or_the_index() {
+fn commit_leaves_other_checkouts_alone_and_refuses_a_dirty_one() {
     let (dir, repo) = new_repo();
     // The user works on their own branch, with staged, unstaged and untracked changes.
     commit_by_hand(
@@ -567,23 +568,75 @@ fn commit_never_touches_the_working_tree_or_the_index() {
         Vec::<std::path::PathBuf>::new()
     );
 
-    // With the branch checked out, committing is still only a ref update; the checkout keeps
-    // showing the previous commit, and fleetgen can say where.
+    // With the branch checked out over a working tree that does not hold it, a path the
+    // commit changes differs there: nothing moves, and the path is named.
     repo.set_head("refs/heads/dev").unwrap();
+    let dev = head(&repo, "dev");
     let before = checkout_state(&repo);
-    git::commit(
+    let error = git::commit(
         &repo,
         &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 4\n"))]),
         &options(),
     )
-    .unwrap();
-    let after = checkout_state(&repo);
-    assert_eq!((after.index, after.files), (before.index, before.files));
+    .unwrap_err();
+    assert!(matches!(error, Error::CheckoutDirty(_)), "{error}");
+    assert!(
+        error.to_string().contains("infra/a/redis/deployment.yaml"),
+        "{error}"
+    );
+    assert_eq!(head(&repo, "dev"), dev);
+    assert_eq!(checkout_state(&repo), before);
     let checked_out = git::checked_out(&repo, "refs/heads/dev").unwrap();
     assert_eq!(checked_out.len(), 1);
     assert_eq!(
         fs::canonicalize(&checked_out[0]).unwrap(),
         fs::canonicalize(dir.path()).unwrap()
+    );
+}
+
+#[test]
+fn a_clean_checkout_of_the_branch_moves_with_it_and_keeps_other_work() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    repo.set_head("refs/heads/dev").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    // Uncommitted work elsewhere in the checkout: a hand-written file, staged and not.
+    fs::write(dir.path().join("notes.md"), "mine\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("notes.md")).unwrap();
+    index.write().unwrap();
+    fs::write(dir.path().join("notes.md"), "mine, edited\n").unwrap();
+
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("infra/a/redis/deployment.yaml", Some("replicas: 4\n")),
+            ("tenants/a/team/apps/web.yaml", None),
+            ("tenants/a/team/apps/api/app.yaml", Some("path: ./api/a\n")),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let read = |path: &str| fs::read_to_string(dir.path().join(path)).ok();
+    assert_eq!(
+        read("infra/a/redis/deployment.yaml").as_deref(),
+        Some("replicas: 4\n")
+    );
+    assert_eq!(read("tenants/a/team/apps/web.yaml"), None);
+    assert_eq!(
+        read("tenants/a/team/apps/api/app.yaml").as_deref(),
+        Some("path: ./api/a\n")
+    );
+    assert_eq!(read("notes.md").as_deref(), Some("mine, edited\n"));
+    // Only the hand-written file shows as changed: staged as new, modified since.
+    let state = checkout_state(&repo);
+    assert_eq!(
+        state.statuses,
+        [(
+            "notes.md".to_owned(),
+            (git2::Status::INDEX_NEW | git2::Status::WT_MODIFIED).bits()
+        )]
     );
 }
 
@@ -697,12 +750,19 @@ fn diff_shows_added_modified_and_deleted_files() {
         String::from_utf8(summary).unwrap(),
         "dev (environment dev): 1 added, 2 modified, 1 deleted\n  cluster a: infrastructure, tenant team\n  fleet-wide: 1 file\n"
     );
-    let diagnostics = drift.diagnostics();
-    assert_eq!(diagnostics.len(), 3);
-    assert!(
-        diagnostics
-            .iter()
-            .all(|diagnostic| diagnostic.is_error() && diagnostic.rule == "drift")
+    // One finding for the branch, naming each drifted file once.
+    let diagnostics: Vec<String> = drift
+        .diagnostics()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        diagnostics,
+        [
+            "error: branch dev: 3 files differ from the rendered fleet (1 added, 1 modified, 1 deleted): \
+          infra/a/redis/deployment.yaml, tenants/a/team/apps/api.yaml, tenants/a/team/apps/web.yaml [drift]\n  \
+          hint: `fleetgen diff` shows the changes, `fleetgen commit` brings the branch up to date"
+        ]
     );
 }
 
@@ -769,7 +829,7 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
 }
 
 #[test]
-fn cli_commit_creates_the_branches_once_without_touching_the_checkout() {
+fn cli_commit_creates_the_branches_once_and_updates_the_clean_checkout() {
     let (dir, repo) = example_repo();
     let before = checkout_state(&repo);
 
@@ -797,16 +857,18 @@ fn cli_commit_creates_the_branches_once_without_touching_the_checkout() {
         (Ok("Fleet Bot"), TIME)
     );
 
-    // main is checked out here: only its ref moved, and fleetgen says so.
+    // main is checked out here and was clean: its files and index moved with it.
     let after = checkout_state(&repo);
-    assert_eq!((after.index, after.files), (before.index, before.files));
-    assert!(
-        stderr(&first).contains("refs/heads/main is checked out in"),
-        "{}",
-        stderr(&first)
+    assert_eq!(after.statuses, before.statuses);
+    assert!(after.files.len() > before.files.len());
+    assert_eq!(
+        after.files.get("clusters/k3d-america/infrastructure.yaml"),
+        main.get("clusters/k3d-america/infrastructure.yaml")
+            .map(|content| content.as_bytes().to_vec())
+            .as_ref()
     );
     assert!(
-        stderr(&first).contains("read-tree -m -u"),
+        stderr(&first).contains("updated the checkout in"),
         "{}",
         stderr(&first)
     );
@@ -858,7 +920,7 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
     );
     assert!(!patch.contains("\u{1b}["), "NO_COLOR is set");
     assert!(
-        stderr(&diff).contains("cluster k3d-america: tenant kaizentm"),
+        stderr(&diff).contains("clusters k3d-america, k3d-emea: tenant kaizentm"),
         "{}",
         stderr(&diff)
     );
@@ -870,30 +932,29 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
     let coloured = stdout(&fleetgen(dir.path(), &["diff", "--color", "always"]).success());
     assert!(coloured.contains("\u{1b}["), "{coloured}");
 
-    // check: one finding per drifted file, machine-readable.
+    // check: one finding per drifted branch, machine-readable.
     let check = fleetgen(dir.path(), &["check", "--format", "json"]).code(1);
     let findings: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
-    let files: Vec<&str> = findings
+    let errors: Vec<(&str, &str)> = findings
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["severity"] == "error")
-        .map(|f| f["file"].as_str().unwrap())
+        .map(|f| (f["rule"].as_str().unwrap(), f["message"].as_str().unwrap()))
         .collect();
     assert_eq!(
-        files,
-        [
-            "dev:tenants/k3d-america/kaizentm/gitrepository.yaml",
-            "dev:tenants/k3d-emea/kaizentm/gitrepository.yaml"
-        ]
+        errors,
+        [(
+            "drift",
+            "branch dev: 2 files differ from the rendered fleet (2 modified): \
+             tenants/k3d-america/kaizentm/gitrepository.yaml, tenants/k3d-emea/kaizentm/gitrepository.yaml"
+        )]
     );
+    let human = fleetgen(dir.path(), &["check"]).code(1);
     assert!(
-        findings
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["severity"] == "error")
-            .all(|f| f["rule"] == "drift" && f["line"] == 1)
+        stderr(&human).ends_with("fleetgen: 1 error, 1 warning\n"),
+        "{}",
+        stderr(&human)
     );
     fleetgen(dir.path(), &["check", "--no-drift"]).success();
 
@@ -908,7 +969,7 @@ fn cli_a_changed_tenant_shows_in_diff_and_lands_on_its_branch_only() {
         commit
             .message()
             .unwrap()
-            .contains("cluster k3d-emea (tenant kaizentm):")
+            .contains("clusters k3d-america, k3d-emea: tenant kaizentm")
     );
     fleetgen(dir.path(), &["check"]).success();
 }
@@ -1043,7 +1104,7 @@ fn cli_hook_install_writes_the_hook_once() {
     fleetgen(dir.path(), &["hook", "install"]).success();
     let hook = fs::read_to_string(dir.path().join(".git/hooks/pre-commit")).unwrap();
     assert!(
-        hook.starts_with("#!/bin/sh\n") && hook.contains(" check --no-drift\n"),
+        hook.starts_with("#!/bin/sh\n") && hook.contains(" check --staged\n"),
         "{hook}"
     );
     let again = fleetgen(dir.path(), &["hook", "install"]).success();

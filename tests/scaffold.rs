@@ -396,6 +396,8 @@ fn add_cluster_with_a_cluster_api_provider_leaves_placeholders() {
         "AWS_SSH_KEY_NAME",
         "AWS_CONTROL_PLANE_MACHINE_TYPE",
         "AWS_NODE_MACHINE_TYPE",
+        "AWS_AMI_ID",
+        "NODE_CIDR",
     ] {
         assert!(
             file.contains(&format!("\n{key}=<FILL-IN>\n")),
@@ -431,6 +433,10 @@ fn add_cluster_with_a_cluster_api_provider_leaves_placeholders() {
             "AWS_CONTROL_PLANE_MACHINE_TYPE=t3.large",
             "--set",
             "AWS_NODE_MACHINE_TYPE=m6i.large",
+            "--set",
+            "NODE_CIDR=10.102.0.0/16",
+            "--set",
+            "AWS_AMI_ID=ami-0123456789abcdef0",
         ],
     );
     assert_renders(root);
@@ -1077,7 +1083,9 @@ fn the_example_fleet_can_be_built_from_an_empty_folder() {
         .replace(
             "AWS_NODE_MACHINE_TYPE=<FILL-IN>",
             "AWS_NODE_MACHINE_TYPE=m6i.large",
-        );
+        )
+        .replace("NODE_CIDR=<FILL-IN>", "NODE_CIDR=10.102.0.0/16")
+        .replace("AWS_AMI_ID=<FILL-IN>", "AWS_AMI_ID=ami-0123456789abcdef0");
     fs::write(root.join("fleet/clusters/aws-1.env"), file).unwrap();
     assert_renders(root);
     step(&["remove-cluster", "aws-1"]);

@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "fleetgen",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Examples:
+  fleetgen check                      validate the fleet and compare it with the fleet repo
+  fleetgen diff -o markdown           what the next commit changes, as a pull-request comment
+  fleetgen graph --cluster edge-1     what reaches a cluster, through which Kustomization
+  fleetgen -C ../fleet render         render another fleet source into its output directory"
 )]
 pub struct Cli {
     /// The fleet source root (the directory holding fleet/, environments/, blueprints/).
@@ -28,8 +33,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render the fleet repo's branches into DIR/<branch>/.
+    #[command(after_help = "Examples:
+  fleetgen render
+  fleetgen render --env dev --out /tmp/fleet")]
     Render(RenderArgs),
     /// List the cluster keys: type, default and meaning.
+    #[command(after_help = "Examples:
+  fleetgen keys
+  fleetgen keys -o json | jq '.[].name'")]
     Keys(KeysArgs),
     /// Show how a value was resolved, and from which file and line.
     Explain(ExplainArgs),
@@ -45,15 +56,28 @@ pub enum Command {
     Scaffold(super::scaffold_commands::ScaffoldCommand),
     /// List every Secret the fleet needs, per cluster and namespace, with its purpose.
     Secrets(super::validate_commands::SecretsArgs),
-    /// Show what reaches each cluster, through which Flux Kustomization, from its bootstrap path.
+    /// Draw the fleet: clusters, who drives whom, and each cluster's Flux Kustomization chain.
     Graph(super::validate_commands::GraphArgs),
     /// List every apiVersion and kind objects are validated with, and where its schema comes from.
     Schemas(super::validate_commands::SchemasArgs),
     /// Print a shell completion script.
+    #[command(
+        visible_alias = "completion",
+        after_help = "Examples:
+  fleetgen completions bash > ~/.local/share/bash-completion/completions/fleetgen
+  fleetgen completion zsh > \"${fpath[1]}/_fleetgen\""
+    )]
     Completions {
+        /// The shell to complete in.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print every object Flux applies to one cluster, as one YAML stream.
+    Build(super::validate_commands::BuildArgs),
+    /// Print fleetgen's version.
+    #[command(after_help = "Examples:
+  fleetgen version")]
+    Version,
 }
 
 #[derive(Debug, Args)]
@@ -73,14 +97,23 @@ pub struct RenderArgs {
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
+    /// Text for people.
     #[default]
     Human,
+    /// JSON for scripts.
     Json,
 }
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
 }
 
@@ -93,12 +126,24 @@ pub struct ExplainArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExplainWhat {
     /// Every key of a cluster: its value and where it came from.
+    #[command(after_help = "Examples:
+  fleetgen explain cluster k3d-america
+  fleetgen explain cluster k3d-america --env dev -o json")]
     Cluster {
+        /// The cluster (a file name under fleet/clusters/, without .env).
+        #[arg(value_name = "CLUSTER")]
         name: String,
         /// Resolve with this environment's overrides.
         #[arg(long = "env", value_name = "ENV")]
         env: Option<String>,
-        #[arg(long, value_enum, default_value_t)]
+        /// Output format.
+        #[arg(
+            long,
+            short = 'o',
+            visible_alias = "output",
+            value_enum,
+            default_value_t
+        )]
         format: Format,
     },
 }

@@ -30,13 +30,16 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Secrets(args) => super::validate_commands::secrets(&root, args),
         Command::Graph(args) => super::validate_commands::graph(&root, args),
         Command::Schemas(args) => super::validate_commands::schemas(&root, args),
+        Command::Build(args) => super::validate_commands::build(&root, args),
+        Command::Version => {
+            println!("fleetgen {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "fleetgen",
-                &mut std::io::stdout(),
-            );
+            // Generated whole, then written: `fleetgen completion bash | head` must not panic.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fleetgen", &mut script);
+            let _ = std::io::stdout().lock().write_all(&script);
             Ok(0)
         }
     }

@@ -43,6 +43,11 @@ impl ColorWhen {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen diff
+  fleetgen diff --stat --env dev
+  fleetgen diff -o markdown > comment.md
+  fleetgen diff --env qa --against dev")]
 pub struct DiffArgs {
     /// Compare only this environment's branch (repeatable); the main branch is always compared.
     #[arg(long = "env", value_name = "ENV")]
@@ -59,11 +64,38 @@ pub struct DiffArgs {
     /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Output format: the patch (paged on a terminal) or a Markdown pull-request comment.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
+    pub format: DiffFormat,
+    /// Show what the one --env environment would gain or lose if it matched this one
+    /// (memberships, values, rendered files with the environment's name abstracted).
+    #[arg(long, value_name = "ENV")]
+    pub against: Option<String>,
     #[command(flatten)]
     pub gate: GateArgs,
 }
 
+/// How `diff` shows a change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// A unified diff (or `--stat`) on stdout and a summary on stderr.
+    #[default]
+    Human,
+    /// A pull-request comment: per environment, cluster and tenant, a picture of the affected
+    /// clusters, and the patch folded in `<details>`.
+    Markdown,
+}
+
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen commit --dry-run
+  fleetgen commit -m \"Add tenant payments\" --branch-prefix review")]
 pub struct CommitArgs {
     /// Commit only this environment's branch (repeatable); the main branch is always committed.
     #[arg(long = "env", value_name = "ENV")]
@@ -82,6 +114,10 @@ pub struct CommitArgs {
     /// Show what would be committed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse to commit when the fleet source has changes Git has not committed (what CI
+    /// should commit is exactly what was merged).
+    #[arg(long)]
+    pub require_clean: bool,
     /// Author name [default: GIT_AUTHOR_NAME, or user.name from git config].
     #[arg(long, value_name = "NAME")]
     pub author_name: Option<String>,
@@ -93,11 +129,21 @@ pub struct CommitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen check
+  fleetgen check --no-drift -o json")]
 pub struct CheckArgs {
     /// Check only this environment's branch (repeatable); the main branch is always checked.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
     /// Compare with DIR/<branch>/ instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
@@ -108,6 +154,11 @@ pub struct CheckArgs {
     pub no_drift: bool,
     #[command(flatten)]
     pub validation: ValidationArgs,
+    /// Validate the fleet source as staged in the Git index, not as in the working tree (the
+    /// pre-commit hook): implies --no-drift, prints nothing when valid, and passes without a
+    /// word where no fleet source is staged (a checkout of a rendered branch).
+    #[arg(long)]
+    pub staged: bool,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +170,9 @@ pub struct HookArgs {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install a git pre-commit hook that runs `fleetgen check` before each commit.
+    #[command(after_help = "Examples:
+  fleetgen hook install
+  fleetgen hook install --dry-run")]
     Install {
         /// Replace a pre-commit hook that fleetgen did not write.
         #[arg(long)]
@@ -149,36 +203,65 @@ fn note_compared(drift: &Drift, out_given: bool) {
 }
 
 pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
+    if let Some(source) = &args.against {
+        let [target] = args.envs.as_slice() else {
+            return Err(Error::Usage(
+                "--against compares one environment with another: give exactly one --env".into(),
+            ));
+        };
+        let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
+        let report =
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source);
+        let _ = io::stdout().lock().write_all(report.as_bytes());
+        return Ok(0);
+    }
     let compiled = pipeline::compile(root, &args.envs)?;
     gate(&compiled, &args.gate)?;
     let branches = &compiled.rendered.branches;
     let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
     note_compared(&drift, args.out.is_some());
-
-    let palette = Palette::new(args.color.enabled(io::stdout().is_terminal()));
-    let mut stdout = io::stdout().lock();
-    // A closed pipe (`fleetgen diff | head`) is not an error worth reporting.
-    let _ = if args.stat {
-        diff::write_stat(&drift, &mut stdout, palette)
+    let exit = if args.exit_code && !drift.is_empty() {
+        1
     } else {
-        diff::write_patch(&drift, &mut stdout, palette)
+        0
     };
-    let _ = stdout.flush();
+    if args.format == DiffFormat::Markdown {
+        let markdown = crate::view::markdown::diff(&drift, &compiled.fleet);
+        let _ = io::stdout().lock().write_all(markdown.as_bytes());
+        return Ok(exit);
+    }
+
+    let terminal = io::stdout().is_terminal();
+    let palette = Palette::new(args.color.enabled(terminal));
+    let mut patch = Vec::new();
+    let _ = if args.stat {
+        diff::write_stat(&drift, &mut patch, palette)
+    } else {
+        diff::write_patch(&drift, &mut patch, palette)
+    };
+    super::pager::page(&patch, terminal);
 
     let environments = environments(&compiled.fleet);
     let summaries = drift.summaries(|branch| environments.get(branch).cloned());
     let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
-    Ok(if args.exit_code && !drift.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(exit)
 }
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     gate(&compiled, &args.gate)?;
     let repo = git::open(&compiled.fleet)?;
+    let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
+    if !uncommitted.is_empty() {
+        let listed = fold(&uncommitted, 5);
+        if args.require_clean {
+            return Err(Error::Usage(format!(
+                "the fleet source has uncommitted changes ({listed}); --require-clean refuses to commit what no \
+                 commit of the source records\n  hint: commit or stash them first"
+            )));
+        }
+        eprintln!("note: rendered with uncommitted changes of the fleet source: {listed}");
+    }
     let identity = git::signatures(
         &repo,
         args.author_name.as_deref(),
@@ -238,7 +321,13 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
                         );
                     }
                 }
-                note_checked_out(&repo, &target.refname, target.expected, *oid, &mut stderr)?;
+                for dir in git::checked_out(&repo, &target.refname)? {
+                    let _ = writeln!(
+                        stderr,
+                        "  updated the checkout in {} (its files and index)",
+                        dir.display().to_string().trim_end_matches('/')
+                    );
+                }
             }
         }
     }
@@ -249,44 +338,37 @@ fn short(oid: &git2::Oid) -> String {
     oid.to_string()[..12].to_owned()
 }
 
-/// A branch checked out somewhere moved under that checkout: say so, and how to catch up,
-/// before the next `git commit` there records the previous tree again.
-fn note_checked_out(
-    repo: &Repository,
-    refname: &str,
-    previous: Option<git2::Oid>,
-    new: git2::Oid,
-    stderr: &mut dyn Write,
-) -> Result<()> {
-    for dir in git::checked_out(repo, refname)? {
-        let dir = dir.display().to_string();
-        let dir = dir.trim_end_matches('/');
-        let _ = writeln!(
-            stderr,
-            "note: {refname} is checked out in {dir}; fleetgen moved the branch without touching that checkout, so \
-             its index and files still show the previous commit"
-        );
-        match previous {
-            Some(previous) => {
-                let _ = writeln!(
-                    stderr,
-                    "  to bring them up to date (keeping your uncommitted changes): git -C '{dir}' read-tree -m -u {} {}",
-                    short(&previous),
-                    short(&new)
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    stderr,
-                    "  review `git -C '{dir}' status` before committing there"
-                );
-            }
-        }
+/// `a, b, c and 7 more`.
+fn fold(items: &[String], keep: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(keep)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > keep {
+        text.push_str(&format!(" and {} more", items.len() - keep));
     }
-    Ok(())
+    text
 }
 
-pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
+pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
+    let staged = if args.staged {
+        match git::stage_index(root)? {
+            Some(staged) => Some(staged),
+            None => return Ok(0),
+        }
+    } else {
+        None
+    };
+    let root = match &staged {
+        Some(staged) => {
+            args.no_drift = true;
+            staged.path()
+        }
+        None => root,
+    };
+    let progress = super::progress::Bar::new();
     let compiled = match pipeline::compile(root, &args.envs) {
         Ok(compiled) => compiled,
         // In JSON, problems with the fleet are findings like any other.
@@ -296,10 +378,11 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = validate::run(
+    let mut diagnostics = validate::run_with(
         &compiled.fleet,
         &compiled.rendered,
         &args.validation.settings(),
+        &progress,
     )?;
     let mut drift = None;
     if !args.no_drift {
@@ -314,6 +397,8 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
     }
     match args.format {
         Format::Json => print_json(&diagnostics),
+        // A hook that talks on every commit trains people to ignore it.
+        Format::Human if args.staged && !diagnostics.has_errors() => {}
         Format::Human => {
             let mut stderr = io::stderr().lock();
             for diagnostic in diagnostics.iter() {
@@ -323,14 +408,24 @@ pub(super) fn check(root: &Path, args: CheckArgs) -> Result<i32> {
                 .iter()
                 .filter(|diagnostic| diagnostic.is_error())
                 .count();
+            let warnings = diagnostics.iter().count() - errors;
             let branches = match &drift {
                 Some(drift) if drift.is_empty() => "; branches up to date",
                 Some(_) => "",
                 None => "; branches not compared",
             };
+            let warned = match warnings {
+                0 => String::new(),
+                n => format!(" ({n} warning{})", plural(n)),
+            };
             let _ = match errors {
-                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}"),
-                _ => writeln!(stderr, "fleetgen: {errors} problem{} found", plural(errors)),
+                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}{warned}"),
+                _ => writeln!(
+                    stderr,
+                    "fleetgen: {errors} error{}, {warnings} warning{}",
+                    plural(errors),
+                    plural(warnings)
+                ),
             };
         }
     }
@@ -432,17 +527,18 @@ fn fleet_dir_in(workdir: &Path, root: &Path) -> Result<PathBuf> {
         })
 }
 
-/// The hook: validates the fleet source, not drift — a commit that changes the source always
-/// differs from the branches until it is merged and `fleetgen commit` has run.
+/// The hook: validates the staged fleet source (what the commit records, not the working
+/// tree), not drift — a commit that changes the source always differs from the branches until
+/// it is merged and `fleetgen commit` has run.
 fn hook_script(fleet_dir: &Path) -> String {
     let directory = match fleet_dir.to_string_lossy().as_ref() {
         "" => String::new(),
         dir => format!(" -C '{}'", dir.replace('\'', r"'\''")),
     };
     format!(
-        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose fleet source does \
-         not load, render or validate; `git commit --no-verify` skips it once.\nexec \"${{FLEETGEN:-fleetgen}}\"\
-         {directory} check --no-drift\n"
+        "#!/bin/sh\n{HOOK_MARKER}, written by `fleetgen hook install`.\n# Refuses a commit whose staged fleet \
+         source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+         \"${{FLEETGEN:-fleetgen}}\"{directory} check --staged\n"
     )
 }
 
@@ -469,12 +565,12 @@ mod tests {
         assert_eq!(
             hook_script(Path::new("")),
             "#!/bin/sh\n# fleetgen pre-commit hook, written by `fleetgen hook install`.\n# Refuses a commit whose \
-             fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
-             \"${FLEETGEN:-fleetgen}\" check --no-drift\n"
+             staged fleet source does not load, render or validate; `git commit --no-verify` skips it once.\nexec \
+             \"${FLEETGEN:-fleetgen}\" check --staged\n"
         );
         assert!(
             hook_script(Path::new("ops/it's"))
-                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --no-drift\n")
+                .ends_with("exec \"${FLEETGEN:-fleetgen}\" -C 'ops/it'\\''s' check --staged\n")
         );
     }
 

@@ -5,6 +5,8 @@
 mod args;
 mod commands;
 mod git_commands;
+mod pager;
+mod progress;
 mod scaffold_commands;
 mod validate_commands;
 
@@ -17,33 +19,86 @@ pub use args::Cli;
 
 /// Runs fleetgen with `args` (the program name first) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
+            if let Some(hint) = subcommand_hint(&args, error.kind()) {
+                eprintln!("\n{hint}");
+            }
             return match error.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
             };
         }
     };
+    // Only the commands that write say that a refusal left everything as it was.
+    let writes = matches!(
+        cli.command,
+        args::Command::Render(_)
+            | args::Command::Commit(_)
+            | args::Command::Scaffold(_)
+            | args::Command::Hook(_)
+    );
     match commands::execute(cli) {
         Ok(code) => code,
         Err(error) => {
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "{error}");
+            // Diagnostics carry their own `file:line:col: error:`; everything else gets the
+            // prefix here, so every failure reads the same way.
+            match &error {
+                crate::Error::Invalid(_) => {
+                    let _ = writeln!(stderr, "{error}");
+                }
+                _ => {
+                    let _ = writeln!(stderr, "error: {error}");
+                }
+            }
             if let crate::Error::Invalid(diagnostics) = &error {
                 let errors = diagnostics
                     .iter()
                     .filter(|diagnostic| diagnostic.is_error())
                     .count();
-                let _ = writeln!(
-                    stderr,
-                    "fleetgen: {errors} error{} found; nothing was written",
-                    if errors == 1 { "" } else { "s" }
-                );
+                let warnings = diagnostics.len() - errors;
+                let mut line = format!("fleetgen: {errors} error{}", plural(errors));
+                if warnings > 0 {
+                    line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
+                }
+                line.push_str(" found");
+                if writes {
+                    line.push_str("; nothing was written");
+                }
+                let _ = writeln!(stderr, "{line}");
             }
             error.exit_code()
         }
     }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// `explain NAME` for `explain cluster NAME`: the one noun `explain` knows today is `cluster`,
+/// and a name in its place is the common slip.
+fn subcommand_hint(args: &[OsString], kind: clap::error::ErrorKind) -> Option<String> {
+    if kind != clap::error::ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|arg| arg.to_str()).collect();
+    let at = words.iter().position(|word| *word == "explain")?;
+    let name = words.get(at + 1)?;
+    // Shell-quoted, since the name came from the command line as typed.
+    let quoted = if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        (*name).to_owned()
+    } else {
+        format!("'{}'", name.replace('\'', r"'\''"))
+    };
+    Some(format!(
+        "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster {quoted}"
+    ))
 }

@@ -57,6 +57,9 @@ pub struct ChangeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen init fleet --repo https://git.example.com/platform/fleet
+  fleetgen init --with-blueprints")]
 pub struct InitArgs {
     /// Folder of the new fleet source [default: the -C folder].
     pub dir: Option<PathBuf>,
@@ -72,11 +75,31 @@ pub struct InitArgs {
     /// Add the fleet source to a folder that already holds other files.
     #[arg(long)]
     pub force: bool,
+    /// The CI configuration to write at the Git repository's root.
+    #[arg(long, value_enum, value_name = "CI", default_value = "github")]
+    pub ci: CiKind,
+    /// The Git URL CI builds fleetgen from (`cargo install --git URL --locked`)
+    /// [default: a placeholder to fill in].
+    #[arg(long, value_name = "URL")]
+    pub fleetgen_git: Option<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
 
+/// `init --ci`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CiKind {
+    /// .github/workflows/fleet.yaml
+    Github,
+    /// .gitlab-ci.yml
+    Gitlab,
+    None,
+}
+
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen init-environment qa --from dev
+  fleetgen init-environment prod --branch production --set SYNC_INTERVAL=10m")]
 pub struct InitEnvironmentArgs {
     /// Name of the environment (a DNS label), and of its branch unless --branch says otherwise.
     pub env: String,
@@ -121,6 +144,9 @@ pub enum FluxMode {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-cluster edge-1 --provider existing --env dev
+  fleetgen add-cluster prod-eu --provider aws --managed-by mgmt-eu --env prod --dry-run")]
 pub struct AddClusterArgs {
     /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -147,6 +173,8 @@ pub struct AddClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-remote-cluster store-7 --managed-by mgmt-eu --env prod")]
 pub struct AddRemoteClusterArgs {
     /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -167,6 +195,9 @@ pub struct AddRemoteClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-tenant payments --repo https://git.example.com/payments/deploy --env dev
+  fleetgen add-tenant payments --repo https://git.example.com/payments/deploy --env qa --cluster edge-1 --app api")]
 pub struct AddTenantArgs {
     /// Name of the tenant (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
@@ -176,6 +207,7 @@ pub struct AddTenantArgs {
     /// Branch of that repository in this environment [default: the environment's name].
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
+    /// The environment to add the tenant to.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Run the tenant only on this cluster of ENV (repeatable) [default: all of them].
@@ -192,9 +224,14 @@ pub struct AddTenantArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen add-app payments api --env dev")]
 pub struct AddAppArgs {
+    /// The tenant the app belongs to.
     pub tenant: String,
+    /// The app (a folder of the tenant repo, per cluster).
     pub app: String,
+    /// The environment to deploy the app to.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     #[command(flatten)]
@@ -202,7 +239,11 @@ pub struct AddAppArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-cluster edge-1 --env dev
+  fleetgen remove-cluster edge-1 --dry-run")]
 pub struct RemoveClusterArgs {
+    /// The cluster to remove.
     pub name: String,
     /// Remove only the cluster's membership in this environment.
     #[arg(long, value_name = "ENV")]
@@ -215,7 +256,10 @@ pub struct RemoveClusterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-tenant payments --env qa")]
 pub struct RemoveTenantArgs {
+    /// The tenant to remove.
     pub name: String,
     /// Remove only the tenant's membership in this environment.
     #[arg(long, value_name = "ENV")]
@@ -228,8 +272,12 @@ pub struct RemoveTenantArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen remove-app payments api --env dev")]
 pub struct RemoveAppArgs {
+    /// The tenant the app belongs to.
     pub tenant: String,
+    /// The app to remove.
     pub app: String,
     /// Remove the app only from this environment.
     #[arg(long, value_name = "ENV")]
@@ -242,18 +290,26 @@ pub struct RemoveAppArgs {
 }
 
 pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
+    let mut root_file = None;
     let (root, proposal, change) = match command {
         ScaffoldCommand::Init(args) => {
             let dir = args.dir.clone().unwrap_or_else(|| root.to_path_buf());
-            let proposal = scaffold::init(
+            let (proposal, ci_file) = scaffold::init(
                 &dir,
                 &scaffold::Init {
                     repo: args.repo,
                     env: args.env,
                     with_blueprints: args.with_blueprints,
                     force: args.force,
+                    ci: match args.ci {
+                        CiKind::Github => scaffold::Ci::Github,
+                        CiKind::Gitlab => scaffold::Ci::Gitlab,
+                        CiKind::None => scaffold::Ci::None,
+                    },
+                    fleetgen_git: args.fleetgen_git,
                 },
             )?;
+            root_file = ci_file;
             (dir, proposal, args.change)
         }
         ScaffoldCommand::InitEnvironment(args) => {
@@ -361,7 +417,35 @@ pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
     };
     let outcome = scaffold::finish(&root, proposal, change.dry_run)?;
     print(&outcome);
+    if let Some((path, content)) = root_file {
+        write_root_file(&path, &content, change.dry_run)?;
+    }
     Ok(0)
+}
+
+/// The CI file `init` puts at the repository root when the fleet source is in a subfolder:
+/// written only where there is none, so a team's own CI is never replaced.
+fn write_root_file(path: &Path, content: &str, dry_run: bool) -> Result<()> {
+    if path.exists() {
+        eprintln!("note: kept the existing {}", path.display());
+        return Ok(());
+    }
+    if dry_run {
+        eprintln!("would create {}", path.display());
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| crate::error::Error::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, content).map_err(|source| crate::error::Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!("created {}", path.display());
+    Ok(())
 }
 
 fn print(outcome: &Outcome) {
@@ -408,11 +492,23 @@ fn print(outcome: &Outcome) {
             "Secrets to create (fleetgen never handles secret material):"
         );
         for secret in &outcome.secrets {
-            let keys = match secret.keys.as_slice() {
+            let mut keys = match secret.keys.as_slice() {
                 [] => String::new(),
                 [key] => format!(" with key `{key}`"),
                 keys => format!(" with keys `{}`", keys.join("`, `")),
             };
+            if !secret.optional_keys.is_empty() {
+                keys.push_str(&format!(
+                    " (optional `{}`)",
+                    secret.optional_keys.join("`, `")
+                ));
+            }
+            if let Some(secret_type) = &secret.secret_type {
+                keys.push_str(&format!(", type `{secret_type}`"));
+            }
+            if !secret.labels.is_empty() {
+                keys.push_str(&format!(", label `{}`", secret.labels.join("`, `")));
+            }
             let _ = writeln!(
                 stderr,
                 "  on {}: Secret {}/{}{keys}: {}",

@@ -5,12 +5,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::args::Format;
 use crate::error::Result;
 use crate::pipeline::{self, Compiled};
 use crate::validate::{self, secrets::Secret};
+use crate::view;
 
 /// Where schemas come from and how strict validation is, over `validation:` in
 /// fleet/fleet.yaml.
@@ -79,10 +80,20 @@ pub fn gate(compiled: &Compiled, args: &GateArgs) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen schemas
+  fleetgen schemas --crds vendor/crds -o json")]
 pub struct SchemasArgs {
     #[command(flatten)]
     pub validation: ValidationArgs,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
 }
 
@@ -129,11 +140,21 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen secrets
+  fleetgen secrets --env dev -o json")]
 pub struct SecretsArgs {
     /// Only the Secrets for this environment's branch (repeatable); the main branch always counts.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
     pub format: Format,
 }
 
@@ -168,11 +189,20 @@ fn human(secrets: &[Secret]) -> String {
             out.push_str(&format!("cluster {}\n", secret.cluster));
             cluster = Some(&secret.cluster);
         }
-        let keys = if secret.keys.is_empty() {
+        let mut keys = if secret.keys.is_empty() {
             String::new()
         } else {
             format!(", keys: {}", secret.keys.join(", "))
         };
+        if !secret.optional_keys.is_empty() {
+            keys.push_str(&format!(", optional: {}", secret.optional_keys.join(", ")));
+        }
+        if let Some(secret_type) = &secret.secret_type {
+            keys.push_str(&format!(", type: {secret_type}"));
+        }
+        if !secret.labels.is_empty() {
+            keys.push_str(&format!(", labels: {}", secret.labels.join(", ")));
+        }
         out.push_str(&format!(
             "  {}/{}  (created by {}{keys})\n",
             secret.namespace, secret.name, secret.provided_by
@@ -185,62 +215,115 @@ fn human(secrets: &[Secret]) -> String {
     out
 }
 
+/// How `graph` draws the fleet.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum GraphFormat {
+    /// A nested tree per cluster, like `flux tree`.
+    #[default]
+    Human,
+    /// Clusters and Kustomizations as objects, for scripts.
+    Json,
+    /// A Mermaid flowchart, for Markdown that renders it (GitHub, GitLab).
+    Mermaid,
+    /// Graphviz DOT, for `dot -Tsvg`.
+    Dot,
+}
+
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen graph
+  fleetgen graph --cluster k3s-america-south --tenant yakuza
+  fleetgen graph -o dot | dot -Tsvg > fleet.svg
+  fleetgen graph -o mermaid --env dev")]
 pub struct GraphArgs {
-    /// Only this environment's branch (repeatable); the main branch always counts.
+    /// Only this environment's part (repeatable); the other environments' branches are not rendered.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    /// Only this cluster.
+    /// Only what runs on or reaches this cluster.
     #[arg(long, value_name = "CLUSTER")]
     pub cluster: Option<String>,
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    /// Only this tenant's Kustomizations (and the chain that reaches them).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output",
+        value_enum,
+        default_value_t
+    )]
+    pub format: GraphFormat,
+}
+
+fn unknown(rule: &'static str, what: &str, name: &str, known: Vec<&str>) -> crate::Error {
+    let mut diagnostic = crate::Diagnostic::error(rule, format!("no {what} `{name}`"));
+    if let Some(close) = crate::diagnostic::did_you_mean(name, known) {
+        diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
+    }
+    crate::Error::Invalid([diagnostic].into_iter().collect())
 }
 
 pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
-    let mut reach = validate::reach(&compiled.fleet, &compiled.rendered)?;
-    if let Some(cluster) = &args.cluster {
-        if !compiled.fleet.clusters.contains_key(cluster) {
-            let mut diagnostic =
-                crate::Diagnostic::error("unknown-cluster", format!("no cluster `{cluster}`"));
-            if let Some(close) = crate::diagnostic::did_you_mean(
-                cluster,
-                compiled.fleet.clusters.keys().map(String::as_str),
-            ) {
-                diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
-            }
-            return Err(crate::Error::Invalid([diagnostic].into_iter().collect()));
-        }
-        reach.retain(|entry| &entry.cluster == cluster);
+    let fleet = &compiled.fleet;
+    if let Some(cluster) = &args.cluster
+        && !fleet.clusters.contains_key(cluster)
+    {
+        let known = fleet.clusters.keys().map(String::as_str).collect();
+        return Err(unknown("unknown-cluster", "cluster", cluster, known));
     }
-    let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&reach).expect("the graph serialises") + "\n",
-        Format::Human => {
-            let mut out = String::new();
-            for (index, cluster) in reach.iter().enumerate() {
-                if index > 0 {
-                    out.push('\n');
-                }
-                out.push_str(&format!("cluster {}\n", cluster.cluster));
-                for applier in &cluster.appliers {
-                    let from = if applier.runs_on == cluster.cluster {
-                        String::new()
-                    } else {
-                        format!(" (runs on {})", applier.runs_on)
-                    };
-                    out.push_str(&format!(
-                        "  Kustomization {}{from}\n",
-                        applier.kustomization
-                    ));
-                    for object in &applier.objects {
-                        out.push_str(&format!("    {object}\n"));
-                    }
-                }
-            }
-            out
-        }
+    if let Some(tenant) = &args.tenant
+        && !fleet.tenants.contains_key(tenant)
+    {
+        let known = fleet.tenants.keys().map(String::as_str).collect();
+        return Err(unknown("unknown-tenant", "tenant", tenant, known));
+    }
+    let filter = view::graph::Filter {
+        cluster: args.cluster,
+        environments: args.envs,
+        tenant: args.tenant,
     };
+    let graph = view::graph::build(fleet, &compiled.rendered)?.filtered(&filter);
+    let text = match args.format {
+        GraphFormat::Json => {
+            serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
+        }
+        GraphFormat::Human => graph.human(),
+        GraphFormat::Mermaid => graph.mermaid(),
+        GraphFormat::Dot => graph.dot(),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen build --cluster k3d-emea
+  fleetgen build --cluster k3s-america-south --env dev | kubectl diff -f -")]
+pub struct BuildArgs {
+    /// The cluster whose objects to print.
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: String,
+    /// Only the objects of this environment's branch [default: every branch].
+    #[arg(long = "env", value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+pub fn build(root: &Path, args: BuildArgs) -> Result<i32> {
+    let envs: Vec<String> = args.env.iter().cloned().collect();
+    let compiled = pipeline::compile(root, &envs)?;
+    let fleet = &compiled.fleet;
+    if !fleet.clusters.contains_key(&args.cluster) {
+        let known = fleet.clusters.keys().map(String::as_str).collect();
+        return Err(unknown("unknown-cluster", "cluster", &args.cluster, known));
+    }
+    let text = view::build::stream(
+        fleet,
+        &compiled.rendered,
+        &args.cluster,
+        args.env.as_deref(),
+    )?;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }

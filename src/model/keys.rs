@@ -150,6 +150,9 @@ fn capi() -> Required {
 fn aws() -> Required {
     Required::ForProviders(vec!["aws"])
 }
+fn cloud() -> Required {
+    Required::ForProviders(vec!["aws", "openstack"])
+}
 fn openstack() -> Required {
     Required::ForProviders(vec!["openstack"])
 }
@@ -216,10 +219,10 @@ const BUILTINS: &[Builtin] = &[
         name: "NODE_CIDR",
         ty: || KeyType::Cidr,
         default: None,
-        required: openstack,
+        required: cloud,
         providers: &[],
         per_environment: false,
-        help: "Network of the machines: the subnet CAPO creates on OpenStack, the VPC on AWS (CAPA's default 10.0.0.0/16 when unset). Must not overlap another cluster's networks.",
+        help: "Network of the machines: the subnet CAPO creates on OpenStack, the VPC CIDR on AWS. Must not overlap another cluster's networks: two VPCs with one CIDR cannot be peered, and CAPA's default (10.0.0.0/16 for every cluster) is not used for that reason.",
     },
     Builtin {
         name: "CNI",
@@ -240,13 +243,22 @@ const BUILTINS: &[Builtin] = &[
         help: "Chart version of the CNI (cilium chart, or Calico's tigera-operator chart); defaults to the version the capi-cni blueprint pins.",
     },
     Builtin {
+        name: "CLOUD_CONTROLLER_MANAGER_VERSION",
+        ty: || KeyType::Version,
+        default: None,
+        required: no,
+        providers: &["aws", "openstack"],
+        per_environment: false,
+        help: "Version of the cloud controller manager: the image tag on AWS, the chart version on OpenStack. Defaults to the release of KUBERNETES_VERSION's minor (v1.<minor>.0 on AWS, chart 2.<minor>.0 on OpenStack); its minor must not be newer than the cluster's.",
+    },
+    Builtin {
         name: "CONTROL_PLANE_MACHINE_COUNT",
         ty: || KeyType::Count,
         default: Some("1"),
         required: no,
         providers: &CAPI,
         per_environment: false,
-        help: "Number of control-plane machines (odd, for etcd quorum).",
+        help: "Number of control-plane machines: odd (1, 3, 5), because each runs a member of the stacked etcd, whose quorum is a majority; Cluster API refuses an even number.",
     },
     Builtin {
         name: "WORKER_MACHINE_COUNT",
@@ -256,6 +268,15 @@ const BUILTINS: &[Builtin] = &[
         providers: &CAPI,
         per_environment: false,
         help: "Number of worker machines.",
+    },
+    Builtin {
+        name: "CLUSTER_READY_TIMEOUT",
+        ty: || KeyType::Duration,
+        default: Some("30m"),
+        required: no,
+        providers: &CAPI,
+        per_environment: false,
+        help: "How long the manager's `<cluster>-cluster` Kustomization waits for the Cluster and its control plane to be Available before it reports a failure; everything applied to the cluster waits for it.",
     },
     Builtin {
         name: "AWS_REGION",
@@ -274,6 +295,24 @@ const BUILTINS: &[Builtin] = &[
         providers: &["aws"],
         per_environment: false,
         help: "Name of an EC2 key pair that exists in AWS_REGION.",
+    },
+    Builtin {
+        name: "AWS_AMI_ID",
+        ty: || KeyType::Text,
+        default: None,
+        required: aws,
+        providers: &["aws"],
+        per_environment: false,
+        help: "EC2 image (ami-…) of every machine, built for KUBERNETES_VERSION in AWS_REGION. CAPA publishes images only for recent Kubernetes minors, as examples and not for production (`clusterawsadm ami list --kubernetes-version v1.33.4 --region eu-west-1` lists them); build your own with image-builder. Changing it makes new machine templates, and Cluster API replaces the machines.",
+    },
+    Builtin {
+        name: "AWS_EBS_CSI",
+        ty: || KeyType::Bool,
+        default: Some("false"),
+        required: no,
+        providers: &["aws"],
+        per_environment: false,
+        help: "Install the EBS CSI driver (a CAAPH HelmChartProxy) for persistent volumes. It runs with the machines' instance profile, which then needs AWS's AmazonEBSCSIDriverPolicy.",
     },
     Builtin {
         name: "AWS_CONTROL_PLANE_MACHINE_TYPE",
@@ -355,6 +394,51 @@ const BUILTINS: &[Builtin] = &[
         providers: &["openstack"],
         per_environment: false,
         help: "Name of a Nova key pair.",
+    },
+    Builtin {
+        name: "OPENSTACK_ROOT_VOLUME_SIZE",
+        ty: || KeyType::Count,
+        default: None,
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Size in GiB of a Cinder root volume for every machine, which flavors without a local disk need; unset, the machines boot from the flavor's disk.",
+    },
+    Builtin {
+        name: "OPENSTACK_ROOT_VOLUME_TYPE",
+        ty: || KeyType::Text,
+        default: None,
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Cinder volume type of the root volumes (OPENSTACK_ROOT_VOLUME_SIZE); the cloud's default type when unset.",
+    },
+    Builtin {
+        name: "OPENSTACK_CONTROL_PLANE_SERVER_GROUP",
+        ty: || KeyType::Text,
+        default: None,
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Name of a Nova server group for the control-plane machines, which CAPO does not create: make it with the anti-affinity (or soft-anti-affinity) policy so that one hypervisor failure cannot take down the etcd quorum.",
+    },
+    Builtin {
+        name: "OPENSTACK_LB_PROVIDER",
+        ty: || enumeration(&["amphora", "ovn"]),
+        default: None,
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Octavia provider of the API server's load balancer (the cloud's default when unset). Set the same `lb-provider` in the [LoadBalancer] section of the cloud controller manager's cloud.conf for Services of type LoadBalancer.",
+    },
+    Builtin {
+        name: "OPENSTACK_CINDER_CSI",
+        ty: || KeyType::Bool,
+        default: Some("false"),
+        required: no,
+        providers: &["openstack"],
+        per_environment: false,
+        help: "Install the Cinder CSI driver (a CAAPH HelmChartProxy) for persistent volumes, with the cloud controller manager's credentials; its chart version is the cloud controller manager's (2.<minor>.0, or CLOUD_CONTROLLER_MANAGER_VERSION).",
     },
     Builtin {
         name: "OPENSTACK_DNS_NAMESERVERS",

@@ -1,6 +1,7 @@
 //! The typed fleet: clusters, tenants and environments with every cross-reference resolved and
 //! checked. Everything after this stage may assume the fleet is consistent.
 
+pub mod capi;
 mod clusters;
 mod environments;
 pub mod keys;
@@ -179,6 +180,7 @@ impl Builder<'_> {
         }
         self.check_managers(&clusters);
         self.check_networks(&clusters);
+        capi::check(&clusters, &mut self.diagnostics);
         let mut tenants = BTreeMap::new();
         for (name, parsed) in &self.source.tenants {
             let tenant = self.tenant(name, &parsed.source, &parsed.content);

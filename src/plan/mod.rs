@@ -39,6 +39,10 @@ pub struct FleetContext {
     pub main_branch: String,
     pub secret_ref: Option<String>,
     pub interval: String,
+    /// `validation.crossNamespaceRefs`: whether the fleet's Flux lets an object refer to a
+    /// source in another namespace. Without it, each Cluster API cluster's namespace on its
+    /// manager gets its own copies of the sources its Kustomizations use.
+    pub cross_namespace_refs: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +184,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         main_branch: fleet.repo.main_branch.clone(),
         secret_ref: fleet.repo.secret_ref.clone(),
         interval: fleet.repo.interval.clone(),
+        cross_namespace_refs: fleet.validation.cross_namespace_refs,
     });
     let mut units = Vec::new();
     let main = fleet.repo.main_branch.clone();

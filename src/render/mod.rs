@@ -629,6 +629,7 @@ mod tests {
             main_branch: "main".to_owned(),
             secret_ref: None,
             interval: "1m".to_owned(),
+            cross_namespace_refs: true,
         });
         let cluster = Arc::new(ClusterContext {
             name: "c".to_owned(),

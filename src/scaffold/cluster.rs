@@ -300,6 +300,19 @@ pub fn add_cluster(root: &Path, args: &AddCluster) -> Result<Proposal> {
             repo.main_branch.as_deref().unwrap_or("main")
         ));
     }
+    if is_new && args.provider == "docker" {
+        proposal.next.push(format!(
+            "{} runs {name}'s machines as Docker containers: its CAPD needs the Docker socket of the node it runs on (/var/run/docker.sock mounted, as in a kind cluster created with it) and the Docker network `kind`",
+            manager.as_deref().unwrap_or("its manager")
+        ));
+    }
+    if is_new && capi && !remote {
+        proposal.next.push(format!(
+            "commit clusters/{name}/flux-system/gotk-components.yaml on the {} branch, the Flux that {} installs into {name}: flux install --export --version=<the Flux version you run, e.g. the manager's> > clusters/{name}/flux-system/gotk-components.yaml",
+            repo.main_branch.as_deref().unwrap_or("main"),
+            manager.as_deref().unwrap_or("its manager")
+        ));
+    }
     if args.envs.is_empty() && is_new {
         proposal.next.push(format!(
             "add {name} to an environment: fleetgen add-cluster {name} --provider {} --env ENV",
@@ -486,6 +499,15 @@ pub fn remove_cluster(root: &Path, args: &RemoveCluster) -> Result<Proposal> {
             .push(format!("--force: also removed {}", removed[1..].join(", ")));
     }
     for cluster in &removed {
+        if source.provider(cluster) != "existing"
+            && let Some(manager) = source.manager(cluster)
+            && !removed.contains(&manager)
+            && args.env.is_none()
+        {
+            proposal.next.push(format!(
+                "once Cluster {cluster}/{cluster} is gone from {manager} (`kubectl -n {cluster} get cluster`), delete namespace {cluster} there: Flux keeps it, because it holds the credentials Cluster API needs until the last machine is deleted"
+            ));
+        }
         if source.is_remote(cluster)
             && let Some(manager) = source.manager(cluster)
             && !removed.contains(&manager)

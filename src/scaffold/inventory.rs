@@ -34,7 +34,12 @@ pub struct Applier {
     pub cluster: String,
     pub namespace: String,
     pub name: String,
+    /// The object says `kustomize.toolkit.fluxcd.io/prune: disabled`: Flux leaves it on the
+    /// cluster when it leaves the inventory.
+    pub kept: bool,
 }
+
+const PRUNE_ANNOTATION: &str = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
 
 /// Per cluster, the objects Flux applies to it and who applies each.
 pub type Inventory = BTreeMap<String, BTreeMap<ObjectId, Applier>>;
@@ -62,6 +67,7 @@ pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
                     cluster: entry.via_cluster.clone(),
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
+                    kept: document.str_at(PRUNE_ANNOTATION) == Some("disabled"),
                 },
             );
         }

@@ -37,7 +37,7 @@ use crate::validate::{
 pub use changes::{ChangeSet, FileChange, slash as slash_path, unified_diff};
 pub use cluster::{AddCluster, RemoveCluster, add_cluster, add_remote_cluster, remove_cluster};
 pub use environment::{InitEnvironment, init_environment};
-pub use init::{Init, init};
+pub use init::{Ci, Init, init};
 pub use inventory::{Applier, Inventory, ObjectId};
 pub use tenant::{
     AddApp, AddTenant, RemoveApp, RemoveTenant, add_app, add_tenant, remove_app, remove_tenant,
@@ -211,6 +211,7 @@ fn prune_report(
             continue;
         }
         let mut shown = Vec::new();
+        let mut kept = Vec::new();
         let mut others: BTreeMap<String, usize> = BTreeMap::new();
         for (id, applier) in &lost {
             let notable = matches!(
@@ -220,7 +221,14 @@ fn prune_report(
                     | ("helm.toolkit.fluxcd.io", "HelmRelease")
                     | ("cluster.x-k8s.io", "Cluster")
             );
-            if notable {
+            if applier.kept {
+                // A Cluster API cluster's namespace holds the cloud credentials its teardown
+                // needs, so Flux never deletes it (capi-cluster blueprint).
+                kept.push(format!(
+                    "  {}: its prune is disabled; delete it yourself once what it holds is gone (for a Cluster API cluster, after its Cluster has been deleted)",
+                    id.describe()
+                ));
+            } else if notable {
                 let mut line = format!("  {}", id.describe());
                 if id.kind == "Cluster" {
                     line.push_str(" — Cluster API deletes the cluster and its machines");
@@ -245,6 +253,10 @@ fn prune_report(
                 if total == 1 { "" } else { "s" },
                 kinds.join(", ")
             ));
+        }
+        if !kept.is_empty() {
+            lines.push(format!("Flux leaves on {cluster}:"));
+            lines.extend(kept);
         }
     }
     lines

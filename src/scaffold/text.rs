@@ -83,7 +83,7 @@ impl ClusterFile<'_> {
         let fleet_default = |name: &str| self.fleet.defaults.get(name).map(ToString::to_string);
         for spec in KeyRegistry::builtin().iter() {
             // Keys required only by other providers (KUBERNETES_VERSION for a cluster made
-            // elsewhere, NODE_CIDR outside OpenStack) would only be noise; the pod and service
+            // elsewhere, NODE_CIDR for Docker) would only be noise; the pod and service
             // networks stay, because fleetgen checks every cluster's networks for overlaps.
             let for_others_only = matches!(
                 &spec.required,

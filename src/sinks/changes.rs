@@ -106,6 +106,12 @@ pub enum Entry {
 /// The current content of a branch: a commit's tree, or `<out>/<branch>/`.
 pub trait Base {
     fn entry(&self, path: &str) -> Result<Entry>;
+
+    /// Whether `path` already holds exactly `content` as a plain file, when the base can tell
+    /// without reading it (a Git tree knows each blob's id); `false` means "look".
+    fn holds(&self, _path: &str, _content: &[u8]) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// The tree as it will be written: with an ownership list, so that fleetgen can tell its files
@@ -139,6 +145,9 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
     };
     let mut changes = Vec::new();
     for (path, content) in tree.iter() {
+        if base.holds(path, content)? {
+            continue;
+        }
         let new = Some(content.to_vec());
         match base.entry(path)? {
             Entry::Missing => changes.push(change(path, ChangeKind::Added, None, None, new)),

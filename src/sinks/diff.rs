@@ -21,6 +21,8 @@ use crate::tree::{Branches, OWNED_LIST};
 
 /// Lines of context around each change, as `git diff` shows.
 const CONTEXT: usize = 3;
+/// Paths named in one drift finding before the rest are counted.
+const FOLD: usize = 20;
 /// Width of the widest `--stat` bar.
 const STAT_WIDTH: usize = 40;
 
@@ -81,53 +83,94 @@ impl Drift {
         }
     }
 
-    /// One finding per changed file, for `check`: every difference is drift, and a hand edit
-    /// on the branch is a problem of its own.
+    /// The findings of `check`: one per branch that differs (missing, or N files differ, the
+    /// paths listed once), and one per file a hand edit on the branch puts in the way.
     pub fn diagnostics(&self) -> Diagnostics {
         let (update, command) = match self.compared {
             Compared::Branches(_) => ("branch", "fleetgen commit"),
             Compared::Directory(_) => ("output", "fleetgen render"),
         };
-        // A changed ownership list goes with every other change; on its own, it is drift.
-        let bookkeeping = |change: &FileChange| {
-            change.path == OWNED_LIST
-                && change.conflict.is_none()
-                && self.branches.iter().any(|branch| {
-                    branch.branch == change.branch
-                        && branch.changes.iter().any(|other| other.path != OWNED_LIST)
-                })
-        };
-        self.changes()
-            .filter(|change| !bookkeeping(change))
-            .map(|change| {
-                let location = Location::file(self.location(change));
-                match change.conflict {
-                    Some(conflict) => {
-                        let rule = match conflict {
-                            Conflict::EditedByHand => "edited-by-hand",
-                            Conflict::HandWritten => "hand-written-in-the-way",
-                        };
-                        let message = match conflict {
-                            Conflict::EditedByHand => "generated file was edited by hand".to_owned(),
-                            Conflict::HandWritten => format!("a hand-written file is where fleetgen renders {}", change.path),
-                        };
-                        Diagnostic::error(rule, message).at(location).with_hint(format!(
-                            "move the change into the fleet source or a blueprint; `{command} --force` discards it"
-                        ))
-                    }
-                    None => {
-                        let message = match change.kind {
-                            ChangeKind::Added => format!("rendered file is missing from the {update}"),
-                            ChangeKind::Modified => format!("the {update} differs from the rendered file"),
-                            ChangeKind::Deleted => format!("the {update} still has a file fleetgen no longer renders"),
-                        };
-                        Diagnostic::error("drift", message)
-                            .at(location)
-                            .with_hint(format!("`fleetgen diff` shows the change, `{command}` brings the {update} up to date"))
-                    }
+        let mut diagnostics = Diagnostics::new();
+        for branch in &self.branches {
+            let name = match &self.compared {
+                Compared::Branches(_) => format!("branch {}", branch.branch),
+                Compared::Directory(dir) => {
+                    format!("output {}", dir.join(&branch.branch).display())
                 }
-            })
-            .collect()
+            };
+            // The ownership list changes with every other file; on its own, it is drift.
+            let mut drifted: Vec<&FileChange> = branch
+                .changes
+                .iter()
+                .filter(|change| change.conflict.is_none() && change.path != OWNED_LIST)
+                .collect();
+            if drifted.is_empty() {
+                drifted.extend(
+                    branch
+                        .changes
+                        .iter()
+                        .filter(|change| change.conflict.is_none()),
+                );
+            }
+            if !drifted.is_empty() {
+                let diagnostic = if branch.exists {
+                    let mut counts = Counts::default();
+                    for change in &drifted {
+                        counts.count(change.kind);
+                    }
+                    let paths: Vec<&str> =
+                        drifted.iter().map(|change| change.path.as_str()).collect();
+                    Diagnostic::error(
+                        "drift",
+                        format!(
+                            "{name}: {} file{} differ{} from the rendered fleet ({counts}): {}",
+                            drifted.len(),
+                            plural(drifted.len()),
+                            if drifted.len() == 1 { "s" } else { "" },
+                            fold(&paths, FOLD)
+                        ),
+                    )
+                    .with_hint(format!(
+                        "`fleetgen diff` shows the changes, `{command}` brings the {update} up to date"
+                    ))
+                } else {
+                    Diagnostic::error(
+                        "drift",
+                        format!(
+                            "{name} does not exist; fleetgen renders {} file{} for it",
+                            drifted.len(),
+                            plural(drifted.len())
+                        ),
+                    )
+                    .with_hint(format!("`{command}` creates it"))
+                };
+                diagnostics.push(diagnostic);
+            }
+            for change in branch
+                .changes
+                .iter()
+                .filter(|change| change.conflict.is_some())
+            {
+                let location = Location::file(self.location(change));
+                let (rule, message) = match change.conflict {
+                    Some(Conflict::HandWritten) => (
+                        "hand-written-in-the-way",
+                        format!(
+                            "a hand-written file is where fleetgen renders {}",
+                            change.path
+                        ),
+                    ),
+                    _ => (
+                        "edited-by-hand",
+                        "generated file was edited by hand".to_owned(),
+                    ),
+                };
+                diagnostics.push(Diagnostic::error(rule, message).at(location).with_hint(format!(
+                    "move the change into the fleet source or a blueprint; `{command} --force` discards it"
+                )));
+            }
+        }
+        diagnostics
     }
 
     /// One summary per changed branch; `environment` names the environment of a branch.
@@ -146,8 +189,24 @@ impl Drift {
     }
 }
 
-/// Compares `branches` with the branches of `repo`.
+/// `a, b, c and 7 more`, in the order given.
+fn fold(items: &[&str], keep: usize) -> String {
+    let mut text = items[..items.len().min(keep)].join(", ");
+    if items.len() > keep {
+        text.push_str(&format!(" and {} more", items.len() - keep));
+    }
+    text
+}
+
+/// Compares `branches` with the branches of `repo`, after finishing a commit a killed
+/// fleetgen left half done: the branches compared are all old or all new.
 pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
+    if git::interrupted(repo) {
+        let committer = repo
+            .signature()
+            .or_else(|_| git2::Signature::now("fleetgen", "fleetgen@localhost"))?;
+        git::recover(repo, &committer)?;
+    }
     let mut drift = Drift {
         compared: Compared::Branches(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()),
         branches: Vec::new(),
@@ -452,14 +511,18 @@ mod tests {
             ]
         );
 
-        // The ownership list changes along with the files; it is not a finding of its own.
+        // One finding for the branch; the ownership list changes along with the files and
+        // is not named.
         let diagnostics = drift.diagnostics();
-        assert_eq!(diagnostics.len(), 3);
-        assert!(diagnostics.iter().all(|d| d.rule == "drift"));
+        assert_eq!(diagnostics.len(), 1);
+        let finding = diagnostics.iter().next().unwrap();
+        assert_eq!(finding.rule, "drift");
         assert!(
-            diagnostics
-                .iter()
-                .all(|d| !d.location.as_ref().unwrap().file.ends_with(OWNED_LIST))
+            finding
+                .message
+                .ends_with(": 3 files differ from the rendered fleet (1 added, 1 modified, 1 deleted): a/x.yaml, b.yaml, c.yaml"),
+            "{}",
+            finding.message
         );
     }
 

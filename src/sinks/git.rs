@@ -8,17 +8,22 @@
 //! Refs move by compare-and-swap: all branches of one `commit` are locked together, checked
 //! against the heads the new commits were built on, and only then updated. If anyone moved a
 //! branch meanwhile, no ref changes at all and the error names the branch; the commits built
-//! for the others are left unreferenced, for `git gc` to collect.
+//! for the others are left unreferenced, for `git gc` to collect. A journal makes the update
+//! all or nothing across a kill too (`journal.rs`), and a checkout of a moving branch moves
+//! with it, as git's `updateInstead` does (`checkout.rs`): that is the one exception to "the
+//! working tree is never touched", and it only ever touches the paths the commit changes.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, Time, TreeWalkMode, TreeWalkResult};
 
 use crate::error::{Error, Result};
+use crate::load::{BLUEPRINTS_DIR, ENVIRONMENTS_DIR};
 use crate::model::Fleet;
 use crate::sinks::changes::{self, Base, ChangeKind, Entry, FileChange};
-use crate::sinks::summary;
+use crate::sinks::journal::{self, Recovered, RefUpdate};
+use crate::sinks::{checkout, summary};
 use crate::tree::{Branches, Tree};
 
 const FILE_MODE: i32 = 0o100_644;
@@ -119,6 +124,9 @@ pub fn read_branch(repo: &Repository, branch: &str) -> Result<Option<(Oid, Tree)
 pub struct GitBase<'repo> {
     repo: &'repo Repository,
     tree: Option<git2::Tree<'repo>>,
+    /// Every plain file of the tree with its blob id, read in one walk: an unchanged rendered
+    /// file is recognised by hashing it, without reading the blob or the trees above it.
+    blobs: std::collections::HashMap<String, Oid>,
 }
 
 impl<'repo> GitBase<'repo> {
@@ -128,15 +136,28 @@ impl<'repo> GitBase<'repo> {
             Some(oid) => Some(repo.find_commit(oid)?.tree()?),
             None => None,
         };
-        Ok(Self { repo, tree })
-    }
-
-    fn tree_id(&self) -> Option<Oid> {
-        self.tree.as_ref().map(git2::Tree::id)
+        let mut blobs = std::collections::HashMap::new();
+        if let Some(tree) = &tree {
+            tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Blob) && entry.filemode() == FILE_MODE {
+                    let name = String::from_utf8_lossy(entry.name_bytes());
+                    blobs.insert(format!("{dir}{name}"), entry.id());
+                }
+                TreeWalkResult::Ok
+            })?;
+        }
+        Ok(Self { repo, tree, blobs })
     }
 }
 
 impl Base for GitBase<'_> {
+    fn holds(&self, path: &str, content: &[u8]) -> Result<bool> {
+        match self.blobs.get(path) {
+            Some(id) => Ok(*id == Oid::hash_object(ObjectType::Blob, content)?),
+            None => Ok(false),
+        }
+    }
+
     fn entry(&self, path: &str) -> Result<Entry> {
         let Some(root) = &self.tree else {
             return Ok(Entry::Missing);
@@ -279,6 +300,9 @@ pub fn commit(
     branches: &Branches,
     options: &CommitOptions,
 ) -> Result<Vec<BranchCommit>> {
+    if !options.dry_run {
+        recover(repo, &options.committer)?;
+    }
     let mut targets = Vec::new();
     for (branch, tree) in branches.iter() {
         targets.push((Target::read(repo, branch, options.prefix.as_deref())?, tree));
@@ -344,9 +368,14 @@ pub fn commit_targets(
             done.push(result);
             continue;
         }
-        let base = GitBase::new(repo, target.base)?;
-        let tree_id = build_tree(repo, base.tree.as_ref(), &result.changes)?;
-        if Some(tree_id) == base.tree_id() || already_there(repo, target, tree_id)? {
+        let base_tree = match target.base {
+            Some(oid) => Some(repo.find_commit(oid)?.tree()?),
+            None => None,
+        };
+        let tree_id = build_tree(repo, base_tree.as_ref(), &result.changes)?;
+        if Some(tree_id) == base_tree.as_ref().map(git2::Tree::id)
+            || already_there(repo, target, tree_id)?
+        {
             result.changes.clear();
             result.message.clear();
             done.push(result);
@@ -464,81 +493,236 @@ fn write_edits(
 }
 
 /// Moves every ref to its new commit if, with all of them locked, each still holds what it
-/// held when read.
+/// held when read; all of them or none, also across a kill (see [`journal`]). Checkouts of a
+/// moving branch are checked first and updated along (see [`checkout`]).
 fn update_refs(
     repo: &Repository,
     updates: &[(&Target, Oid)],
     committer: &Signature<'_>,
 ) -> Result<()> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    let mut transaction = repo.transaction()?;
-    for (target, _) in updates {
-        transaction.lock_ref(&target.refname).map_err(|error| {
-            Error::Git(format!(
-                "cannot lock {} (is another git command updating it?): {}",
-                target.refname,
-                error.message()
-            ))
-        })?;
-    }
-    for (target, _) in updates {
-        let found = head(repo, &target.refname)?;
-        if found != target.expected {
-            let branch = target
-                .refname
-                .strip_prefix("refs/heads/")
-                .unwrap_or(&target.refname)
-                .to_owned();
-            return Err(Error::BranchMoved {
-                branch,
-                expected: target.expected,
-                found,
-            });
+    let updates: Vec<RefUpdate> = updates
+        .iter()
+        .map(|(target, oid)| RefUpdate {
+            refname: target.refname.clone(),
+            old: target.expected,
+            new: *oid,
+        })
+        .collect();
+    refuse_dirty_checkouts(repo, &updates)?;
+    journal::apply(repo, &updates, committer, |update| {
+        let subject = repo
+            .find_commit(update.new)
+            .ok()
+            .and_then(|commit| commit.summary().ok().flatten().map(str::to_owned))
+            .unwrap_or_default();
+        format!("fleetgen commit: {subject}")
+    })
+}
+
+/// Refuses, before anything moves, an update that would leave a checkout of a moving branch
+/// behind: a path the new commit changes holds something else there, or git is busy with
+/// that checkout's index.
+fn refuse_dirty_checkouts(repo: &Repository, updates: &[RefUpdate]) -> Result<()> {
+    let mut problems = Vec::new();
+    for update in updates {
+        for checkout in checkout::of_branch(repo, &update.refname)? {
+            let dir = checkout.workdir.display().to_string();
+            let dir = dir.trim_end_matches('/').to_owned();
+            if checkout::index_locked(&checkout) {
+                problems.push(format!("{dir}: git is using the index (index.lock exists)"));
+                continue;
+            }
+            let dirty = checkout.dirty_paths(update.old, update.new)?;
+            if !dirty.is_empty() {
+                problems.push(format!(
+                    "{dir} ({} checked out): {}",
+                    update.refname.trim_start_matches("refs/heads/"),
+                    fold(&dirty, 10)
+                ));
+            }
         }
     }
-    for (target, oid) in updates {
-        let commit = repo.find_commit(*oid)?;
-        let subject = String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default());
-        transaction.set_target(
-            &target.refname,
-            *oid,
-            Some(committer),
-            &format!("fleetgen commit: {subject}"),
-        )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CheckoutDirty(problems))
     }
-    transaction.commit()?;
+}
+
+/// `a, b, c and 7 more`: long lists of paths stay readable in one message.
+fn fold(paths: &[String], keep: usize) -> String {
+    let mut text = paths
+        .iter()
+        .take(keep)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > keep {
+        text.push_str(&format!(" and {} more", paths.len() - keep));
+    }
+    text
+}
+
+/// Working trees that have `refname` checked out.
+pub fn checked_out(repo: &Repository, refname: &str) -> Result<Vec<PathBuf>> {
+    Ok(checkout::of_branch(repo, refname)?
+        .into_iter()
+        .map(|checkout| checkout.workdir)
+        .collect())
+}
+
+/// Whether a commit was interrupted (or is running): its journal exists.
+pub fn interrupted(repo: &Repository) -> bool {
+    journal::path(repo).exists()
+}
+
+/// Finishes a commit a killed fleetgen left half done (see [`journal`]); says so on stderr.
+pub fn recover(repo: &Repository, committer: &Signature<'_>) -> Result<()> {
+    match journal::recover(repo, committer)? {
+        Recovered::Nothing => {}
+        Recovered::Forward(updates) => eprintln!(
+            "note: finished an interrupted fleetgen commit: {} moved",
+            updates
+                .iter()
+                .map(|update| update.refname.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Recovered::Back(updates) => eprintln!(
+            "note: undid an interrupted fleetgen commit: {} left as they were",
+            updates
+                .iter()
+                .map(|update| update.refname.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
     Ok(())
 }
 
-/// Working trees that have `refname` checked out: after a commit onto that branch their index
-/// and files still show the previous commit.
-pub fn checked_out(repo: &Repository, refname: &str) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut consider = |repo: &Repository| -> Result<()> {
-        let Some(workdir) = repo.workdir() else {
-            return Ok(());
-        };
-        let head = repo.find_reference("HEAD")?;
-        if head.symbolic_target()? == Some(refname)
-            && !found.iter().any(|dir: &PathBuf| dir == workdir)
-        {
-            found.push(workdir.to_path_buf());
-        }
-        Ok(())
+/// The fleet source's files with changes Git has not committed (modified, staged, new, or
+/// deleted), relative to the fleet root: a commit rendered from them publishes what no
+/// commit of the source records. Empty when the source is in no repository.
+pub fn uncommitted_source(root: &Path) -> Result<Vec<String>> {
+    let repo = match Repository::discover(root) {
+        Ok(repo) => repo,
+        Err(error) if error.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error.into()),
     };
-    // Opened from a linked worktree, `repo` sees only that worktree's HEAD: start again from
-    // the common directory, which is the main working tree's repository.
-    let main = Repository::open(repo.commondir())?;
-    consider(&main)?;
-    for name in main.worktrees()?.iter().flatten().flatten() {
-        let worktree = main.find_worktree(name)?;
-        if worktree.validate().is_ok() {
-            consider(&Repository::open_from_worktree(&worktree)?)?;
+    let Some(workdir) = repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let prefix = relative_prefix(workdir, root);
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .disable_pathspec_match(false);
+    for input in ["fleet", ENVIRONMENTS_DIR, BLUEPRINTS_DIR] {
+        options.pathspec(format!("{prefix}{input}/"));
+    }
+    let statuses = repo.statuses(Some(&mut options))?;
+    let mut paths: Vec<String> = statuses
+        .iter()
+        .filter(|entry| entry.status() != git2::Status::CURRENT)
+        .filter_map(|entry| {
+            entry
+                .path()
+                .map(|path| path.strip_prefix(&prefix).unwrap_or(path).to_owned())
+                .ok()
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// The fleet source at `root` as staged in its repository's index, copied into a temporary
+/// directory; `None` when the index holds no fleet source there (a checkout of a rendered
+/// branch, or no repository at all). Honours `GIT_INDEX_FILE`, which git sets for hooks of
+/// `git commit -a` and `git commit <path>`.
+pub fn stage_index(root: &Path) -> Result<Option<tempfile::TempDir>> {
+    let repo = match Repository::discover(root) {
+        Ok(repo) => repo,
+        Err(error) if error.code() == ErrorCode::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let Some(workdir) = repo.workdir() else {
+        return Ok(None);
+    };
+    let prefix = relative_prefix(workdir, root);
+    let index = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(file) => git2::Index::open(&workdir.join(file))?,
+        None => repo.index()?,
+    };
+    let fleet_file = format!("{prefix}{}", crate::load::FLEET_FILE);
+    if index.get_path(Path::new(&fleet_file), 0).is_none() {
+        return Ok(None);
+    }
+    let staged = tempfile::Builder::new()
+        .prefix("fleetgen-staged-")
+        .tempdir()
+        .map_err(|source| Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    for entry in index.iter() {
+        let Ok(path) = std::str::from_utf8(&entry.path) else {
+            continue;
+        };
+        let Some(relative) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        // Stage 0 only (a conflicted path has no staged content), blobs only (no submodules).
+        let stage = (entry.flags >> 12) & 0x3;
+        let kind = entry.mode & 0o170_000;
+        if stage != 0 || (kind != 0o100_000 && kind != 0o120_000) {
+            continue;
+        }
+        let valid = relative
+            .split('/')
+            .all(|part| !matches!(part, "" | "." | "..") && !part.eq_ignore_ascii_case(".git"));
+        if !valid {
+            continue;
+        }
+        let file = staged.path().join(relative);
+        let blob = repo.find_blob(entry.id)?;
+        let write_error = |source| Error::Write {
+            path: file.clone(),
+            source,
+        };
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(write_error)?;
+        }
+        if kind == 0o120_000 {
+            // A link is staged as its target; the loader decides whether it may follow it.
+            #[cfg(unix)]
+            {
+                use std::os::unix::ffi::OsStrExt;
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(blob.content()), &file)
+                    .map_err(write_error)?;
+            }
+        } else {
+            std::fs::write(&file, blob.content()).map_err(write_error)?;
         }
     }
-    Ok(found)
+    Ok(Some(staged))
+}
+
+/// `root` relative to `workdir`, `/`-separated with a trailing `/`, or empty at the top.
+fn relative_prefix(workdir: &Path, root: &Path) -> String {
+    let canonical =
+        |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let prefix = canonical(root)
+        .strip_prefix(canonical(workdir))
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let prefix = prefix.to_string_lossy().replace('\\', "/");
+    if prefix.is_empty() {
+        prefix
+    } else {
+        format!("{prefix}/")
+    }
 }
 
 /// The author and committer of fleetgen's commits.

@@ -3,7 +3,9 @@
 //! `commit` commits them there, `check` validates and compares.
 
 pub mod changes;
+pub mod checkout;
 pub mod diff;
 pub mod git;
+pub mod journal;
 pub mod summary;
 pub mod write;

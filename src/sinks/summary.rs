@@ -6,11 +6,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
 use crate::sinks::changes::{ChangeKind, FileChange};
+use crate::view::natural;
 
-/// Files listed per group in a commit message body before it says "and N more".
-const LISTED_PER_GROUP: usize = 20;
+/// Files a commit message lists one by one; past this it lists none and counts them, since
+/// the commit itself has the list.
+const LISTED_FILES: usize = 20;
 /// Clusters named in a commit subject before it just counts them.
 const NAMED_IN_SUBJECT: usize = 3;
+/// Lines of clusters a summary shows: clusters with the same changes share a line, and past
+/// this many lines the rest are counted.
+const CLUSTER_LINES: usize = 12;
+/// Names listed in one line (clusters of a group, tenants of a cluster) before "and N more".
+const NAMES_PER_LINE: usize = 6;
+/// The most lines a branch summary has: its header, the cluster lines, the "more clusters"
+/// and fleet-wide lines.
+pub const SUMMARY_LINES: usize = CLUSTER_LINES + 3;
+/// The most lines a commit message has, whatever the size of the change.
+pub const MESSAGE_LINES: usize = 4 + SUMMARY_LINES + 2 + LISTED_FILES + 4;
 
 /// The part of a cluster's configuration a file belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,7 +31,8 @@ pub enum Area {
     Entry,
     /// `clusters/<c>/environments/<env>/` on the main branch.
     Environment(String),
-    /// `clusters/<manager>/capi/<c>/`: the Cluster API definition, on its manager.
+    /// `capi/<c>/` and `clusters/<manager>/capi/<c>/`: the Cluster API definition and the
+    /// Kustomization that applies it on its manager.
     Definition,
     /// `infra/<c>/`.
     Infrastructure,
@@ -65,6 +78,7 @@ pub fn classify(path: &str) -> Option<(String, Area)> {
             }
             Some(((*cluster).to_owned(), Area::Entry))
         }
+        "capi" => Some(((*cluster).to_owned(), Area::Definition)),
         "infra" => Some((
             nested("remotes").unwrap_or_else(|| (*cluster).to_owned()),
             Area::Infrastructure,
@@ -158,25 +172,102 @@ impl BranchSummary {
     }
 }
 
+impl BranchSummary {
+    /// One line per group of clusters with the same changes, in natural order, at most
+    /// [`CLUSTER_LINES`] of them, then a line counting the rest.
+    pub fn cluster_lines(&self) -> Vec<String> {
+        let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (cluster, areas) in &self.clusters {
+            groups
+                .entry(describe_areas(areas))
+                .or_default()
+                .push(cluster);
+        }
+        let mut groups: Vec<(String, Vec<&str>)> = groups
+            .into_iter()
+            .map(|(areas, mut clusters)| {
+                clusters.sort_by(|a, b| natural::cmp(a, b));
+                (areas, clusters)
+            })
+            .collect();
+        groups.sort_by(|a, b| natural::cmp(a.1[0], b.1[0]));
+        let mut lines: Vec<String> = groups
+            .iter()
+            .take(CLUSTER_LINES)
+            .map(|(areas, clusters)| {
+                let label = if clusters.len() == 1 {
+                    "cluster"
+                } else {
+                    "clusters"
+                };
+                format!("{label} {}: {areas}", fold(clusters, NAMES_PER_LINE))
+            })
+            .collect();
+        if groups.len() > CLUSTER_LINES {
+            let rest: usize = groups[CLUSTER_LINES..]
+                .iter()
+                .map(|(_, clusters)| clusters.len())
+                .sum();
+            lines.push(format!(
+                "… and {rest} more cluster{} with other changes",
+                plural(rest)
+            ));
+        }
+        if self.fleet_wide > 0 {
+            lines.push(format!(
+                "fleet-wide: {} file{}",
+                self.fleet_wide,
+                plural(self.fleet_wide)
+            ));
+        }
+        lines
+    }
+}
+
+/// `infrastructure, tenants a, b and 3 more`: the areas of one cluster, tenants folded.
+fn describe_areas(areas: &BTreeSet<Area>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut tenants: Vec<&str> = Vec::new();
+    for area in areas {
+        match area {
+            Area::Tenant(tenant) => tenants.push(tenant),
+            other => parts.push(other.to_string()),
+        }
+    }
+    match tenants.len() {
+        0 => {}
+        1 => parts.push(format!("tenant {}", tenants[0])),
+        _ => {
+            tenants.sort_by(|a, b| natural::cmp(a, b));
+            parts.push(format!("tenants {}", fold(&tenants, NAMES_PER_LINE)));
+        }
+    }
+    parts.join(", ")
+}
+
+/// `a, b, c and 7 more`: at most `limit` names, in the order given.
+pub fn fold(names: &[&str], limit: usize) -> String {
+    if names.len() <= limit {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..limit].join(", "),
+        names.len() - limit
+    )
+}
+
 impl fmt::Display for BranchSummary {
-    /// `dev (environment dev): 2 added, 1 modified` and one line per cluster.
+    /// `dev (environment dev): 2 added, 1 modified` and the cluster lines, at most
+    /// [`SUMMARY_LINES`] lines whatever the size of the change.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.branch)?;
         if let Some(env) = &self.environment {
             write!(f, " (environment {env})")?;
         }
         write!(f, ": {}", self.counts)?;
-        for (cluster, areas) in &self.clusters {
-            let areas: Vec<String> = areas.iter().map(Area::to_string).collect();
-            write!(f, "\n  cluster {cluster}: {}", areas.join(", "))?;
-        }
-        if self.fleet_wide > 0 {
-            write!(
-                f,
-                "\n  fleet-wide: {} file{}",
-                self.fleet_wide,
-                plural(self.fleet_wide)
-            )?;
+        for line in self.cluster_lines() {
+            write!(f, "\n  {line}")?;
         }
         Ok(())
     }
@@ -194,7 +285,8 @@ pub fn commit_message(
     let mut message = match subject {
         Some(subject) => subject.trim().to_owned(),
         None => {
-            let clusters: Vec<&str> = summary.clusters.keys().map(String::as_str).collect();
+            let mut clusters: Vec<&str> = summary.clusters.keys().map(String::as_str).collect();
+            clusters.sort_by(|a, b| natural::cmp(a, b));
             match clusters.len() {
                 0 => format!("Render {}", summary.label()),
                 count if count <= NAMED_IN_SUBJECT => {
@@ -205,35 +297,19 @@ pub fn commit_message(
         }
     };
     let _ = write!(message, "\n\n{}: {}\n", summary.label(), summary.counts);
-
-    let mut groups: BTreeMap<Option<String>, Vec<&FileChange>> = BTreeMap::new();
-    for change in changes {
-        groups
-            .entry(classify(&change.path).map(|(cluster, _)| cluster))
-            .or_default()
-            .push(change);
+    let lines = summary.cluster_lines();
+    if !lines.is_empty() {
+        message.push('\n');
+        for line in lines {
+            let _ = writeln!(message, "{line}");
+        }
     }
-    // Clusters first, fleet-wide files last.
-    let ordered = groups
-        .iter()
-        .filter(|(cluster, _)| cluster.is_some())
-        .chain(groups.iter().filter(|(cluster, _)| cluster.is_none()));
-    for (cluster, files) in ordered {
-        match cluster {
-            Some(cluster) => {
-                let areas: Vec<String> = summary.clusters[cluster]
-                    .iter()
-                    .map(Area::to_string)
-                    .collect();
-                let _ = write!(message, "\ncluster {cluster} ({}):\n", areas.join(", "));
-            }
-            None => message.push_str("\nfleet-wide:\n"),
-        }
-        for change in files.iter().take(LISTED_PER_GROUP) {
-            let _ = writeln!(message, "  {} {}", change.kind.letter(), change.path);
-        }
-        if files.len() > LISTED_PER_GROUP {
-            let _ = writeln!(message, "  … and {} more", files.len() - LISTED_PER_GROUP);
+    if changes.len() <= LISTED_FILES {
+        message.push('\n');
+        let mut files: Vec<&FileChange> = changes.iter().collect();
+        files.sort_by(|a, b| natural::cmp(&a.path, &b.path));
+        for change in files {
+            let _ = writeln!(message, "{} {}", change.kind.letter(), change.path);
         }
     }
     message
@@ -274,6 +350,7 @@ mod tests {
                 "clusters/m/capi/c/cluster.yaml",
                 Some(("c", Area::Definition)),
             ),
+            ("capi/c/workers.yaml", Some(("c", Area::Definition))),
             (
                 "infra/a/redis/deployment.yaml",
                 Some(("a", Area::Infrastructure)),
@@ -322,8 +399,8 @@ mod tests {
         let message = commit_message("dev", Some("dev"), &changes, None);
         assert_eq!(
             message,
-            "Render environment dev: a\n\nenvironment dev: 1 added, 1 modified\n\ncluster a (tenant team):\n  A \
-             tenants/a/team/sandbox.yaml\n\nfleet-wide:\n  M .fleetgen/owned.sha256\n"
+            "Render environment dev: a\n\nenvironment dev: 1 added, 1 modified\n\ncluster a: tenant team\n\
+             fleet-wide: 1 file\n\nM .fleetgen/owned.sha256\nA tenants/a/team/sandbox.yaml\n"
         );
         let message = commit_message("main", None, &changes, Some("Roll out team"));
         assert!(
@@ -332,20 +409,76 @@ mod tests {
         );
     }
 
+    /// 60 clusters × 100 tenants, with the shape of a fleet-wide change plus a few clusters
+    /// that differ: the message used to list every file group (1,387 lines for such a fleet).
+    fn large_change() -> Vec<FileChange> {
+        let mut changes = Vec::new();
+        for cluster in 1..=60 {
+            changes.push(change(
+                &format!("infra/site{cluster}/redis/deployment.yaml"),
+                ChangeKind::Modified,
+            ));
+            let tenants = if cluster % 4 == 0 {
+                100
+            } else {
+                cluster % 7 + 1
+            };
+            for tenant in 1..=tenants {
+                changes.push(change(
+                    &format!("tenants/site{cluster}/t{tenant}/apps.yaml"),
+                    ChangeKind::Added,
+                ));
+            }
+        }
+        changes.push(change(".fleetgen/owned.sha256", ChangeKind::Modified));
+        changes
+    }
+
     #[test]
-    fn long_lists_are_cut() {
-        let changes: Vec<FileChange> = (0..25)
-            .map(|index| change(&format!("infra/c{index}/x.yaml"), ChangeKind::Added))
-            .collect();
-        let message = commit_message("prod-branch", Some("prod"), &changes, None);
+    fn summaries_and_messages_stay_bounded_in_natural_order() {
+        let changes = large_change();
+        let summary = BranchSummary::new("dev", Some("dev"), &changes).to_string();
+        let lines = summary.lines().count();
+        assert!(lines <= SUMMARY_LINES, "{lines} lines:\n{summary}");
         assert!(
-            message.starts_with("Render environment prod (branch prod-branch): 25 clusters\n"),
+            summary.contains("tenants t1, t2, t3, t4, t5, t6 and 94 more"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("clusters site4, site8, site12, site16, site20, site24 and 9 more"),
+            "{summary}"
+        );
+        let message = commit_message("dev", Some("dev"), &changes, None);
+        let lines = message.lines().count();
+        assert!(lines <= MESSAGE_LINES, "{lines} lines:\n{message}");
+        assert!(
+            message.starts_with("Render environment dev: 60 clusters\n"),
             "{message}"
         );
-        let one_group: Vec<FileChange> = (0..25)
-            .map(|index| change(&format!("infra/c/{index}.yaml"), ChangeKind::Added))
+        assert!(!message.contains("tenants/site"), "{message}");
+    }
+
+    #[test]
+    fn clusters_with_the_same_changes_share_a_line() {
+        let changes: Vec<FileChange> = (1..=12)
+            .map(|index| change(&format!("infra/c{index}/x.yaml"), ChangeKind::Added))
             .collect();
-        let message = commit_message("dev", Some("dev"), &one_group, None);
-        assert!(message.ends_with("  … and 5 more\n"), "{message}");
+        let summary = BranchSummary::new("prod-branch", Some("prod"), &changes);
+        assert_eq!(
+            summary.cluster_lines(),
+            ["clusters c1, c2, c3, c4, c5, c6 and 6 more: infrastructure"]
+        );
+        let message = commit_message("prod-branch", Some("prod"), &changes, None);
+        assert!(
+            message.starts_with("Render environment prod (branch prod-branch): 12 clusters\n"),
+            "{message}"
+        );
+        // Few enough files to list, in natural order.
+        assert!(
+            message.ends_with(
+                "A infra/c9/x.yaml\nA infra/c10/x.yaml\nA infra/c11/x.yaml\nA infra/c12/x.yaml\n"
+            ),
+            "{message}"
+        );
     }
 }

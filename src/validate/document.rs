@@ -12,21 +12,54 @@ use crate::diagnostic::{Diagnostic, Location};
 use crate::render::is_yaml;
 use crate::tree::{Branches, OWNED_LIST};
 
-/// One YAML document of a rendered file.
+/// One YAML document of a rendered file, borrowing its names and text from the rendered trees.
+///
+/// Only the documents the graph checks read keep their parsed value: Flux objects and kustomize
+/// files. Every other object keeps its identity (apiVersion, kind, name, namespace) and its
+/// text; its value is `Null` once the schema check has seen it, so that a large fleet is never
+/// held in memory twice.
 #[derive(Debug, Clone)]
-pub struct Document {
-    pub branch: String,
-    pub path: String,
+pub struct Document<'t> {
+    pub branch: &'t str,
+    pub path: &'t str,
     /// Position of the document in its file, from 0.
     pub index: usize,
     /// 1-based line of the document's first line in the file.
     pub first_line: usize,
     /// The document's own text, for locating fields.
-    pub text: String,
+    pub text: &'t str,
+    /// The parsed document, or `Null` when no check after the schemas reads it.
     pub value: Value,
+    id: Identity,
 }
 
-impl Document {
+/// The fields every check reads, kept when the value is not.
+#[derive(Debug, Clone, Default)]
+struct Identity {
+    api_version: Option<Box<str>>,
+    kind: Option<Box<str>>,
+    name: Option<Box<str>>,
+    namespace: Option<Box<str>>,
+}
+
+impl Identity {
+    fn of(value: &Value) -> Self {
+        let text = |pointer: &str| {
+            value
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(Box::from)
+        };
+        Self {
+            api_version: text("/apiVersion"),
+            kind: text("/kind"),
+            name: text("/metadata/name"),
+            namespace: text("/metadata/namespace"),
+        }
+    }
+}
+
+impl Document<'_> {
     /// `<branch>/<path>`, the file name findings about rendered output use.
     pub fn file(&self) -> String {
         format!("{}/{}", self.branch, self.path)
@@ -37,11 +70,11 @@ impl Document {
     }
 
     pub fn api_version(&self) -> Option<&str> {
-        self.str_at("/apiVersion")
+        self.id.api_version.as_deref()
     }
 
     pub fn kind(&self) -> Option<&str> {
-        self.str_at("/kind")
+        self.id.kind.as_deref()
     }
 
     /// `(group, version)` of the apiVersion; the core group is `""`.
@@ -54,11 +87,11 @@ impl Document {
     }
 
     pub fn name(&self) -> Option<&str> {
-        self.str_at("/metadata/name")
+        self.id.name.as_deref()
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.str_at("/metadata/namespace")
+        self.id.namespace.as_deref()
     }
 
     /// Whether this is a Kubernetes object at all (kustomize's own files are not).
@@ -84,8 +117,36 @@ impl Document {
     /// found in the text, or of the document's start.
     pub fn location(&self, pointer: &str) -> Location {
         let segments = pointer_segments(pointer);
-        let line = locate_line(&self.text, &self.value, &segments).unwrap_or(1);
+        // A document whose value was let go is parsed again: findings are few.
+        let reparsed;
+        let value = if self.value.is_null() {
+            reparsed = parse_document(self.text).unwrap_or(Value::Null);
+            &reparsed
+        } else {
+            &self.value
+        };
+        let line = locate_line(self.text, value, &segments).unwrap_or(1);
         Location::new(self.file(), self.first_line + line - 1, 1)
+    }
+
+    /// Whether a check after the schemas reads this document's value: the graph and the
+    /// Secrets read Flux objects and kustomize files, the plain-text check reads Secrets.
+    fn value_is_read_later(&self) -> bool {
+        match self.group_version() {
+            None => true,
+            Some(_) if self.kind() == Some("Secret") => true,
+            Some((group, _)) => {
+                group.ends_with(".toolkit.fluxcd.io") || group == "kustomize.config.k8s.io"
+            }
+        }
+    }
+
+    /// Lets go of the value when nothing after the schema check reads it.
+    fn slim(mut self) -> Self {
+        if !self.value_is_read_later() {
+            self.value = Value::Null;
+        }
+        self
     }
 }
 
@@ -106,9 +167,35 @@ pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
+/// One file's documents and what the per-document check found in them.
+type FileResult<'t> = (Vec<Document<'t>>, Vec<Diagnostic>);
+
+/// What parsing the rendered trees found.
+#[derive(Debug, Default)]
+pub struct Parsed<'t> {
+    /// Every document, in branch, path and document order.
+    pub documents: Vec<Document<'t>>,
+    /// Files that are not valid YAML.
+    pub syntax: Vec<Diagnostic>,
+    /// What the per-document check found, in document order.
+    pub findings: Vec<Diagnostic>,
+}
+
 /// Every YAML document of every file of `branches`, in branch and path order, plus the
 /// findings for files that are not valid YAML.
-pub fn parse_branches(branches: &Branches) -> (Vec<Document>, Vec<Diagnostic>) {
+pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic>) {
+    let parsed = parse_and_check(branches, |_| Vec::new(), &|| {});
+    (parsed.documents, parsed.syntax)
+}
+
+/// Parses every YAML document of `branches` once, in parallel, runs `check` on each while its
+/// whole value is at hand, and keeps of each what the later checks need. `tick` is called once
+/// per file, from any thread.
+pub fn parse_and_check<'t>(
+    branches: &'t Branches,
+    check: impl Fn(&Document<'t>) -> Vec<Diagnostic> + Sync,
+    tick: &(dyn Fn() + Sync),
+) -> Parsed<'t> {
     let files: Vec<(&str, &str, &[u8])> = branches
         .iter()
         .flat_map(|(branch, tree)| {
@@ -117,31 +204,47 @@ pub fn parse_branches(branches: &Branches) -> (Vec<Document>, Vec<Diagnostic>) {
         })
         .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
         .collect();
-    let parsed: Vec<Result<Vec<Document>, Diagnostic>> = files
+    let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = files
         .par_iter()
-        .map(|(branch, path, content)| parse_file(branch, path, content))
+        .map(|(branch, path, content)| {
+            let documents = parse_file(branch, path, content)?;
+            let findings = documents.iter().flat_map(&check).collect();
+            tick();
+            Ok((
+                documents.into_iter().map(Document::slim).collect(),
+                findings,
+            ))
+        })
         .collect();
-    let mut documents = Vec::new();
-    let mut diagnostics = Vec::new();
-    for result in parsed {
+    let mut parsed = Parsed::default();
+    for result in per_file {
         match result {
-            Ok(found) => documents.extend(found),
-            Err(diagnostic) => diagnostics.push(diagnostic),
+            Ok((documents, findings)) => {
+                parsed.documents.extend(documents);
+                parsed.findings.extend(findings);
+            }
+            Err(diagnostic) => parsed.syntax.push(diagnostic),
         }
     }
-    (documents, diagnostics)
+    parsed
 }
 
-/// Splits a file at its `---` lines and parses each document. Empty documents are dropped.
-pub fn parse_file(branch: &str, path: &str, content: &[u8]) -> Result<Vec<Document>, Diagnostic> {
-    let file = format!("{branch}/{path}");
-    let text = std::str::from_utf8(content)
-        .map_err(|_| Diagnostic::error("yaml-syntax", "the file is not UTF-8").at_file(&file))?;
+/// Splits a file at its `---` lines and parses each document, keeping every value. Empty
+/// documents are dropped.
+pub fn parse_file<'t>(
+    branch: &'t str,
+    path: &'t str,
+    content: &'t [u8],
+) -> Result<Vec<Document<'t>>, Diagnostic> {
+    let text = std::str::from_utf8(content).map_err(|_| {
+        Diagnostic::error("yaml-syntax", "the file is not UTF-8")
+            .at_file(format!("{branch}/{path}"))
+    })?;
     let mut documents = Vec::new();
     for (index, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
-        let value = parse_document(&chunk).map_err(|(line, message)| {
+        let value = parse_document(chunk).map_err(|(line, message)| {
             Diagnostic::error("yaml-syntax", message).at(Location::new(
-                &file,
+                format!("{branch}/{path}"),
                 first_line + line.saturating_sub(1),
                 1,
             ))
@@ -150,11 +253,12 @@ pub fn parse_file(branch: &str, path: &str, content: &[u8]) -> Result<Vec<Docume
             continue;
         }
         documents.push(Document {
-            branch: branch.to_owned(),
-            path: path.to_owned(),
+            branch,
+            path,
             index,
             first_line,
             text: chunk,
+            id: Identity::of(&value),
             value,
         });
     }
@@ -174,22 +278,26 @@ fn parse_document(text: &str) -> Result<Value, (usize, String)> {
     })
 }
 
-/// `(first line, text)` of each document; a `---` line starts a new one.
-fn split_documents(text: &str) -> Vec<(usize, String)> {
+/// `(first line, text)` of each document; a `---` line starts a new one. The texts are slices
+/// of `text`, separators left out.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut documents = Vec::new();
-    let mut current = String::new();
+    let mut start = 0;
     let mut first_line = 1;
-    for (index, line) in text.lines().enumerate() {
-        let is_separator = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let end = offset + line.len();
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        let bare = bare.strip_suffix('\r').unwrap_or(bare);
+        let is_separator = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
         if is_separator {
-            documents.push((first_line, std::mem::take(&mut current)));
+            documents.push((first_line, &text[start..offset]));
+            start = end;
             first_line = index + 2;
-            continue;
         }
-        current.push_str(line);
-        current.push('\n');
+        offset = end;
     }
-    documents.push((first_line, current));
+    documents.push((first_line, &text[start..]));
     documents
 }
 
@@ -380,11 +488,13 @@ fn nth_entry(
 }
 
 /// Documents grouped by `(branch, path)`, for the graph's walk over directories.
-pub fn by_file(documents: &[Document]) -> BTreeMap<(&str, &str), Vec<&Document>> {
-    let mut files: BTreeMap<(&str, &str), Vec<&Document>> = BTreeMap::new();
+pub fn by_file<'a, 't>(
+    documents: &'a [Document<'t>],
+) -> BTreeMap<(&'t str, &'t str), Vec<&'a Document<'t>>> {
+    let mut files: BTreeMap<(&str, &str), Vec<&Document<'t>>> = BTreeMap::new();
     for document in documents {
         files
-            .entry((document.branch.as_str(), document.path.as_str()))
+            .entry((document.branch, document.path))
             .or_default()
             .push(document);
     }
@@ -423,7 +533,7 @@ spec:
 kind: Second
 ";
 
-    fn document() -> Document {
+    fn document() -> Document<'static> {
         let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
         assert_eq!(documents.len(), 2);
         documents.into_iter().next().unwrap()

@@ -2,8 +2,8 @@
 //! `check` reports its findings; `render`, `diff` and `commit` refuse to go on when there is
 //! an error, so that nothing `check` rejects is ever written or committed.
 
+use super::Options;
 use super::sources::{Overrides, load_schemas_with};
-use super::{Options, validate};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -20,11 +20,23 @@ pub struct Settings {
 /// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
 /// finding, sorted.
 pub fn run(fleet: &Fleet, rendered: &Rendered, settings: &Settings) -> Result<Diagnostics> {
+    run_with(fleet, rendered, settings, &crate::progress::Quiet)
+}
+
+/// [`run`], telling `progress` how far it is.
+pub fn run_with(
+    fleet: &Fleet,
+    rendered: &Rendered,
+    settings: &Settings,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Diagnostics> {
     let (schemas, _) = load_schemas_with(fleet, Some(rendered), &settings.overrides)?;
     let options = Options {
         strict: settings.strict || fleet.validation.strict,
     };
-    Ok(validate(fleet, rendered, &schemas, options))
+    Ok(super::validate_with(
+        fleet, rendered, &schemas, options, progress,
+    ))
 }
 
 /// [`run`], as a gate: the warnings when there is no error, every finding as

@@ -35,7 +35,7 @@ pub const BOOTSTRAP: &str = "flux-system";
 /// An object as a build places it: its document and the namespace and name it ends up with.
 #[derive(Debug, Clone)]
 pub struct Placed<'a> {
-    pub document: &'a Document,
+    pub document: &'a Document<'a>,
     pub namespace: Option<String>,
     pub name: String,
 }
@@ -97,7 +97,7 @@ pub struct Simulation<'a> {
 pub fn check(
     fleet: &Fleet,
     rendered: &Rendered,
-    documents: &[Document],
+    documents: &[Document<'_>],
     schemas: &Schemas,
 ) -> Diagnostics {
     let simulation = simulate(fleet, rendered, documents, schemas);
@@ -126,7 +126,7 @@ pub fn check(
 pub fn simulate<'a>(
     fleet: &'a Fleet,
     rendered: &'a Rendered,
-    documents: &'a [Document],
+    documents: &'a [Document<'a>],
     schemas: &'a Schemas,
 ) -> Simulation<'a> {
     let mut walker = Walker::new(fleet, rendered, documents, schemas);
@@ -152,7 +152,7 @@ struct Walker<'a> {
     fleet: &'a Fleet,
     rendered: &'a Rendered,
     schemas: &'a Schemas,
-    files: BTreeMap<(&'a str, &'a str), Vec<&'a Document>>,
+    files: BTreeMap<(&'a str, &'a str), Vec<&'a Document<'a>>>,
     /// Per branch, every directory that holds a file, at any depth.
     directories: BTreeMap<String, BTreeSet<String>>,
     builds: RefCell<HashMap<(String, String, bool), Rc<Build<'a>>>>,
@@ -171,7 +171,7 @@ impl<'a> Walker<'a> {
     fn new(
         fleet: &'a Fleet,
         rendered: &'a Rendered,
-        documents: &'a [Document],
+        documents: &'a [Document<'a>],
         schemas: &'a Schemas,
     ) -> Self {
         let mut directories: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -579,7 +579,7 @@ impl<'a> Walker<'a> {
         branch: &str,
         objects: &[Placed<'a>],
         origins: &Origins,
-        namespace: Option<(&Document, &str)>,
+        namespace: Option<(&Document<'_>, &str)>,
     ) {
         let mut seen: BTreeMap<_, (usize, &Placed<'a>)> = BTreeMap::new();
         let mut findings = Vec::new();
@@ -701,7 +701,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The branch of the fleet repo a GitRepository tracks, when it clones the fleet repo.
-    fn tracked_branch(&self, document: &Document) -> Option<String> {
+    fn tracked_branch(&self, document: &Document<'_>) -> Option<String> {
         if document.kind() != Some("GitRepository") {
             return None;
         }

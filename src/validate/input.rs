@@ -6,7 +6,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::Fleet;
 
 pub fn check(fleet: &Fleet) -> Diagnostics {
-    let mut diagnostics = Diagnostics::new();
+    let mut diagnostics = crate::model::capi::warnings(&fleet.clusters);
     for tenant in fleet.tenants.values() {
         if !fleet
             .environments

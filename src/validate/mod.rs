@@ -26,10 +26,11 @@ use walkdir::WalkDir;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
+use crate::progress::{Progress, Quiet};
 use crate::render::Rendered;
 use crate::tree::{Branches, Tree};
 pub use document::Document;
-pub use gate::{Settings, gate, run};
+pub use gate::{Settings, gate, run, run_with};
 pub use schema::Schemas;
 pub use sources::{Overrides, SchemaSources, load_schemas, load_schemas_with, load_without_fleet};
 
@@ -59,53 +60,6 @@ pub fn check(fleet: &Fleet, rendered: &Rendered, options: Options) -> Result<Dia
     Ok(validate(fleet, rendered, &schemas, options))
 }
 
-/// What reaches one cluster, grouped by the Flux Kustomization that applies it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ClusterReach {
-    pub cluster: String,
-    pub appliers: Vec<ApplierReach>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ApplierReach {
-    /// `namespace/name` of the Kustomization (`flux-system/flux-system` is the bootstrap one).
-    pub kustomization: String,
-    /// The cluster whose Flux runs it: the cluster itself, or its manager.
-    pub runs_on: String,
-    /// `Kind namespace/name` of each object it applies, sorted.
-    pub objects: Vec<String>,
-}
-
-/// Follows each cluster's Flux objects from its bootstrap path (the walk `check` validates)
-/// and says what reaches which cluster through which Kustomization: `fleetgen graph`.
-pub fn reach(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<ClusterReach>> {
-    let (schemas, _) = load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
-    let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
-    let mut result = Vec::new();
-    for (cluster, applied) in &simulation.clusters {
-        let mut appliers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for entry in applied {
-            appliers
-                .entry((entry.via_cluster.clone(), entry.via.clone()))
-                .or_default()
-                .insert(entry.object.describe());
-        }
-        result.push(ClusterReach {
-            cluster: cluster.clone(),
-            appliers: appliers
-                .into_iter()
-                .map(|((runs_on, kustomization), objects)| ApplierReach {
-                    kustomization,
-                    runs_on,
-                    objects: objects.into_iter().collect(),
-                })
-                .collect(),
-        });
-    }
-    Ok(result)
-}
-
 /// Every Secret the fleet needs, for `fleetgen secrets`.
 pub fn needed_secrets(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<secrets::Secret>> {
     let (schemas, _) = load_schemas(fleet, Some(rendered))?;
@@ -122,8 +76,38 @@ pub fn validate(
     schemas: &Schemas,
     options: Options,
 ) -> Diagnostics {
-    let (documents, syntax) = document::parse_branches(&rendered.branches);
-    let mut diagnostics: Diagnostics = syntax.into_iter().collect();
+    validate_with(fleet, rendered, schemas, options, &Quiet)
+}
+
+/// [`validate`], telling `progress` of each file parsed and checked.
+pub fn validate_with(
+    fleet: &Fleet,
+    rendered: &Rendered,
+    schemas: &Schemas,
+    options: Options,
+    progress: &dyn Progress,
+) -> Diagnostics {
+    let files = rendered
+        .branches
+        .iter()
+        .map(|(_, tree)| tree.len() as u64)
+        .sum();
+    progress.start("validating", files);
+    // Each document is parsed once and checked against its schema while its whole value is at
+    // hand; the graph then reads only what it needs of it.
+    let parsed = document::parse_and_check(
+        &rendered.branches,
+        |document| {
+            if schemas.is_empty() || !document.is_object() {
+                Vec::new()
+            } else {
+                schemas.check(document, options.strict)
+            }
+        },
+        &|| progress.advance(1),
+    );
+    progress.finish();
+    let mut diagnostics: Diagnostics = parsed.syntax.into_iter().collect();
     if schemas.is_empty() {
         // One finding instead of one per object: the fleet did not ask for schema checks.
         diagnostics.push(
@@ -135,17 +119,22 @@ pub fn validate(
             .with_hint("set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"),
         );
     } else {
-        diagnostics.extend(check_schemas(&documents, schemas, options));
+        diagnostics.extend(merge_unknown_kinds(parsed.findings));
     }
-    diagnostics.extend(graph::check(fleet, rendered, &documents, schemas));
+    diagnostics.extend(graph::check(fleet, rendered, &parsed.documents, schemas));
     diagnostics.extend(input::check(fleet));
-    diagnostics.extend(rendered_secrets::check(&documents));
+    diagnostics.extend(rendered_secrets::check(&parsed.documents));
     diagnostics.sort();
     diagnostics
 }
 
-/// Validates every document against its schema, in parallel.
-pub fn check_schemas(documents: &[Document], schemas: &Schemas, options: Options) -> Diagnostics {
+/// Validates every document against its schema, in parallel. The documents must keep their
+/// values: [`document::parse_file`] keeps them, [`document::parse_branches`] does not.
+pub fn check_schemas(
+    documents: &[Document<'_>],
+    schemas: &Schemas,
+    options: Options,
+) -> Diagnostics {
     let findings = documents
         .par_iter()
         .filter(|document| document.is_object())

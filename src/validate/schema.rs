@@ -999,7 +999,7 @@ mod tests {
         );
     }
 
-    fn parse(text: &str) -> Document {
+    fn parse(text: &str) -> Document<'_> {
         super::super::document::parse_file("main", "x.yaml", text.as_bytes())
             .unwrap()
             .remove(0)

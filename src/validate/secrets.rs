@@ -49,6 +49,15 @@ pub struct Secret {
     /// The data keys the consumer reads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// Data keys the consumer reads when present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optional_keys: Vec<String>,
+    /// The Secret's `type`, when the consumer requires one other than `Opaque`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub secret_type: Option<String>,
+    /// Labels the Secret must carry, `key=value`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
     /// Rendered objects that reference it: `<branch>/<path>:<line> Kind namespace/name`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub referenced_by: Vec<String>,
@@ -70,10 +79,32 @@ impl Secret {
             purpose,
             provided_by,
             keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            optional_keys: Vec::new(),
+            secret_type: None,
+            labels: Vec::new(),
             referenced_by: Vec::new(),
         }
     }
+
+    fn optional(mut self, keys: &[&str]) -> Self {
+        self.optional_keys = keys.iter().map(|key| (*key).to_owned()).collect();
+        self
+    }
+
+    fn of_type(mut self, secret_type: &str) -> Self {
+        self.secret_type = Some(secret_type.to_owned());
+        self
+    }
+
+    /// `clusterctl move` takes along only the Secrets with this label, so a cluster moved to
+    /// another manager keeps its credentials.
+    fn moved_with_cluster(mut self) -> Self {
+        self.labels = vec![format!("{CLUSTERCTL_MOVE}=true")];
+        self
+    }
 }
+
+const CLUSTERCTL_MOVE: &str = "clusterctl.cluster.x-k8s.io/move";
 
 /// The kubeconfig Secrets the fleet provides: Cluster API's for each cluster it provisions,
 /// and one per namespace from which a manager's Flux drives a remote cluster.
@@ -208,17 +239,34 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
             continue;
         };
         match cluster.provider.as_str() {
-            "openstack" => add(Secret::new(
-                manager,
-                &cluster.name,
-                &format!("{}-cloud-config", cluster.name),
-                Provider::Operator,
-                format!(
-                    "OpenStack credentials of cluster {} for the OpenStack provider",
-                    cluster.name
-                ),
-                &["clouds.yaml", "cacert"],
-            )),
+            "openstack" => {
+                add(Secret::new(
+                    manager,
+                    &cluster.name,
+                    &format!("{}-cloud-config", cluster.name),
+                    Provider::Operator,
+                    format!(
+                        "OpenStack credentials of cluster {} for the OpenStack provider (clouds.yaml with the cloud OPENSTACK_CLOUD; cacert when the API's certificate is not publicly trusted)",
+                        cluster.name
+                    ),
+                    &["clouds.yaml"],
+                )
+                .optional(&["cacert"])
+                .moved_with_cluster());
+                add(Secret::new(
+                    manager,
+                    &cluster.name,
+                    &format!("{}-cloud-controller-manager", cluster.name),
+                    Provider::Operator,
+                    format!(
+                        "the cloud controller manager's credentials, which a ClusterResourceSet applies to cluster {}: cloud-config.yaml is the manifest of Secret kube-system/cloud-config with key cloud.conf",
+                        cluster.name
+                    ),
+                    &["cloud-config.yaml"],
+                )
+                .of_type("addons.cluster.x-k8s.io/resource-set")
+                .moved_with_cluster());
+            }
             "aws" => add(Secret::new(
                 manager,
                 "capa-system",

@@ -1,0 +1,331 @@
+//! Scale benchmark: synthetic fleets of N = 10, 100 and 1000 clusters, each command timed as a
+//! whole process (the release binary run as a child, its peak resident memory from
+//! `/usr/bin/time`), and in the same run the yardsticks: `cp -r` of the rendered tree,
+//! `helm template` of an equivalent chart and a bash + envsubst loop.
+//!
+//! `cargo bench --bench scale` (or `just bench`). Environment:
+//! - `FLEETGEN_BENCH_N=10,100` picks the sizes (default 10,100,1000);
+//! - `FLEETGEN_BENCH_ENVS`, `_TENANTS`, `_APPS`, `_REMOTE_EVERY`, `_CAPI_EVERY` shape the fleet;
+//! - `FLEETGEN_BENCH_GENERATE=DIR` only writes the fleet of the first size to DIR;
+//! - `FLEETGEN_BENCH_SCHEMAS=DIR` validates with DIR/crds and DIR/k8s-openapi/... (the layout
+//!   of the vendored upstream schemas); unset, `check` validates with what the fleet carries.
+//!
+//! It prints figures and asserts nothing about time, which depends on the machine.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::synthetic::{Shape, write_fleet};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fleetgen");
+const HERE: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Wall time, processor time (user + system) and peak resident memory of one child process.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    time: Duration,
+    cpu: Duration,
+    peak_mib: f64,
+}
+
+/// Runs `program args` in `dir` under `/usr/bin/time`, stdout discarded, and panics when it
+/// fails: a benchmark of a failing command measures nothing.
+fn measure(dir: &Path, program: &str, args: &[&str]) -> Run {
+    let report = dir.join(".time");
+    let started = Instant::now();
+    let output = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M %U %S")
+        .arg("-o")
+        .arg(&report)
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run /usr/bin/time");
+    let time = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report_text = std::fs::read_to_string(&report).expect("time's report");
+    let fields: Vec<f64> = report_text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    let _ = std::fs::remove_file(report);
+    let field = |index: usize| fields.get(index).copied().unwrap_or(0.0);
+    Run {
+        time,
+        cpu: Duration::from_secs_f64(field(1) + field(2)),
+        peak_mib: field(0) / 1024.0,
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+fn validation_section() -> Option<String> {
+    let dir = PathBuf::from(std::env::var_os("FLEETGEN_BENCH_SCHEMAS")?);
+    Some(format!(
+        "validation:\n  crds: [{:?}]\n  kubernetes: {:?}\n",
+        dir.join("crds").display().to_string(),
+        dir.join("k8s-openapi/kubernetes-validate-v1.33.0-strict/_definitions.json")
+            .display()
+            .to_string()
+    ))
+}
+
+/// Files and bytes below `dir`.
+fn tree_size(dir: &Path) -> (usize, u64) {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .fold((0, 0), |(files, bytes), entry| {
+            (
+                files + 1,
+                bytes + entry.metadata().map_or(0, |meta| meta.len()),
+            )
+        })
+}
+
+/// One row of the table.
+#[derive(Debug, Default)]
+struct Row {
+    n: usize,
+    load: Duration,
+    render: Duration,
+    objects: usize,
+    write: Run,
+    noop: Run,
+    check: Run,
+    diff: Run,
+    commit: Run,
+    files: usize,
+    bytes: u64,
+    copy: Duration,
+    helm: Option<(Duration, usize)>,
+    envsubst: Option<Duration>,
+}
+
+fn bench(n: usize) -> Row {
+    let shape = Shape::from_env(n);
+    eprintln!("N = {n}: {}", shape.describe());
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let root = dir.path();
+    write_fleet(root, &shape, validation_section().as_deref());
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "bench"]);
+    git(root, &["config", "user.email", "bench@example.com"]);
+    std::fs::write(root.join(".gitignore"), "/out/\n").expect("write .gitignore");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "fleet source"]);
+
+    let mut row = Row {
+        n,
+        ..Row::default()
+    };
+    // In process: the library's stages, without writing anything.
+    let started = Instant::now();
+    let fleet = fleetgen::pipeline::load_fleet(root).expect("the synthetic fleet loads");
+    row.load = started.elapsed();
+    let started = Instant::now();
+    let plan = fleetgen::plan::plan(&fleet, &[]);
+    let blueprints = fleetgen::render::blueprint::load_all(root).expect("blueprints");
+    let rendered = fleetgen::render::render(&plan, &blueprints).expect("render");
+    row.render = started.elapsed();
+    row.objects = rendered
+        .branches
+        .iter()
+        .flat_map(|(_, tree)| tree.iter())
+        .map(|(_, content)| {
+            content
+                .split(|&byte| byte == b'\n')
+                .filter(|line| line.starts_with(b"kind: "))
+                .count()
+        })
+        .sum();
+    drop((rendered, blueprints, plan, fleet));
+
+    row.write = measure(root, BIN, &["render"]);
+    row.noop = measure(root, BIN, &["render"]);
+    (row.files, row.bytes) = tree_size(&root.join("out"));
+    row.check = measure(root, BIN, &["check", "--no-drift"]);
+    row.diff = measure(root, BIN, &["diff", "--stat"]);
+    row.commit = measure(root, BIN, &["commit", "-m", "bench"]);
+
+    let started = Instant::now();
+    let status = Command::new("cp")
+        .args(["-r", "out", "copy"])
+        .current_dir(root)
+        .status()
+        .expect("run cp");
+    assert!(status.success());
+    row.copy = started.elapsed();
+    let _ = std::fs::remove_dir_all(root.join("copy"));
+
+    row.helm = helm(root, &shape);
+    row.envsubst = envsubst(root, &shape);
+    row
+}
+
+fn helm_binary() -> Option<PathBuf> {
+    let local = Path::new(HERE).join(".tools/bin/helm");
+    if local.is_file() {
+        return Some(local);
+    }
+    Command::new("helm")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+        .then(|| PathBuf::from("helm"))
+}
+
+/// `helm template` of a chart that renders the same app Kustomizations: time and objects.
+fn helm(root: &Path, shape: &Shape) -> Option<(Duration, usize)> {
+    let helm = helm_binary()?;
+    let list = |prefix: &str, count: usize, name: &dyn Fn(usize) -> String| {
+        let items: Vec<String> = (0..count)
+            .map(|index| format!("  - {}", name(index)))
+            .collect();
+        format!("{prefix}:\n{}\n", items.join("\n"))
+    };
+    let values = [
+        list("environments", shape.environments, &|env| format!("e{env}")),
+        list(
+            "clusters",
+            shape.clusters,
+            &support::synthetic::cluster_name,
+        ),
+        list("tenants", shape.tenants, &|tenant| format!("t{tenant:03}")),
+        list("apps", shape.apps, &|app| format!("app{app}")),
+    ]
+    .concat();
+    let values_file = root.join("helm-values.yaml");
+    std::fs::write(&values_file, values).expect("write helm values");
+    let chart = Path::new(HERE).join("benches/fixtures/tenant-apps");
+    let run = measure(
+        root,
+        &helm.display().to_string(),
+        &[
+            "template",
+            "apps",
+            &chart.display().to_string(),
+            "-f",
+            &values_file.display().to_string(),
+        ],
+    );
+    Some((run.time, shape.app_objects()))
+}
+
+/// The bash + envsubst loop over at most 10 clusters per environment, scaled linearly to all
+/// of them: at N = 1000 the whole loop would run for many minutes.
+fn envsubst(root: &Path, shape: &Shape) -> Option<Duration> {
+    let fixtures = Path::new(HERE).join("benches/fixtures");
+    let sample = shape.clusters.min(10);
+    let out = root.join("envsubst-out");
+    let run = measure(
+        root,
+        "bash",
+        &[
+            &fixtures.join("envsubst-apps.sh").display().to_string(),
+            &root.display().to_string(),
+            &out.display().to_string(),
+            &fixtures
+                .join("app-kustomization.yaml.tmpl")
+                .display()
+                .to_string(),
+            &sample.to_string(),
+        ],
+    );
+    Some(run.time.mul_f64(shape.clusters as f64 / sample as f64))
+}
+
+fn seconds(time: Duration) -> String {
+    format!("{:.2}", time.as_secs_f64())
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("FLEETGEN_BENCH_N")
+        .unwrap_or_else(|_| "10,100,1000".to_owned())
+        .split(',')
+        .filter_map(|size| size.trim().parse().ok())
+        .collect();
+    if let Some(dir) = std::env::var_os("FLEETGEN_BENCH_GENERATE") {
+        let shape = Shape::from_env(sizes.first().copied().unwrap_or(100));
+        write_fleet(Path::new(&dir), &shape, validation_section().as_deref());
+        eprintln!("wrote {}", shape.describe());
+        return;
+    }
+    let rows: Vec<Row> = sizes.iter().map(|&n| bench(n)).collect();
+    println!();
+    println!(
+        "| N | load s | render (memory) s | write s | no-op s | check s (CPU s) | diff s | commit s | files | MB | peak MiB render / no-op / check / diff / commit |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {:.1} | {:.0} / {:.0} / {:.0} / {:.0} / {:.0} |",
+            row.n,
+            seconds(row.load),
+            seconds(row.render),
+            seconds(row.write.time),
+            seconds(row.noop.time),
+            seconds(row.check.time),
+            seconds(row.check.cpu),
+            seconds(row.diff.time),
+            seconds(row.commit.time),
+            row.files,
+            row.bytes as f64 / 1e6,
+            row.write.peak_mib,
+            row.noop.peak_mib,
+            row.check.peak_mib,
+            row.diff.peak_mib,
+            row.commit.peak_mib,
+        );
+    }
+    println!();
+    println!(
+        "| N | render+write / cp -r (≤ 1.5) | no-op / render+write (< 0.5) | render objects/s | helm objects/s | render / helm (≥ 10) | check objects/s | envsubst loop / render+write |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let render_rate = row.objects as f64 / row.render.as_secs_f64();
+        let helm_rate = row
+            .helm
+            .map(|(time, objects)| objects as f64 / time.as_secs_f64());
+        println!(
+            "| {} | {:.2} | {:.2} | {:.0} | {} | {} | {:.0} | {} |",
+            row.n,
+            row.write.time.as_secs_f64() / row.copy.as_secs_f64(),
+            row.noop.time.as_secs_f64() / row.write.time.as_secs_f64(),
+            render_rate,
+            helm_rate.map_or("-".to_owned(), |rate| format!("{rate:.0}")),
+            helm_rate.map_or("-".to_owned(), |rate| format!("{:.1}", render_rate / rate)),
+            row.objects as f64 / row.check.time.as_secs_f64(),
+            row.envsubst.map_or("-".to_owned(), |time| format!(
+                "{:.1}",
+                time.as_secs_f64() / row.write.time.as_secs_f64()
+            )),
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! Checkouts of a branch that `commit` moves: updated with it, the way git's
+//! `receive.denyCurrentBranch=updateInstead` updates a pushed-to checkout.
+//!
+//! A branch checked out in a working tree whose index and files were left at the previous
+//! commit is a trap: `git status` lists every new rendered file as deleted, and the next
+//! `git commit -a` there records the deletion. So before any ref moves, every checkout of a
+//! branch about to move is checked for the paths the new commit changes: index and file must
+//! hold the previous commit's content (or already the new one). If any does not, nothing moves
+//! and the dirty paths are named. After the refs moved, exactly those paths are rewritten and
+//! restaged; other uncommitted work in the checkout stays as it was.
+//!
+//! Each path is classified against both commits, so finishing an update that was interrupted
+//! (see `journal`) is the same operation as making it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, ObjectType, Oid, Repository};
+
+use crate::error::{Error, Result};
+
+const LINK_MODE: u32 = 0o120_000;
+const EXECUTABLE_MODE: u32 = 0o100_755;
+const COMMIT_MODE: u32 = 0o160_000;
+
+/// One working tree with the branch checked out.
+pub struct Checkout {
+    pub workdir: PathBuf,
+    repo: Repository,
+}
+
+/// The working trees (the main one and linked ones) whose HEAD is `refname`.
+pub fn of_branch(repo: &Repository, refname: &str) -> Result<Vec<Checkout>> {
+    let mut found: Vec<Checkout> = Vec::new();
+    let mut consider = |candidate: Repository| -> Result<()> {
+        let Some(workdir) = candidate.workdir().map(Path::to_path_buf) else {
+            return Ok(());
+        };
+        let checked_out = candidate.find_reference("HEAD")?.symbolic_target()? == Some(refname);
+        if checked_out && !found.iter().any(|checkout| checkout.workdir == workdir) {
+            found.push(Checkout {
+                workdir,
+                repo: candidate,
+            });
+        }
+        Ok(())
+    };
+    // Opened from a linked worktree, `repo` sees only that worktree's HEAD: start again from
+    // the common directory, which is the main working tree's repository.
+    let main = Repository::open(repo.commondir())?;
+    for name in main.worktrees()?.iter().flatten().flatten() {
+        let worktree = main.find_worktree(name)?;
+        if worktree.validate().is_ok() {
+            consider(Repository::open_from_worktree(&worktree)?)?;
+        }
+    }
+    consider(main)?;
+    Ok(found)
+}
+
+/// What one side of a change holds at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Side {
+    id: Oid,
+    mode: u32,
+}
+
+/// A path the move from one commit to the other changes.
+struct Step {
+    path: String,
+    old: Option<Side>,
+    new: Option<Side>,
+}
+
+/// Whether a path of the checkout is at the old commit, the new one, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Old,
+    New,
+    Dirty,
+}
+
+fn side(file: git2::DiffFile<'_>) -> Option<Side> {
+    file.exists().then(|| Side {
+        id: file.id(),
+        mode: u32::from(file.mode()),
+    })
+}
+
+/// The paths that differ between commit `old` (none: an unborn branch) and commit `new`.
+fn steps(repo: &Repository, old: Option<Oid>, new: Oid) -> Result<Vec<Step>> {
+    let old_tree = match old {
+        Some(oid) => Some(repo.find_commit(oid)?.tree()?),
+        None => None,
+    };
+    let new_tree = repo.find_commit(new)?.tree()?;
+    let diff = repo.diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)?;
+    let mut steps = Vec::new();
+    for delta in diff.deltas() {
+        let path = delta
+            .new_file()
+            .path()
+            .or_else(|| delta.old_file().path())
+            .and_then(Path::to_str)
+            .ok_or_else(|| Error::Git("a path in the fleet repo is not UTF-8".to_owned()))?
+            .to_owned();
+        let (old, new) = match delta.status() {
+            Delta::Added => (None, side(delta.new_file())),
+            Delta::Deleted => (side(delta.old_file()), None),
+            _ => (side(delta.old_file()), side(delta.new_file())),
+        };
+        steps.push(Step { path, old, new });
+    }
+    Ok(steps)
+}
+
+impl Checkout {
+    /// The paths of this checkout that hold neither `old`'s nor `new`'s content (staged or in
+    /// the file), or that are in the way of a directory `new` needs.
+    pub fn dirty_paths(&self, old: Option<Oid>, new: Oid) -> Result<Vec<String>> {
+        let index = self.index()?;
+        if index.has_conflicts() {
+            return Ok(vec!["(the index has unmerged paths)".to_owned()]);
+        }
+        let mut dirty = Vec::new();
+        for step in steps(&self.repo, old, new)? {
+            if self.state(&index, &step)? == State::Dirty {
+                dirty.push(step.path);
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// Brings the paths that differ between `old` and `new` to `new`, in the index and in the
+    /// files, where they still hold `old`; returns the paths left alone because they hold
+    /// neither (changed since [`Checkout::dirty_paths`] looked).
+    pub fn update(&self, old: Option<Oid>, new: Oid) -> Result<Vec<String>> {
+        let mut index = self.index()?;
+        let mut skipped = Vec::new();
+        let mut todo = Vec::new();
+        for step in steps(&self.repo, old, new)? {
+            match self.state(&index, &step)? {
+                State::Dirty => skipped.push(step.path),
+                State::Old | State::New => todo.push(step),
+            }
+        }
+        // Removals first: a file may be replaced by a directory of the same name.
+        todo.sort_by_key(|step| step.new.is_some());
+        for step in &todo {
+            let file = self.workdir.join(&step.path);
+            match step.new {
+                None => {
+                    remove(&file)?;
+                    self.prune_empty_parents(&file);
+                    if index.get_path(Path::new(&step.path), 0).is_some() {
+                        index.remove_path(Path::new(&step.path))?;
+                    }
+                }
+                Some(new) => {
+                    self.write(&step.path, new)?;
+                    index.add_path(Path::new(&step.path))?;
+                }
+            }
+        }
+        index.write()?;
+        Ok(skipped)
+    }
+
+    fn index(&self) -> Result<git2::Index> {
+        let mut index = self.repo.index()?;
+        index.read(true)?;
+        Ok(index)
+    }
+
+    fn state(&self, index: &git2::Index, step: &Step) -> Result<State> {
+        let staged = index.get_path(Path::new(&step.path), 0).map(|entry| Side {
+            id: entry.id,
+            mode: entry.mode,
+        });
+        let on_disk = self.on_disk(&step.path)?;
+        let classify = |found: Option<Side>| {
+            if found == step.old {
+                State::Old
+            } else if found == step.new {
+                State::New
+            } else {
+                State::Dirty
+            }
+        };
+        // A submodule is never fleetgen's to rewrite.
+        let gitlink = [step.old, step.new]
+            .iter()
+            .flatten()
+            .any(|side| side.mode == COMMIT_MODE);
+        Ok(match (classify(staged), classify(on_disk)) {
+            _ if gitlink => State::Dirty,
+            (State::Dirty, _) | (_, State::Dirty) => State::Dirty,
+            (State::New, State::New) => State::New,
+            _ => State::Old,
+        })
+    }
+
+    /// What the working tree holds at `path`, as git would stage it; a directory or a
+    /// non-directory in the way of a parent counts as "something else" (a zero id).
+    fn on_disk(&self, path: &str) -> Result<Option<Side>> {
+        let file = self.workdir.join(path);
+        let other = Some(Side {
+            id: Oid::ZERO_SHA1,
+            mode: 0,
+        });
+        let metadata = match fs::symlink_metadata(&file) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(self.parent_in_the_way(path).then_some(other).flatten());
+            }
+            // ENOTDIR: a parent is a file.
+            Err(_) => return Ok(other),
+        };
+        if metadata.file_type().is_symlink() {
+            let target = fs::read_link(&file).map_err(|source| Error::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let id = Oid::hash_object(ObjectType::Blob, target.as_os_str().as_encoded_bytes())?;
+            return Ok(Some(Side {
+                id,
+                mode: LINK_MODE,
+            }));
+        }
+        if !metadata.is_file() {
+            return Ok(other);
+        }
+        let content = fs::read(&file).map_err(|source| Error::Read {
+            path: file.clone(),
+            source,
+        })?;
+        Ok(Some(Side {
+            id: Oid::hash_object(ObjectType::Blob, &content)?,
+            mode: file_mode(&metadata),
+        }))
+    }
+
+    /// Whether some parent directory of `path` is a file or link in the working tree.
+    fn parent_in_the_way(&self, path: &str) -> bool {
+        let mut current = self.workdir.clone();
+        let mut components = path.split('/').peekable();
+        while let Some(name) = components.next() {
+            if components.peek().is_none() {
+                break;
+            }
+            current.push(name);
+            match fs::symlink_metadata(&current) {
+                Ok(metadata) if metadata.is_dir() => {}
+                Ok(_) => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// Writes `side`'s blob at `path`, creating real directories (never through a link).
+    fn write(&self, path: &str, side: Side) -> Result<()> {
+        let file = self.workdir.join(path);
+        let mut current = self.workdir.clone();
+        let components: Vec<&str> = path.split('/').collect();
+        for name in &components[..components.len() - 1] {
+            current.push(name);
+            match fs::symlink_metadata(&current) {
+                Ok(metadata) if metadata.is_dir() => {}
+                Ok(_) => {
+                    return Err(Error::Git(format!(
+                        "{} is in the way of a directory of the new commit",
+                        current.display()
+                    )));
+                }
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir(&current).map_err(|source| Error::Write {
+                        path: current.clone(),
+                        source,
+                    })?;
+                }
+                Err(source) => {
+                    return Err(Error::Read {
+                        path: current,
+                        source,
+                    });
+                }
+            }
+        }
+        let blob = self.repo.find_blob(side.id)?;
+        remove(&file)?;
+        let written = if side.mode == LINK_MODE {
+            write_link(blob.content(), &file)
+        } else {
+            fs::write(&file, blob.content()).and_then(|()| {
+                if side.mode == EXECUTABLE_MODE {
+                    make_executable(&file)
+                } else {
+                    Ok(())
+                }
+            })
+        };
+        written.map_err(|source| Error::Write { path: file, source })
+    }
+
+    /// Removes directories emptied by a removal, up to the working tree's root, as git does.
+    fn prune_empty_parents(&self, file: &Path) {
+        let mut dir = file.parent();
+        while let Some(current) = dir {
+            if current == self.workdir || fs::remove_dir(current).is_err() {
+                break;
+            }
+            dir = current.parent();
+        }
+    }
+}
+
+/// Removes a file or link if there is one.
+fn remove(file: &Path) -> Result<()> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Write {
+            path: file.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(unix)]
+fn file_mode(metadata: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    if metadata.permissions().mode() & 0o111 != 0 {
+        EXECUTABLE_MODE
+    } else {
+        0o100_644
+    }
+}
+
+#[cfg(not(unix))]
+fn file_mode(_metadata: &fs::Metadata) -> u32 {
+    0o100_644
+}
+
+#[cfg(unix)]
+fn make_executable(file: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(file)?.permissions().mode();
+    fs::set_permissions(
+        file,
+        fs::Permissions::from_mode(mode | ((mode & 0o444) >> 2)),
+    )
+}
+
+#[cfg(not(unix))]
+fn make_executable(_file: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_link(target: &[u8], file: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), file)
+}
+
+#[cfg(not(unix))]
+fn write_link(target: &[u8], file: &Path) -> io::Result<()> {
+    fs::write(file, target)
+}
+
+/// Whether git is writing the checkout's index right now (its lock file exists).
+pub fn index_locked(checkout: &Checkout) -> bool {
+    checkout.repo.path().join("index.lock").exists()
+}

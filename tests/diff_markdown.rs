@@ -1,0 +1,131 @@
+//! `fleetgen diff --format markdown` and the bounds on what `diff` and `commit` say about a
+//! large change.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use common::{example_fleet, fleetgen};
+
+fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
+    let output = assert.get_output();
+    (
+        String::from_utf8(output.stdout.clone()).unwrap(),
+        String::from_utf8(output.stderr.clone()).unwrap(),
+    )
+}
+
+#[test]
+fn the_example_fleet_change_as_a_pull_request_comment() {
+    let fleet = example_fleet();
+    let out = fleet.path().join("out");
+    fleetgen(fleet.path())
+        .args(["render", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let env_file = fleet
+        .path()
+        .join("environments/dev/clusters/k3d-america.env");
+    let text = fs::read_to_string(&env_file).unwrap();
+    fs::write(&env_file, text.replace("128mb", "256mb")).unwrap();
+    fs::remove_file(out.join("qa/infra/k3d-emea/kustomization.yaml")).unwrap();
+    let assert = fleetgen(fleet.path())
+        .args(["diff", "-o", "markdown", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (markdown, _) = output(&assert);
+    // The folded patch holds the ownership list's hashes, which every rendering change moves;
+    // the snapshot is of what a reviewer reads first.
+    let (summary, patch) = markdown.split_once("<details>").unwrap();
+    insta::assert_snapshot!("example_markdown", summary);
+    assert!(
+        patch.contains("\n-            - \"128mb\"\n+            - \"256mb\"\n"),
+        "{patch}"
+    );
+    assert!(markdown.contains("| environment dev | k3d-america | infrastructure | 0 | 1 | 0 |"));
+    assert!(markdown.contains("```mermaid\nflowchart LR\n"));
+    assert!(markdown.contains("<details><summary>Full diff"));
+}
+
+/// 60 clusters (every fifth remote), 2 environments, 20 tenants: everything is new.
+fn large_fleet(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "fleet/fleet.yaml",
+        "repo:\n  url: https://example.com/fleet\n",
+    );
+    for cluster in 0..60 {
+        let mut text = format!(
+            "POD_CIDR=10.{}.{}.0/20\nSERVICE_CIDR=10.{}.{}.0/20\n",
+            cluster / 16,
+            (cluster % 16) * 16,
+            128 + cluster / 16,
+            (cluster % 16) * 16
+        );
+        if cluster % 5 == 4 {
+            let _ = writeln!(text, "FLUX=remote\nMANAGED_BY=c{}", cluster - 1);
+        }
+        write(&format!("fleet/clusters/c{cluster}.env"), &text);
+    }
+    for tenant in 0..20 {
+        write(
+            &format!("fleet/tenants/t{tenant}.yaml"),
+            &format!("repo: https://example.com/t{tenant}\napps: [web]\n"),
+        );
+    }
+    for env in ["dev", "prod"] {
+        write(&format!("environments/{env}/environment.yaml"), "");
+        for cluster in 0..60 {
+            write(&format!("environments/{env}/clusters/c{cluster}.env"), "");
+        }
+        for tenant in 0..20 {
+            write(&format!("environments/{env}/tenants/t{tenant}.yaml"), "");
+        }
+    }
+}
+
+/// The comment outside the folded patch, and the human summary, stay within their bounds
+/// for a 60-cluster fleet rendered from scratch; the whole comment fits a GitHub comment.
+#[test]
+fn a_sixty_cluster_change_stays_short() {
+    let dir = tempfile::tempdir().unwrap();
+    large_fleet(dir.path());
+    let out = dir.path().join("empty");
+    fs::create_dir_all(&out).unwrap();
+    let assert = fleetgen(dir.path())
+        .args(["diff", "--format", "markdown", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (markdown, _) = output(&assert);
+    let (summary, _) = markdown.split_once("<details>").unwrap();
+    let lines = summary.lines().count();
+    assert!(
+        lines <= fleetgen::view::markdown::SUMMARY_LINES,
+        "{lines} lines:\n{summary}"
+    );
+    assert!(markdown.len() < 65_536, "{} characters", markdown.len());
+    // Natural order: c2 before c10.
+    let c2 = summary.find("| c2 |").unwrap();
+    let c10 = summary.find("| c10 |").unwrap_or(usize::MAX);
+    assert!(c2 < c10, "{summary}");
+
+    let assert = fleetgen(dir.path())
+        .args(["diff", "--stat", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (_, stderr) = output(&assert);
+    let branches = 3;
+    let bound = branches * fleetgen::sinks::summary::SUMMARY_LINES + 2;
+    let lines = stderr.lines().count();
+    assert!(lines <= bound, "{lines} lines:\n{stderr}");
+}
