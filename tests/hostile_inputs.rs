@@ -316,3 +316,60 @@ refused!(allow_list_without_the_default_role, |root| append(
     "fleet/fleet.yaml",
     "tenantRoles: [view]\n"
 ));
+
+/// Writes a blueprint that prints `REDIS_MAX_MEMORY` past the formatter (an autoescape-free
+/// block leaves a value raw) and sets the value in k3d-emea's dev file; returns the line.
+/// Values are one line, so the blueprint turns `;` into line breaks, as a careless template
+/// helper could.
+fn print_raw_value(root: &Path, value: &str) -> usize {
+    let file = "environments/dev/clusters/k3d-emea.env";
+    append(root, file, &format!("REDIS_MAX_MEMORY=\"{value}\"\n"));
+    write(
+        root,
+        "blueprints/note/blueprint.yaml",
+        "description: test\nscope: environment-cluster\ntarget: infra/{{ cluster.name }}/note\n",
+    );
+    write(
+        root,
+        "blueprints/note/files/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{ env.name }}-redis\ndata:\n  note: {% autoescape false %}{{ cluster.values.REDIS_MAX_MEMORY | replace(';', '\\n') }}{% endautoescape %}\n\n",
+    );
+    fs::read_to_string(root.join(file)).unwrap().lines().count()
+}
+
+/// A value that reaches the output raw and adds a document is refused, naming the value.
+#[test]
+fn a_value_that_adds_a_document_is_refused() {
+    let mut line = 0;
+    let stderr = render_broken(|root| {
+        line = print_raw_value(
+            root,
+            "64mb;---;apiVersion: v1;kind: Secret;metadata: {name: stolen}",
+        );
+    });
+    assert!(stderr.contains("[value-shape]"), "{stderr}");
+    assert!(stderr.contains("2 documents"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("environments/dev/clusters/k3d-emea.env:{line}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("blueprints/note/files/configmap.yaml"),
+        "{stderr}"
+    );
+}
+
+/// A value that reaches the output raw and adds a top-level key is refused, naming the value.
+#[test]
+fn a_value_that_adds_a_key_is_refused() {
+    let mut line = 0;
+    let stderr = render_broken(|root| {
+        line = print_raw_value(root, "64mb;extra: key");
+    });
+    assert!(stderr.contains("[value-shape]"), "{stderr}");
+    assert!(stderr.contains("`extra`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("environments/dev/clusters/k3d-emea.env:{line}")),
+        "{stderr}"
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostic::Location;
 use crate::model::keys::Value;
 use crate::model::values::Values;
 use crate::model::{Cluster, Environment, Fleet, Flux, Tenant};
@@ -64,6 +65,17 @@ pub struct ClusterContext {
     pub kubeconfig_namespace: Option<String>,
     /// Every key of the fleet; unset optional keys are `none`.
     pub values: BTreeMap<String, Option<Value>>,
+    /// Where each value written in the fleet source came from, with its text: render names
+    /// the value whose text adds a key or document to a rendered file. Not seen by templates.
+    #[serde(skip)]
+    pub sources: Vec<ValueSource>,
+}
+
+/// The text of a value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSource {
+    pub text: String,
+    pub location: Location,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +103,9 @@ pub struct TenantContext {
     /// Those of `remotes` that Cluster API provisions: their apps' Kustomizations live in the
     /// cluster's own namespace on the manager (see `ClusterContext::kubeconfig_namespace`).
     pub capi_remotes: Vec<String>,
+    /// The tenant file's values (see `ClusterContext::sources`).
+    #[serde(skip)]
+    pub sources: Vec<ValueSource>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -307,10 +322,19 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
 }
 
 fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> ClusterContext {
-    let values = fleet
+    let rendered = fleet
         .keys
         .names()
         .map(|key| (key.to_owned(), values.value(key).cloned()))
+        .collect();
+    let sources = values
+        .iter()
+        .filter_map(|(_, resolved)| {
+            Some(ValueSource {
+                text: resolved.value.to_string(),
+                location: resolved.location.clone()?,
+            })
+        })
         .collect();
     ClusterContext {
         name: cluster.name.clone(),
@@ -328,7 +352,8 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
             .map(|remote| remote.name.clone())
             .collect(),
         kubeconfig_namespace: cluster.is_capi().then(|| cluster.name.clone()),
-        values,
+        values: rendered,
+        sources,
     }
 }
 
@@ -360,5 +385,17 @@ fn tenant_context(
             .filter(|remote| remote.is_capi())
             .map(|remote| remote.name.clone())
             .collect(),
+        sources: [
+            Some(&tenant.repo),
+            tenant.role.as_ref(),
+            tenant.secret_ref.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|text| ValueSource {
+            text: text.clone(),
+            location: Location::file(&tenant.file),
+        })
+        .collect(),
     }
 }

@@ -8,6 +8,7 @@
 pub mod blueprint;
 pub mod kustomization;
 pub mod scalar;
+pub mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -171,11 +172,13 @@ struct CompiledBlueprint<'env> {
     directories: Vec<minijinja::Template<'env, 'env>>,
     bootstrap_path: Option<minijinja::Template<'env, 'env>>,
     operator_files: Vec<(minijinja::Template<'env, 'env>, &'env str)>,
-    /// Per file: its path below `files/`, the template of its rendered name, its content.
+    /// Per file: its path below `files/`, the template of its rendered name, its content,
+    /// the shape its content declares.
     files: Vec<(
         &'env str,
         minijinja::Template<'env, 'env>,
         minijinja::Template<'env, 'env>,
+        shape::Shape,
     )>,
 }
 
@@ -225,12 +228,12 @@ impl<'env> CompiledBlueprint<'env> {
             }
         };
         let mut files = Vec::new();
-        for (path, _) in &blueprint.files {
+        for (path, source) in &blueprint.files {
             let content = env
                 .get_template(&template_name(blueprint, path))
                 .expect("every file was added as a template");
             match env.template_from_str(path) {
-                Ok(name) => files.push((path.as_str(), name, content)),
+                Ok(name) => files.push((path.as_str(), name, content, shape::Shape::of(source))),
                 Err(error) => diagnostics.push(template_diagnostic(
                     &error,
                     &blueprint.file_location(path),
@@ -308,7 +311,7 @@ impl<'env> CompiledBlueprint<'env> {
             .map(|(path, how)| Ok((render_path(path, "providedByOperator")?, (*how).to_owned())))
             .collect::<Result<_, Box<Diagnostic>>>()?;
         let mut files = Vec::new();
-        for (file, name, template) in &self.files {
+        for (file, name, template, shape) in &self.files {
             let file_location = blueprint.file_location(file);
             let relative = name.render(&context).map_err(|error| {
                 in_unit(template_diagnostic(
@@ -342,6 +345,22 @@ impl<'env> CompiledBlueprint<'env> {
                         .at_file(&file_location),
                     )
                 })?;
+                let sources = unit.context.cluster.sources.iter().chain(
+                    unit.context
+                        .tenant
+                        .iter()
+                        .flat_map(|tenant| &tenant.sources),
+                );
+                if let Some((problem, value)) = shape.violation(&documents, sources) {
+                    let from = match value {
+                        Some(value) => format!(" (from the value at {})", value.location),
+                        None => String::new(),
+                    };
+                    return Err(in_unit(
+                        Diagnostic::error("value-shape", format!("{path} {problem}{from}"))
+                            .at_file(&file_location),
+                    ));
+                }
                 // Refused here, not only by `check`: a plain-text Secret must never be written.
                 for document in &documents {
                     if let Some(field) =
@@ -626,6 +645,7 @@ mod tests {
             remotes: Vec::new(),
             kubeconfig_namespace: None,
             values: BTreeMap::new(),
+            sources: Vec::new(),
         });
         let env = Arc::new(EnvironmentContext {
             name: "dev".to_owned(),
@@ -643,6 +663,7 @@ mod tests {
             local: true,
             remotes: Vec::new(),
             capi_remotes: Vec::new(),
+            sources: Vec::new(),
         });
         names
             .iter()
