@@ -39,8 +39,6 @@ pub struct Applier {
     pub kept: bool,
 }
 
-const PRUNE_ANNOTATION: &str = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
-
 /// Per cluster, the objects Flux applies to it and who applies each.
 pub type Inventory = BTreeMap<String, BTreeMap<ObjectId, Applier>>;
 
@@ -67,7 +65,7 @@ pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
                     cluster: entry.via_cluster.clone(),
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
-                    kept: document.str_at(PRUNE_ANNOTATION) == Some("disabled"),
+                    kept: document.prune() == Some("disabled"),
                 },
             );
         }
