@@ -121,13 +121,24 @@ fn every_sink_refuses_every_planted_defect() {
             &["commit"],
             &["commit", "--dry-run"],
         ] {
-            let (code, stderr) = run(root, args);
-            assert_eq!(code, 1, "{args:?}, {defect}: {stderr}");
-            assert!(stderr.contains(first), "{args:?}, {defect}: {stderr}");
-            assert!(
-                stderr.ends_with("nothing was written\n"),
+            let output = fleetgen(root).args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
                 "{args:?}, {defect}: {stderr}"
             );
+            assert!(stderr.contains(first), "{args:?}, {defect}: {stderr}");
+            // Only the sinks that write say they wrote nothing; `diff` never writes, and a
+            // refused diff shows no patch.
+            let closing = match args[0] {
+                "diff" => {
+                    assert!(output.stdout.is_empty(), "{args:?}, {defect}: {stderr}");
+                    " found\n"
+                }
+                _ => " found; nothing was written\n",
+            };
+            assert!(stderr.ends_with(closing), "{args:?}, {defect}: {stderr}");
         }
         assert!(refs(root).is_empty(), "{defect}: a ref moved");
         assert_eq!(

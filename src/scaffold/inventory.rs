@@ -7,9 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use crate::validate::document::Document;
 use crate::validate::graph;
 
 /// An object as Flux tracks it in a Kustomization's inventory.
@@ -42,20 +39,6 @@ pub struct Applier {
     pub kept: bool,
 }
 
-const PRUNE_ANNOTATION: &str = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
-
-/// Whether the object opts out of pruning. Most objects' values were let go after parsing, so
-/// only those whose text names the annotation are parsed again; a key spelled with YAML escapes
-/// is missed, and the report then says Flux prunes an object it keeps, never the reverse.
-fn prune_disabled(document: &Document<'_>) -> bool {
-    document.text.contains("kustomize.toolkit.fluxcd.io/prune")
-        && document
-            .full_value()
-            .pointer(PRUNE_ANNOTATION)
-            .and_then(Value::as_str)
-            == Some("disabled")
-}
-
 /// Per cluster, the objects Flux applies to it and who applies each.
 pub type Inventory = BTreeMap<String, BTreeMap<ObjectId, Applier>>;
 
@@ -82,7 +65,7 @@ pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
                     cluster: entry.via_cluster.clone(),
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
-                    kept: prune_disabled(document),
+                    kept: document.prune() == Some("disabled"),
                 },
             );
         }

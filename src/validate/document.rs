@@ -34,6 +34,8 @@ pub struct Document<'t> {
     id: Identity,
 }
 
+const PRUNE_ANNOTATION: &str = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
+
 /// The fields every check reads, kept when the value is not.
 #[derive(Debug, Clone, Default)]
 struct Identity {
@@ -41,6 +43,9 @@ struct Identity {
     kind: Option<Box<str>>,
     name: Option<Box<str>>,
     namespace: Option<Box<str>>,
+    /// Flux's `kustomize.toolkit.fluxcd.io/prune` annotation, which any object may carry: what
+    /// Flux prunes is worked out from objects whose value is let go.
+    prune: Option<Box<str>>,
 }
 
 impl Identity {
@@ -56,6 +61,7 @@ impl Identity {
             kind: text("/kind"),
             name: text("/metadata/name"),
             namespace: text("/metadata/namespace"),
+            prune: text(PRUNE_ANNOTATION),
         }
     }
 }
@@ -104,6 +110,12 @@ impl Document<'_> {
 
     pub fn namespace(&self) -> Option<&str> {
         self.id.namespace.as_deref()
+    }
+
+    /// The object's `kustomize.toolkit.fluxcd.io/prune` annotation; `disabled` keeps it on the
+    /// cluster when it leaves Flux's inventory.
+    pub fn prune(&self) -> Option<&str> {
+        self.id.prune.as_deref()
     }
 
     /// Whether this is a Kubernetes object at all (kustomize's own files are not).
@@ -608,5 +620,14 @@ kind: Second
         let text = "spec:\n  resources:\n  - a.yaml\n  - b.yaml\n";
         let documents = parse_file("main", "k.yaml", text.as_bytes()).unwrap();
         assert_eq!(documents[0].location("/spec/resources/1").line, 4);
+    }
+
+    #[test]
+    fn an_object_let_go_of_keeps_its_prune_annotation() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: edge\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n";
+        let documents = parse_file("main", "ns.yaml", text.as_bytes()).unwrap();
+        let namespace = documents.into_iter().next().unwrap().slim();
+        assert!(namespace.value.is_null());
+        assert_eq!(namespace.prune(), Some("disabled"));
     }
 }
