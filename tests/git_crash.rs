@@ -148,6 +148,54 @@ fn twenty_rounds_of_source_edits_and_commits_never_leave_a_trap() {
     assert!(ok, "{stderr}");
 }
 
+/// Sets a file's modification time to `nanos` past second `SECOND`.
+fn set_mtime(file: &Path, nanos: u32) {
+    const SECOND: u64 = 1_700_000_000;
+    let time = std::time::UNIX_EPOCH + Duration::new(SECOND, nanos);
+    fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+/// git compares whole seconds: a source file edited within the second its index entry was
+/// staged in, and the index written in that second too, is one git must re-read, and it knows
+/// so only while the index is no newer than the file. Updating the checkout writes the index
+/// later; the edit must still show, or the next `git commit -a` silently leaves it out.
+#[test]
+fn a_source_edit_in_the_second_the_index_was_written_stays_visible() {
+    let dir = repo();
+    let root = dir.path();
+    // Only the second of mtime and the size count, as on file systems without finer times;
+    // the edits below keep the size.
+    git(root, &["config", "core.checkStat", "minimal"]);
+    git(root, &["config", "core.trustctime", "false"]);
+    let commit = || {
+        let mut command = fleetgen(root);
+        command.arg("commit");
+        run(command)
+    };
+    assert!(commit().0);
+
+    let source = root.join("fleet/clusters/k3d-emea.env");
+    edit_source(root, 1);
+    set_mtime(&source, 100_000_000);
+    git(root, &["commit", "-qam", "source 1"]);
+    set_mtime(&root.join(".git/index"), 500_000_000);
+    edit_source(root, 2);
+    set_mtime(&source, 200_000_000);
+
+    let (ok, stderr) = commit();
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("updated the checkout"), "{stderr}");
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        " M fleet/clusters/k3d-emea.env\n"
+    );
+}
+
 #[test]
 fn a_dirty_rendered_path_is_refused_and_no_branch_moves() {
     let dir = repo();

@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 const LINK_MODE: u32 = 0o120_000;
 const EXECUTABLE_MODE: u32 = 0o100_755;
 const COMMIT_MODE: u32 = 0o160_000;
+/// The bits of an index entry's flags that hold its merge stage.
+const STAGE_MASK: u16 = 0x3000;
 
 /// One working tree with the branch checked out.
 pub struct Checkout {
@@ -136,6 +138,10 @@ impl Checkout {
     /// files, where they still hold `old`; returns the paths left alone because they hold
     /// neither (changed since [`Checkout::dirty_paths`] looked).
     pub fn update(&self, old: Option<Oid>, new: Oid) -> Result<Vec<String>> {
+        // Taken before the read: if the index changes in between, more entries count as racy.
+        let read_at = fs::metadata(self.repo.path().join("index"))
+            .and_then(|metadata| metadata.modified())
+            .ok();
         let mut index = self.index()?;
         let mut skipped = Vec::new();
         let mut todo = Vec::new();
@@ -162,6 +168,10 @@ impl Checkout {
                     index.add_path(Path::new(&step.path))?;
                 }
             }
+        }
+        if let Some(read_at) = read_at {
+            let written: Vec<&str> = todo.iter().map(|step| step.path.as_str()).collect();
+            smudge_racy_entries(&mut index, read_at, &written)?;
         }
         index.write()?;
         Ok(skipped)
@@ -314,6 +324,42 @@ impl Checkout {
             dir = current.parent();
         }
     }
+}
+
+/// Makes git re-read the files it could otherwise take as unchanged by mistake once the index
+/// is rewritten.
+///
+/// git trusts an entry whose file has the recorded size and modification time, except when the
+/// file is no older than the index (a "racily clean" entry: the file may have changed within
+/// the second it was staged in), which it reads again. git compares whole seconds, libgit2
+/// nanoseconds, so libgit2 rewrites such an entry as it is, and the new, later index makes git
+/// trust it: an edit of the same size in that second, say a source file, vanishes from
+/// `git status` and from the next `git commit -a`. A recorded size of zero (git's own mark for
+/// such an entry) makes git compare the content; the paths just written are exact already.
+fn smudge_racy_entries(
+    index: &mut git2::Index,
+    read_at: std::time::SystemTime,
+    written: &[&str],
+) -> Result<()> {
+    let Ok(read_at) = read_at.duration_since(std::time::UNIX_EPOCH) else {
+        return Ok(());
+    };
+    let racy: Vec<git2::IndexEntry> = index
+        .iter()
+        .filter(|entry| {
+            // The index keeps the seconds as 32 unsigned bits.
+            u64::from(entry.mtime.seconds() as u32) >= read_at.as_secs()
+                && entry.file_size != 0
+                && entry.mode != COMMIT_MODE
+                && (entry.flags & STAGE_MASK) == 0
+                && !std::str::from_utf8(&entry.path).is_ok_and(|path| written.contains(&path))
+        })
+        .collect();
+    for mut entry in racy {
+        entry.file_size = 0;
+        index.add(&entry)?;
+    }
+    Ok(())
 }
 
 /// Removes a file or link if there is one.
