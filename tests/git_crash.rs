@@ -431,3 +431,46 @@ fn kill_loop_commit() {
         assert_eq!(git(root, &["status", "--porcelain"]), "", "round {round}");
     }
 }
+
+/// A `commit` killed while it rewrote a file of the checkout (the refs moved, the index not
+/// yet written) is finished by the next run: no path is left half written or missing.
+#[test]
+fn a_commit_stopped_while_writing_a_checkout_file_is_finished_by_the_next_run() {
+    let dir = repo();
+    let root = dir.path();
+    assert!(
+        run({
+            let mut command = fleetgen(root);
+            command.arg("commit");
+            command
+        })
+        .0
+    );
+    edit_source(root, 0);
+    git(root, &["commit", "-qam", "source edit"]);
+    let (ok, _) = run({
+        let mut command = fleetgen(root);
+        command
+            .arg("commit")
+            .env("FLEETGEN_TEST_STOP_AT", "checkout-file");
+        command
+    });
+    assert!(!ok, "the process was stopped");
+    let (ok, stderr) = run({
+        let mut command = fleetgen(root);
+        command.args(["diff", "--exit-code"]);
+        command
+    });
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+    assert!(
+        run({
+            let mut command = fleetgen(root);
+            command.arg("commit");
+            command
+        })
+        .0
+    );
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+}

@@ -299,19 +299,28 @@ impl Checkout {
             }
         }
         let blob = self.repo.find_blob(side.id)?;
-        remove(&file)?;
-        let written = if side.mode == LINK_MODE {
-            write_link(blob.content(), &file)
-        } else {
-            fs::write(&file, blob.content()).and_then(|()| {
-                if side.mode == EXECUTABLE_MODE {
-                    make_executable(&file)
-                } else {
-                    Ok(())
-                }
-            })
-        };
-        written.map_err(|source| Error::Write { path: file, source })
+        // Written aside and renamed into place: a kill mid-write must leave the path holding
+        // the old content or the new one, which the next run's roll-forward recognises; a
+        // missing or half-written file would count as the user's and be left as it is. The
+        // spare file lives in the git directory, where `git status` never lists it.
+        let spare = self.repo.path().join("fleetgen-checkout.tmp");
+        remove(&spare)?;
+        put(blob.content(), side.mode, &spare).map_err(|source| Error::Write {
+            path: spare.clone(),
+            source,
+        })?;
+        crate::sinks::journal::crash_point("checkout-file");
+        match fs::rename(&spare, &file) {
+            Ok(()) => Ok(()),
+            // Another file system (a git directory mounted elsewhere): write in place.
+            Err(error) if error.kind() == io::ErrorKind::CrossesDevices => {
+                remove(&spare)?;
+                remove(&file)?;
+                put(blob.content(), side.mode, &file)
+                    .map_err(|source| Error::Write { path: file, source })
+            }
+            Err(source) => Err(Error::Write { path: file, source }),
+        }
     }
 
     /// Removes directories emptied by a removal, up to the working tree's root, as git does.
@@ -358,6 +367,18 @@ fn smudge_racy_entries(
     for mut entry in racy {
         entry.file_size = 0;
         index.add(&entry)?;
+    }
+    Ok(())
+}
+
+/// Creates `file` holding `content` as a blob of `mode` would be checked out.
+fn put(content: &[u8], mode: u32, file: &Path) -> io::Result<()> {
+    if mode == LINK_MODE {
+        return write_link(content, file);
+    }
+    fs::write(file, content)?;
+    if mode == EXECUTABLE_MODE {
+        make_executable(file)?;
     }
     Ok(())
 }

@@ -399,7 +399,7 @@ fn undo(repo: &Repository, updates: &[RefUpdate], committer: &Signature<'_>) -> 
 
 /// For the kill tests: `FLEETGEN_TEST_STOP_AT=<point>` makes the process stop there, as a
 /// kill would, leaving everything as it is at that moment.
-fn crash_point(point: &str) {
+pub(crate) fn crash_point(point: &str) {
     if std::env::var("FLEETGEN_TEST_STOP_AT").is_ok_and(|at| at == point) {
         #[cfg(unix)]
         // SAFETY: sending a signal to this very process; SIGKILL does not return.
