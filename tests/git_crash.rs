@@ -474,3 +474,47 @@ fn a_commit_stopped_while_writing_a_checkout_file_is_finished_by_the_next_run() 
     );
     assert_eq!(git(root, &["status", "--porcelain"]), "");
 }
+
+/// An index lock left by a killed process is never taken over, but named with the way out;
+/// once it is gone the next run finishes the checkout.
+#[test]
+fn a_stale_index_lock_stops_the_roll_forward_with_a_hint() {
+    let dir = repo();
+    let root = dir.path();
+    assert!(
+        run({
+            let mut command = fleetgen(root);
+            command.arg("commit");
+            command
+        })
+        .0
+    );
+    edit_source(root, 1);
+    git(root, &["commit", "-qam", "source edit"]);
+    let (ok, _) = run({
+        let mut command = fleetgen(root);
+        command
+            .arg("commit")
+            .env("FLEETGEN_TEST_STOP_AT", "checkout-file");
+        command
+    });
+    assert!(!ok, "the process was stopped");
+    let lock = root.join(".git/index.lock");
+    fs::write(&lock, "").unwrap();
+    let diff = || {
+        run({
+            let mut command = fleetgen(root);
+            command.args(["diff", "--exit-code"]);
+            command
+        })
+    };
+    let (ok, stderr) = diff();
+    assert!(!ok);
+    assert!(stderr.contains("index.lock exists"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(lock.exists(), "another's lock is never removed");
+    fs::remove_file(&lock).unwrap();
+    let (ok, stderr) = diff();
+    assert!(ok, "{stderr}");
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+}

@@ -173,6 +173,17 @@ impl Checkout {
             let written: Vec<&str> = todo.iter().map(|step| step.path.as_str()).collect();
             smudge_racy_entries(&mut index, read_at, &written)?;
         }
+        // libgit2 would only say the lock exists; a killed fleetgen or git may have left it.
+        let lock = self.repo.path().join("index.lock");
+        if lock.exists() {
+            return Err(Error::Git(format!(
+                "the index of {} is locked: {} exists\n  hint: a git command is using it, or one \
+                 was killed; if no git command is running there, remove the file and run fleetgen \
+                 again to finish updating the checkout",
+                self.workdir.display(),
+                lock.display()
+            )));
+        }
         index.write()?;
         Ok(skipped)
     }
