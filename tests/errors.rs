@@ -5,48 +5,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
-use common::{example_fleet, fleetgen, snapshot_dir};
-
-fn append(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    let mut content = fs::read_to_string(&path).unwrap();
-    content.push_str(text);
-    fs::write(path, content).unwrap();
-}
-
-fn replace(root: &Path, file: &str, from: &str, to: &str) {
-    let path = root.join(file);
-    let content = fs::read_to_string(&path).unwrap();
-    assert!(content.contains(from), "{file} does not contain {from:?}");
-    fs::write(path, content.replace(from, to)).unwrap();
-}
-
-fn write(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-/// Renders the fleet, applies `breakage`, renders again, and returns the second render's
-/// stderr after checking that it failed with exit 1 and wrote nothing.
-fn render_broken(breakage: impl FnOnce(&Path)) -> String {
-    let fleet = example_fleet();
-    fleetgen(fleet.path()).arg("render").assert().success();
-    let out = fleet.path().join("out");
-    let before = snapshot_dir(&out);
-    breakage(fleet.path());
-    let assert = fleetgen(fleet.path()).arg("render").assert().code(1);
-    assert_eq!(
-        snapshot_dir(&out),
-        before,
-        "a failed render changed the output"
-    );
-    let output = assert.get_output();
-    assert!(output.stdout.is_empty(), "errors go to stderr");
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+use common::{append, example_fleet, fleetgen, render_broken, replace, write};
 
 macro_rules! error_case {
     ($name:ident, $breakage:expr) => {

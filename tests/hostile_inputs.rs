@@ -7,49 +7,12 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{example_fleet, fleetgen, snapshot_dir};
+use common::{append, example_fleet, fleetgen, replace, write};
 
-fn append(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    let mut content = fs::read_to_string(&path).unwrap();
-    content.push_str(text);
-    fs::write(path, content).unwrap();
-}
-
-fn replace(root: &Path, file: &str, from: &str, to: &str) {
-    let path = root.join(file);
-    let content = fs::read_to_string(&path).unwrap();
-    assert!(content.contains(from), "{file} does not contain {from:?}");
-    fs::write(path, content.replace(from, to)).unwrap();
-}
-
-fn write(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-/// Renders the fleet, applies `breakage`, renders again, and returns the second render's
-/// stderr after checking that it failed with exit 1 and wrote nothing.
+/// [`common::render_broken`], plus what hostile input must never do to the message: panic or
+/// echo a megabyte.
 fn render_broken(breakage: impl FnOnce(&Path)) -> String {
-    let fleet = example_fleet();
-    fleetgen(fleet.path()).arg("render").assert().success();
-    let out = fleet.path().join("out");
-    let before = snapshot_dir(&out);
-    breakage(fleet.path());
-    let assert = fleetgen(fleet.path())
-        .arg("render")
-        .timeout(std::time::Duration::from_secs(120))
-        .assert()
-        .code(1);
-    assert_eq!(
-        snapshot_dir(&out),
-        before,
-        "a failed render changed the output"
-    );
-    let output = assert.get_output();
-    assert!(output.stdout.is_empty(), "errors go to stderr");
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    let stderr = common::render_broken(breakage);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.len() < 8_000, "stderr is {} bytes", stderr.len());
     stderr

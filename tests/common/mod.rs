@@ -172,3 +172,50 @@ pub fn build_and_validate(tools: &RealTools, dir: &Path) -> (bool, String) {
     ));
     (failed == 0 && passed > 0, report)
 }
+
+/// Appends `text` to a file of the fleet source.
+pub fn append(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    let mut content = fs::read_to_string(&path).unwrap();
+    content.push_str(text);
+    fs::write(path, content).unwrap();
+}
+
+/// Replaces `from` with `to` in a file of the fleet source, which must contain it.
+pub fn replace(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
+    let content = fs::read_to_string(&path).unwrap();
+    assert!(content.contains(from), "{file} does not contain {from:?}");
+    fs::write(path, content.replace(from, to)).unwrap();
+}
+
+/// Writes a file of the fleet source, creating its folders.
+pub fn write(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Renders the example fleet, applies `breakage`, renders again, and returns the second
+/// render's stderr after checking that it failed with exit 1, printed nothing on stdout and
+/// wrote nothing. The timeout turns a hang (a FIFO read as input) into a failure.
+pub fn render_broken(breakage: impl FnOnce(&Path)) -> String {
+    let fleet = example_fleet();
+    fleetgen(fleet.path()).arg("render").assert().success();
+    let out = fleet.path().join("out");
+    let before = snapshot_dir(&out);
+    breakage(fleet.path());
+    let assert = fleetgen(fleet.path())
+        .arg("render")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(1);
+    assert_eq!(
+        snapshot_dir(&out),
+        before,
+        "a failed render changed the output"
+    );
+    let output = assert.get_output();
+    assert!(output.stdout.is_empty(), "errors go to stderr");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
