@@ -666,6 +666,82 @@ fn a_kubernetes_version_without_a_cloud_controller_manager_is_an_input_error() {
 }
 
 #[test]
+fn a_kubernetes_version_the_default_cni_does_not_support_is_an_input_error() {
+    // aws-prod takes the default Cilium release, tested with Kubernetes 1.32 to 1.35.
+    let fleet = fixture_copy();
+    let aws = fleet.path().join("fleet/clusters/aws-prod.env");
+    replace_in(
+        &aws,
+        "KUBERNETES_VERSION=v1.33.4",
+        "KUBERNETES_VERSION=v1.31.2",
+    );
+    let diagnostics = refused(fleet.path(), "Kubernetes v1.31 with the default Cilium");
+    let shown = finding(&diagnostics, "unsupported-version");
+    assert!(
+        shown.starts_with("fleet/clusters/aws-prod.env:6:"),
+        "{shown}"
+    );
+    assert!(shown.contains("cilium v1.19.1"), "{shown}");
+    assert!(shown.contains("v1.32 to v1.35"), "{shown}");
+    assert!(shown.contains("CNI_VERSION"), "{shown}");
+
+    // A CNI_VERSION set by hand is taken as is, and is what the cluster gets.
+    fs::write(
+        &aws,
+        fs::read_to_string(&aws).unwrap() + "CNI_VERSION=v1.17.6\n",
+    )
+    .unwrap();
+    let branches = render(fleet.path());
+    let cni = text(&branches, "main", "capi/aws-prod/cni.yaml").unwrap();
+    assert!(cni.contains("version: \"1.17.6\"\n"), "{cni}");
+
+    // The default Calico release is tested with 1.31 to 1.33; v1.34 still has a cloud
+    // controller manager, so the CNI is the only thing in the way.
+    let fleet = fixture_copy();
+    let openstack = fleet.path().join("fleet/clusters/os-edge.env");
+    replace_in(&openstack, "CNI_VERSION=v3.30.2\n", "");
+    replace_in(
+        &openstack,
+        "KUBERNETES_VERSION=v1.33.4",
+        "KUBERNETES_VERSION=v1.34.1",
+    );
+    let diagnostics = refused(fleet.path(), "Kubernetes v1.34 with the default Calico");
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let shown = finding(&diagnostics, "unsupported-version");
+    assert!(
+        shown.starts_with("fleet/clusters/os-edge.env:5:"),
+        "{shown}"
+    );
+    assert!(shown.contains("calico v3.30.2"), "{shown}");
+    assert!(shown.contains("v1.31 to v1.33"), "{shown}");
+}
+
+#[test]
+fn the_default_cni_release_is_the_one_installed() {
+    // Without CNI_VERSION, the chart version rendered is the release the check knows about.
+    let fleet = fixture_copy();
+    replace_in(
+        &fleet.path().join("fleet/clusters/os-edge.env"),
+        "CNI_VERSION=v3.30.2\n",
+        "",
+    );
+    let branches = render(fleet.path());
+    for (cluster, name) in [("aws-prod", "cilium"), ("os-edge", "calico")] {
+        let default = fleetgen::model::capi::DEFAULT_CNIS
+            .iter()
+            .find(|cni| cni.name == name)
+            .unwrap();
+        let cni = text(&branches, "main", &format!("capi/{cluster}/cni.yaml")).unwrap();
+        // Cilium's chart versions carry no `v`, tigera-operator's do.
+        let version = match name {
+            "cilium" => default.version.trim_start_matches('v'),
+            _ => default.version,
+        };
+        assert!(cni.contains(&format!("version: \"{version}\"\n")), "{cni}");
+    }
+}
+
+#[test]
 fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
     let fleet = fixture_copy();
     replace_in(

@@ -14,11 +14,54 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 /// that is not published, and the cluster's nodes would stay uninitialised.
 const CCM_MINORS: RangeInclusive<u64> = 28..=34;
 
+/// A CNI chart that `capi-cni` installs when CNI_VERSION is unset, and the Kubernetes minors its
+/// release supports. The blueprint reads the version from here (`cluster.cni_version`), so the
+/// check and what is installed cannot drift apart.
+pub struct DefaultCni {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub minors: RangeInclusive<u64>,
+}
+
+/// The CNI releases installed by default, one per `CNI` value.
+pub const DEFAULT_CNIS: [DefaultCni; 2] = [
+    // Cilium 1.19 documentation, "Kubernetes Compatibility": 1.32, 1.33, 1.34 and 1.35 are
+    // e2e tested; other minors depend on Kubernetes' own compatibility and are not promised.
+    DefaultCni {
+        name: "cilium",
+        version: "v1.19.1",
+        minors: 32..=35,
+    },
+    // Calico 3.30 documentation, "System requirements", Kubernetes requirements: tested
+    // against v1.31, v1.32 and v1.33; other versions "may work" but are not tested.
+    DefaultCni {
+        name: "calico",
+        version: "v3.30.2",
+        minors: 31..=33,
+    },
+];
+
+/// The chart version of the cluster's CNI: CNI_VERSION, or the release installed by default
+/// (`None` for CNI=none).
+pub fn cni_version(cluster: &Cluster) -> Option<String> {
+    let cni = cluster.values.text("CNI")?;
+    cluster
+        .values
+        .text("CNI_VERSION")
+        .map(str::to_owned)
+        .or_else(|| default_cni(cni).map(|default| default.version.to_owned()))
+}
+
+fn default_cni(name: &str) -> Option<&'static DefaultCni> {
+    DEFAULT_CNIS.iter().find(|cni| cni.name == name)
+}
+
 /// The errors: the fleet does not load with any of them.
 pub(super) fn check(clusters: &BTreeMap<String, Cluster>, diagnostics: &mut Diagnostics) {
     for cluster in clusters.values().filter(|cluster| cluster.is_capi()) {
         control_plane_count(cluster, diagnostics);
         cloud_controller_manager(cluster, diagnostics);
+        cni(cluster, diagnostics);
     }
 }
 
@@ -134,6 +177,43 @@ fn cloud_controller_manager(cluster: &Cluster, diagnostics: &mut Diagnostics) {
     }
 }
 
+/// The default CNI release is pinned, so a Kubernetes minor it does not support would get a
+/// pod network nobody tested, installed at creation. An explicit CNI_VERSION is taken as is:
+/// fleetgen does not know every release's range.
+fn cni(cluster: &Cluster, diagnostics: &mut Diagnostics) {
+    if cluster.values.text("CNI_VERSION").is_some() {
+        return;
+    }
+    let Some(default) = cluster.values.text("CNI").and_then(default_cni) else {
+        return;
+    };
+    let Some((kubernetes, minor)) = cluster
+        .values
+        .text("KUBERNETES_VERSION")
+        .and_then(|version| minor(version).map(|minor| (version, minor)))
+    else {
+        return;
+    };
+    if default.minors.contains(&minor) {
+        return;
+    }
+    let (first, last) = (default.minors.start(), default.minors.end());
+    diagnostics.push(
+        Diagnostic::error(
+            "unsupported-version",
+            format!(
+                "KUBERNETES_VERSION {kubernetes} of {}: the default CNI, {} {}, supports Kubernetes v1.{first} to v1.{last}",
+                cluster.name, default.name, default.version
+            ),
+        )
+        .at(location(cluster, "KUBERNETES_VERSION"))
+        .with_hint(format!(
+            "use a version from v1.{first} to v1.{last}, or set CNI_VERSION to a {} release that supports v1.{minor}",
+            default.name
+        )),
+    );
+}
+
 /// CAPD starts the machines as containers through the Docker socket of the manager's nodes,
 /// on its `kind` network. A manager that Cluster API made itself runs containerd without a
 /// Docker socket, so its CAPD could never start a machine.
@@ -160,5 +240,23 @@ fn docker_manager(
             .at(location(cluster, "MANAGED_BY"))
             .with_hint("manage a PROVIDER=docker cluster from a cluster with Docker on its nodes, such as a kind cluster with the Docker socket mounted"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cni_version_key_names_the_default_releases() {
+        let keys = super::super::keys::KeyRegistry::builtin();
+        let help = &keys.get("CNI_VERSION").unwrap().help;
+        for cni in &DEFAULT_CNIS {
+            assert!(
+                help.contains(cni.version),
+                "{} missing from {help}",
+                cni.version
+            );
+        }
     }
 }

@@ -240,7 +240,7 @@ const BUILTINS: &[Builtin] = &[
         required: no,
         providers: &CAPI,
         per_environment: false,
-        help: "Chart version of the CNI (cilium chart, or Calico's tigera-operator chart); defaults to the version the capi-cni blueprint pins.",
+        help: "Chart version of the CNI (cilium chart, or Calico's tigera-operator chart). Unset, the release fleetgen pins is installed (cilium v1.19.1, tigera-operator v3.30.2) and a KUBERNETES_VERSION it is not tested with is an error; a version set here is used as is.",
     },
     Builtin {
         name: "CLOUD_CONTROLLER_MANAGER_VERSION",

@@ -63,6 +63,10 @@ pub struct ClusterContext {
     /// such a cluster lives there. `none` for other clusters, whose kubeconfig the operator
     /// copies into each namespace that uses it.
     pub kubeconfig_namespace: Option<String>,
+    /// The CNI chart version of a Cluster API cluster: CNI_VERSION, or the release fleetgen
+    /// installs by default and checks KUBERNETES_VERSION against. `none` for CNI=none and for
+    /// other clusters.
+    pub cni_version: Option<String>,
     /// Every key of the fleet; unset optional keys are `none`.
     pub values: BTreeMap<String, Option<Value>>,
     /// Where each value written in the fleet source came from, with its text: render names
@@ -352,6 +356,10 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
             .map(|remote| remote.name.clone())
             .collect(),
         kubeconfig_namespace: cluster.is_capi().then(|| cluster.name.clone()),
+        cni_version: cluster
+            .is_capi()
+            .then(|| crate::model::capi::cni_version(cluster))
+            .flatten(),
         values: rendered,
         sources,
     }

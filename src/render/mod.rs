@@ -644,6 +644,7 @@ mod tests {
             driver: "c".to_owned(),
             remotes: Vec::new(),
             kubeconfig_namespace: None,
+            cni_version: None,
             values: BTreeMap::new(),
             sources: Vec::new(),
         });
