@@ -762,6 +762,132 @@ fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
     assert!(fleetgen::model::capi::warnings(&compiled.fleet.clusters).is_empty());
 }
 
+/// os-edge has its own Flux and the fleet repo is private (`secretRef: fleet-repo-auth`, SSH):
+/// the Secret its Flux needs is created by the manager's hand-over Kustomization, from a Secret
+/// the operator creates on the manager, whose keys are the variables the hand-over fills in.
+#[test]
+fn a_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_manager() {
+    use fleetgen::validate::secrets::Provider;
+
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
+    let find = |cluster: &str, namespace: &str, name: &str| {
+        secrets
+            .iter()
+            .find(|secret| {
+                secret.cluster == cluster && secret.namespace == namespace && secret.name == name
+            })
+            .unwrap_or_else(|| panic!("no {cluster}:{namespace}/{name} in {secrets:#?}"))
+    };
+    let source = find("mgmt", "os-edge", "os-edge-flux-system");
+    assert_eq!(source.provided_by, Provider::Operator);
+    assert_eq!(source.keys, ["identity", "known_hosts"]);
+    assert!(
+        source.purpose.contains("base64-encoded"),
+        "{}",
+        source.purpose
+    );
+    let delivered = find("os-edge", "flux-system", "fleet-repo-auth");
+    assert_eq!(delivered.provided_by, Provider::Manager);
+    assert_eq!(
+        delivered.referenced_by,
+        [
+            "main/clusters/os-edge/flux-system/gotk-sync.yaml:15 GitRepository flux-system/flux-system"
+        ]
+    );
+
+    // The hand-over reads the operator's Secret, in its own namespace as Flux requires...
+    let kustomizations = manager_kustomizations(&fixture());
+    let (handover, _) = &kustomizations["os-edge/os-edge-flux"];
+    assert_eq!(
+        handover["spec"]["postBuild"]["substituteFrom"],
+        serde_json::json!([{"kind": "Secret", "name": "os-edge-flux-system"}])
+    );
+    assert_eq!(handover["spec"]["path"], "./clusters/os-edge/flux-system");
+
+    // ...and applies, from that folder, a Secret made of nothing but its keys as variables,
+    // which the cluster's own Flux, applying the same file unsubstituted, leaves alone.
+    let branches = &compiled.rendered.branches;
+    let folder = "clusters/os-edge/flux-system";
+    let kustomization = text(branches, "main", &format!("{folder}/kustomization.yaml")).unwrap();
+    assert!(
+        kustomization.contains("  - fleet-repo-secret.yaml\n"),
+        "{kustomization}"
+    );
+    let template = text(
+        branches,
+        "main",
+        &format!("{folder}/fleet-repo-secret.yaml"),
+    )
+    .unwrap();
+    let secret: serde_norway::Value = serde_norway::from_str(&template).unwrap();
+    assert_eq!(secret["metadata"]["name"].as_str(), Some("fleet-repo-auth"));
+    assert_eq!(
+        secret["metadata"]["namespace"].as_str(),
+        Some("flux-system")
+    );
+    assert_eq!(
+        secret["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"].as_str(),
+        Some("IfNotPresent")
+    );
+    let data = secret["data"].as_mapping().unwrap();
+    let variables: Vec<(String, String)> = data
+        .iter()
+        .map(|(key, value)| {
+            let text = |value: &serde_norway::Value| value.as_str().unwrap().to_owned();
+            (text(key), text(value))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = source
+        .keys
+        .iter()
+        .map(|key| (key.clone(), format!("${{{key}}}")))
+        .collect();
+    assert_eq!(variables, expected);
+
+    // An HTTPS fleet repo's Secret has a user and a password instead.
+    let fleet = fixture_copy();
+    let settings = fleet.path().join("fleet/fleet.yaml");
+    replace_in(
+        &settings,
+        "url: ssh://git@git.example.com/platform/fleet",
+        "url: https://git.example.com/platform/fleet",
+    );
+    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
+    let template = text(
+        &compiled.rendered.branches,
+        "main",
+        &format!("{folder}/fleet-repo-secret.yaml"),
+    )
+    .unwrap();
+    assert!(
+        template.ends_with("data:\n  username: ${username}\n  password: ${password}\n"),
+        "{template}"
+    );
+
+    // A public fleet repo needs none of it.
+    replace_in(&settings, "  secretRef: fleet-repo-auth\n", "");
+    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
+    let branches = &compiled.rendered.branches;
+    assert_eq!(
+        text(
+            branches,
+            "main",
+            &format!("{folder}/fleet-repo-secret.yaml")
+        ),
+        None
+    );
+    let handover = text(branches, "main", "clusters/mgmt/capi/os-edge/flux.yaml").unwrap();
+    assert!(!handover.contains("postBuild"), "{handover}");
+    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
+    assert!(
+        !secrets
+            .iter()
+            .any(|secret| secret.name == "os-edge-flux-system"),
+        "{secrets:#?}"
+    );
+}
+
 #[test]
 fn secrets_lists_every_secret_an_openstack_cluster_needs() {
     let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();

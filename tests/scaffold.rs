@@ -1141,3 +1141,49 @@ fn a_remote_cluster_api_cluster_needs_no_kubeconfig_secret_from_the_operator() {
     assert!(!stderr.contains("ci-1-kubeconfig with key"), "{stderr}");
     assert_renders(root);
 }
+
+/// A Cluster API cluster with its own Flux needs the private fleet repo's Secret before its
+/// Flux can fetch anything, and the cluster does not exist yet when the operator reads this
+/// list: the Secret to create is the one on the manager that the hand-over copies from, not
+/// one on the new cluster.
+#[test]
+fn a_cluster_api_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_manager() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let settings = read(root, "fleet/fleet.yaml").replace(
+        "  # secretRef: fleet-repo-auth",
+        "  secretRef: fleet-repo-auth",
+    );
+    fs::write(root.join("fleet/fleet.yaml"), settings).unwrap();
+    let stderr = ok(
+        root,
+        &[
+            "add-cluster",
+            "ci-1",
+            "--provider",
+            "docker",
+            "--managed-by",
+            "k3d-america",
+            "--flux",
+            "local",
+            "--env",
+            "dev",
+            "--set",
+            "KUBERNETES_VERSION=v1.33.1",
+            "--set",
+            "POD_CIDR=10.70.0.0/16",
+            "--set",
+            "SERVICE_CIDR=10.71.0.0/16",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "on k3d-america: Secret ci-1/ci-1-flux-system with keys `username`, `password`: the fleet repo's credentials for ci-1's own Flux"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("on ci-1: Secret flux-system/fleet-repo-auth"),
+        "{stderr}"
+    );
+}

@@ -41,6 +41,19 @@ pub struct Repo {
     pub interval: String,
 }
 
+impl Repo {
+    /// The keys of the Git Secret that source-controller reads for this URL: an SSH key and
+    /// the host's keys for `ssh://`, a user and password (or token) otherwise. Each is also a
+    /// valid name for a Flux post-build variable.
+    pub fn secret_keys(&self) -> &'static [&'static str] {
+        if self.url.to_ascii_lowercase().starts_with("ssh://") {
+            &["identity", "known_hosts"]
+        } else {
+            &["username", "password"]
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flux {
     Local,
@@ -609,6 +622,11 @@ impl Builder<'_> {
                 check(
                     format!("{}-flux", cluster.name),
                     "Kustomization name",
+                    Location::file(&cluster.file),
+                );
+                check(
+                    format!("{}-flux-system", cluster.name),
+                    "Secret name",
                     Location::file(&cluster.file),
                 );
             }

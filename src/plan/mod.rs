@@ -38,6 +38,8 @@ pub struct FleetContext {
     pub repo_url: String,
     pub main_branch: String,
     pub secret_ref: Option<String>,
+    /// The keys of the `secret_ref` Secret that Flux reads for `repo_url`.
+    pub secret_keys: Vec<String>,
     pub interval: String,
     /// `validation.crossNamespaceRefs`: whether the fleet's Flux lets an object refer to a
     /// source in another namespace. Without it, each Cluster API cluster's namespace on its
@@ -187,6 +189,12 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         repo_url: fleet.repo.url.clone(),
         main_branch: fleet.repo.main_branch.clone(),
         secret_ref: fleet.repo.secret_ref.clone(),
+        secret_keys: fleet
+            .repo
+            .secret_keys()
+            .iter()
+            .map(|key| (*key).to_owned())
+            .collect(),
         interval: fleet.repo.interval.clone(),
         cross_namespace_refs: fleet.validation.cross_namespace_refs,
     });

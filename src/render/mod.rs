@@ -631,6 +631,7 @@ mod tests {
             repo_url: "https://example.com/fleet".to_owned(),
             main_branch: "main".to_owned(),
             secret_ref: None,
+            secret_keys: Vec::new(),
             interval: "1m".to_owned(),
             cross_namespace_refs: true,
         });

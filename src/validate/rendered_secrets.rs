@@ -21,10 +21,34 @@ pub fn plaintext_field(document: &serde_norway::Value) -> Option<&'static str> {
     ["stringData", "data"].into_iter().find(|name| {
         field(name).is_some_and(|value| match value {
             serde_norway::Value::Null => false,
-            serde_norway::Value::Mapping(entries) => !entries.is_empty(),
+            serde_norway::Value::Mapping(entries) => {
+                !entries.is_empty() && !entries.values().all(is_substituted)
+            }
             _ => true,
         })
     })
+}
+
+/// A value that is nothing but one Flux post-build variable (`${name}`) holds no secret text:
+/// the credential stays in a Secret on the cluster (`postBuild.substituteFrom`) and meets the
+/// template only when kustomize-controller applies it. A value with anything else in it, even
+/// beside a variable, counts as plain text. (A credential written into a Kustomization's inline
+/// `postBuild.substitute` would be in the repo whatever this check says; fleetgen's blueprints
+/// never do that.)
+fn is_substituted(value: &serde_norway::Value) -> bool {
+    let Some(name) = value
+        .as_str()
+        .and_then(|text| text.strip_prefix("${"))
+        .and_then(|text| text.strip_suffix('}'))
+    else {
+        return false;
+    };
+    // Flux's variable names: `^[_[:alpha:]][_[:alpha:][:digit:]]*$`.
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
+        && chars.all(|rest| rest == '_' || rest.is_ascii_alphanumeric())
 }
 
 /// The finding for a plain-text Secret in rendered file `file`.
@@ -84,6 +108,30 @@ mod tests {
             None
         );
         assert_eq!(field(&format!("{secret}type: Opaque\n")), None);
+        // Post-build variables alone carry no credential; anything beside them does.
+        assert_eq!(
+            field(&format!(
+                "{secret}data: {{identity: '${{identity}}', known_hosts: '${{_hosts2}}'}}\n"
+            )),
+            None
+        );
+        for value in [
+            "'${identity}x'",
+            "'x${identity}'",
+            "'${identity}${other}'",
+            "'${2x}'",
+            "'${}'",
+            "'${a:=secret}'",
+            "'$identity'",
+        ] {
+            assert_eq!(
+                field(&format!(
+                    "{secret}data: {{identity: '${{a}}', key: {value}}}\n"
+                )),
+                Some("data"),
+                "{value}"
+            );
+        }
         assert_eq!(field(&format!("{secret}data: {{}}\n")), None);
         assert_eq!(
             field("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n"),

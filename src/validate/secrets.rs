@@ -26,6 +26,9 @@ pub enum Provider {
     ClusterApi,
     /// `clusterctl init` creates it with the infrastructure provider.
     Clusterctl,
+    /// The manager's Flux creates it in a Cluster API cluster it installs Flux into, from a
+    /// Secret the operator creates on the manager.
+    Manager,
 }
 
 impl std::fmt::Display for Provider {
@@ -34,6 +37,7 @@ impl std::fmt::Display for Provider {
             Provider::Operator => "you",
             Provider::ClusterApi => "Cluster API",
             Provider::Clusterctl => "clusterctl init",
+            Provider::Manager => "the manager's Flux",
         })
     }
 }
@@ -238,6 +242,14 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
         let Some(manager) = &cluster.manager else {
             continue;
         };
+        if let Some(secret) = &fleet.repo.secret_ref
+            && cluster.is_capi()
+            && !cluster.is_remote()
+        {
+            for secret in fleet_repo_hand_over(fleet, cluster, manager, secret) {
+                add(secret);
+            }
+        }
         match cluster.provider.as_str() {
             "openstack" => {
                 add(Secret::new(
@@ -315,6 +327,44 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
         secret.referenced_by.dedup();
     }
     list
+}
+
+/// A Cluster API cluster with its own Flux cannot fetch the fleet repo before it has the
+/// repo's Secret, and nobody can create it there before the cluster exists: the manager's
+/// hand-over Kustomization `<cluster>-flux` creates it, from post-build variables it takes from
+/// a Secret in the cluster's namespace on the manager (capi-flux). That one is the operator's.
+fn fleet_repo_hand_over(
+    fleet: &Fleet,
+    cluster: &crate::model::Cluster,
+    manager: &str,
+    secret: &str,
+) -> [Secret; 2] {
+    let source = format!("{}-flux-system", cluster.name);
+    let keys = fleet.repo.secret_keys();
+    [
+        Secret::new(
+            manager,
+            &cluster.name,
+            &source,
+            Provider::Operator,
+            format!(
+                "the fleet repo's credentials for {name}'s own Flux: the keys of its Secret {secret}, each value base64-encoded as in that Secret's data; the Kustomization {name}-flux writes them into Secret flux-system/{secret} on {name}",
+                name = cluster.name
+            ),
+            keys,
+        ),
+        Secret::new(
+            &cluster.name,
+            "flux-system",
+            secret,
+            Provider::Manager,
+            format!(
+                "Git credentials for the fleet repo, from Secret {}/{source} on {manager}",
+                cluster.name
+            ),
+            keys,
+        ),
+    ]
 }
 
 /// The Secret references of a rendered object: JSON pointer of the name, and what it is for.
