@@ -4,34 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
 
+use common::capi::{fixture, fixture_copy, render, replace_in, text};
+use fleetgen::Branches;
 use fleetgen::sinks::write;
-use fleetgen::{Branches, Error};
-
-fn crate_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture() -> PathBuf {
-    crate_root().join("tests/fixtures/capi-fleet")
-}
-
-fn render(root: &Path) -> Branches {
-    match fleetgen::pipeline::compile(root, &[]) {
-        Ok(compiled) => compiled.rendered.branches,
-        Err(error) => panic!("rendering {} failed:\n{error}", root.display()),
-    }
-}
-
-fn text(branches: &Branches, branch: &str, path: &str) -> Option<String> {
-    branches.trees[branch]
-        .get(path)
-        .map(|bytes| String::from_utf8(bytes.to_vec()).expect("rendered files are UTF-8"))
-}
 
 /// The files of `branch` below each of `prefixes`, each under a `--- path` line: one snapshot
 /// per concern reads like the directory it shows.
@@ -48,28 +28,6 @@ fn files_under(branches: &Branches, branch: &str, prefixes: &[&str]) -> String {
         "nothing rendered under {prefixes:?} on {branch}"
     );
     out
-}
-
-/// A copy of the test fleet that a test may edit.
-fn fixture_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let source = fixture();
-    for entry in walkdir::WalkDir::new(&source) {
-        let entry = entry.expect("fixture is readable");
-        let target = dir.path().join(entry.path().strip_prefix(&source).unwrap());
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-    dir
-}
-
-fn replace_in(path: &Path, from: &str, to: &str) {
-    let content = fs::read_to_string(path).unwrap();
-    assert!(content.contains(from), "{} has no `{from}`", path.display());
-    fs::write(path, content.replace(from, to)).unwrap();
 }
 
 /// `(kind, namespace/name)` of every object rendered under `prefix` on `branch`.
@@ -266,56 +224,6 @@ fn changing_a_flavor_renames_only_that_machine_template() {
     );
 }
 
-#[test]
-fn a_cluster_api_manager_needs_its_own_flux() {
-    let fleet = fixture_copy();
-    fs::write(
-        fleet.path().join("fleet/clusters/edge.env"),
-        "PROVIDER=existing\nFLUX=remote\nMANAGED_BY=mgmt\nPOD_CIDR=10.50.0.0/16\nSERVICE_CIDR=10.51.0.0/16\n",
-    )
-    .unwrap();
-    replace_in(
-        &fleet.path().join("fleet/clusters/kind-ci.env"),
-        "MANAGED_BY=mgmt",
-        "MANAGED_BY=edge",
-    );
-    let Err(Error::Invalid(diagnostics)) = fleetgen::pipeline::compile(fleet.path(), &[]) else {
-        panic!("a Cluster API cluster managed by a cluster without Flux was accepted");
-    };
-    let found: Vec<_> = diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.rule == "invalid-manager")
-        .collect();
-    assert_eq!(found.len(), 1, "{diagnostics}");
-    assert!(
-        found[0]
-            .message
-            .contains("kind-ci is provisioned by Cluster API on edge"),
-        "{}",
-        found[0]
-    );
-}
-
-#[test]
-fn machine_types_are_required_for_aws() {
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/aws-prod.env"),
-        "AWS_NODE_MACHINE_TYPE=m6i.xlarge\n",
-        "",
-    );
-    let Err(Error::Invalid(diagnostics)) = fleetgen::pipeline::compile(fleet.path(), &[]) else {
-        panic!("an AWS cluster without a worker instance type was accepted");
-    };
-    assert!(
-        diagnostics
-            .iter()
-            .any(|diagnostic| diagnostic.rule == "missing-key"
-                && diagnostic.message.contains("AWS_NODE_MACHINE_TYPE")),
-        "{diagnostics}"
-    );
-}
-
 /// Runs the real `kustomize build` on every rendered branch of `root`, validates its output with
 /// the embedded schemas, and returns the summary per branch.
 fn validate_fleet(tools: &common::RealTools, root: &Path) -> BTreeMap<String, String> {
@@ -381,7 +289,7 @@ fn rendered_branches_build_and_validate() {
     };
     let capi = validate_fleet(&tools, &fixture());
     assert_eq!(capi.keys().collect::<Vec<_>>(), ["dev", "main"]);
-    let example = validate_fleet(&tools, crate_root());
+    let example = validate_fleet(&tools, &common::repo_root());
     assert_eq!(example.keys().collect::<Vec<_>>(), ["dev", "main", "qa"]);
 }
 
@@ -511,255 +419,6 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
         }
     }
     assert_eq!(clusters, 3);
-}
-
-/// The diagnostics of compiling `fleet`, which must fail.
-fn refused(fleet: &Path, what: &str) -> fleetgen::diagnostic::Diagnostics {
-    match fleetgen::pipeline::compile(fleet, &[]) {
-        Err(Error::Invalid(diagnostics)) => diagnostics,
-        Err(error) => panic!("{what}: {error}"),
-        Ok(_) => panic!("{what} was accepted"),
-    }
-}
-
-/// The one finding of `rule`, rendered as the user sees it.
-fn finding(diagnostics: &fleetgen::diagnostic::Diagnostics, rule: &str) -> String {
-    let found: Vec<String> = diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.rule == rule)
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(found.len(), 1, "{rule}: {diagnostics}");
-    found[0].clone()
-}
-
-#[test]
-fn an_even_control_plane_count_is_an_input_error_at_its_line() {
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/aws-prod.env"),
-        "CONTROL_PLANE_MACHINE_COUNT=3",
-        "CONTROL_PLANE_MACHINE_COUNT=2",
-    );
-    let diagnostics = refused(fleet.path(), "two control-plane machines");
-    let shown = finding(&diagnostics, "even-control-plane");
-    assert!(
-        shown.starts_with("fleet/clusters/aws-prod.env:11:"),
-        "{shown}"
-    );
-    assert!(shown.contains("odd number"), "{shown}");
-}
-
-#[test]
-fn a_negative_worker_count_is_an_input_error_at_its_line() {
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/os-edge.env"),
-        "WORKER_MACHINE_COUNT=2",
-        "WORKER_MACHINE_COUNT=-1",
-    );
-    let diagnostics = refused(fleet.path(), "a negative worker count");
-    let shown = diagnostics
-        .iter()
-        .find(|diagnostic| diagnostic.message.contains("WORKER_MACHINE_COUNT"))
-        .map(ToString::to_string)
-        .unwrap_or_else(|| panic!("{diagnostics}"));
-    assert!(
-        shown.starts_with("fleet/clusters/os-edge.env:11:"),
-        "{shown}"
-    );
-}
-
-#[test]
-fn the_aws_machine_image_is_required_and_used_by_every_machine() {
-    let branches = render(&fixture());
-    for file in ["control-plane.yaml", "workers.yaml"] {
-        let text = text(&branches, "main", &format!("capi/aws-prod/{file}")).unwrap();
-        assert!(
-            text.contains("      ami:\n        id: \"ami-0a1b2c3d4e5f67890\"\n"),
-            "{file}:\n{text}"
-        );
-    }
-
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/aws-prod.env"),
-        "AWS_AMI_ID=ami-0a1b2c3d4e5f67890\n",
-        "",
-    );
-    let diagnostics = refused(fleet.path(), "an AWS cluster without an image");
-    let shown = finding(&diagnostics, "missing-key");
-    assert!(
-        shown.starts_with("fleet/clusters/aws-prod.env") && shown.contains("AWS_AMI_ID"),
-        "{shown}"
-    );
-}
-
-#[test]
-fn two_aws_clusters_with_one_vpc_cidr_are_an_input_error() {
-    let fleet = fixture_copy();
-    let aws = fs::read_to_string(fleet.path().join("fleet/clusters/aws-prod.env")).unwrap();
-    fs::write(
-        fleet.path().join("fleet/clusters/aws-stage.env"),
-        aws.replace("POD_CIDR=10.20.0.0/16", "POD_CIDR=10.60.0.0/16")
-            .replace("SERVICE_CIDR=10.21.0.0/16", "SERVICE_CIDR=10.61.0.0/16"),
-    )
-    .unwrap();
-    let diagnostics = refused(fleet.path(), "two VPCs with one CIDR");
-    let shown = finding(&diagnostics, "cidr-overlap");
-    assert!(shown.contains("NODE_CIDR 10.22.0.0/16"), "{shown}");
-
-    // Leaving it out is no way around it: AWS clusters must say which VPC CIDR they use.
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/aws-prod.env"),
-        "NODE_CIDR=10.22.0.0/16\n",
-        "",
-    );
-    let diagnostics = refused(fleet.path(), "an AWS cluster without a VPC CIDR");
-    assert!(finding(&diagnostics, "missing-key").contains("NODE_CIDR"));
-}
-
-#[test]
-fn a_kubernetes_version_without_a_cloud_controller_manager_is_an_input_error() {
-    let fleet = fixture_copy();
-    let file = fleet.path().join("fleet/clusters/os-edge.env");
-    replace_in(
-        &file,
-        "KUBERNETES_VERSION=v1.33.4",
-        "KUBERNETES_VERSION=v1.27.3",
-    );
-    let diagnostics = refused(fleet.path(), "Kubernetes v1.27 on OpenStack");
-    let shown = finding(&diagnostics, "unsupported-version");
-    assert!(
-        shown.starts_with("fleet/clusters/os-edge.env:5:"),
-        "{shown}"
-    );
-    assert!(
-        shown.contains("CLOUD_CONTROLLER_MANAGER_VERSION"),
-        "{shown}"
-    );
-
-    // Naming a release of the cloud provider for that minor is the way out.
-    fs::write(
-        &file,
-        fs::read_to_string(&file).unwrap() + "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1\n",
-    )
-    .unwrap();
-    let branches = render(fleet.path());
-    let ccm = text(
-        &branches,
-        "main",
-        "capi/os-edge/cloud-controller-manager.yaml",
-    )
-    .unwrap();
-    assert!(ccm.contains("version: \"2.27.1\"\n"), "{ccm}");
-
-    // A cloud controller manager newer than the API server is refused.
-    replace_in(
-        &file,
-        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.27.1",
-        "CLOUD_CONTROLLER_MANAGER_VERSION=v2.29.0",
-    );
-    let diagnostics = refused(fleet.path(), "a CCM newer than Kubernetes");
-    assert!(finding(&diagnostics, "version-skew").contains("newer than its KUBERNETES_VERSION"));
-}
-
-#[test]
-fn a_kubernetes_version_the_default_cni_does_not_support_is_an_input_error() {
-    // aws-prod takes the default Cilium release, tested with Kubernetes 1.32 to 1.35.
-    let fleet = fixture_copy();
-    let aws = fleet.path().join("fleet/clusters/aws-prod.env");
-    replace_in(
-        &aws,
-        "KUBERNETES_VERSION=v1.33.4",
-        "KUBERNETES_VERSION=v1.31.2",
-    );
-    let diagnostics = refused(fleet.path(), "Kubernetes v1.31 with the default Cilium");
-    let shown = finding(&diagnostics, "unsupported-version");
-    assert!(
-        shown.starts_with("fleet/clusters/aws-prod.env:6:"),
-        "{shown}"
-    );
-    assert!(shown.contains("cilium v1.19.1"), "{shown}");
-    assert!(shown.contains("v1.32 to v1.35"), "{shown}");
-    assert!(shown.contains("CNI_VERSION"), "{shown}");
-
-    // A CNI_VERSION set by hand is taken as is, and is what the cluster gets.
-    fs::write(
-        &aws,
-        fs::read_to_string(&aws).unwrap() + "CNI_VERSION=v1.17.6\n",
-    )
-    .unwrap();
-    let branches = render(fleet.path());
-    let cni = text(&branches, "main", "capi/aws-prod/cni.yaml").unwrap();
-    assert!(cni.contains("version: \"1.17.6\"\n"), "{cni}");
-
-    // The default Calico release is tested with 1.31 to 1.33; v1.34 still has a cloud
-    // controller manager, so the CNI is the only thing in the way.
-    let fleet = fixture_copy();
-    let openstack = fleet.path().join("fleet/clusters/os-edge.env");
-    replace_in(&openstack, "CNI_VERSION=v3.30.2\n", "");
-    replace_in(
-        &openstack,
-        "KUBERNETES_VERSION=v1.33.4",
-        "KUBERNETES_VERSION=v1.34.1",
-    );
-    let diagnostics = refused(fleet.path(), "Kubernetes v1.34 with the default Calico");
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
-    let shown = finding(&diagnostics, "unsupported-version");
-    assert!(
-        shown.starts_with("fleet/clusters/os-edge.env:5:"),
-        "{shown}"
-    );
-    assert!(shown.contains("calico v3.30.2"), "{shown}");
-    assert!(shown.contains("v1.31 to v1.33"), "{shown}");
-}
-
-#[test]
-fn the_default_cni_release_is_the_one_installed() {
-    // Without CNI_VERSION, the chart version rendered is the release the check knows about.
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/os-edge.env"),
-        "CNI_VERSION=v3.30.2\n",
-        "",
-    );
-    let branches = render(fleet.path());
-    for (cluster, name) in [("aws-prod", "cilium"), ("os-edge", "calico")] {
-        let default = fleetgen::model::capi::DEFAULT_CNIS
-            .iter()
-            .find(|cni| cni.name == name)
-            .unwrap();
-        let cni = text(&branches, "main", &format!("capi/{cluster}/cni.yaml")).unwrap();
-        // Cilium's chart versions carry no `v`, tigera-operator's do.
-        let version = match name {
-            "cilium" => default.version.trim_start_matches('v'),
-            _ => default.version,
-        };
-        assert!(cni.contains(&format!("version: \"{version}\"\n")), "{cni}");
-    }
-}
-
-#[test]
-fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
-    let fleet = fixture_copy();
-    replace_in(
-        &fleet.path().join("fleet/clusters/kind-ci.env"),
-        "MANAGED_BY=mgmt",
-        "MANAGED_BY=os-edge",
-    );
-    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).expect("only a warning");
-    let warnings = fleetgen::model::capi::warnings(&compiled.fleet.clusters);
-    let shown = finding(&warnings, "docker-manager");
-    assert!(
-        shown.starts_with("fleet/clusters/kind-ci.env:3:"),
-        "{shown}"
-    );
-    assert!(shown.contains("no Docker socket"), "{shown}");
-    // The fixture's manager is PROVIDER=existing: fleetgen cannot know, and says nothing.
-    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
-    assert!(fleetgen::model::capi::warnings(&compiled.fleet.clusters).is_empty());
 }
 
 /// os-edge has its own Flux and the fleet repo is private (`secretRef: fleet-repo-auth`, SSH):

@@ -9,6 +9,8 @@ use std::process::Command;
 
 use fleetgen::Tree;
 
+pub mod capi;
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
