@@ -51,6 +51,58 @@ fn the_example_fleet_change_as_a_pull_request_comment() {
     assert!(markdown.contains("<details><summary>Full diff"));
 }
 
+/// The ```mermaid block of a comment.
+fn mermaid_block(markdown: &str) -> &str {
+    let start = markdown.find("```mermaid\n").expect("a Mermaid block") + "```mermaid\n".len();
+    let end = markdown[start..].find("```").expect("the block ends") + start;
+    &markdown[start..end]
+}
+
+/// The comment's picture of the affected clusters reads with the real Mermaid parser, for the
+/// example fleet and for a 60-cluster fleet whose picture is cut.
+#[test]
+fn the_comment_picture_parses_with_mermaid() {
+    let Some(parser) = common::mermaid_parser() else {
+        return;
+    };
+    let fleet = example_fleet();
+    let env_file = fleet
+        .path()
+        .join("environments/dev/clusters/k3s-america-south.env");
+    fs::write(&env_file, "REDIS_REPLICAS=2\n").unwrap();
+    let assert = fleetgen(fleet.path())
+        .args(["diff", "-o", "markdown", "--out"])
+        .arg(fleet.path().join("empty"))
+        .assert()
+        .success();
+    let (example, _) = output(&assert);
+
+    let dir = tempfile::tempdir().unwrap();
+    large_fleet(dir.path());
+    let out = dir.path().join("empty");
+    fs::create_dir_all(&out).unwrap();
+    let assert = fleetgen(dir.path())
+        .args(["diff", "-o", "markdown", "--env", "dev", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (large, _) = output(&assert);
+    assert!(mermaid_block(&large).contains("more"), "{large}");
+
+    let report = common::mermaid_parse(
+        &parser,
+        &[
+            ("example", mermaid_block(&example)),
+            ("large", mermaid_block(&large)),
+        ],
+    )
+    .unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(
+        report,
+        "example.mmd: flowchart-v2\nlarge.mmd: flowchart-v2\n"
+    );
+}
+
 /// 60 clusters (every fifth remote), 2 environments, 20 tenants: everything is new.
 fn large_fleet(root: &Path) {
     let write = |path: &str, text: &str| {

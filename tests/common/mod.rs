@@ -219,3 +219,44 @@ pub fn render_broken(breakage: impl FnOnce(&Path)) -> String {
     assert!(output.stdout.is_empty(), "errors go to stderr");
     String::from_utf8(output.stderr.clone()).unwrap()
 }
+
+/// The `node_modules` folder holding the real Mermaid parser (the npm `mermaid` package and
+/// `jsdom`, which `.ci/run` installs into `.tools/npm`). When it is absent the test fails,
+/// unless FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
+pub fn mermaid_parser() -> Option<PathBuf> {
+    let modules = repo_root().join(".tools/npm/node_modules");
+    if modules.join("mermaid").is_dir() && modules.join("jsdom").is_dir() {
+        return Some(modules);
+    }
+    let missing = "the npm packages mermaid and jsdom in .tools/npm (.ci/run installs them)";
+    let skip = std::env::var("FLEETGEN_SKIP_TOOL_TESTS").is_ok_and(|value| value == "1");
+    if skip && std::env::var_os("CI").is_none() {
+        eprintln!("SKIPPED: Mermaid test needs {missing}");
+        return None;
+    }
+    panic!("Mermaid test needs {missing}; set FLEETGEN_SKIP_TOOL_TESTS=1 to skip it locally");
+}
+
+/// Parses each named diagram with `mermaid.parse()` under node; `Err` holds the parser's
+/// report, one line per diagram, when any of them fails.
+pub fn mermaid_parse(modules: &Path, diagrams: &[(&str, &str)]) -> Result<String, String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new("node");
+    command
+        .arg(repo_root().join("tests/tools/mermaid-parse.mjs"))
+        .arg(modules);
+    for (name, diagram) in diagrams {
+        let file = dir.path().join(format!("{name}.mmd"));
+        fs::write(&file, diagram).expect("write diagram");
+        command.arg(file);
+    }
+    let output = command.output().expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout)
+        .replace(&format!("{}/", dir.path().display()), "")
+        + &String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        Ok(report)
+    } else {
+        Err(report)
+    }
+}
