@@ -117,8 +117,57 @@ fn the_main_branch_entry_points_belong_to_their_environment() {
     for object in [
         "+ GitRepository qa-flux-system/qa-flux-system",
         "+ Kustomization qa-flux-system/qa-flux-system",
-        "+ Namespace qa-flux-system",
     ] {
         assert!(emea.contains(object), "{object}: {report}");
     }
+}
+
+/// 60 clusters, 20 tenants: prod without half of each and with other values still gets a report
+/// within its bound, in natural order.
+#[test]
+fn a_large_promotion_stays_within_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::large_fleet(root);
+    for cluster in 30..60 {
+        std::fs::remove_file(root.join(format!("environments/prod/clusters/c{cluster}.env")))
+            .unwrap();
+    }
+    for tenant in 10..20 {
+        std::fs::remove_file(root.join(format!("environments/prod/tenants/t{tenant}.yaml")))
+            .unwrap();
+    }
+    for tenant in 0..10 {
+        write(
+            root,
+            &format!("environments/dev/tenants/t{tenant}.yaml"),
+            "branch: next\n",
+        );
+    }
+    let assert = fleetgen(root)
+        .args(["diff", "--env", "prod", "--against", "dev"])
+        .assert()
+        .success();
+    let report = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let lines = report.lines().count();
+    assert!(
+        lines <= fleetgen::view::promotion::REPORT_LINES,
+        "{lines} lines:\n{report}"
+    );
+    assert!(
+        report.contains("  clusters: + c30, c31, c32, c33, c34, c35, c36, c37 and 22 more\n"),
+        "{report}"
+    );
+    assert!(report.contains("  tenants: + t10, t11, t12"), "{report}");
+    assert!(
+        report.contains("  tenant t0 branch: prod → next\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  … and 2 more tenants differ\n"),
+        "{report}"
+    );
+    assert!(report.contains("more objects\n"), "{report}");
+    // Clusters with the same differences share a heading, in natural order (c2 before c10).
+    assert!(report.contains("\n    c0, c1, c2, "), "{report}");
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -258,5 +259,46 @@ pub fn mermaid_parse(modules: &Path, diagrams: &[(&str, &str)]) -> Result<String
         Ok(report)
     } else {
         Err(report)
+    }
+}
+
+/// 60 clusters (every fifth remote), 2 environments, 20 tenants: everything is new.
+pub fn large_fleet(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "fleet/fleet.yaml",
+        "repo:\n  url: https://example.com/fleet\n",
+    );
+    for cluster in 0..60 {
+        let mut text = format!(
+            "POD_CIDR=10.{}.{}.0/20\nSERVICE_CIDR=10.{}.{}.0/20\n",
+            cluster / 16,
+            (cluster % 16) * 16,
+            128 + cluster / 16,
+            (cluster % 16) * 16
+        );
+        if cluster % 5 == 4 {
+            let _ = writeln!(text, "FLUX=remote\nMANAGED_BY=c{}", cluster - 1);
+        }
+        write(&format!("fleet/clusters/c{cluster}.env"), &text);
+    }
+    for tenant in 0..20 {
+        write(
+            &format!("fleet/tenants/t{tenant}.yaml"),
+            &format!("repo: https://example.com/t{tenant}\napps: [web]\n"),
+        );
+    }
+    for env in ["dev", "prod"] {
+        write(&format!("environments/{env}/environment.yaml"), "");
+        for cluster in 0..60 {
+            write(&format!("environments/{env}/clusters/c{cluster}.env"), "");
+        }
+        for tenant in 0..20 {
+            write(&format!("environments/{env}/tenants/t{tenant}.yaml"), "");
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::{fields, natural};
 use crate::error::Result;
 use crate::model::{Environment, Fleet};
 use crate::render::Rendered;
-use crate::sinks::summary::plural;
+use crate::sinks::summary::{fold, plural};
 use crate::validate::{self, document, graph};
 
 /// Lines of the objects section after its heading (clusters, objects, fields and the counts of
@@ -20,6 +20,11 @@ use crate::validate::{self, document, graph};
 pub const LINES: usize = 30;
 /// Fields listed per changed object before the rest are counted.
 const FIELDS: usize = 4;
+/// Objects listed per group of clusters before the rest are counted when not everything fits,
+/// so that one group does not take the room of all the others.
+const OBJECTS: usize = 8;
+/// Cluster names in a group's heading before "and N more".
+const CLUSTER_NAMES: usize = 6;
 
 /// An object as Flux applies it to one cluster: cluster, apiVersion, kind, namespace, name.
 type Key = (String, String, String, String, String);
@@ -32,7 +37,7 @@ enum Sign {
 }
 
 /// One object that differs on a cluster: how, `Kind namespace/name`, and the fields that differ.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Difference {
     sign: Sign,
     object: String,
@@ -101,34 +106,64 @@ pub(super) fn section(
     Ok(())
 }
 
-/// The differences cluster by cluster, in natural order, in at most [`LINES`] lines: what does
-/// not fit is counted in the last.
+/// The differences in at most [`LINES`] lines: clusters with the same differences share a
+/// heading (a fleet-wide change is listed once), groups and objects come in natural order, and
+/// what does not fit is counted.
 fn listing(clusters: BTreeMap<&str, Vec<Difference>>) -> Vec<String> {
-    let mut clusters: Vec<(&str, Vec<Difference>)> = clusters.into_iter().collect();
-    natural::sort(&mut clusters, |(cluster, _)| cluster);
-    // One line is kept for the count of what does not fit.
+    let mut groups: BTreeMap<Vec<Difference>, Vec<&str>> = BTreeMap::new();
+    for (cluster, mut differences) in clusters {
+        differences.sort_by(|a, b| natural::cmp(&a.object, &b.object).then(a.sign.cmp(&b.sign)));
+        groups.entry(differences).or_default().push(cluster);
+    }
+    let mut groups: Vec<(Vec<&str>, Vec<Difference>)> = groups
+        .into_iter()
+        .map(|(differences, mut clusters)| {
+            clusters.sort_by(|a, b| natural::cmp(a, b));
+            (clusters, differences)
+        })
+        .collect();
+    groups.sort_by(|(a, _), (b, _)| natural::cmp(a[0], b[0]));
+
+    // Groups are cut to [`OBJECTS`] only when all of them in full do not fit.
+    let full: usize = groups
+        .iter()
+        .map(|(_, differences)| {
+            let object = |difference: &Difference| {
+                let fields = difference.fields.len();
+                1 + fields.min(FIELDS) + usize::from(fields > FIELDS)
+            };
+            1 + differences.iter().map(object).sum::<usize>()
+        })
+        .sum();
+    let objects = if full <= LINES { usize::MAX } else { OBJECTS };
+    // One line is kept for the count of the clusters that do not fit.
     let budget = LINES - 1;
     let mut lines = Vec::new();
-    let mut left_out = 0;
-    for (cluster, mut objects) in clusters {
-        objects.sort_by(|a, b| natural::cmp(&a.object, &b.object).then(a.sign.cmp(&b.sign)));
-        // A cluster is listed only with at least its first object.
-        if budget - lines.len() < 2 {
-            left_out += objects.len();
+    let mut clusters_left = 0;
+    for (clusters, differences) in groups {
+        // A group is listed with at least its first object, and room to count the rest.
+        if budget - lines.len() < 3 {
+            clusters_left += clusters.len();
             continue;
         }
-        lines.push(format!("    {cluster}:"));
-        for Difference {
-            sign,
-            object,
-            fields,
-        } in objects
-        {
-            let Some(room) = (budget - lines.len()).checked_sub(1) else {
-                left_out += 1;
-                continue;
-            };
-            lines.push(format!("      {} {object}", sign.mark()));
+        lines.push(format!("    {}:", fold(&clusters, CLUSTER_NAMES)));
+        let total = differences.len();
+        for (listed, difference) in differences.into_iter().enumerate() {
+            // Room for this object's line and, after it, the count of the objects left.
+            let room = budget - lines.len();
+            if listed == objects || room < 2 || (listed + 1 < total && room < 3) {
+                let rest = total - listed;
+                lines.push(format!("      … and {rest} more object{}", plural(rest)));
+                break;
+            }
+            lines.push(format!(
+                "      {} {}",
+                difference.sign.mark(),
+                difference.object
+            ));
+            let fields = &difference.fields;
+            // Keep a line for the count of objects after this one.
+            let room = budget - lines.len() - usize::from(listed + 1 < total);
             let shown = if fields.len() <= FIELDS.min(room) {
                 fields.len()
             } else {
@@ -138,15 +173,15 @@ fn listing(clusters: BTreeMap<&str, Vec<Difference>>) -> Vec<String> {
                 lines.push(format!("          {field}"));
             }
             let rest = fields.len() - shown;
-            if rest > 0 && lines.len() < budget {
+            if rest > 0 && room > shown {
                 lines.push(format!("          … and {rest} more field{}", plural(rest)));
             }
         }
     }
-    if left_out > 0 {
+    if clusters_left > 0 {
         lines.push(format!(
-            "    … and {left_out} more object{}",
-            plural(left_out)
+            "    … and {clusters_left} more cluster{} that differ",
+            plural(clusters_left)
         ));
     }
     lines
@@ -213,91 +248,90 @@ fn applied(
 mod tests {
     use super::*;
 
-    fn many(clusters: usize, objects: usize, fields: usize) -> BTreeMap<String, Vec<Difference>> {
-        (1..=clusters)
-            .map(|cluster| {
+    /// `clusters` clusters, each with `objects` changed objects of `fields` fields; the
+    /// clusters fall into `kinds` groups by the value their fields change to.
+    fn many(clusters: usize, kinds: usize, objects: usize, fields: usize) -> Vec<String> {
+        let names: Vec<String> = (1..=clusters).map(|n| format!("site-{n}")).collect();
+        let input = names
+            .iter()
+            .enumerate()
+            .map(|(index, cluster)| {
                 let differences = (1..=objects)
                     .map(|object| Difference {
                         sign: Sign::Changed,
                         object: format!("ConfigMap ns/c{object}"),
                         fields: (1..=fields)
-                            .map(|field| format!("data.k{field}: a → b"))
+                            .map(|field| format!("data.k{field}: a → {}", index % kinds))
                             .collect(),
                     })
                     .collect();
-                (format!("site-{cluster}"), differences)
-            })
-            .collect()
-    }
-
-    fn list(clusters: &BTreeMap<String, Vec<Difference>>) -> Vec<String> {
-        let borrowed = clusters
-            .iter()
-            .map(|(cluster, differences)| {
-                let copies = differences
-                    .iter()
-                    .map(|difference| Difference {
-                        sign: difference.sign,
-                        object: difference.object.clone(),
-                        fields: difference.fields.clone(),
-                    })
-                    .collect();
-                (cluster.as_str(), copies)
+                (cluster.as_str(), differences)
             })
             .collect();
-        listing(borrowed)
+        listing(input)
     }
 
     #[test]
     fn a_fleet_wide_change_stays_within_the_bound() {
-        let lines = list(&many(100, 50, 10));
-        assert_eq!(lines.len(), LINES);
-        assert_eq!(lines[0], "    site-1:");
-        assert_eq!(lines[1], "      ~ ConfigMap ns/c1");
-        assert_eq!(lines[6], "          … and 6 more fields");
-        assert_eq!(lines[7], "      ~ ConfigMap ns/c2");
-        let shown = lines
-            .iter()
-            .filter(|line| line.starts_with("      ~"))
-            .count();
-        assert_eq!(
-            lines.last().unwrap(),
-            &format!("    … and {} more objects", 100 * 50 - shown)
-        );
+        for (clusters, kinds, objects, fields) in [
+            (100, 7, 50, 10),
+            (100, 100, 1, 0),
+            (3, 3, 2, 30),
+            (40, 40, 3, 2),
+        ] {
+            let lines = many(clusters, kinds, objects, fields);
+            assert!(lines.len() <= LINES, "{}", lines.join("\n"));
+            // Every group listed says how many of its objects are left out; the clusters of
+            // those that are not listed are counted.
+            let headings = lines.iter().filter(|line| line.ends_with(':')).count();
+            let listed_clusters: usize = lines
+                .iter()
+                .filter(|line| line.ends_with(':'))
+                .map(|line| {
+                    let names = line.trim().trim_end_matches(':');
+                    match names.split_once(" and ") {
+                        Some((shown, more)) => {
+                            shown.split(", ").count()
+                                + more.trim_end_matches(" more").parse::<usize>().unwrap()
+                        }
+                        None => names.split(", ").count(),
+                    }
+                })
+                .sum();
+            let left: usize = lines
+                .last()
+                .and_then(|line| line.strip_prefix("    … and "))
+                .and_then(|line| line.split(' ').next())
+                .map_or(0, |count| count.parse().unwrap());
+            assert!(headings > 0);
+            assert_eq!(listed_clusters + left, clusters, "{}", lines.join("\n"));
+        }
     }
 
     #[test]
-    fn clusters_come_in_natural_order() {
-        let lines = list(&many(12, 1, 0));
-        let clusters: Vec<&str> = lines
-            .iter()
-            .filter_map(|line| line.strip_prefix("    site-"))
-            .collect();
-        assert_eq!(
-            clusters,
-            [
-                "1:", "2:", "3:", "4:", "5:", "6:", "7:", "8:", "9:", "10:", "11:", "12:"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_small_change_is_listed_whole() {
-        let lines = list(&many(2, 2, 1));
+    fn clusters_with_the_same_differences_share_a_heading() {
+        let lines = many(12, 2, 1, 1);
         assert_eq!(
             lines,
             [
-                "    site-1:",
+                "    site-1, site-3, site-5, site-7, site-9, site-11:",
                 "      ~ ConfigMap ns/c1",
-                "          data.k1: a → b",
-                "      ~ ConfigMap ns/c2",
-                "          data.k1: a → b",
-                "    site-2:",
+                "          data.k1: a → 0",
+                "    site-2, site-4, site-6, site-8, site-10, site-12:",
                 "      ~ ConfigMap ns/c1",
-                "          data.k1: a → b",
-                "      ~ ConfigMap ns/c2",
-                "          data.k1: a → b",
+                "          data.k1: a → 1",
             ]
         );
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_counts() {
+        let lines = many(1, 1, 20, 6);
+        assert_eq!(lines[0], "    site-1:");
+        assert_eq!(lines[1], "      ~ ConfigMap ns/c1");
+        assert_eq!(lines[6], "          … and 2 more fields");
+        assert_eq!(lines[7], "      ~ ConfigMap ns/c2");
+        assert_eq!(lines.last().unwrap(), "      … and 15 more objects");
+        assert!(lines.len() <= LINES);
     }
 }
