@@ -171,3 +171,18 @@ fn a_large_promotion_stays_within_its_bound() {
     // Clusters with the same differences share a heading, in natural order (c2 before c10).
     assert!(report.contains("\n    c0, c1, c2, "), "{report}");
 }
+
+/// An environment branch named otherwise than its environment reads as the environment's
+/// name, on either side: renaming qa's branch changes nothing in the report.
+#[test]
+fn branch_names_are_abstracted_like_environment_names() {
+    let fleet = example_fleet();
+    let before = promotion(fleet.path());
+    replace(
+        fleet.path(),
+        "environments/qa/environment.yaml",
+        "branch: qa",
+        "branch: qa-release",
+    );
+    assert_eq!(promotion(fleet.path()), before);
+}

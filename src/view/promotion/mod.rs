@@ -30,7 +30,10 @@ pub const REPORT_LINES: usize = 1 + 2 + 3 * TENANTS + 1 + VALUES + 2 + 1 + objec
 /// The report for making `target` match `source`; both must be compiled in `rendered`.
 pub fn report(fleet: &Fleet, rendered: &Rendered, target: &str, source: &str) -> Result<String> {
     let (to, from) = (&fleet.environments[target], &fleet.environments[source]);
-    let names = names::Abstraction::new(from, to);
+    let names = Names {
+        source: names::Abstraction::source(from, to),
+        target: names::Abstraction::target(to),
+    };
     let mut out = format!(
         "{target} compared with {source}: what {target} would gain (+) or lose (-) if it matched {source}\n"
     );
@@ -38,6 +41,13 @@ pub fn report(fleet: &Fleet, rendered: &Rendered, target: &str, source: &str) ->
     values(&mut out, to, from);
     objects::section(&mut out, fleet, rendered, to, from, &names)?;
     Ok(out)
+}
+
+/// How each side's names are read, so that what differs only by its environment compares
+/// equal.
+struct Names {
+    source: names::Abstraction,
+    target: names::Abstraction,
 }
 
 fn keys<'a>(names: impl IntoIterator<Item = &'a String>) -> BTreeSet<&'a str> {
@@ -65,7 +75,7 @@ fn gained_lost(now: &BTreeSet<&str>, then: &BTreeSet<&str>) -> Option<String> {
 }
 
 /// Clusters and tenants gained or lost, then, per tenant in both, its apps, clusters and branch.
-fn membership(out: &mut String, to: &Environment, from: &Environment, names: &names::Abstraction) {
+fn membership(out: &mut String, to: &Environment, from: &Environment, names: &Names) {
     if let Some(line) = gained_lost(&keys(to.clusters.keys()), &keys(from.clusters.keys())) {
         let _ = writeln!(out, "  clusters: {line}");
     }
@@ -84,12 +94,12 @@ fn membership(out: &mut String, to: &Environment, from: &Environment, names: &na
         if let Some(line) = gained_lost(&keys(&now.clusters), &keys(&then.clusters)) {
             rows.push(format!("  tenant {tenant} clusters: {line}"));
         }
-        let branch = names.text(&then.branch);
-        if now.branch != branch {
-            rows.push(format!(
-                "  tenant {tenant} branch: {} → {branch}",
-                now.branch
-            ));
+        let (ours, theirs) = (
+            names.target.text(&now.branch),
+            names.source.text(&then.branch),
+        );
+        if ours != theirs {
+            rows.push(format!("  tenant {tenant} branch: {ours} → {theirs}"));
         }
         if !rows.is_empty() {
             differing += 1;

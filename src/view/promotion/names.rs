@@ -6,28 +6,37 @@ use serde_json::{Map, Value};
 
 use crate::model::Environment;
 
-/// The renames that read `from`'s objects as `to`'s: its name, and its branch where that is
-/// another name.
+/// The renames that read an environment's names as the target environment's.
 #[derive(Debug)]
 pub struct Abstraction {
     pairs: Vec<(String, String)>,
 }
 
 impl Abstraction {
-    pub fn new(from: &Environment, to: &Environment) -> Self {
-        let mut pairs = vec![(from.name.clone(), to.name.clone())];
-        if from.branch != from.name || to.branch != to.name {
-            pairs.push((from.branch.clone(), to.branch.clone()));
-        }
+    /// For the source environment `from`: its branch and its name become `to`'s name.
+    pub fn source(from: &Environment, to: &Environment) -> Self {
+        Self::new([(&from.branch, &to.name), (&from.name, &to.name)])
+    }
+
+    /// For the target environment `to`: its branch becomes its name, as the source's does, so
+    /// that two environments whose branches are named differently from them still compare.
+    pub fn target(to: &Environment) -> Self {
+        Self::new([(&to.branch, &to.name)])
+    }
+
+    fn new<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+        let pairs = pairs
+            .into_iter()
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| (from.clone(), to.clone()))
+            .collect();
         Self { pairs }
     }
 
     pub fn text(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for (from, to) in &self.pairs {
-            if from != to {
-                text = rename(&text, from, to);
-            }
+            text = rename(&text, from, to);
         }
         text
     }
@@ -79,7 +88,32 @@ fn rename(text: &str, from: &str, to: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
     use super::*;
+
+    fn environment(name: &str, branch: &str) -> Environment {
+        Environment {
+            name: name.to_owned(),
+            branch: branch.to_owned(),
+            dir: PathBuf::new(),
+            clusters: BTreeMap::new(),
+            tenants: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn branches_named_otherwise_read_as_the_target_name() {
+        let (dev, qa) = (environment("dev", "dev"), environment("qa", "release/qa"));
+        let (source, target) = (Abstraction::source(&dev, &qa), Abstraction::target(&qa));
+        assert_eq!(source.text("dev"), target.text("release/qa"));
+        assert_eq!(source.text("dev-redis"), target.text("qa-redis"));
+        let (dev, qa) = (environment("dev", "env/dev"), environment("qa", "qa"));
+        let source = Abstraction::source(&dev, &qa);
+        assert_eq!(source.text("env/dev dev-redis"), "qa qa-redis");
+        assert_eq!(Abstraction::target(&qa).text("qa"), "qa");
+    }
 
     #[test]
     fn only_whole_segments_are_renamed() {

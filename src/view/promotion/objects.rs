@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::names::Abstraction;
-use super::{fields, natural};
+use super::{Names, fields, natural};
 use crate::error::Result;
 use crate::model::{Environment, Fleet};
 use crate::render::Rendered;
@@ -61,13 +61,13 @@ pub(super) fn section(
     rendered: &Rendered,
     to: &Environment,
     from: &Environment,
-    names: &Abstraction,
+    names: &Names,
 ) -> Result<()> {
     let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
     let (documents, _) = document::parse_branches(&rendered.branches);
     let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
-    let ours = applied(fleet, rendered, &simulation, to, None);
-    let theirs = applied(fleet, rendered, &simulation, from, Some(names));
+    let ours = applied(fleet, rendered, &simulation, to, &names.target);
+    let theirs = applied(fleet, rendered, &simulation, from, &names.source);
 
     let mut clusters: BTreeMap<&str, Vec<Difference>> = BTreeMap::new();
     let mut counts = [0usize; 3];
@@ -196,13 +196,13 @@ fn describe((_, _, kind, namespace, name): &Key) -> String {
 }
 
 /// The objects `env` gets on each cluster — from its branch, and its entry points on the main
-/// branch — with the namespace their build gives them, read through `names` when given.
+/// branch — with the namespace their build gives them, read through `names`.
 fn applied(
     fleet: &Fleet,
     rendered: &Rendered,
     simulation: &graph::Simulation<'_>,
     env: &Environment,
-    names: Option<&Abstraction>,
+    names: &Abstraction,
 ) -> BTreeMap<Key, Value> {
     let main = fleet.repo.main_branch.as_str();
     let entry_points = rendered.environment_files.get(&env.name);
@@ -223,19 +223,13 @@ fn applied(
             ) {
                 metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
             }
-            let read = |text: &str| match names {
-                Some(names) => names.text(text),
-                None => text.to_owned(),
-            };
-            if let Some(names) = names {
-                names.value(&mut value);
-            }
+            names.value(&mut value);
             let key = (
                 cluster.clone(),
                 document.api_version().unwrap_or_default().to_owned(),
                 document.kind().unwrap_or_default().to_owned(),
-                read(object.namespace.as_deref().unwrap_or_default()),
-                read(&object.name),
+                names.text(object.namespace.as_deref().unwrap_or_default()),
+                names.text(&object.name),
             );
             // The Flux install reaches a cluster twice (bootstrap, then its own Flux): once.
             objects.entry(key).or_insert(value);
