@@ -24,21 +24,30 @@ fn text(value: &Value, pointer: &str) -> Option<String> {
     value.pointer(pointer)?.as_str().map(str::to_owned)
 }
 
-/// What kustomize-controller would apply to `cluster` (a cluster with its own Flux): the
-/// bootstrap path on the main branch, then every Kustomization whose source is a branch of
-/// the fleet repo, until nothing new is reached.
-fn follow_with_kustomize(path_env: &std::ffi::OsStr, out: &Path, cluster: &str) -> Vec<Value> {
-    let fleet_url = "https://github.com/example-org/fleet";
+/// What the Flux of `driver` applies, following the Flux graph by hand with the real
+/// `kustomize build`: from its bootstrap path on the main branch, every Kustomization whose
+/// source is a branch of the fleet repo (`fleet_url`), until nothing new is reached. Returns
+/// the objects applied to `driver` itself, and per `kubeConfig` Secret the objects applied
+/// through it to another cluster (where no Flux of `driver`'s runs, so nothing they hold is
+/// followed further).
+fn follow_with_kustomize(
+    path_env: &std::ffi::OsStr,
+    out: &Path,
+    fleet_url: &str,
+    driver: &str,
+) -> (Vec<Value>, BTreeMap<String, Vec<Value>>) {
     let mut sources: BTreeMap<(String, String), String> = BTreeMap::new();
     sources.insert(("flux-system".into(), "flux-system".into()), "main".into());
-    let mut queue = VecDeque::from([("main".to_owned(), format!("clusters/{cluster}"))]);
+    // (branch, path, the kubeconfig Secret its objects are applied through, if any)
+    let mut queue = VecDeque::from([("main".to_owned(), format!("clusters/{driver}"), None)]);
     let mut built = BTreeSet::new();
     let mut kustomizations: Vec<Value> = Vec::new();
-    let mut objects = Vec::new();
+    let mut local = Vec::new();
+    let mut remote: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     loop {
-        while let Some((branch, path)) = queue.pop_front() {
+        while let Some((branch, path, kubeconfig)) = queue.pop_front() {
             let dir = out.join(&branch).join(&path);
-            if !built.insert((branch, path)) || !dir.is_dir() {
+            if !built.insert((branch, path, kubeconfig.clone())) || !dir.is_dir() {
                 continue;
             }
             generate_kustomization(&dir);
@@ -53,7 +62,12 @@ fn follow_with_kustomize(path_env: &std::ffi::OsStr, out: &Path, cluster: &str) 
                 "{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            for object in documents(&String::from_utf8(output.stdout).unwrap()) {
+            let objects = documents(&String::from_utf8(output.stdout).unwrap());
+            if let Some(secret) = kubeconfig {
+                remote.entry(secret).or_default().extend(objects);
+                continue;
+            }
+            for object in objects {
                 let kind = text(&object, "/kind").unwrap_or_default();
                 let api = text(&object, "/apiVersion").unwrap_or_default();
                 let key = (
@@ -65,13 +79,11 @@ fn follow_with_kustomize(path_env: &std::ffi::OsStr, out: &Path, cluster: &str) 
                     && let Some(branch) = text(&object, "/spec/ref/branch")
                 {
                     sources.insert(key, branch);
-                } else if kind == "Kustomization"
-                    && api.starts_with("kustomize.toolkit.fluxcd.io/")
-                    && object.pointer("/spec/kubeConfig").is_none()
+                } else if kind == "Kustomization" && api.starts_with("kustomize.toolkit.fluxcd.io/")
                 {
                     kustomizations.push(object.clone());
                 }
-                objects.push(object);
+                local.push(object);
             }
         }
         for kustomization in &kustomizations {
@@ -79,21 +91,52 @@ fn follow_with_kustomize(path_env: &std::ffi::OsStr, out: &Path, cluster: &str) 
                 .or_else(|| text(kustomization, "/metadata/namespace"))
                 .unwrap_or_default();
             let name = text(kustomization, "/spec/sourceRef/name").unwrap_or_default();
+            let kubeconfig = text(kustomization, "/spec/kubeConfig/secretRef/name");
             if let Some(branch) = sources.get(&(namespace, name)) {
                 let path = text(kustomization, "/spec/path").unwrap_or_default();
                 let path = path
                     .trim_start_matches("./")
                     .trim_end_matches('/')
                     .to_owned();
-                if !built.contains(&(branch.clone(), path.clone())) {
-                    queue.push_back((branch.clone(), path));
+                let item = (branch.clone(), path, kubeconfig);
+                if !built.contains(&item) {
+                    queue.push_back(item);
                 }
             }
         }
         if queue.is_empty() {
-            return objects;
+            return (local, remote);
         }
     }
+}
+
+/// Everything Flux applies to `cluster`: what its own Flux applies to it, if it has one, and
+/// what its manager's applies to it through `<cluster>-kubeconfig`, if it has a manager.
+fn applied_with_kustomize(
+    path_env: &std::ffi::OsStr,
+    out: &Path,
+    fleet_url: &str,
+    cluster: &str,
+    own_flux: bool,
+    manager: Option<&str>,
+) -> Vec<Value> {
+    let mut objects = Vec::new();
+    if own_flux {
+        objects.extend(follow_with_kustomize(path_env, out, fleet_url, cluster).0);
+    }
+    if let Some(manager) = manager {
+        let (_, mut remote) = follow_with_kustomize(path_env, out, fleet_url, manager);
+        objects.extend(
+            remote
+                .remove(&format!("{cluster}-kubeconfig"))
+                .unwrap_or_default(),
+        );
+    }
+    // One object applied alike by two Kustomizations (a Cluster API cluster's Flux sync, by its
+    // manager to start it and then by the cluster's own Flux) is one object on the cluster.
+    let mut seen = BTreeSet::new();
+    objects.retain(|object| seen.insert(object.to_string()));
+    objects
 }
 
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -163,15 +206,73 @@ fn build_equals_following_the_flux_graph_with_kustomize() {
         .arg(&out)
         .assert()
         .success();
-    for cluster in ["k3d-emea", "k3d-america"] {
-        let assert = fleetgen(fleet.path())
-            .args(["build", "--cluster", cluster])
-            .assert()
-            .success();
-        let stream = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-        let ours = sorted(documents(&stream));
-        let theirs = sorted(follow_with_kustomize(&tools.path, &out, cluster));
-        assert!(ours.len() > 20, "{cluster}: {} objects", ours.len());
+    // k3s-america-south has no Flux: k3d-america's Kustomizations apply to it.
+    for (cluster, own_flux, manager, at_least) in [
+        ("k3d-emea", true, None, 20),
+        ("k3d-america", true, None, 20),
+        ("k3s-america-south", false, Some("k3d-america"), 6),
+    ] {
+        let ours = sorted(built(fleet.path(), cluster));
+        let theirs = sorted(applied_with_kustomize(
+            &tools.path,
+            &out,
+            "https://github.com/example-org/fleet",
+            cluster,
+            own_flux,
+            manager,
+        ));
+        assert!(ours.len() >= at_least, "{cluster}: {} objects", ours.len());
+        assert_eq!(ours, theirs, "{cluster}");
+    }
+}
+
+fn built(root: &Path, cluster: &str) -> Vec<Value> {
+    let assert = fleetgen(root)
+        .args(["build", "--cluster", cluster])
+        .assert()
+        .success();
+    documents(&String::from_utf8(assert.get_output().stdout.clone()).unwrap())
+}
+
+/// The Cluster API fleet: remote clusters whose Kustomizations live in the cluster's namespace
+/// on the manager, and a cluster with its own Flux that its manager also applies to.
+#[test]
+fn build_of_cluster_api_clusters_equals_following_the_flux_graph() {
+    let Some(tools) = real_tools() else { return };
+    let fleet = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &common::repo_root().join("tests/fixtures/capi-fleet"),
+        fleet.path(),
+    );
+    let out = fleet.path().join("out");
+    fleetgen(fleet.path())
+        .args(["render", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    // The Flux install the operator commits beside os-edge's gotk-sync.yaml (`flux install
+    // --export`); fleetgen renders neither it nor its objects, so an empty one stands in.
+    std::fs::write(
+        out.join("main/clusters/os-edge/flux-system/gotk-components.yaml"),
+        "",
+    )
+    .unwrap();
+    for (cluster, own_flux, manager) in [
+        ("mgmt", true, None),
+        ("aws-prod", false, Some("mgmt")),
+        ("kind-ci", false, Some("mgmt")),
+        ("os-edge", true, Some("mgmt")),
+    ] {
+        let ours = sorted(built(fleet.path(), cluster));
+        let theirs = sorted(applied_with_kustomize(
+            &tools.path,
+            &out,
+            "ssh://git@git.example.com/platform/fleet",
+            cluster,
+            own_flux,
+            manager,
+        ));
+        assert!(!ours.is_empty(), "{cluster}");
         assert_eq!(ours, theirs, "{cluster}");
     }
 }

@@ -213,25 +213,3 @@ fn cli_habits_of_kubectl_and_flux() {
     );
     insta::assert_snapshot!("graph_help", help);
 }
-
-#[test]
-fn promotion_shows_what_qa_would_gain_from_dev() {
-    let fleet = example_fleet();
-    let report = stdout_of(
-        fleetgen(fleet.path())
-            .args(["diff", "--env", "qa", "--against", "dev"])
-            .assert()
-            .success(),
-    );
-    insta::assert_snapshot!("promotion_qa_dev", report);
-    assert!(report.lines().count() <= 40, "{report}");
-    let assert = fleetgen(fleet.path())
-        .args(["diff", "--against", "dev"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert_eq!(
-        stderr,
-        "error: --against compares one environment with another: give exactly one --env\n"
-    );
-}

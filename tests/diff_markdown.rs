@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
 
-use common::{example_fleet, fleetgen};
+use common::{example_fleet, fleetgen, large_fleet};
 
 fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
     let output = assert.get_output();
@@ -51,45 +49,56 @@ fn the_example_fleet_change_as_a_pull_request_comment() {
     assert!(markdown.contains("<details><summary>Full diff"));
 }
 
-/// 60 clusters (every fifth remote), 2 environments, 20 tenants: everything is new.
-fn large_fleet(root: &Path) {
-    let write = |path: &str, text: &str| {
-        let path = root.join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
+/// The ```mermaid block of a comment.
+fn mermaid_block(markdown: &str) -> &str {
+    let start = markdown.find("```mermaid\n").expect("a Mermaid block") + "```mermaid\n".len();
+    let end = markdown[start..].find("```").expect("the block ends") + start;
+    &markdown[start..end]
+}
+
+/// The comment's picture of the affected clusters reads with the real Mermaid parser, for the
+/// example fleet and for a 60-cluster fleet whose picture is cut.
+#[test]
+fn the_comment_picture_parses_with_mermaid() {
+    let Some(parser) = common::mermaid_parser() else {
+        return;
     };
-    write(
-        "fleet/fleet.yaml",
-        "repo:\n  url: https://example.com/fleet\n",
+    let fleet = example_fleet();
+    let env_file = fleet
+        .path()
+        .join("environments/dev/clusters/k3s-america-south.env");
+    fs::write(&env_file, "REDIS_REPLICAS=2\n").unwrap();
+    let assert = fleetgen(fleet.path())
+        .args(["diff", "-o", "markdown", "--out"])
+        .arg(fleet.path().join("empty"))
+        .assert()
+        .success();
+    let (example, _) = output(&assert);
+
+    let dir = tempfile::tempdir().unwrap();
+    large_fleet(dir.path());
+    let out = dir.path().join("empty");
+    fs::create_dir_all(&out).unwrap();
+    let assert = fleetgen(dir.path())
+        .args(["diff", "-o", "markdown", "--env", "dev", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (large, _) = output(&assert);
+    assert!(mermaid_block(&large).contains("more"), "{large}");
+
+    let report = common::mermaid_parse(
+        &parser,
+        &[
+            ("example", mermaid_block(&example)),
+            ("large", mermaid_block(&large)),
+        ],
+    )
+    .unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(
+        report,
+        "example.mmd: flowchart-v2\nlarge.mmd: flowchart-v2\n"
     );
-    for cluster in 0..60 {
-        let mut text = format!(
-            "POD_CIDR=10.{}.{}.0/20\nSERVICE_CIDR=10.{}.{}.0/20\n",
-            cluster / 16,
-            (cluster % 16) * 16,
-            128 + cluster / 16,
-            (cluster % 16) * 16
-        );
-        if cluster % 5 == 4 {
-            let _ = writeln!(text, "FLUX=remote\nMANAGED_BY=c{}", cluster - 1);
-        }
-        write(&format!("fleet/clusters/c{cluster}.env"), &text);
-    }
-    for tenant in 0..20 {
-        write(
-            &format!("fleet/tenants/t{tenant}.yaml"),
-            &format!("repo: https://example.com/t{tenant}\napps: [web]\n"),
-        );
-    }
-    for env in ["dev", "prod"] {
-        write(&format!("environments/{env}/environment.yaml"), "");
-        for cluster in 0..60 {
-            write(&format!("environments/{env}/clusters/c{cluster}.env"), "");
-        }
-        for tenant in 0..20 {
-            write(&format!("environments/{env}/tenants/t{tenant}.yaml"), "");
-        }
-    }
 }
 
 /// The comment outside the folded patch, and the human summary, stay within their bounds

@@ -1,5 +1,5 @@
-//! `fleetgen graph`: the example fleet as a tree, JSON, Mermaid and DOT, with filters, and the
-//! DOT drawn by the real Graphviz.
+//! `fleetgen graph`: the example fleet as a tree, JSON, Mermaid and DOT, with filters, the
+//! DOT drawn by the real Graphviz and the Mermaid read by the real Mermaid parser.
 
 mod common;
 
@@ -85,6 +85,47 @@ fn mermaid_and_dot_draw_clusters_and_edges() {
     assert!(mermaid.contains("-.->|dependsOn|"), "{mermaid}");
     let dot = stdout_of(&["graph", "--output", "dot"]);
     insta::assert_snapshot!("graph_dot", dot);
+}
+
+/// The real Mermaid parser reads every drawing of the example fleet, whole and filtered, and
+/// refuses a broken one (so a pass means something).
+#[test]
+fn the_mermaid_output_parses_with_mermaid() {
+    let Some(parser) = common::mermaid_parser() else {
+        return;
+    };
+    let drawings: Vec<(&str, String)> = [
+        ("whole", &[][..]),
+        ("cluster", &["--cluster", "k3s-america-south"][..]),
+        ("env", &["--env", "qa"][..]),
+        ("tenant", &["--tenant", "yakuza"][..]),
+    ]
+    .into_iter()
+    .map(|(name, filter)| {
+        let mut args = vec!["graph", "-o", "mermaid"];
+        args.extend(filter);
+        (name, stdout_of(&args))
+    })
+    .collect();
+    let diagrams: Vec<(&str, &str)> = drawings
+        .iter()
+        .map(|(name, text)| (*name, text.as_str()))
+        .collect();
+    let report =
+        common::mermaid_parse(&parser, &diagrams).unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(
+        report,
+        "whole.mmd: flowchart-v2\ncluster.mmd: flowchart-v2\nenv.mmd: flowchart-v2\ntenant.mmd: flowchart-v2\n"
+    );
+
+    // An unclosed subgraph and a dangling edge: a parser that accepted this would prove nothing.
+    let whole = &drawings[0].1;
+    let broken = whole.replacen("  end\n", "", 1) + "  k0 -->\n";
+    let report = common::mermaid_parse(&parser, &[("broken", &broken)]).unwrap_err();
+    assert!(
+        report.starts_with("broken.mmd: Parse error on line"),
+        "{report}"
+    );
 }
 
 /// Graphviz draws the example fleet; `FLEETGEN_UPDATE_DOCS=1` refreshes the README's picture.

@@ -74,7 +74,7 @@ pub struct DiffArgs {
     )]
     pub format: DiffFormat,
     /// Show what the one --env environment would gain or lose if it matched this one
-    /// (memberships, values, rendered files with the environment's name abstracted).
+    /// (memberships, values, and applied objects with the environment's name abstracted).
     #[arg(long, value_name = "ENV")]
     pub against: Option<String>,
     #[command(flatten)]
@@ -211,7 +211,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         };
         let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
         let report =
-            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source);
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)?;
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }

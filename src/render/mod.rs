@@ -33,6 +33,9 @@ pub struct Rendered {
     pub origins: BTreeMap<String, BTreeMap<String, String>>,
     /// Per branch, files the operator commits by hand (path → how to make it).
     pub operator_files: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per environment, the main-branch files rendered for it (its entry point on each
+    /// cluster): what a promotion compares beside the environment's own branch.
+    pub environment_files: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
@@ -112,6 +115,13 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
                 continue;
             }
             tree.insert(file.path.clone(), file.content);
+            if let (true, Some(env)) = (*branch == plan.main_branch, &unit.context.env) {
+                rendered
+                    .environment_files
+                    .entry(env.name.clone())
+                    .or_default()
+                    .insert(file.path.clone());
+            }
             origins.insert(file.path, blueprint.blueprint.name.clone());
         }
         if let Some((path, other)) = conflicts.first() {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,4 +221,86 @@ pub fn render_broken(breakage: impl FnOnce(&Path)) -> String {
     let output = assert.get_output();
     assert!(output.stdout.is_empty(), "errors go to stderr");
     String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// The `node_modules` folder holding the real Mermaid parser (the npm `mermaid` package and
+/// `jsdom`, which `.ci/run` installs into `.tools/npm`). When it is absent the test fails,
+/// unless FLEETGEN_SKIP_TOOL_TESTS=1 explicitly asks to skip (never honoured in CI).
+pub fn mermaid_parser() -> Option<PathBuf> {
+    let modules = repo_root().join(".tools/npm/node_modules");
+    if modules.join("mermaid").is_dir() && modules.join("jsdom").is_dir() {
+        return Some(modules);
+    }
+    let missing = "the npm packages mermaid and jsdom in .tools/npm (.ci/run installs them)";
+    let skip = std::env::var("FLEETGEN_SKIP_TOOL_TESTS").is_ok_and(|value| value == "1");
+    if skip && std::env::var_os("CI").is_none() {
+        eprintln!("SKIPPED: Mermaid test needs {missing}");
+        return None;
+    }
+    panic!("Mermaid test needs {missing}; set FLEETGEN_SKIP_TOOL_TESTS=1 to skip it locally");
+}
+
+/// Parses each named diagram with `mermaid.parse()` under node; `Err` holds the parser's
+/// report, one line per diagram, when any of them fails.
+pub fn mermaid_parse(modules: &Path, diagrams: &[(&str, &str)]) -> Result<String, String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new("node");
+    command
+        .arg(repo_root().join("tests/tools/mermaid-parse.mjs"))
+        .arg(modules);
+    for (name, diagram) in diagrams {
+        let file = dir.path().join(format!("{name}.mmd"));
+        fs::write(&file, diagram).expect("write diagram");
+        command.arg(file);
+    }
+    let output = command.output().expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout)
+        .replace(&format!("{}/", dir.path().display()), "")
+        + &String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        Ok(report)
+    } else {
+        Err(report)
+    }
+}
+
+/// 60 clusters (every fifth remote), 2 environments, 20 tenants: everything is new.
+pub fn large_fleet(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "fleet/fleet.yaml",
+        "repo:\n  url: https://example.com/fleet\n",
+    );
+    for cluster in 0..60 {
+        let mut text = format!(
+            "POD_CIDR=10.{}.{}.0/20\nSERVICE_CIDR=10.{}.{}.0/20\n",
+            cluster / 16,
+            (cluster % 16) * 16,
+            128 + cluster / 16,
+            (cluster % 16) * 16
+        );
+        if cluster % 5 == 4 {
+            let _ = writeln!(text, "FLUX=remote\nMANAGED_BY=c{}", cluster - 1);
+        }
+        write(&format!("fleet/clusters/c{cluster}.env"), &text);
+    }
+    for tenant in 0..20 {
+        write(
+            &format!("fleet/tenants/t{tenant}.yaml"),
+            &format!("repo: https://example.com/t{tenant}\napps: [web]\n"),
+        );
+    }
+    for env in ["dev", "prod"] {
+        write(&format!("environments/{env}/environment.yaml"), "");
+        for cluster in 0..60 {
+            write(&format!("environments/{env}/clusters/c{cluster}.env"), "");
+        }
+        for tenant in 0..20 {
+            write(&format!("environments/{env}/tenants/t{tenant}.yaml"), "");
+        }
+    }
 }
