@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::fs;
+
 use common::{example_fleet, fleetgen};
 
 fn stdout_of(assert: assert_cmd::assert::Assert) -> String {
@@ -234,4 +236,85 @@ fn promotion_shows_what_qa_would_gain_from_dev() {
         stderr,
         "error: --against compares one environment with another: give exactly one --env\n"
     );
+}
+
+fn stderr_of(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+/// `--quiet` drops what a command did and keeps errors, as cargo's does; it is global, so it
+/// may come before or after the command.
+#[test]
+fn quiet_keeps_only_errors_and_warnings() {
+    let fleet = example_fleet();
+    let said = stderr_of(fleetgen(fleet.path()).arg("render").assert().success());
+    assert!(said.starts_with("rendered "), "{said}");
+    fs::remove_dir_all(fleet.path().join("out")).unwrap();
+    for args in [["-q", "render"], ["render", "--quiet"]] {
+        let assert = fleetgen(fleet.path()).args(args).assert().success();
+        assert_eq!(stderr_of(assert), "", "{args:?}");
+        assert!(fleet.path().join("out/main").is_dir(), "{args:?}");
+    }
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["check", "--no-drift", "-q"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(said, "");
+
+    common::append(
+        fleet.path(),
+        "fleet/clusters/k3d-emea.env",
+        "NODE_CDIR=10.8.0.0/20\n",
+    );
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["-q", "render"])
+            .assert()
+            .code(1),
+    );
+    assert!(
+        said.contains("error: unknown key NODE_CDIR") && said.ends_with("nothing was written\n"),
+        "{said}"
+    );
+}
+
+/// `--verbose` times each stage and lists every file written.
+#[test]
+fn verbose_says_the_stages_and_every_file() {
+    let fleet = example_fleet();
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["render", "-v"])
+            .assert()
+            .success(),
+    );
+    for stage in ["load", "model", "plan", "render", "validate", "write"] {
+        assert!(
+            said.lines()
+                .any(|line| line.starts_with(&format!("{stage}: "))),
+            "{stage}: {said}"
+        );
+    }
+    let listed = said
+        .lines()
+        .filter(|line| line.starts_with("added "))
+        .count();
+    let written = walkdir::WalkDir::new(fleet.path().join("out"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && entry.file_name() != ".fleetgen.lock")
+        .count();
+    assert_eq!(listed, written, "{said}");
+    assert!(
+        said.contains("3 clusters, 2 environments, 2 tenants"),
+        "{said}"
+    );
+
+    let assert = fleetgen(fleet.path())
+        .args(["-q", "-v", "render"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(assert).contains("cannot be used with"));
 }

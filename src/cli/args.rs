@@ -26,6 +26,14 @@ pub struct Cli {
     )]
     pub root: PathBuf,
 
+    /// Print only errors and warnings: no summaries, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more: the time of each stage, the size of the plan, every file written or committed.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
+use super::say;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::model::keys::Required;
@@ -48,22 +49,32 @@ pub fn execute(cli: Cli) -> Result<i32> {
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     super::validate_commands::gate(&compiled, &args.gate)?;
     let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
-    let report = write::write(
-        &out,
-        &compiled.rendered.branches,
-        write::Options { force: args.force },
-    )?;
-    let mut stderr = std::io::stderr().lock();
+    let report = say::timed("write", || {
+        write::write(
+            &out,
+            &compiled.rendered.branches,
+            write::Options { force: args.force },
+        )
+    })?;
+    for (verb, paths) in [
+        ("added", &report.added),
+        ("modified", &report.modified),
+        ("removed", &report.removed),
+    ] {
+        for path in paths {
+            say::detail(format_args!("{verb} {}", out.join(path).display()));
+        }
+    }
     let branches: Vec<&str> = compiled
         .rendered
         .branches
         .iter()
         .map(|(branch, _)| branch)
         .collect();
-    let _ = writeln!(
-        stderr,
+    say::status(format_args!(
         "rendered {} into {}: {} added, {} modified, {} removed, {} unchanged",
         branches.join(", "),
         out.display(),
@@ -71,7 +82,7 @@ fn render(root: &Path, args: RenderArgs) -> Result<i32> {
         report.modified.len(),
         report.removed.len(),
         report.unchanged
-    );
+    ));
     Ok(0)
 }
 

@@ -7,6 +7,7 @@ mod commands;
 mod git_commands;
 mod pager;
 mod progress;
+mod say;
 mod scaffold_commands;
 mod validate_commands;
 
@@ -33,6 +34,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    say::set(match (cli.quiet, cli.verbose) {
+        (true, _) => say::Level::Quiet,
+        (_, true) => say::Level::Verbose,
+        _ => say::Level::Normal,
+    });
     // Only the commands that write say that a refusal left everything as it was.
     let writes = matches!(
         cli.command,
