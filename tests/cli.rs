@@ -318,3 +318,94 @@ fn verbose_says_the_stages_and_every_file() {
         .code(2);
     assert!(stderr_of(assert).contains("cannot be used with"));
 }
+
+/// What fleetgen offers on Tab after `words` (the last one being typed), asked as the fish
+/// script asks: one candidate a line, a tab before its help.
+fn offered(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let mut command = assert_cmd::Command::cargo_bin("fleetgen").unwrap();
+    let assert = command
+        .current_dir(dir)
+        .env("COMPLETE", "fish")
+        .arg("--")
+        .arg("fleetgen")
+        .args(words)
+        .assert()
+        .success();
+    assert!(assert.get_output().stderr.is_empty(), "{words:?}");
+    stdout_of(assert)
+        .lines()
+        .map(|line| line.split('\t').next().unwrap().to_owned())
+        .filter(|candidate| !candidate.starts_with('-'))
+        .collect()
+}
+
+#[test]
+fn completion_offers_the_fleets_names() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let clusters = ["k3d-america", "k3d-emea", "k3s-america-south"];
+    assert_eq!(offered(root, &["explain", "cluster", ""]), clusters);
+    assert_eq!(offered(root, &["graph", "--cluster", ""]), clusters);
+    assert_eq!(
+        offered(root, &["build", "--cluster", "k3d-"]),
+        clusters[..2]
+    );
+    assert_eq!(offered(root, &["remove-cluster", "k3s"]), clusters[2..]);
+    assert_eq!(offered(root, &["render", "--env", ""]), ["dev", "qa"]);
+    assert_eq!(
+        offered(root, &["diff", "--env", "qa", "--against", "d"]),
+        ["dev"]
+    );
+    assert_eq!(
+        offered(root, &["graph", "--tenant", ""]),
+        ["kaizentm", "yakuza"]
+    );
+    assert_eq!(offered(root, &["add-app", ""]), ["kaizentm", "yakuza"]);
+    // A new name is not one of the existing ones.
+    assert!(offered(root, &["add-cluster", ""]).is_empty());
+    assert!(offered(root, &["init-environment", ""]).is_empty());
+
+    // From elsewhere, the fleet is the one `-C` names.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = root.to_str().unwrap();
+    assert_eq!(
+        offered(elsewhere.path(), &["-C", dir, "graph", "--env", ""]),
+        ["dev", "qa"]
+    );
+    assert!(offered(elsewhere.path(), &["graph", "--env", ""]).is_empty());
+
+    // A fleet that does not load completes nothing, and says nothing.
+    common::write(root, "fleet/tenants/broken.yaml", "repo: [unclosed\n");
+    assert!(offered(root, &["graph", "--tenant", ""]).is_empty());
+}
+
+/// The script `completions bash` prints, sourced in a real bash and asked as bash asks.
+#[test]
+fn bash_completes_cluster_names_through_the_script() {
+    let fleet = example_fleet();
+    let binary = assert_cmd::cargo::cargo_bin("fleetgen");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-c",
+            r#"source <(fleetgen completions bash)
+COMP_WORDS=(fleetgen graph --cluster k3d); COMP_CWORD=3; COMP_TYPE=9
+_clap_complete_fleetgen fleetgen k3d graph
+printf '%s\n' "${COMPREPLY[@]}""#,
+        ])
+        .current_dir(fleet.path())
+        .env("PATH", path)
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "k3d-america\nk3d-emea\n"
+    );
+}

@@ -1,8 +1,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
 use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
 use super::say;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -39,9 +37,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Completions { shell } => {
             // Generated whole, then written: `fleetgen completion bash | head` must not panic.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "fleetgen", &mut script);
-            let _ = std::io::stdout().lock().write_all(&script);
+            super::complete::print(&super::complete::script(shell));
             Ok(0)
         }
     }

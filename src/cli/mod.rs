@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod complete;
 mod git_commands;
 mod pager;
 mod progress;
@@ -21,6 +22,9 @@ pub use args::Cli;
 /// Runs fleetgen with `args` (the program name first) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = complete::answer(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
