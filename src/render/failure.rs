@@ -49,14 +49,14 @@ impl<'a> Templates<'a> {
     }
 }
 
-/// A minijinja error as a diagnostic. `file` is where it is reported when minijinja does not
-/// say which blueprint file failed; `field` names the `blueprint.yaml` field a path or
-/// condition template came from. With the unit's `context`, an undefined variable gets a
+/// A minijinja error as a diagnostic. `fallback` is where it is reported when minijinja does
+/// not say which blueprint file failed (a `blueprint.yaml` field, or a file that did not
+/// compile); `field` names the `blueprint.yaml` field a path or condition template came from. With the unit's `context`, an undefined variable gets a
 /// suggestion from the names the context has.
 pub(super) fn template_diagnostic(
     error: &minijinja::Error,
     templates: &Templates<'_>,
-    file: &Path,
+    fallback: Location,
     field: Option<&str>,
     context: Option<&Value>,
 ) -> Diagnostic {
@@ -82,8 +82,8 @@ pub(super) fn template_diagnostic(
             Location::new(file, line, column)
         }
         (Some((file, _)), None) => Location::new(file, error.line().unwrap_or(1), 1),
-        (None, _) if field.is_some() => Location::file(file),
-        (None, _) => Location::new(file, error.line().unwrap_or(1), 1),
+        (None, _) if field.is_some() => fallback,
+        (None, _) => Location::new(fallback.file, error.line().unwrap_or(fallback.line), 1),
     };
     let mut hint = None;
     if let (Some(undefined), Some(context)) = (&undefined, context) {

@@ -12,7 +12,6 @@ pub mod scalar;
 pub mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
@@ -135,7 +134,7 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
                         blueprint.blueprint.name
                     ),
                 )
-                .at_file(blueprint.blueprint.location.join(crate::render::blueprint::MANIFEST))
+                .at(blueprint.blueprint.field_location("target"))
                 .with_hint(format!(
                     "while rendering for {}; give one of them another target, or name the fleet's blueprint like the default it replaces",
                     unit.describe()
@@ -198,7 +197,6 @@ impl<'env> CompiledBlueprint<'env> {
         templates: &Templates<'_>,
     ) -> Result<Self, Diagnostics> {
         let manifest = &blueprint.manifest;
-        let manifest_location = blueprint.manifest_location();
         let mut diagnostics = Diagnostics::new();
         let mut field = |name: &str, source: &'env str| match env.template_from_str(source) {
             Ok(template) => Some(template),
@@ -206,7 +204,7 @@ impl<'env> CompiledBlueprint<'env> {
                 diagnostics.push(template_diagnostic(
                     &error,
                     templates,
-                    &manifest_location,
+                    blueprint.field_location(name),
                     Some(name),
                     None,
                 ));
@@ -241,7 +239,7 @@ impl<'env> CompiledBlueprint<'env> {
                 diagnostics.push(template_diagnostic(
                     &error,
                     templates,
-                    &manifest_location,
+                    blueprint.field_location("when"),
                     Some("when"),
                     None,
                 ));
@@ -258,7 +256,7 @@ impl<'env> CompiledBlueprint<'env> {
                 Err(error) => diagnostics.push(template_diagnostic(
                     &error,
                     templates,
-                    &blueprint.file_location(path),
+                    Location::file(blueprint.file_location(path)),
                     Some("file name"),
                     None,
                 )),
@@ -287,20 +285,19 @@ impl<'env> CompiledBlueprint<'env> {
         templates: &Templates<'_>,
     ) -> Result<UnitOutput, Box<Diagnostic>> {
         let blueprint = self.blueprint;
-        let manifest_location = blueprint.manifest_location();
-        let template_error = |error: &minijinja::Error, file: &Path, field: Option<&str>| {
+        let template_error = |error: &minijinja::Error, at: Location, field: Option<&str>| {
             Box::new(template_diagnostic(
                 error,
                 templates,
-                file,
+                at,
                 field,
                 Some(&context),
             ))
         };
         if let Some(when) = &self.when {
-            let applies = when
-                .eval(&context)
-                .map_err(|error| template_error(&error, &manifest_location, Some("when")))?;
+            let applies = when.eval(&context).map_err(|error| {
+                template_error(&error, blueprint.field_location("when"), Some("when"))
+            })?;
             if !applies.is_true() {
                 return Ok(UnitOutput {
                     files: Vec::new(),
@@ -313,16 +310,16 @@ impl<'env> CompiledBlueprint<'env> {
         let render_path = |template: &minijinja::Template<'_, '_>,
                            what: &str|
          -> Result<String, Box<Diagnostic>> {
-            let text = template
-                .render(&context)
-                .map_err(|error| template_error(&error, &manifest_location, Some(what)))?;
+            let text = template.render(&context).map_err(|error| {
+                template_error(&error, blueprint.field_location(what), Some(what))
+            })?;
             confine(&text).map_err(|problem| {
                 Box::new(
                     Diagnostic::error(
                         "path-outside-tree",
                         format!("{what} renders to `{text}`: {problem}"),
                     )
-                    .at_file(&manifest_location),
+                    .at(blueprint.field_location(what)),
                 )
             })
         };
@@ -345,9 +342,9 @@ impl<'env> CompiledBlueprint<'env> {
         let mut files = Vec::new();
         for (file, name, template, shape) in &self.files {
             let file_location = blueprint.file_location(file);
-            let relative = name
-                .render(&context)
-                .map_err(|error| template_error(&error, &file_location, Some("file name")))?;
+            let relative = name.render(&context).map_err(|error| {
+                template_error(&error, Location::file(&file_location), Some("file name"))
+            })?;
             let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
                 Box::new(
                     Diagnostic::error(
@@ -359,7 +356,7 @@ impl<'env> CompiledBlueprint<'env> {
             })?;
             let text = template
                 .render(&context)
-                .map_err(|error| template_error(&error, &file_location, None))?;
+                .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
             let Some(content) = finish(&path, &text) else {
                 continue;
             };
@@ -517,7 +514,7 @@ fn environment(
                 diagnostics.push(template_diagnostic(
                     &error,
                     templates,
-                    &blueprint.file_location(path),
+                    Location::file(blueprint.file_location(path)),
                     None,
                     None,
                 ));
