@@ -409,3 +409,17 @@ printf '%s\n' "${COMPREPLY[@]}""#,
         "k3d-america\nk3d-emea\n"
     );
 }
+
+/// `COMPLETE` set for some other purpose does not hijack the command.
+#[test]
+fn a_complete_variable_that_names_no_shell_is_ignored() {
+    let fleet = example_fleet();
+    let version = stdout_of(
+        fleetgen(fleet.path())
+            .env("COMPLETE", "1")
+            .arg("version")
+            .assert()
+            .success(),
+    );
+    assert!(version.starts_with("fleetgen "), "{version}");
+}

@@ -34,20 +34,18 @@ enum Kind {
 
 /// Answers a completion request, if this run is one; `None` for an ordinary run.
 pub fn answer(args: &[OsString]) -> Option<i32> {
-    let asked = std::env::var_os(VAR).is_some_and(|value| !value.is_empty() && value != "0");
-    if !asked {
-        return None;
-    }
+    // Only a shell's name asks: `COMPLETE` is a common word, and a variable set for something
+    // else must not turn every command into a completion error.
+    let value = std::env::var_os(VAR)?;
+    let shell = Path::new(&value).file_stem()?.to_str()?;
+    Shells::builtins().completer(shell)?;
     let _ = ROOT.set(root_of(args));
     let current_dir = std::env::current_dir().ok();
     match CompleteEnv::with_factory(command).try_complete(args.to_vec(), current_dir.as_deref()) {
         Ok(true) => Some(0),
         Ok(false) => None,
-        // An unknown shell name in the variable: a mistake in the setup, not in a completion.
-        Err(error) => {
-            let _ = error.print();
-            Some(2)
-        }
+        // Writing the answer failed: the shell has gone, and there is no one to tell.
+        Err(_) => Some(1),
     }
 }
 
