@@ -51,8 +51,9 @@ impl<'a> Templates<'a> {
 
 /// A minijinja error as a diagnostic. `fallback` is where it is reported when minijinja does
 /// not say which blueprint file failed (a `blueprint.yaml` field, or a file that did not
-/// compile); `field` names the `blueprint.yaml` field a path or condition template came from. With the unit's `context`, an undefined variable gets a
-/// suggestion from the names the context has.
+/// compile); `field` names the `blueprint.yaml` field a path or condition template came from.
+/// With the unit's `context`, an undefined variable gets a suggestion from the names the
+/// context has.
 pub(super) fn template_diagnostic(
     error: &minijinja::Error,
     templates: &Templates<'_>,
