@@ -1,6 +1,7 @@
 //! The stages chained: load → model → plan → render. Every command starts here.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
@@ -14,6 +15,8 @@ pub struct Compiled {
     pub fleet: Fleet,
     pub plan: Plan,
     pub rendered: Rendered,
+    /// How long each stage took, in order: what `--verbose` reports.
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 /// Loads and checks the fleet source under `root`.
@@ -31,17 +34,28 @@ pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
 /// while the fleet keeps `root` as its root: blueprints, output and schema paths stay the
 /// fleet's own.
 pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Compiled> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |stage: &'static str| {
+        timings.push((stage, clock.elapsed()));
+        clock = Instant::now();
+    };
     let loaded = crate::load::load(source)?;
+    lap("load");
     let mut fleet = Fleet::from_source(&loaded).map_err(Error::Invalid)?;
     fleet.root = root.to_path_buf();
     check_selected(&fleet, envs)?;
+    lap("model");
     let plan = plan::plan(&fleet, envs);
+    lap("plan");
     let blueprints = blueprint::load_all(root)?;
     let rendered = render::render(&plan, &blueprints)?;
+    lap("render");
     Ok(Compiled {
         fleet,
         plan,
         rendered,
+        timings,
     })
 }
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::fs;
+
 use common::{example_fleet, fleetgen};
 
 fn stdout_of(assert: assert_cmd::assert::Assert) -> String {
@@ -111,10 +113,7 @@ fn completions_and_help() {
     );
     assert!(bash.contains("fleetgen"));
     let help = stdout_of(fleetgen(dir.path()).arg("--help").assert().success());
-    assert!(
-        help.contains("render") && help.contains("explain"),
-        "{help}"
-    );
+    insta::assert_snapshot!("help", help);
 }
 
 /// `init DIR` with a relative folder used to fail: creating the folder's parents walked up to
@@ -212,4 +211,190 @@ fn cli_habits_of_kubectl_and_flux() {
             .success(),
     );
     insta::assert_snapshot!("graph_help", help);
+}
+
+fn stderr_of(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+/// `--quiet` drops what a command did and keeps errors, as cargo's does; it is global, so it
+/// may come before or after the command.
+#[test]
+fn quiet_keeps_only_errors_and_warnings() {
+    let fleet = example_fleet();
+    let said = stderr_of(fleetgen(fleet.path()).arg("render").assert().success());
+    assert!(said.starts_with("rendered "), "{said}");
+    fs::remove_dir_all(fleet.path().join("out")).unwrap();
+    for args in [["-q", "render"], ["render", "--quiet"]] {
+        let assert = fleetgen(fleet.path()).args(args).assert().success();
+        assert_eq!(stderr_of(assert), "", "{args:?}");
+        assert!(fleet.path().join("out/main").is_dir(), "{args:?}");
+    }
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["check", "--no-drift", "-q"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(said, "");
+
+    common::append(
+        fleet.path(),
+        "fleet/clusters/k3d-emea.env",
+        "NODE_CDIR=10.8.0.0/20\n",
+    );
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["-q", "render"])
+            .assert()
+            .code(1),
+    );
+    assert!(
+        said.contains("error: unknown key NODE_CDIR") && said.ends_with("nothing was written\n"),
+        "{said}"
+    );
+}
+
+/// `--verbose` times each stage and lists every file written.
+#[test]
+fn verbose_says_the_stages_and_every_file() {
+    let fleet = example_fleet();
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["render", "-v"])
+            .assert()
+            .success(),
+    );
+    for stage in ["load", "model", "plan", "render", "validate", "write"] {
+        assert!(
+            said.lines()
+                .any(|line| line.starts_with(&format!("{stage}: "))),
+            "{stage}: {said}"
+        );
+    }
+    let listed = said
+        .lines()
+        .filter(|line| line.starts_with("added "))
+        .count();
+    let written = walkdir::WalkDir::new(fleet.path().join("out"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && entry.file_name() != ".fleetgen.lock")
+        .count();
+    assert_eq!(listed, written, "{said}");
+    assert!(
+        said.contains("3 clusters, 2 environments, 2 tenants"),
+        "{said}"
+    );
+
+    let assert = fleetgen(fleet.path())
+        .args(["-q", "-v", "render"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(assert).contains("cannot be used with"));
+}
+
+/// What fleetgen offers on Tab after `words` (the last one being typed), asked as the fish
+/// script asks: one candidate a line, a tab before its help.
+fn offered(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let mut command = assert_cmd::Command::cargo_bin("fleetgen").unwrap();
+    let assert = command
+        .current_dir(dir)
+        .env("COMPLETE", "fish")
+        .arg("--")
+        .arg("fleetgen")
+        .args(words)
+        .assert()
+        .success();
+    assert!(assert.get_output().stderr.is_empty(), "{words:?}");
+    stdout_of(assert)
+        .lines()
+        .map(|line| line.split('\t').next().unwrap().to_owned())
+        .filter(|candidate| !candidate.starts_with('-'))
+        .collect()
+}
+
+#[test]
+fn completion_offers_the_fleets_names() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let clusters = ["k3d-america", "k3d-emea", "k3s-america-south"];
+    assert_eq!(offered(root, &["explain", "cluster", ""]), clusters);
+    assert_eq!(offered(root, &["graph", "--cluster", ""]), clusters);
+    assert_eq!(
+        offered(root, &["build", "--cluster", "k3d-"]),
+        clusters[..2]
+    );
+    assert_eq!(offered(root, &["remove-cluster", "k3s"]), clusters[2..]);
+    assert_eq!(offered(root, &["render", "--env", ""]), ["dev", "qa"]);
+    assert_eq!(
+        offered(root, &["diff", "--env", "qa", "--against", "d"]),
+        ["dev"]
+    );
+    assert_eq!(
+        offered(root, &["graph", "--tenant", ""]),
+        ["kaizentm", "yakuza"]
+    );
+    assert_eq!(offered(root, &["add-app", ""]), ["kaizentm", "yakuza"]);
+    // A new name is not one of the existing ones.
+    assert!(offered(root, &["add-cluster", ""]).is_empty());
+    assert!(offered(root, &["init-environment", ""]).is_empty());
+
+    // From elsewhere, the fleet is the one `-C` names.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = root.to_str().unwrap();
+    assert_eq!(
+        offered(elsewhere.path(), &["-C", dir, "graph", "--env", ""]),
+        ["dev", "qa"]
+    );
+    assert!(offered(elsewhere.path(), &["graph", "--env", ""]).is_empty());
+
+    // A fleet that does not load completes nothing, and says nothing.
+    common::write(root, "fleet/tenants/broken.yaml", "repo: [unclosed\n");
+    assert!(offered(root, &["graph", "--tenant", ""]).is_empty());
+}
+
+/// The script `completions bash` prints, sourced in a real bash and asked as bash asks.
+#[test]
+fn bash_completes_cluster_names_through_the_script() {
+    let fleet = example_fleet();
+    let binary = assert_cmd::cargo::cargo_bin("fleetgen");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-c",
+            r#"source <(fleetgen completions bash)
+COMP_WORDS=(fleetgen graph --cluster k3d); COMP_CWORD=3; COMP_TYPE=9
+_clap_complete_fleetgen fleetgen k3d graph
+printf '%s\n' "${COMPREPLY[@]}""#,
+        ])
+        .current_dir(fleet.path())
+        .env("PATH", path)
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "k3d-america\nk3d-emea\n"
+    );
+}
+
+/// `COMPLETE` set for some other purpose does not hijack the command.
+#[test]
+fn a_complete_variable_that_names_no_shell_is_ignored() {
+    let fleet = example_fleet();
+    let version = stdout_of(
+        fleetgen(fleet.path())
+            .env("COMPLETE", "1")
+            .arg("version")
+            .assert()
+            .success(),
+    );
+    assert!(version.starts_with("fleetgen "), "{version}");
 }

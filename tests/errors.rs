@@ -120,6 +120,22 @@ error_case!(undefined_variable_in_a_blueprint, |root| replace(
     "port: {{ cluster.values.REDIS_PORT }}"
 ));
 
+// The mistake is in a macro another template imports (a file of macros renders to nothing by
+// itself): it is reported there, with the name the value was probably meant to have.
+error_case!(misspelt_value_in_an_imported_macro, |root| {
+    replace(
+        root,
+        "blueprints/redis/files/service.yaml",
+        "port: 6379",
+        "port: {% from 'redis/helpers.txt' import port %}{{ port() }}",
+    );
+    write(
+        root,
+        "blueprints/redis/files/helpers.txt",
+        "{# shared by the Service and its probes #}\n{% macro port() %}{{ 6379 + cluster.values.REDIS_REPLICSA }}{% endmacro %}\n",
+    );
+});
+
 error_case!(blueprint_target_leaving_the_tree, |root| replace(
     root,
     "blueprints/redis/blueprint.yaml",

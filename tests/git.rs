@@ -1115,3 +1115,32 @@ fn cli_hook_install_writes_the_hook_once() {
         stderr(&again)
     );
 }
+
+/// `--quiet` keeps the new heads on stdout (data) and drops the status lines; `--verbose`
+/// lists each file a commit changes, as `git status --short` marks it.
+#[test]
+fn cli_commit_quiet_and_verbose() {
+    let (dir, _repo) = example_repo();
+    let quiet = fleetgen(dir.path(), &["commit", "-q"]).success();
+    assert_eq!(stderr(&quiet), "");
+    assert_eq!(stdout(&quiet).lines().count(), 3, "{}", stdout(&quiet));
+
+    common::replace(
+        dir.path(),
+        "fleet/fleet.yaml",
+        "SYNC_INTERVAL: 10m",
+        "SYNC_INTERVAL: 11m",
+    );
+    let verbose = fleetgen(dir.path(), &["commit", "-v"]).success();
+    let said = stderr(&verbose);
+    assert!(
+        said.lines().any(|line| line.starts_with("commit: ")),
+        "{said}"
+    );
+    let listed: Vec<&str> = said
+        .lines()
+        .filter(|line| line.starts_with("  M "))
+        .collect();
+    assert!(!listed.is_empty(), "{said}");
+    assert!(listed.iter().all(|line| line.contains(':')), "{said}");
+}

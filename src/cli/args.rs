@@ -26,6 +26,14 @@ pub struct Cli {
     )]
     pub root: PathBuf,
 
+    /// Print only errors and warnings: no summaries, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more: the time of each stage, the size of the plan, every file written or committed.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,12 +68,16 @@ pub enum Command {
     Graph(super::validate_commands::GraphArgs),
     /// List every apiVersion and kind objects are validated with, and where its schema comes from.
     Schemas(super::validate_commands::SchemasArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script: commands, flags, and the fleet's own names.
     #[command(
         visible_alias = "completion",
-        after_help = "Examples:
-  fleetgen completions bash > ~/.local/share/bash-completion/completions/fleetgen
-  fleetgen completion zsh > \"${fpath[1]}/_fleetgen\""
+        after_help = "The script asks fleetgen for the names on each Tab, so it follows upgrades when
+loaded from the shell's startup file.
+
+Examples:
+  echo 'source <(fleetgen completions bash)' >> ~/.bashrc
+  echo 'source <(fleetgen completion zsh)' >> ~/.zshrc
+  fleetgen completions fish > ~/.config/fish/completions/fleetgen.fish"
     )]
     Completions {
         /// The shell to complete in.

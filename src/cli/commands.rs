@@ -1,9 +1,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
 use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
+use super::say;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::model::keys::Required;
@@ -38,9 +37,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Completions { shell } => {
             // Generated whole, then written: `fleetgen completion bash | head` must not panic.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "fleetgen", &mut script);
-            let _ = std::io::stdout().lock().write_all(&script);
+            super::complete::print(&super::complete::script(shell));
             Ok(0)
         }
     }
@@ -48,22 +45,32 @@ pub fn execute(cli: Cli) -> Result<i32> {
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     super::validate_commands::gate(&compiled, &args.gate)?;
     let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
-    let report = write::write(
-        &out,
-        &compiled.rendered.branches,
-        write::Options { force: args.force },
-    )?;
-    let mut stderr = std::io::stderr().lock();
+    let report = say::timed("write", || {
+        write::write(
+            &out,
+            &compiled.rendered.branches,
+            write::Options { force: args.force },
+        )
+    })?;
+    for (verb, paths) in [
+        ("added", &report.added),
+        ("modified", &report.modified),
+        ("removed", &report.removed),
+    ] {
+        for path in paths {
+            say::detail(format_args!("{verb} {}", out.join(path).display()));
+        }
+    }
     let branches: Vec<&str> = compiled
         .rendered
         .branches
         .iter()
         .map(|(branch, _)| branch)
         .collect();
-    let _ = writeln!(
-        stderr,
+    say::status(format_args!(
         "rendered {} into {}: {} added, {} modified, {} removed, {} unchanged",
         branches.join(", "),
         out.display(),
@@ -71,7 +78,7 @@ fn render(root: &Path, args: RenderArgs) -> Result<i32> {
         report.modified.len(),
         report.removed.len(),
         report.unchanged
-    );
+    ));
     Ok(0)
 }
 

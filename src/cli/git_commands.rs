@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use git2::Repository;
 
 use super::args::Format;
+use super::say;
 use super::validate_commands::{GateArgs, ValidationArgs, gate};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
@@ -216,9 +217,12 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         return Ok(0);
     }
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     gate(&compiled, &args.gate)?;
     let branches = &compiled.rendered.branches;
-    let drift = diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())?;
+    let drift = say::timed("compare", || {
+        diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())
+    })?;
     note_compared(&drift, args.out.is_some());
     let exit = if args.exit_code && !drift.is_empty() {
         1
@@ -243,12 +247,15 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
     let environments = environments(&compiled.fleet);
     let summaries = drift.summaries(|branch| environments.get(branch).cloned());
-    let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
+    if say::level() > say::Level::Quiet {
+        let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
+    }
     Ok(exit)
 }
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     gate(&compiled, &args.gate)?;
     let repo = git::open(&compiled.fleet)?;
     let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
@@ -283,9 +290,10 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     options.subject = args.message;
     options.environments = environments(&compiled.fleet);
 
-    let done = git::commit(&repo, &compiled.rendered.branches, &options)?;
+    let done = say::timed("commit", || {
+        git::commit(&repo, &compiled.rendered.branches, &options)
+    })?;
     let mut stdout = io::stdout().lock();
-    let mut stderr = io::stderr().lock();
     for result in &done {
         let target = &result.target;
         let mut counts = Counts::default();
@@ -294,39 +302,42 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
         }
         match &result.outcome {
             Outcome::UpToDate => {
-                let _ = writeln!(stderr, "{}: up to date", target.refname);
+                say::status(format_args!("{}: up to date", target.refname));
             }
             Outcome::WouldCommit => {
-                let _ = writeln!(stderr, "{}: would commit {counts}", target.refname);
+                say::status(format_args!("{}: would commit {counts}", target.refname));
                 for line in result.message.lines() {
-                    let _ = writeln!(stderr, "    {line}");
+                    say::status(format_args!("    {line}"));
                 }
             }
             Outcome::Committed(oid) => {
                 // The new heads are the command's data: `<commit> <ref>`, as `git show-ref`
                 // prints them, for scripts that push what was committed.
                 let _ = writeln!(stdout, "{oid} {}", target.refname);
-                let _ = writeln!(
-                    stderr,
+                say::status(format_args!(
                     "{}: committed {} ({counts})",
                     target.refname,
                     short(oid)
-                );
+                ));
                 for change in &result.changes {
-                    if let Some(conflict) = change.conflict {
-                        let _ = writeln!(
-                            stderr,
+                    match change.conflict {
+                        Some(conflict) => say::status(format_args!(
                             "  overwrote {}:{} ({conflict}), as --force asked",
                             change.branch, change.path
-                        );
+                        )),
+                        None => say::detail(format_args!(
+                            "  {} {}:{}",
+                            change.kind.letter(),
+                            change.branch,
+                            change.path
+                        )),
                     }
                 }
                 for dir in git::checked_out(&repo, &target.refname)? {
-                    let _ = writeln!(
-                        stderr,
+                    say::status(format_args!(
                         "  updated the checkout in {} (its files and index)",
                         dir.display().to_string().trim_end_matches('/')
-                    );
+                    ));
                 }
             }
         }
@@ -370,7 +381,10 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     };
     let progress = super::progress::Bar::new();
     let compiled = match pipeline::compile(root, &args.envs) {
-        Ok(compiled) => compiled,
+        Ok(compiled) => {
+            say::compiled(&compiled);
+            compiled
+        }
         // In JSON, problems with the fleet are findings like any other.
         Err(Error::Invalid(diagnostics)) if matches!(args.format, Format::Json) => {
             print_json(&diagnostics);
@@ -378,19 +392,23 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = validate::run_with(
-        &compiled.fleet,
-        &compiled.rendered,
-        &args.validation.settings(),
-        &progress,
-    )?;
+    let mut diagnostics = say::timed("validate", || {
+        validate::run_with(
+            &compiled.fleet,
+            &compiled.rendered,
+            &args.validation.settings(),
+            &progress,
+        )
+    })?;
     let mut drift = None;
     if !args.no_drift {
-        let found = diff::against_fleet(
-            &compiled.fleet,
-            &compiled.rendered.branches,
-            args.out.as_deref(),
-        )?;
+        let found = say::timed("compare", || {
+            diff::against_fleet(
+                &compiled.fleet,
+                &compiled.rendered.branches,
+                args.out.as_deref(),
+            )
+        })?;
         note_compared(&found, args.out.is_some());
         diagnostics.extend(found.diagnostics());
         drift = Some(found);
@@ -419,7 +437,12 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
                 n => format!(" ({n} warning{})", plural(n)),
             };
             let _ = match errors {
-                0 => writeln!(stderr, "fleetgen: fleet source is valid{branches}{warned}"),
+                0 => {
+                    say::status(format_args!(
+                        "fleetgen: fleet source is valid{branches}{warned}"
+                    ));
+                    Ok(())
+                }
                 _ => writeln!(
                     stderr,
                     "fleetgen: {errors} error{}, {warnings} warning{}",
@@ -465,7 +488,7 @@ fn hook_install(root: &Path, force: bool, dry_run: bool) -> Result<i32> {
 
     match fs::read_to_string(&path) {
         Ok(existing) if existing == script => {
-            eprintln!("{} is already installed", path.display());
+            say::status(format_args!("{} is already installed", path.display()));
             return Ok(0);
         }
         Ok(existing) if !existing.contains(HOOK_MARKER) && !force => {
@@ -491,7 +514,7 @@ fn hook_install(root: &Path, force: bool, dry_run: bool) -> Result<i32> {
         source,
     })?;
     make_executable(&path)?;
-    eprintln!("installed {}", path.display());
+    say::status(format_args!("installed {}", path.display()));
     Ok(0)
 }
 

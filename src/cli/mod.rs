@@ -4,9 +4,11 @@
 
 mod args;
 mod commands;
+mod complete;
 mod git_commands;
 mod pager;
 mod progress;
+mod say;
 mod scaffold_commands;
 mod validate_commands;
 
@@ -20,6 +22,9 @@ pub use args::Cli;
 /// Runs fleetgen with `args` (the program name first) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = complete::answer(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -33,6 +38,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    say::set(match (cli.quiet, cli.verbose) {
+        (true, _) => say::Level::Quiet,
+        (_, true) => say::Level::Verbose,
+        _ => say::Level::Normal,
+    });
     // Only the commands that write say that a refusal left everything as it was.
     let writes = matches!(
         cli.command,

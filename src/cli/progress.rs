@@ -30,7 +30,9 @@ impl Bar {
     /// A bar for this process's stderr.
     pub fn new() -> Self {
         Self::with(
-            std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+            std::io::stderr().is_terminal()
+                && std::env::var_os("CI").is_none()
+                && super::say::level() > super::say::Level::Quiet,
             Instant::now(),
         )
     }

@@ -431,7 +431,7 @@ fn write_root_file(path: &Path, content: &str, dry_run: bool) -> Result<()> {
         return Ok(());
     }
     if dry_run {
-        eprintln!("would create {}", path.display());
+        super::say::status(format_args!("would create {}", path.display()));
         return Ok(());
     }
     if let Some(parent) = path.parent() {
@@ -444,14 +444,14 @@ fn write_root_file(path: &Path, content: &str, dry_run: bool) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })?;
-    eprintln!("created {}", path.display());
+    super::say::status(format_args!("created {}", path.display()));
     Ok(())
 }
 
 fn print(outcome: &Outcome) {
     let mut stderr = std::io::stderr().lock();
     if let Some(reason) = &outcome.unchanged {
-        let _ = writeln!(stderr, "nothing to do: {reason}");
+        super::say::status(format_args!("nothing to do: {reason}"));
         for note in &outcome.notes {
             let _ = writeln!(stderr, "note: {note}");
         }
@@ -467,7 +467,10 @@ fn print(outcome: &Outcome) {
             (true, "deleted") => "would delete".to_owned(),
             (true, _) => "would edit".to_owned(),
         };
-        let _ = writeln!(stderr, "{verb} {}", scaffold::slash_path(&change.path));
+        super::say::status(format_args!(
+            "{verb} {}",
+            scaffold::slash_path(&change.path)
+        ));
     }
     for note in &outcome.notes {
         let _ = writeln!(stderr, "note: {note}");
@@ -520,9 +523,9 @@ fn print(outcome: &Outcome) {
         let _ = writeln!(stderr, "{line}");
     }
     for next in &outcome.next {
-        let _ = writeln!(stderr, "next: {next}");
+        super::say::status(format_args!("next: {next}"));
     }
     if outcome.dry_run {
-        let _ = writeln!(stderr, "dry run: nothing was written");
+        super::say::status(format_args!("dry run: nothing was written"));
     }
 }

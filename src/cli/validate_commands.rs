@@ -67,11 +67,13 @@ pub fn gate(compiled: &Compiled, args: &GateArgs) -> Result<()> {
     if args.no_validate {
         return Ok(());
     }
-    let warnings = validate::gate(
-        &compiled.fleet,
-        &compiled.rendered,
-        &args.validation.settings(),
-    )?;
+    let warnings = super::say::timed("validate", || {
+        validate::gate(
+            &compiled.fleet,
+            &compiled.rendered,
+            &args.validation.settings(),
+        )
+    })?;
     let mut stderr = std::io::stderr().lock();
     for warning in warnings.iter() {
         let _ = writeln!(stderr, "{warning}");

@@ -16,7 +16,7 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use walkdir::WalkDir;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 use crate::load::{BLUEPRINTS_DIR, yaml};
 use crate::plan::Scope;
@@ -74,6 +74,8 @@ pub struct Blueprint {
     /// Where the blueprint lives, for messages: `blueprints/<name>` or `<default>/<name>`.
     pub location: PathBuf,
     pub manifest: Manifest,
+    /// The text of `blueprint.yaml`, to point at one of its fields.
+    pub manifest_source: String,
     /// Template files: path below `files/` and source.
     pub files: Vec<(String, String)>,
 }
@@ -86,6 +88,14 @@ impl Blueprint {
 
     pub fn manifest_location(&self) -> PathBuf {
         self.location.join(MANIFEST)
+    }
+
+    /// Where a field of `blueprint.yaml` is written (its file's start when it cannot be found).
+    pub fn field_location(&self, field: &str) -> Location {
+        match yaml::locate(&self.manifest_source, &[yaml::Seg::Key(field)]) {
+            Some((line, column)) => Location::new(self.manifest_location(), line, column),
+            None => Location::file(self.manifest_location()),
+        }
     }
 }
 
@@ -150,6 +160,7 @@ pub fn defaults(diagnostics: &mut Diagnostics) -> Vec<Blueprint> {
             origin: Origin::Default,
             location,
             manifest,
+            manifest_source: manifest_text.to_owned(),
             files,
         });
     }
@@ -239,6 +250,7 @@ fn read_fleet_blueprint(
         origin: Origin::Fleet,
         location,
         manifest,
+        manifest_source: source.text,
         files,
     }))
 }

@@ -6,12 +6,12 @@
 //! the template line, never an empty string in the output.
 
 pub mod blueprint;
+mod failure;
 pub mod kustomization;
 pub mod scalar;
 pub mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Plan, Unit};
 use crate::tree::{Branches, GENERATED_HEADER, Tree};
 use blueprint::Blueprint;
+use failure::{Templates, template_diagnostic};
 
 /// What rendering produced, besides the trees: facts later stages need.
 #[derive(Debug, Clone, Default)]
@@ -41,12 +42,16 @@ pub struct Rendered {
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
 /// plan order, so the result does not depend on scheduling.
 pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
-    let env = environment(blueprints)?;
+    let templates = Templates::new(blueprints);
+    let env = environment(blueprints, &templates)?;
     let compiled = blueprints
         .iter()
-        .map(|blueprint| CompiledBlueprint::new(&env, blueprint))
+        .map(|blueprint| CompiledBlueprint::new(&env, blueprint, &templates))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|diagnostics| Error::Invalid(merge_repeats(diagnostics)))?;
+        .map_err(|mut diagnostics| {
+            diagnostics.sort();
+            Error::Invalid(diagnostics)
+        })?;
 
     let mut rendered = Rendered::default();
     let mut declared_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -74,15 +79,16 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
     let contexts = Contexts::new(&plan.units);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit)| blueprint.render(unit, contexts.context(unit)))
+        .map(|(blueprint, unit)| blueprint.render(unit, contexts.context(unit), &templates))
         .collect();
 
     let mut diagnostics = Diagnostics::new();
+    let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();
     for ((blueprint, unit), output) in work.iter().zip(outputs) {
         let output = match output {
             Ok(output) => output,
             Err(diagnostic) => {
-                diagnostics.push(*diagnostic);
+                failures.push((*diagnostic, unit));
                 continue;
             }
         };
@@ -138,7 +144,7 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
                         blueprint.blueprint.name
                     ),
                 )
-                .at_file(blueprint.blueprint.location.join(crate::render::blueprint::MANIFEST))
+                .at(blueprint.blueprint.field_location("target"))
                 .with_hint(format!(
                     "while rendering for {}; give one of them another target, or name the fleet's blueprint like the default it replaces",
                     unit.describe()
@@ -146,8 +152,10 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
             );
         }
     }
+    diagnostics.extend(failure::group_by_place(failures));
     if diagnostics.has_errors() {
-        return Err(Error::Invalid(merge_repeats(diagnostics)));
+        diagnostics.sort();
+        return Err(Error::Invalid(diagnostics));
     }
     let finished: Vec<(&String, &mut Tree)> = rendered.branches.trees.iter_mut().collect();
     finished.into_par_iter().for_each(|(branch, tree)| {
@@ -193,14 +201,23 @@ struct CompiledBlueprint<'env> {
 }
 
 impl<'env> CompiledBlueprint<'env> {
-    fn new(env: &'env Environment<'env>, blueprint: &'env Blueprint) -> Result<Self, Diagnostics> {
+    fn new(
+        env: &'env Environment<'env>,
+        blueprint: &'env Blueprint,
+        templates: &Templates<'_>,
+    ) -> Result<Self, Diagnostics> {
         let manifest = &blueprint.manifest;
-        let manifest_location = blueprint.manifest_location();
         let mut diagnostics = Diagnostics::new();
         let mut field = |name: &str, source: &'env str| match env.template_from_str(source) {
             Ok(template) => Some(template),
             Err(error) => {
-                diagnostics.push(template_diagnostic(&error, &manifest_location, Some(name)));
+                diagnostics.push(template_diagnostic(
+                    &error,
+                    templates,
+                    blueprint.field_location(name),
+                    Some(name),
+                    None,
+                ));
                 None
             }
         };
@@ -231,8 +248,10 @@ impl<'env> CompiledBlueprint<'env> {
             Some(Err(error)) => {
                 diagnostics.push(template_diagnostic(
                     &error,
-                    &manifest_location,
+                    templates,
+                    blueprint.field_location("when"),
                     Some("when"),
+                    None,
                 ));
                 None
             }
@@ -246,8 +265,10 @@ impl<'env> CompiledBlueprint<'env> {
                 Ok(name) => files.push((path.as_str(), name, content, shape::Shape::of(source))),
                 Err(error) => diagnostics.push(template_diagnostic(
                     &error,
-                    &blueprint.file_location(path),
+                    templates,
+                    Location::file(blueprint.file_location(path)),
                     Some("file name"),
+                    None,
                 )),
             }
         }
@@ -265,19 +286,27 @@ impl<'env> CompiledBlueprint<'env> {
         }
     }
 
-    fn render(&self, unit: &Unit, context: Value) -> Result<UnitOutput, Box<Diagnostic>> {
+    /// Renders for one unit. A failure is reported once per place by [`failure`], which
+    /// lists the units, so the diagnostic here does not name this one.
+    fn render(
+        &self,
+        unit: &Unit,
+        context: Value,
+        templates: &Templates<'_>,
+    ) -> Result<UnitOutput, Box<Diagnostic>> {
         let blueprint = self.blueprint;
-        let manifest_location = blueprint.manifest_location();
-        let in_unit = |diagnostic: Diagnostic| {
-            Box::new(diagnostic.with_hint(format!("while rendering for {}", unit.describe())))
+        let template_error = |error: &minijinja::Error, at: Location, field: Option<&str>| {
+            Box::new(template_diagnostic(
+                error,
+                templates,
+                at,
+                field,
+                Some(&context),
+            ))
         };
         if let Some(when) = &self.when {
             let applies = when.eval(&context).map_err(|error| {
-                in_unit(template_diagnostic(
-                    &error,
-                    &manifest_location,
-                    Some("when"),
-                ))
+                template_error(&error, blueprint.field_location("when"), Some("when"))
             })?;
             if !applies.is_true() {
                 return Ok(UnitOutput {
@@ -292,15 +321,15 @@ impl<'env> CompiledBlueprint<'env> {
                            what: &str|
          -> Result<String, Box<Diagnostic>> {
             let text = template.render(&context).map_err(|error| {
-                in_unit(template_diagnostic(&error, &manifest_location, Some(what)))
+                template_error(&error, blueprint.field_location(what), Some(what))
             })?;
             confine(&text).map_err(|problem| {
-                in_unit(
+                Box::new(
                     Diagnostic::error(
                         "path-outside-tree",
                         format!("{what} renders to `{text}`: {problem}"),
                     )
-                    .at_file(&manifest_location),
+                    .at(blueprint.field_location(what)),
                 )
             })
         };
@@ -324,14 +353,10 @@ impl<'env> CompiledBlueprint<'env> {
         for (file, name, template, shape) in &self.files {
             let file_location = blueprint.file_location(file);
             let relative = name.render(&context).map_err(|error| {
-                in_unit(template_diagnostic(
-                    &error,
-                    &file_location,
-                    Some("file name"),
-                ))
+                template_error(&error, Location::file(&file_location), Some("file name"))
             })?;
             let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
-                in_unit(
+                Box::new(
                     Diagnostic::error(
                         "path-outside-tree",
                         format!("file renders to `{target}/{relative}`: {problem}"),
@@ -341,13 +366,13 @@ impl<'env> CompiledBlueprint<'env> {
             })?;
             let text = template
                 .render(&context)
-                .map_err(|error| in_unit(template_diagnostic(&error, &file_location, None)))?;
+                .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
             let Some(content) = finish(&path, &text) else {
                 continue;
             };
             if is_yaml(&path) {
                 let documents = check_yaml(&content).map_err(|message| {
-                    in_unit(
+                    Box::new(
                         Diagnostic::error(
                             "invalid-output",
                             format!("renders invalid YAML for {path} (positions are in the rendered output): {message}"),
@@ -366,7 +391,7 @@ impl<'env> CompiledBlueprint<'env> {
                         Some(value) => format!(" (from the value at {})", value.location),
                         None => String::new(),
                     };
-                    return Err(in_unit(
+                    return Err(Box::new(
                         Diagnostic::error("value-shape", format!("{path} {problem}{from}"))
                             .at_file(&file_location),
                     ));
@@ -380,7 +405,7 @@ impl<'env> CompiledBlueprint<'env> {
                             .get("metadata")
                             .and_then(|metadata| metadata.get("name"))
                             .and_then(serde_norway::Value::as_str);
-                        return Err(in_unit(crate::validate::rendered_secrets::finding(
+                        return Err(Box::new(crate::validate::rendered_secrets::finding(
                             &path,
                             name,
                             field,
@@ -461,39 +486,10 @@ fn convert_once<T: serde::Serialize>(shared: &mut HashMap<usize, Value>, part: &
         .or_insert_with(|| Value::from(minijinja::value::Serde(&**part)));
 }
 
-/// A template mistake fails once per unit the template renders for; one message with a count
-/// says the same without burying other problems.
-fn merge_repeats(diagnostics: Diagnostics) -> Diagnostics {
-    let mut merged: Vec<(Diagnostic, usize)> = Vec::new();
-    for diagnostic in diagnostics {
-        let same = merged.iter_mut().find(|(kept, _)| {
-            (&kept.location, kept.rule, &kept.message)
-                == (&diagnostic.location, diagnostic.rule, &diagnostic.message)
-        });
-        match same {
-            Some((_, count)) => *count += 1,
-            None => merged.push((diagnostic, 1)),
-        }
-    }
-    let mut result: Diagnostics = merged
-        .into_iter()
-        .map(|(mut diagnostic, count)| {
-            if count > 1 {
-                let hint = diagnostic.hint.take().unwrap_or_default();
-                let others = count - 1;
-                diagnostic.hint = Some(format!(
-                    "{hint}, and {others} other unit{}",
-                    if others == 1 { "" } else { "s" }
-                ));
-            }
-            diagnostic
-        })
-        .collect();
-    result.sort();
-    result
-}
-
-fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
+fn environment(
+    blueprints: &[Blueprint],
+    templates: &Templates<'_>,
+) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // A value in a blueprint file is always one scalar (see `scalar`), whoever wrote the
@@ -527,7 +523,9 @@ fn environment(blueprints: &[Blueprint]) -> Result<Environment<'static>> {
             if let Err(error) = env.add_template_owned(name, source.clone()) {
                 diagnostics.push(template_diagnostic(
                     &error,
-                    &blueprint.file_location(path),
+                    templates,
+                    Location::file(blueprint.file_location(path)),
+                    None,
                     None,
                 ));
             }
@@ -611,23 +609,6 @@ fn confine(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-fn template_diagnostic(error: &minijinja::Error, file: &Path, field: Option<&str>) -> Diagnostic {
-    let line = error.line().unwrap_or(1);
-    let mut message = match error.detail() {
-        Some(detail) => format!("{}: {detail}", error.kind()),
-        None => error.kind().to_string(),
-    };
-    if let Some(field) = field {
-        message = format!("in `{field}`: {message}");
-    }
-    let location = if field.is_some() {
-        Location::file(file)
-    } else {
-        Location::new(file, line, 1)
-    };
-    Diagnostic::error("template", message).at(location)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,7 +682,7 @@ mod tests {
 
     #[test]
     fn no_filter_or_include_turns_a_value_into_yaml() {
-        let mut env = environment(&[]).unwrap();
+        let mut env = environment(&[], &Templates::new(&[])).unwrap();
         env.add_template("b/files/x.md", "{{ v }}").unwrap();
         let hostile = "a\n---\nb: c, [d] #e";
         for expression in [
@@ -759,6 +740,22 @@ mod tests {
                 Some(format!("app{}", apps - 1).as_str())
             );
         }
+    }
+
+    #[test]
+    fn a_failure_of_many_units_is_reported_once_listing_them_in_natural_order() {
+        let units = app_units(12);
+        let failures = units
+            .iter()
+            .rev()
+            .map(|unit| (Diagnostic::error("template", "undefined value `x`"), unit))
+            .collect();
+        let diagnostics: Vec<Diagnostic> = failure::group_by_place(failures).into_iter().collect();
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "undefined value `x` (for apps app0, app1, app2, app3, app4 and 7 more of tenant t on cluster c in environment dev)"
+        );
     }
 
     #[test]
