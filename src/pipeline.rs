@@ -7,6 +7,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
 use crate::plan::{self, Plan};
+use crate::progress::Progress;
 use crate::render::{self, Rendered, blueprint};
 
 /// A loaded fleet and its rendered branches.
@@ -30,10 +31,24 @@ pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
     compile_staged(root, root, envs)
 }
 
+/// [`compile`], telling `progress` how far rendering is.
+pub fn compile_with(root: &Path, envs: &[String], progress: &dyn Progress) -> Result<Compiled> {
+    compile_from(root, root, envs, progress)
+}
+
 /// Like [`compile`], with the fleet's input files read from `source` (a staged copy of them)
 /// while the fleet keeps `root` as its root: blueprints, output and schema paths stay the
 /// fleet's own.
 pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Compiled> {
+    compile_from(source, root, envs, &crate::progress::Quiet)
+}
+
+fn compile_from(
+    source: &Path,
+    root: &Path,
+    envs: &[String],
+    progress: &dyn Progress,
+) -> Result<Compiled> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |stage: &'static str| {
@@ -49,7 +64,7 @@ pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Com
     let plan = plan::plan(&fleet, envs);
     lap("plan");
     let blueprints = blueprint::load_all(root)?;
-    let rendered = render::render(&plan, &blueprints)?;
+    let rendered = render::render_with(&plan, &blueprints, progress)?;
     lap("render");
     Ok(Compiled {
         fleet,

@@ -463,3 +463,42 @@ fn hand_written_files_with_any_name_survive_a_swap() {
     );
     assert!(!out.join("dev/tenants/k3d-america/yakuza").exists());
 }
+
+/// A long render shows how far it is: rendering counts every blueprint × unit, validation every
+/// file, writing every file of a changed branch; an unchanged re-render stages nothing.
+#[test]
+fn render_validate_and_write_report_every_step() {
+    use fleetgen::progress::Counter;
+    let fleet = example_fleet();
+    let progress = Counter::default();
+    let compiled = fleetgen::pipeline::compile_with(fleet.path(), &[], &progress).unwrap();
+    fleetgen::validate::gate_with(
+        &compiled.fleet,
+        &compiled.rendered,
+        &Default::default(),
+        &progress,
+    )
+    .unwrap();
+    let out = fleet.path().join("out");
+    let options = fleetgen::sinks::write::Options { force: false };
+    fleetgen::sinks::write::write_with(&out, &compiled.rendered.branches, options, &progress)
+        .unwrap();
+    let files: u64 = compiled
+        .rendered
+        .branches
+        .iter()
+        .map(|(_, tree)| tree.len() as u64)
+        .sum();
+    let stages = progress.stages();
+    let names: Vec<&str> = stages.iter().map(|(name, ..)| name.as_str()).collect();
+    assert_eq!(names, ["rendering", "validating", "writing"]);
+    let (_, units, rendered) = &stages[0];
+    assert!(*units > 0 && rendered == units, "{stages:?}");
+    assert_eq!(stages[1].1, files, "{stages:?}");
+    assert_eq!(stages[2].1, files, "{stages:?}");
+    assert_eq!(stages[2].2, files, "{stages:?}");
+
+    let again = Counter::default();
+    fleetgen::sinks::write::write_with(&out, &compiled.rendered.branches, options, &again).unwrap();
+    assert_eq!(again.stages(), [("writing".to_owned(), 0, 0)]);
+}

@@ -44,15 +44,17 @@ pub fn execute(cli: Cli) -> Result<i32> {
 }
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
-    let compiled = pipeline::compile(root, &args.envs)?;
+    let progress = super::progress::Bar::new();
+    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
     say::compiled(&compiled);
-    super::validate_commands::gate(&compiled, &args.gate)?;
+    super::validate_commands::gate(&compiled, &args.gate, &progress)?;
     let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
     let report = say::timed("write", || {
-        write::write(
+        write::write_with(
             &out,
             &compiled.rendered.branches,
             write::Options { force: args.force },
+            &progress,
         )
     })?;
     for (verb, paths) in [

@@ -216,9 +216,10 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }
-    let compiled = pipeline::compile(root, &args.envs)?;
+    let progress = super::progress::Bar::new();
+    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
     say::compiled(&compiled);
-    gate(&compiled, &args.gate)?;
+    gate(&compiled, &args.gate, &progress)?;
     let branches = &compiled.rendered.branches;
     let drift = say::timed("compare", || {
         diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())
@@ -254,9 +255,10 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 }
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
-    let compiled = pipeline::compile(root, &args.envs)?;
+    let progress = super::progress::Bar::new();
+    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
     say::compiled(&compiled);
-    gate(&compiled, &args.gate)?;
+    gate(&compiled, &args.gate, &progress)?;
     let repo = git::open(&compiled.fleet)?;
     let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
     if !uncommitted.is_empty() {
@@ -380,7 +382,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         None => root,
     };
     let progress = super::progress::Bar::new();
-    let compiled = match pipeline::compile(root, &args.envs) {
+    let compiled = match pipeline::compile_with(root, &args.envs, &progress) {
         Ok(compiled) => {
             say::compiled(&compiled);
             compiled

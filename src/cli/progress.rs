@@ -50,7 +50,7 @@ impl Bar {
             let bar =
                 ProgressBar::with_draw_target(Some(state.total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{msg:>12} [{bar:30}] {human_pos}/{human_len} files")
+                ProgressStyle::with_template("{msg:>12} [{bar:30}] {human_pos}/{human_len}")
                     .expect("the template is valid")
                     .progress_chars("=> "),
             );

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use super::args::Format;
 use crate::error::Result;
 use crate::pipeline::{self, Compiled};
+use crate::progress::Progress;
 use crate::validate::{self, secrets::Secret};
 use crate::view;
 
@@ -63,15 +64,16 @@ pub struct GateArgs {
 
 /// Refuses to go on when the rendered fleet has errors (every finding is in the error);
 /// prints the warnings otherwise.
-pub fn gate(compiled: &Compiled, args: &GateArgs) -> Result<()> {
+pub fn gate(compiled: &Compiled, args: &GateArgs, progress: &dyn Progress) -> Result<()> {
     if args.no_validate {
         return Ok(());
     }
     let warnings = super::say::timed("validate", || {
-        validate::gate(
+        validate::gate_with(
             &compiled.fleet,
             &compiled.rendered,
             &args.validation.settings(),
+            progress,
         )
     })?;
     let mut stderr = std::io::stderr().lock();

@@ -42,6 +42,15 @@ pub struct Rendered {
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
 /// plan order, so the result does not depend on scheduling.
 pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
+    render_with(plan, blueprints, &crate::progress::Quiet)
+}
+
+/// [`render`], telling `progress` of each blueprint × unit rendered.
+pub fn render_with(
+    plan: &Plan,
+    blueprints: &[Blueprint],
+    progress: &dyn crate::progress::Progress,
+) -> Result<Rendered> {
     let templates = Templates::new(blueprints);
     let env = environment(blueprints, &templates)?;
     let compiled = blueprints
@@ -77,10 +86,16 @@ pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
         .filter(|(_, unit)| rendered.branches.trees.contains_key(&unit.branch))
         .collect();
     let contexts = Contexts::new(&plan.units);
+    progress.start("rendering", work.len() as u64);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit)| blueprint.render(unit, contexts.context(unit), &templates))
+        .map(|(blueprint, unit)| {
+            let output = blueprint.render(unit, contexts.context(unit), &templates);
+            progress.advance(1);
+            output
+        })
         .collect();
+    progress.finish();
 
     let mut diagnostics = Diagnostics::new();
     let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();

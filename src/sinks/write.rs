@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::sinks::changes::{self, ChangeKind, DirBase, FileChange, Kind};
 use crate::tree::{Branches, Tree};
 
@@ -56,6 +57,16 @@ pub fn changes(out: &Path, branches: &Branches, options: Options) -> Result<Repo
 /// Writes `branches` under `out`: each branch all or nothing, and every branch only once all of
 /// them are staged.
 pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report> {
+    write_with(out, branches, options, &crate::progress::Quiet)
+}
+
+/// [`write`], telling `progress` of each file of a changed branch as it is staged.
+pub fn write_with(
+    out: &Path,
+    branches: &Branches,
+    options: Options,
+    progress: &dyn Progress,
+) -> Result<Report> {
     fs::create_dir_all(out).map_err(|source| Error::Write {
         path: out.to_path_buf(),
         source,
@@ -64,8 +75,13 @@ pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report
     atomic::recover_branches(out)?;
     let (plans, report) = plan(out, branches, options)?;
     let mut staged = Vec::new();
-    for branch in plans.iter().filter(|plan| !plan.changes.is_empty()) {
-        match stage(out, branch) {
+    let changed = || plans.iter().filter(|plan| !plan.changes.is_empty());
+    progress.start(
+        "writing",
+        changed().map(|plan| plan.tree.len() as u64).sum(),
+    );
+    for branch in changed() {
+        match stage(out, branch, progress) {
             Ok(stage) => staged.push((stage, branch.base.root().to_path_buf())),
             Err(error) => {
                 for (stage, _) in &staged {
@@ -75,6 +91,7 @@ pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report
             }
         }
     }
+    progress.finish();
     atomic::swap_in(&staged)?;
     Ok(report)
 }
@@ -175,10 +192,10 @@ fn refuse_links_to(out: &Path, branch_dir: &Path) -> Result<()> {
 }
 
 /// Builds the branch's new tree in a fresh directory beside it and returns that directory.
-fn stage(out: &Path, plan: &BranchPlan<'_>) -> Result<PathBuf> {
+fn stage(out: &Path, plan: &BranchPlan<'_>, progress: &dyn Progress) -> Result<PathBuf> {
     let branch_root = plan.base.root();
     let stage = atomic::stage_dir(out, branch_root)?;
-    let result = fill_stage(&stage, plan);
+    let result = fill_stage(&stage, plan, progress);
     if let Err(error) = result {
         let _ = fs::remove_dir_all(&stage);
         return Err(error);
@@ -186,7 +203,7 @@ fn stage(out: &Path, plan: &BranchPlan<'_>) -> Result<PathBuf> {
     Ok(stage)
 }
 
-fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
+fn fill_stage(stage: &Path, plan: &BranchPlan<'_>, progress: &dyn Progress) -> Result<()> {
     let old_root = plan.base.root();
     let write_error = |path: &Path, source| Error::Write {
         path: path.to_path_buf(),
@@ -239,7 +256,10 @@ fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
                     emptied.insert(parent);
                 }
             }
-            Kind::File | Kind::Special => link_or_copy(&old, &new, kind)?,
+            Kind::File | Kind::Special => {
+                link_or_copy(&old, &new, kind)?;
+                progress.advance(1);
+            }
         }
     }
     // Folders the new files need, created once each: a `create_dir_all` per file would cost
@@ -258,6 +278,7 @@ fn fill_stage(stage: &Path, plan: &BranchPlan<'_>) -> Result<()> {
             fs::create_dir(&new).map_err(|source| write_error(&new, source))?;
         }
         write_new(&stage.join(&change.path), content)?;
+        progress.advance(1);
     }
     for dir in emptied.iter().rev() {
         let mut dir = Some(*dir);

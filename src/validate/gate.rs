@@ -42,7 +42,17 @@ pub fn run_with(
 /// [`run`], as a gate: the warnings when there is no error, every finding as
 /// [`Error::Invalid`] otherwise.
 pub fn gate(fleet: &Fleet, rendered: &Rendered, settings: &Settings) -> Result<Diagnostics> {
-    let diagnostics = run(fleet, rendered, settings)?;
+    gate_with(fleet, rendered, settings, &crate::progress::Quiet)
+}
+
+/// [`gate`], telling `progress` how far it is.
+pub fn gate_with(
+    fleet: &Fleet,
+    rendered: &Rendered,
+    settings: &Settings,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Diagnostics> {
+    let diagnostics = run_with(fleet, rendered, settings, progress)?;
     if diagnostics.has_errors() {
         Err(Error::Invalid(diagnostics))
     } else {

@@ -30,7 +30,7 @@ use crate::progress::{Progress, Quiet};
 use crate::render::Rendered;
 use crate::tree::{Branches, Tree};
 pub use document::Document;
-pub use gate::{Settings, gate, run, run_with};
+pub use gate::{Settings, gate, gate_with, run, run_with};
 pub use schema::Schemas;
 pub use sources::{Overrides, SchemaSources, load_schemas, load_schemas_with, load_without_fleet};
 
