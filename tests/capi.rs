@@ -313,7 +313,7 @@ fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, S
             let namespace = applied.object.namespace.clone().unwrap_or_default();
             (
                 format!("{namespace}/{}", applied.object.name),
-                (applied.object.document.value.clone(), applied.via.clone()),
+                (applied.object.document.full_value(), applied.via.clone()),
             )
         })
         .collect()

@@ -2,23 +2,23 @@
 //! shared by the schema and graph checks, with enough of its text kept to point a finding at
 //! the line of the field it is about.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::kept::Kept;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::render::is_yaml;
 use crate::tree::{Branches, OWNED_LIST};
 
 /// One YAML document of a rendered file, borrowing its names and text from the rendered trees.
 ///
-/// Only the documents the graph checks read keep their parsed value: Flux objects and kustomize
-/// files. Every other object keeps its identity (apiVersion, kind, name, namespace) and its
-/// text; its value is `Null` once the schema check has seen it, so that a large fleet is never
-/// held in memory twice.
+/// Only the documents the graph checks read keep their parsed value, in the compact [`Kept`]
+/// form: Flux objects, kustomize files and Secrets. Every other object keeps its identity
+/// (apiVersion, kind, name, namespace) and its text; its value is `Null` once the schema check
+/// has seen it, so that a large fleet is never held in memory twice.
 #[derive(Debug, Clone)]
 pub struct Document<'t> {
     pub branch: &'t str,
@@ -30,7 +30,7 @@ pub struct Document<'t> {
     /// The document's own text, for locating fields.
     pub text: &'t str,
     /// The parsed document, or `Null` when no check after the schemas reads it.
-    pub value: Value,
+    pub value: Kept,
     id: Identity,
 }
 
@@ -74,17 +74,17 @@ impl Document<'_> {
 
     /// The whole parsed document, parsed again from its text when its value was let go: for
     /// the few readers that need every field of any object (`build` prints them).
-    pub fn full_value(&self) -> Cow<'_, Value> {
+    pub fn full_value(&self) -> Value {
         match self.value.is_null() {
-            true => Cow::Owned(parse_document(self.text).unwrap_or(Value::Null)),
-            false => Cow::Borrowed(&self.value),
+            true => parse_document(self.text).unwrap_or(Value::Null),
+            false => Value::from(&self.value),
         }
     }
 
     /// The string at `pointer` of the kept value: `None` for any field of an object whose
     /// value was let go (see [`Document::full_value`]).
     pub fn str_at(&self, pointer: &str) -> Option<&str> {
-        self.value.pointer(pointer).and_then(Value::as_str)
+        self.value.pointer(pointer).and_then(Kept::as_str)
     }
 
     pub fn api_version(&self) -> Option<&str> {
@@ -158,12 +158,11 @@ impl Document<'_> {
         }
     }
 
-    /// Lets go of the value when nothing after the schema check reads it.
-    fn slim(mut self) -> Self {
-        if !self.value_is_read_later() {
-            self.value = Value::Null;
+    /// Keeps the value, compactly, when a check after the schemas reads it.
+    fn keep_if_read_later(&mut self, value: &Value) {
+        if self.value_is_read_later() {
+            self.value = Kept::from(value);
         }
-        self
     }
 }
 
@@ -201,16 +200,16 @@ pub struct Parsed<'t> {
 /// Every YAML document of every file of `branches`, in branch and path order, plus the
 /// findings for files that are not valid YAML.
 pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic>) {
-    let parsed = parse_and_check(branches, |_| Vec::new(), &|| {});
+    let parsed = parse_and_check(branches, |_, _| Vec::new(), &|| {});
     (parsed.documents, parsed.syntax)
 }
 
-/// Parses every YAML document of `branches` once, in parallel, runs `check` on each while its
-/// whole value is at hand, and keeps of each what the later checks need. `tick` is called once
-/// per file, from any thread.
+/// Parses every YAML document of `branches` once, in parallel, hands `check` each document's
+/// whole value (to keep or consume), and keeps of each what the later checks need. `tick` is
+/// called once per file, from any thread.
 pub fn parse_and_check<'t>(
     branches: &'t Branches,
-    check: impl Fn(&Document<'t>) -> Vec<Diagnostic> + Sync,
+    check: impl Fn(&Document<'t>, Value) -> Vec<Diagnostic> + Sync,
     tick: &(dyn Fn() + Sync),
 ) -> Parsed<'t> {
     let files: Vec<(&str, &str, &[u8])> = branches
@@ -224,13 +223,15 @@ pub fn parse_and_check<'t>(
     let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = files
         .par_iter()
         .map(|(branch, path, content)| {
-            let documents = parse_file(branch, path, content)?;
-            let findings = documents.iter().flat_map(&check).collect();
+            let mut documents = Vec::new();
+            let mut findings = Vec::new();
+            for (mut document, value) in parse_values(branch, path, content)? {
+                document.keep_if_read_later(&value);
+                findings.extend(check(&document, value));
+                documents.push(document);
+            }
             tick();
-            Ok((
-                documents.into_iter().map(Document::slim).collect(),
-                findings,
-            ))
+            Ok((documents, findings))
         })
         .collect();
     let mut parsed = Parsed::default();
@@ -253,6 +254,21 @@ pub fn parse_file<'t>(
     path: &'t str,
     content: &'t [u8],
 ) -> Result<Vec<Document<'t>>, Diagnostic> {
+    Ok(parse_values(branch, path, content)?
+        .into_iter()
+        .map(|(mut document, value)| {
+            document.value = Kept::from(&value);
+            document
+        })
+        .collect())
+}
+
+/// Each document of a file with its whole value beside it; the documents keep no value yet.
+fn parse_values<'t>(
+    branch: &'t str,
+    path: &'t str,
+    content: &'t [u8],
+) -> Result<Vec<(Document<'t>, Value)>, Diagnostic> {
     let text = std::str::from_utf8(content).map_err(|_| {
         Diagnostic::error("yaml-syntax", "the file is not UTF-8")
             .at_file(format!("{branch}/{path}"))
@@ -269,15 +285,16 @@ pub fn parse_file<'t>(
         if value.is_null() {
             continue;
         }
-        documents.push(Document {
+        let document = Document {
             branch,
             path,
             index,
             first_line,
             text: chunk,
             id: Identity::of(&value),
-            value,
-        });
+            value: Kept::Null,
+        };
+        documents.push((document, value));
     }
     Ok(documents)
 }
@@ -611,8 +628,12 @@ kind: Second
             config_map.full_value().pointer("/data/key"),
             Some(&Value::from("value"))
         );
-        assert!(matches!(kustomization.full_value(), Cow::Borrowed(_)));
-        assert_eq!(*kustomization.full_value(), kustomization.value);
+        assert_eq!(
+            kustomization.str_at("/kind"),
+            Some("Kustomization"),
+            "a Flux object keeps its value"
+        );
+        assert_eq!(Kept::from(&kustomization.full_value()), kustomization.value);
     }
 
     #[test]
@@ -625,8 +646,12 @@ kind: Second
     #[test]
     fn an_object_let_go_of_keeps_its_prune_annotation() {
         let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: edge\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n";
-        let documents = parse_file("main", "ns.yaml", text.as_bytes()).unwrap();
-        let namespace = documents.into_iter().next().unwrap().slim();
+        let mut tree = crate::tree::Tree::new();
+        tree.insert("ns.yaml", text);
+        let mut branches = Branches::default();
+        branches.trees.insert("main".to_owned(), tree);
+        let (documents, _) = parse_branches(&branches);
+        let namespace = &documents[0];
         assert!(namespace.value.is_null());
         assert_eq!(namespace.prune(), Some("disabled"));
     }

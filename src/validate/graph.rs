@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use serde_json::Value;
+use super::kept::Kept;
 
 use super::document::{Document, by_file};
 use super::schema::Schemas;
@@ -411,8 +411,7 @@ impl<'a> Walker<'a> {
             let entries = kustomization
                 .value
                 .get(field)
-                .and_then(Value::as_array)
-                .cloned()
+                .and_then(Kept::as_array)
                 .unwrap_or_default();
             for (index, entry) in entries.iter().enumerate() {
                 let Some(entry) = entry.as_str() else {
@@ -484,21 +483,21 @@ impl<'a> Walker<'a> {
         let patch_files = kustomization
             .value
             .get("patches")
-            .and_then(Value::as_array)
+            .and_then(Kept::as_array)
             .into_iter()
             .flatten()
             .enumerate()
             .filter_map(|(index, patch)| {
                 patch
                     .get("path")
-                    .and_then(Value::as_str)
+                    .and_then(Kept::as_str)
                     .map(|path| (format!("/patches/{index}/path"), path.to_owned()))
             })
             .chain(
                 kustomization
                     .value
                     .get("patchesStrategicMerge")
-                    .and_then(Value::as_array)
+                    .and_then(Kept::as_array)
                     .into_iter()
                     .flatten()
                     .enumerate()
@@ -527,7 +526,7 @@ impl<'a> Walker<'a> {
         }
         self.report_build_duplicates(branch, &build.objects, &origins, None);
 
-        if let Some(namespace) = kustomization.value.get("namespace").and_then(Value::as_str) {
+        if let Some(namespace) = kustomization.value.get("namespace").and_then(Kept::as_str) {
             let before: BTreeSet<_> = build.objects.iter().map(Placed::id).collect();
             for object in &mut build.objects {
                 if self.namespaced(object) != Some(false) {
@@ -550,12 +549,12 @@ impl<'a> Walker<'a> {
         let prefix = kustomization
             .value
             .get("namePrefix")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or_default();
         let suffix = kustomization
             .value
             .get("nameSuffix")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or_default();
         if !prefix.is_empty() || !suffix.is_empty() {
             for object in &mut build.objects {
@@ -726,12 +725,12 @@ impl<'a> Walker<'a> {
         let reference = item.object.document.value.pointer(pointer)?;
         let kind = reference
             .get("kind")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or("GitRepository");
-        let name = reference.get("name").and_then(Value::as_str)?;
+        let name = reference.get("name").and_then(Kept::as_str)?;
         let namespace = reference
             .get("namespace")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .or(item.object.namespace.as_deref())
             .unwrap_or_default();
         self.sources
@@ -758,15 +757,15 @@ impl<'a> Walker<'a> {
         };
         let kind = reference
             .get("kind")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or(default_kind);
         let name = reference
             .get("name")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or_default();
         let namespace = reference
             .get("namespace")
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .or(item.object.namespace.as_deref())
             .unwrap_or_default();
         let known: Vec<String> = self
@@ -937,7 +936,7 @@ impl<'a> Walker<'a> {
             if let Some(other) = document
                 .value
                 .pointer(&format!("{pointer}/namespace"))
-                .and_then(Value::as_str)
+                .and_then(Kept::as_str)
                 && other != namespace
             {
                 outside.push((format!("{pointer}/namespace"), other.to_owned()));
@@ -946,12 +945,12 @@ impl<'a> Walker<'a> {
         for (index, dependency) in document
             .value
             .pointer("/spec/dependsOn")
-            .and_then(Value::as_array)
+            .and_then(Kept::as_array)
             .into_iter()
             .flatten()
             .enumerate()
         {
-            if let Some(other) = dependency.get("namespace").and_then(Value::as_str)
+            if let Some(other) = dependency.get("namespace").and_then(Kept::as_str)
                 && other != namespace
             {
                 outside.push((
@@ -1009,7 +1008,7 @@ impl<'a> Walker<'a> {
         let kind = document
             .value
             .pointer(&format!("{pointer}/kind"))
-            .and_then(Value::as_str)
+            .and_then(Kept::as_str)
             .unwrap_or("HelmRepository");
         if kind != "HelmChart" && self.resolve_source(item, pointer).is_none() {
             self.report_missing_source(item, pointer, "HelmRepository");
@@ -1042,17 +1041,17 @@ impl<'a> Walker<'a> {
                 for (index, dependency) in document
                     .value
                     .pointer("/spec/dependsOn")
-                    .and_then(Value::as_array)
+                    .and_then(Kept::as_array)
                     .into_iter()
                     .flatten()
                     .enumerate()
                 {
-                    let Some(name) = dependency.get("name").and_then(Value::as_str) else {
+                    let Some(name) = dependency.get("name").and_then(Kept::as_str) else {
                         continue;
                     };
                     let namespace = dependency
                         .get("namespace")
-                        .and_then(Value::as_str)
+                        .and_then(Kept::as_str)
                         .unwrap_or(&key.1);
                     let target = (key.0.clone(), namespace.to_owned(), name.to_owned());
                     if !objects.contains_key(&target) {

@@ -11,6 +11,7 @@ mod gate;
 pub mod graph;
 pub mod input;
 pub mod input_schema;
+pub mod kept;
 pub mod rendered_secrets;
 pub mod schema;
 pub mod secrets;
@@ -97,11 +98,11 @@ pub fn validate_with(
     // hand; the graph then reads only what it needs of it.
     let parsed = document::parse_and_check(
         &rendered.branches,
-        |document| {
+        |document, value| {
             if schemas.is_empty() || !document.is_object() {
                 Vec::new()
             } else {
-                schemas.check(document, options.strict)
+                schemas.check_value(document, value, options.strict)
             }
         },
         &|| progress.advance(1),

@@ -70,7 +70,7 @@ pub fn check(documents: &[Document]) -> Diagnostics {
         .iter()
         .filter(|document| document.kind() == Some("Secret"))
         .filter_map(|document| {
-            let value = serde_norway::to_value(&document.value).ok()?;
+            let value = serde_norway::to_value(document.full_value()).ok()?;
             let field = plaintext_field(&value)?;
             Some(finding(
                 &document.file(),

@@ -616,6 +616,17 @@ impl Schemas {
 
     /// Validates one rendered document; `strict` makes unknown kinds errors.
     pub fn check(&self, document: &Document, strict: bool) -> Vec<Diagnostic> {
+        self.check_value(document, document.full_value(), strict)
+    }
+
+    /// [`Schemas::check`] of a document whose whole value is `instance`, consumed: nulls are
+    /// dropped from it as the API server would, without a copy.
+    pub fn check_value(
+        &self,
+        document: &Document,
+        mut instance: Value,
+        strict: bool,
+    ) -> Vec<Diagnostic> {
         let (Some((group, version)), Some(kind)) = (document.group_version(), document.kind())
         else {
             return Vec::new();
@@ -674,7 +685,6 @@ impl Schemas {
                         .at(at_api_version()),
                     );
                 }
-                let mut instance = document.value.clone();
                 prune_nulls(&mut instance, schema);
                 let validator = crd.validator.get_or_init(|| compile_crd(schema));
                 findings.extend(self.run(validator, &instance, document, &what, ""));
@@ -693,7 +703,6 @@ impl Schemas {
             }
             Lookup::Core(core, name) => {
                 let validator = core.validator(name);
-                let mut instance = document.value.clone();
                 drop_nulls(&mut instance);
                 self.run(validator, &instance, document, &what, "")
             }

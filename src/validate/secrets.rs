@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use super::kept::Kept;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::graph::Simulation;
 use crate::model::Fleet;
@@ -296,7 +296,7 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
             let document = object.document;
             let namespace = object.namespace.clone().unwrap_or_default();
             for (pointer, purpose) in references(document) {
-                let Some(name) = document.value.pointer(&pointer).and_then(Value::as_str) else {
+                let Some(name) = document.value.pointer(&pointer).and_then(Kept::as_str) else {
                     continue;
                 };
                 let location = document.location(&pointer);
@@ -446,12 +446,12 @@ fn push_list(
     for (index, entry) in document
         .value
         .pointer(pointer)
-        .and_then(Value::as_array)
+        .and_then(Kept::as_array)
         .into_iter()
         .flatten()
         .enumerate()
     {
-        if entry.get("kind").and_then(Value::as_str) == Some("Secret") {
+        if entry.get("kind").and_then(Kept::as_str) == Some("Secret") {
             found.push((format!("{pointer}/{index}/name"), purpose.to_owned()));
         }
     }

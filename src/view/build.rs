@@ -42,7 +42,7 @@ pub fn stream(
         if !seen.insert(id) {
             continue;
         }
-        let mut value = object.document.full_value().into_owned();
+        let mut value = object.document.full_value();
         if let (Some(namespace), Some(metadata)) = (
             &object.namespace,
             value.get_mut("metadata").and_then(Value::as_object_mut),

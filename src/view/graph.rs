@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::model::Fleet;
 use crate::render::Rendered;
 use crate::validate::graph::{BOOTSTRAP, Simulation};
+use crate::validate::kept::Kept;
 use crate::validate::{self, document};
 
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
@@ -621,17 +622,17 @@ fn key_of(cluster: &str, object: &ObjectRef) -> Key {
 }
 
 /// `spec.dependsOn` entries; a missing namespace is the Kustomization's own, as in Flux.
-fn depends_on(value: &serde_json::Value, namespace: &str) -> Vec<ObjectRef> {
+fn depends_on(value: &Kept, namespace: &str) -> Vec<ObjectRef> {
     value
         .pointer("/spec/dependsOn")
-        .and_then(serde_json::Value::as_array)
+        .and_then(Kept::as_array)
         .into_iter()
         .flatten()
         .filter_map(|entry| {
             let name = entry.get("name")?.as_str()?;
             let namespace = entry
                 .get("namespace")
-                .and_then(serde_json::Value::as_str)
+                .and_then(Kept::as_str)
                 .unwrap_or(namespace);
             Some(ObjectRef::kustomization(namespace, name))
         })

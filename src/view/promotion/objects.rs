@@ -216,7 +216,7 @@ fn applied(
             if !belongs {
                 continue;
             }
-            let mut value = document.full_value().into_owned();
+            let mut value = document.full_value();
             if let (Some(namespace), Some(metadata)) = (
                 &object.namespace,
                 value.get_mut("metadata").and_then(Value::as_object_mut),

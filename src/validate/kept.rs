@@ -1,0 +1,257 @@
+//! The compact form in which a parsed document is held after the schema check, for the checks
+//! that read it later (the Flux graph, the Secrets).
+//!
+//! A `serde_json::Value` is built for validation and is the right shape for it, but it is a poor
+//! shape to hold hundreds of thousands of small objects in: every map is a B-tree whose first
+//! node has room for eleven entries, and every key is its own allocation. Held objects are read
+//! only by key, so here a map is one sorted slice, and the keys that Kubernetes and Flux objects
+//! share are not allocated at all. A fleet of a thousand clusters holds a few hundred thousand of
+//! them.
+
+use std::borrow::Cow;
+
+use serde_json::{Number, Value};
+
+/// A parsed YAML document, read-only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Kept {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Box<str>),
+    Array(Box<[Kept]>),
+    /// Entries sorted by key, so lookups can bisect.
+    Object(Box<[(Key, Kept)]>),
+}
+
+/// A mapping key: one of the common keys, borrowed, or any other, owned.
+pub type Key = Cow<'static, str>;
+
+/// Keys of Kubernetes, Flux and kustomize objects common enough to share, sorted.
+const COMMON_KEYS: &[&str] = &[
+    "annotations",
+    "apiVersion",
+    "branch",
+    "chart",
+    "chartRef",
+    "components",
+    "data",
+    "dependsOn",
+    "interval",
+    "kind",
+    "kubeConfig",
+    "labels",
+    "metadata",
+    "name",
+    "namespace",
+    "path",
+    "postBuild",
+    "prune",
+    "ref",
+    "resources",
+    "retryInterval",
+    "secretRef",
+    "serviceAccountName",
+    "sourceRef",
+    "spec",
+    "stringData",
+    "substituteFrom",
+    "targetNamespace",
+    "timeout",
+    "type",
+    "url",
+    "values",
+    "version",
+    "wait",
+];
+
+fn key(text: &str) -> Key {
+    match COMMON_KEYS.binary_search(&text) {
+        Ok(index) => Cow::Borrowed(COMMON_KEYS[index]),
+        Err(_) => Cow::Owned(text.to_owned()),
+    }
+}
+
+impl From<&Value> for Kept {
+    fn from(value: &Value) -> Self {
+        match value {
+            Value::Null => Kept::Null,
+            Value::Bool(flag) => Kept::Bool(*flag),
+            Value::Number(number) => Kept::Number(number.clone()),
+            Value::String(text) => Kept::String(text.as_str().into()),
+            Value::Array(items) => Kept::Array(items.iter().map(Kept::from).collect()),
+            Value::Object(map) => {
+                let mut entries: Vec<(Key, Kept)> = map
+                    .iter()
+                    .map(|(name, value)| (key(name), Kept::from(value)))
+                    .collect();
+                // serde_json's map is already sorted; this keeps the invariant whatever its
+                // features.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Kept::Object(entries.into_boxed_slice())
+            }
+        }
+    }
+}
+
+impl From<&Kept> for Value {
+    fn from(kept: &Kept) -> Self {
+        match kept {
+            Kept::Null => Value::Null,
+            Kept::Bool(flag) => Value::Bool(*flag),
+            Kept::Number(number) => Value::Number(number.clone()),
+            Kept::String(text) => Value::String(text.to_string()),
+            Kept::Array(items) => Value::Array(items.iter().map(Value::from).collect()),
+            Kept::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), Value::from(value)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Kept {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Kept::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Kept::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Kept]> {
+        match self {
+            Kept::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The entries of a mapping, sorted by key.
+    pub fn as_object(&self) -> Option<&[(Key, Kept)]> {
+        match self {
+            Kept::Object(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The value of `name` in a mapping.
+    pub fn get(&self, name: &str) -> Option<&Kept> {
+        let entries = self.as_object()?;
+        let index = entries
+            .binary_search_by(|(key, _)| key.as_ref().cmp(name))
+            .ok()?;
+        Some(&entries[index].1)
+    }
+
+    /// The node at a JSON pointer (RFC 6901), like `serde_json::Value::pointer`.
+    pub fn pointer(&self, pointer: &str) -> Option<&Kept> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let rest = pointer.strip_prefix('/')?;
+        rest.split('/').try_fold(self, |node, segment| {
+            let segment: Cow<'_, str> = if segment.contains('~') {
+                Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(segment)
+            };
+            match node {
+                Kept::Object(_) => node.get(&segment),
+                Kept::Array(items) => items.get(array_index(&segment)?),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// A pointer segment as an array index: digits only, no leading zero (as RFC 6901 says).
+fn array_index(segment: &str) -> Option<usize> {
+    if segment.is_empty()
+        || !segment.bytes().all(|byte| byte.is_ascii_digit())
+        || (segment.len() > 1 && segment.starts_with('0'))
+    {
+        return None;
+    }
+    segment.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Value {
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system", "labels": {"a/b": "c"}},
+            "spec": {
+                "dependsOn": [{"name": "infra"}, {"name": "tenants", "namespace": "x"}],
+                "path": "./apps",
+                "prune": true,
+                "replicas": 3,
+                "zzz-custom": null,
+                "~tilde": "t"
+            }
+        })
+    }
+
+    #[test]
+    fn lookups_agree_with_serde_json() {
+        let value = sample();
+        let kept = Kept::from(&value);
+        for pointer in [
+            "",
+            "/kind",
+            "/metadata/name",
+            "/metadata/labels/a~1b",
+            "/spec/dependsOn/0/name",
+            "/spec/dependsOn/1/namespace",
+            "/spec/dependsOn/2",
+            "/spec/dependsOn/01",
+            "/spec/dependsOn/-",
+            "/spec/prune",
+            "/spec/replicas",
+            "/spec/zzz-custom",
+            "/spec/~0tilde",
+            "/spec/missing",
+            "/kind/deeper",
+            "nope",
+        ] {
+            assert_eq!(
+                kept.pointer(pointer).map(Value::from),
+                value.pointer(pointer).cloned(),
+                "{pointer}"
+            );
+        }
+        assert_eq!(
+            kept.get("kind").and_then(Kept::as_str),
+            Some("Kustomization")
+        );
+        assert_eq!(kept.get("nope"), None);
+    }
+
+    #[test]
+    fn converts_back_to_the_same_value() {
+        let value = sample();
+        assert_eq!(Value::from(&Kept::from(&value)), value);
+    }
+
+    #[test]
+    fn common_keys_are_sorted_and_borrowed() {
+        assert!(COMMON_KEYS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(matches!(key("spec"), Cow::Borrowed(_)));
+        assert!(matches!(key("specification"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn is_smaller_than_a_json_value() {
+        assert!(std::mem::size_of::<Kept>() <= 24);
+    }
+}
