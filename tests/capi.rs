@@ -313,7 +313,10 @@ fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, S
             let namespace = applied.object.namespace.clone().unwrap_or_default();
             (
                 format!("{namespace}/{}", applied.object.name),
-                (applied.object.document.full_value(), applied.via.clone()),
+                (
+                    applied.object.document.full_value(),
+                    applied.via.to_string(),
+                ),
             )
         })
         .collect()
@@ -410,7 +413,7 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
         if group.contains("cluster.x-k8s.io") {
             let namespace = applied.object.namespace.clone().unwrap();
             assert_eq!(
-                applied.via,
+                *applied.via,
                 format!("{namespace}/{namespace}-cluster"),
                 "{}",
                 applied.object.describe()

@@ -62,7 +62,7 @@ pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
                     name: entry.object.name.clone(),
                 },
                 Applier {
-                    cluster: entry.via_cluster.clone(),
+                    cluster: entry.via_cluster.to_string(),
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
                     kept: document.prune() == Some("disabled"),

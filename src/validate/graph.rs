@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::kept::Kept;
 
@@ -71,10 +72,11 @@ impl Placed<'_> {
 #[derive(Debug, Clone)]
 pub struct Applied<'a> {
     pub object: Placed<'a>,
-    /// `namespace/name` of the Flux Kustomization that applies it.
-    pub via: String,
+    /// `namespace/name` of the Flux Kustomization that applies it; shared by every object it
+    /// applies, as is `via_cluster`.
+    pub via: Arc<str>,
     /// The cluster that Kustomization runs on (the manager, for a remote cluster).
-    pub via_cluster: String,
+    pub via_cluster: Arc<str>,
 }
 
 /// A Flux source on a cluster, and the branch of the fleet repo it tracks when it is the
@@ -243,13 +245,13 @@ impl<'a> Walker<'a> {
             if !self.rendered.branches.trees.contains_key(&main) {
                 continue;
             }
-            let via = format!("{BOOTSTRAP}/{BOOTSTRAP}");
+            let via: Arc<str> = format!("{BOOTSTRAP}/{BOOTSTRAP}").into();
             match self.build(&main, &path, true) {
                 Some(build) => {
                     for file in &build.files {
                         self.simulation.visited.insert((main.clone(), file.clone()));
                     }
-                    self.apply(&name, &build, None, &via, &name);
+                    self.apply(&name, &build, None, &via, &name.as_str().into());
                 }
                 None => self.simulation.diagnostics.push(
                     Diagnostic::error("missing-path", format!("cluster {name} has no bootstrap path {path} on branch {main}"))
@@ -624,8 +626,8 @@ impl<'a> Walker<'a> {
         cluster: &str,
         build: &Build<'a>,
         target_namespace: Option<&str>,
-        via: &str,
-        via_cluster: &str,
+        via: &Arc<str>,
+        via_cluster: &Arc<str>,
     ) {
         for object in &build.objects {
             let mut object = object.clone();
@@ -693,8 +695,8 @@ impl<'a> Walker<'a> {
                 .or_default()
                 .push(Applied {
                     object,
-                    via: via.to_owned(),
-                    via_cluster: via_cluster.to_owned(),
+                    via: Arc::clone(via),
+                    via_cluster: Arc::clone(via_cluster),
                 });
         }
     }
@@ -870,12 +872,13 @@ impl<'a> Walker<'a> {
                 .insert((branch.clone(), file.clone()));
         }
         let target_namespace = document.str_at("/spec/targetNamespace").map(str::to_owned);
-        let via = format!(
+        let via: Arc<str> = format!(
             "{}/{}",
             item.object.namespace.as_deref().unwrap_or_default(),
             item.object.name
-        );
-        let via_cluster = item.cluster.clone();
+        )
+        .into();
+        let via_cluster: Arc<str> = item.cluster.as_str().into();
         self.apply(
             &target,
             &build,
@@ -1139,7 +1142,7 @@ fn is_bootstrap_install(cluster: &str, first: &Applied<'_>, second: &Applied<'_>
     let bootstrap_via = format!("{BOOTSTRAP}/{BOOTSTRAP}");
     let install_dir = format!("clusters/{cluster}/{BOOTSTRAP}/");
     std::ptr::eq(first.object.document, second.object.document)
-        && (first.via == bootstrap_via || second.via == bootstrap_via)
+        && (*first.via == *bootstrap_via || *second.via == *bootstrap_via)
         && first.object.document.path.starts_with(&install_dir)
 }
 

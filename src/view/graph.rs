@@ -144,7 +144,7 @@ impl FleetGraph {
             for entry in applied {
                 let (via_namespace, via_name) = entry.via.split_once('/').unwrap_or(("", ""));
                 let via_key = (
-                    entry.via_cluster.clone(),
+                    entry.via_cluster.to_string(),
                     via_namespace.to_owned(),
                     via_name.to_owned(),
                 );
