@@ -1,31 +1,42 @@
 //! Validation throughput on a large synthetic fleet: 60 clusters (a fifth of them remote),
-//! three environments, 30 tenants with three apps each, rendered with the default blueprints
-//! and the example fleet's own, then validated against the embedded upstream schemas.
+//! three environments, 30 tenants with three apps each on ten clusters, rendered with the
+//! default blueprints and the example fleet's own, then validated against the embedded
+//! upstream schemas.
 //!
 //! Run with `cargo bench --bench validate`; it prints objects validated per second. It asserts
 //! nothing about time.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fleetgen::validate::{self, Options, Schemas};
+use support::synthetic::{Shape, write_fleet};
 
-const CLUSTERS: usize = 60;
-const TENANTS: usize = 30;
-const ENVIRONMENTS: [&str; 3] = ["dev", "qa", "prod"];
+const SHAPE: Shape = Shape {
+    clusters: 60,
+    environments: 3,
+    tenants: 30,
+    apps: 3,
+    remote_every: 5,
+    capi_every: 0,
+    // Each tenant runs on a slice of ten clusters, not on all sixty.
+    tenant_clusters: 10,
+    tenant_repos: "https://git.example.com",
+};
 const ROUNDS: usize = 5;
 
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().expect("files have a parent")).expect("create directory");
-    std::fs::write(path, text).expect("write file");
-}
-
+/// The synthetic fleet with the example fleet's own blueprints, and the defaults and keys they
+/// rely on.
 fn synthetic_fleet(root: &Path) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let fleet_file =
+    let example =
         std::fs::read_to_string(repo.join("fleet/fleet.yaml")).expect("the example fleet.yaml");
-    write(root, "fleet/fleet.yaml", &fleet_file);
+    let settings = &example[example
+        .find("\ndefaults:")
+        .expect("the example has settings")..];
+    write_fleet(root, &SHAPE, Some(settings));
     for entry in walkdir::WalkDir::new(repo.join("blueprints")) {
         let entry = entry.expect("walk blueprints");
         if entry.file_type().is_file() {
@@ -33,51 +44,10 @@ fn synthetic_fleet(root: &Path) {
                 .path()
                 .strip_prefix(&repo)
                 .expect("below the repository");
-            let text = std::fs::read_to_string(entry.path()).expect("read blueprint");
-            write(root, &relative.to_string_lossy(), &text);
-        }
-    }
-    for index in 0..CLUSTERS {
-        let remote = index % 5 == 4;
-        let mut text = format!("POD_CIDR=10.{index}.0.0/17\nSERVICE_CIDR=10.{index}.128.0/17\n");
-        if remote {
-            text.push_str(&format!("FLUX=remote\nMANAGED_BY=c{:03}\n", index - 1));
-        }
-        write(root, &format!("fleet/clusters/c{index:03}.env"), &text);
-    }
-    for tenant in 0..TENANTS {
-        write(
-            root,
-            &format!("fleet/tenants/t{tenant:02}.yaml"),
-            &format!(
-                "repo: https://git.example.com/t{tenant:02}/apps\napps:\n  - api\n  - web\n  - worker\n"
-            ),
-        );
-    }
-    for env in ENVIRONMENTS {
-        write(
-            root,
-            &format!("environments/{env}/environment.yaml"),
-            "# defaults\n",
-        );
-        for index in 0..CLUSTERS {
-            write(
-                root,
-                &format!("environments/{env}/clusters/c{index:03}.env"),
-                "# member\n",
-            );
-        }
-        for tenant in 0..TENANTS {
-            // Each tenant runs on a slice of the clusters, managers included.
-            let first = (tenant * 2) % (CLUSTERS - 10);
-            let clusters: String = (first..first + 10)
-                .map(|index| format!("  - c{index:03}\n"))
-                .collect();
-            write(
-                root,
-                &format!("environments/{env}/tenants/t{tenant:02}.yaml"),
-                &format!("clusters:\n{clusters}"),
-            );
+            let path = root.join(relative);
+            std::fs::create_dir_all(path.parent().expect("files have a parent"))
+                .expect("create directory");
+            std::fs::copy(entry.path(), path).expect("copy blueprint");
         }
     }
 }
@@ -147,10 +117,7 @@ fn main() {
     });
 
     let rate = |time: Duration| objects as f64 / time.as_secs_f64();
-    println!(
-        "synthetic fleet: {CLUSTERS} clusters, {} environments, {TENANTS} tenants",
-        ENVIRONMENTS.len()
-    );
+    println!("synthetic fleet: {}", SHAPE.describe());
     println!(
         "rendered {files} files, {objects} objects in {:.0?} (not measured below)",
         render_time

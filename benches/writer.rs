@@ -7,65 +7,15 @@
 //! apps, every tenant on every cluster, every fifth cluster remote. Figures only; nothing
 //! about time is asserted.
 
-use std::fmt::Write as _;
+mod support;
+
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fleetgen::pipeline;
 use fleetgen::sinks::write;
-
-fn clusters() -> usize {
-    std::env::var("FLEETGEN_BENCH_CLUSTERS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100)
-}
-
-fn fleet(root: &Path, clusters: usize, flavour: &str) {
-    let write = |path: &str, text: &str| {
-        let path = root.join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    };
-    write(
-        "fleet/fleet.yaml",
-        "repo:\n  url: https://example.com/fleet\n",
-    );
-    for cluster in 0..clusters {
-        let mut text = format!(
-            "POD_CIDR=10.{}.{}.0/20\n",
-            cluster / 16,
-            (cluster % 16) * 16
-        );
-        let _ = writeln!(
-            text,
-            "SERVICE_CIDR=10.{}.{}.0/20",
-            128 + cluster / 16,
-            (cluster % 16) * 16
-        );
-        if cluster % 5 == 4 {
-            let _ = writeln!(text, "FLUX=remote\nMANAGED_BY=c{}", cluster - 1);
-        }
-        write(&format!("fleet/clusters/c{cluster}.env"), &text);
-    }
-    for tenant in 0..20 {
-        write(
-            &format!("fleet/tenants/t{tenant}.yaml"),
-            &format!("repo: https://example.com/{flavour}/t{tenant}\napps: [a0, a1]\n"),
-        );
-    }
-    for env in 0..3 {
-        write(&format!("environments/e{env}/environment.yaml"), "");
-        for cluster in 0..clusters {
-            write(&format!("environments/e{env}/clusters/c{cluster}.env"), "");
-        }
-        for tenant in 0..20 {
-            write(&format!("environments/e{env}/tenants/t{tenant}.yaml"), "");
-        }
-    }
-}
+use support::synthetic::{Shape, setting, write_fleet};
 
 fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
@@ -73,21 +23,27 @@ fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
     (value, start.elapsed())
 }
 
-fn peak_rss_mib() -> f64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))
-        .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 fn main() {
-    let n = clusters();
+    let n = setting("CLUSTERS", 100);
+    let shape = Shape {
+        clusters: n,
+        environments: 3,
+        tenants: 20,
+        apps: 2,
+        remote_every: 5,
+        capi_every: 0,
+        tenant_clusters: 0,
+        tenant_repos: "https://git.example.com/a",
+    };
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    fleet(&a, n, "a");
-    fleet(&b, n, "b");
+    write_fleet(&a, &shape, None);
+    // The same fleet with every tenant's repository moved: a change to every tenant's files.
+    let moved = Shape {
+        tenant_repos: "https://git.example.com/b",
+        ..shape
+    };
+    write_fleet(&b, &moved, None);
     let out = dir.path().join("out");
 
     let (compiled, compile) = timed(|| pipeline::compile(&a, &[]).unwrap());
@@ -135,5 +91,8 @@ fn main() {
         report.modified.len(),
         report.unchanged
     );
-    println!("peak resident memory {:.0} MiB", peak_rss_mib());
+    println!(
+        "peak resident memory {:.0} MiB",
+        support::peak_rss_mib().unwrap_or(0.0)
+    );
 }

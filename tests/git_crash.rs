@@ -42,12 +42,40 @@ fn fleetgen(dir: &Path) -> Command {
     command
 }
 
-fn run(mut command: Command) -> (bool, String) {
+/// Runs fleetgen in `dir`: whether it succeeded, and what it said on stderr.
+fn run(dir: &Path, args: &[&str]) -> (bool, String) {
+    outcome(fleetgen(dir).args(args))
+}
+
+fn outcome(command: &mut Command) -> (bool, String) {
     let output = command.output().expect("fleetgen runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Runs `commit` with the test hook that stops the process at `point` (see
+/// `sinks::journal`), which it must reach.
+fn commit_stopped_at(dir: &Path, point: &str) {
+    let (ok, _) = outcome(
+        fleetgen(dir)
+            .arg("commit")
+            .env("FLEETGEN_TEST_STOP_AT", point),
+    );
+    assert!(!ok, "{point}: the process was stopped");
+}
+
+/// A repository whose branches were committed once, then a committed source edit whose
+/// `commit` stopped at `point`.
+fn edit_stopped_at(point: &str, round: usize) -> tempfile::TempDir {
+    let dir = repo();
+    let root = dir.path();
+    assert!(run(root, &["commit"]).0);
+    edit_source(root, round);
+    git(root, &["commit", "-qam", "source edit"]);
+    commit_stopped_at(root, point);
+    dir
 }
 
 /// The example fleet in a new repository, its source committed on `main`.
@@ -112,11 +140,7 @@ fn twenty_rounds_of_source_edits_and_commits_never_leave_a_trap() {
         edit_source(root, round);
         if round % 2 == 0 {
             // Render first, from the uncommitted edit; then commit the source.
-            let (ok, stderr) = run({
-                let mut command = fleetgen(root);
-                command.arg("commit");
-                command
-            });
+            let (ok, stderr) = run(root, &["commit"]);
             assert!(ok, "round {round}: {stderr}");
             assert!(
                 stderr.contains("uncommitted changes of the fleet source"),
@@ -130,21 +154,13 @@ fn twenty_rounds_of_source_edits_and_commits_never_leave_a_trap() {
             git(root, &["commit", "-qam", &format!("source {round}")]);
         } else {
             git(root, &["commit", "-qam", &format!("source {round}")]);
-            let (ok, stderr) = run({
-                let mut command = fleetgen(root);
-                command.args(["commit", "--require-clean"]);
-                command
-            });
+            let (ok, stderr) = run(root, &["commit", "--require-clean"]);
             assert!(ok, "round {round}: {stderr}");
         }
         assert_eq!(git(root, &["status", "--porcelain"]), "", "round {round}");
         assert!(root.join("clusters/k3d-emea/infrastructure.yaml").is_file());
     }
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.args(["diff", "--exit-code"]);
-        command
-    });
+    let (ok, stderr) = run(root, &["diff", "--exit-code"]);
     assert!(ok, "{stderr}");
 }
 
@@ -172,11 +188,7 @@ fn a_source_edit_in_the_second_the_index_was_written_stays_visible() {
     // the edits below keep the size.
     git(root, &["config", "core.checkStat", "minimal"]);
     git(root, &["config", "core.trustctime", "false"]);
-    let commit = || {
-        let mut command = fleetgen(root);
-        command.arg("commit");
-        run(command)
-    };
+    let commit = || run(root, &["commit"]);
     assert!(commit().0);
 
     let source = root.join("fleet/clusters/k3d-emea.env");
@@ -200,14 +212,7 @@ fn a_source_edit_in_the_second_the_index_was_written_stays_visible() {
 fn a_dirty_rendered_path_is_refused_and_no_branch_moves() {
     let dir = repo();
     let root = dir.path();
-    assert!(
-        run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        })
-        .0
-    );
+    assert!(run(root, &["commit"]).0);
     edit_source(root, 3);
     git(root, &["commit", "-qam", "interval"]);
     let before_main = heads(root);
@@ -227,11 +232,7 @@ fn a_dirty_rendered_path_is_refused_and_no_branch_moves() {
         format!("{}# mine\n", fs::read_to_string(&file).unwrap()),
     )
     .unwrap();
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.arg("commit");
-        command
-    });
+    let (ok, stderr) = run(root, &["commit"]);
     assert!(!ok);
     assert!(stderr.contains(changed), "{stderr}");
     assert!(stderr.contains("no branch was changed"), "{stderr}");
@@ -243,11 +244,7 @@ fn an_unborn_checked_out_branch_is_created_with_its_files() {
     let dir = common::example_fleet();
     let root = dir.path();
     git(root, &["init", "-q", "-b", "main"]);
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.arg("commit");
-        command
-    });
+    let (ok, stderr) = run(root, &["commit"]);
     assert!(ok, "{stderr}");
     assert!(
         root.join("clusters/k3d-america/infrastructure.yaml")
@@ -293,12 +290,7 @@ fn a_commit_stopped_while_moving_refs_is_finished_by_the_next_run() {
         let dir = repo();
         let root = dir.path();
         let stop_at = if point == "mid" { "refs" } else { point };
-        let (ok, _) = run({
-            let mut command = fleetgen(root);
-            command.arg("commit").env("FLEETGEN_TEST_STOP_AT", stop_at);
-            command
-        });
-        assert!(!ok, "{point}: the process was stopped");
+        commit_stopped_at(root, stop_at);
         let journal = root.join(".git/fleetgen-refs.journal");
         assert!(journal.exists(), "{point}");
         if point == "mid" {
@@ -315,11 +307,7 @@ fn a_commit_stopped_while_moving_refs_is_finished_by_the_next_run() {
             assert!(refs.join("dev.lock").exists());
         }
         // Whatever was left, the next run (here a read-only diff) finishes the update.
-        let (ok, stderr) = run({
-            let mut command = fleetgen(root);
-            command.args(["diff", "--exit-code"]);
-            command
-        });
+        let (ok, stderr) = run(root, &["diff", "--exit-code"]);
         assert!(ok, "{point}: {stderr}");
         assert!(
             stderr.contains("finished an interrupted fleetgen commit"),
@@ -344,11 +332,7 @@ fn a_lock_of_a_live_process_is_never_taken() {
     // A git command (this test) holds main's lock.
     let lock = root.join(".git/refs/heads/main.lock");
     fs::write(&lock, "").unwrap();
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.arg("commit");
-        command
-    });
+    let (ok, stderr) = run(root, &["commit"]);
     assert!(!ok);
     assert!(stderr.contains("refs/heads/main is locked"), "{stderr}");
     assert!(lock.exists());
@@ -368,11 +352,7 @@ fn a_lock_of_a_live_process_is_never_taken() {
         ),
     )
     .unwrap();
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.arg("commit");
-        command
-    });
+    let (ok, stderr) = run(root, &["commit"]);
     assert!(!ok);
     assert!(stderr.contains("another fleetgen"), "{stderr}");
     assert!(journal.exists());
@@ -387,14 +367,7 @@ fn kill_loop_commit() {
     let root = dir.path();
     // A first commit gives the branches a history, and a measure of how long one takes.
     let started = std::time::Instant::now();
-    assert!(
-        run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        })
-        .0
-    );
+    assert!(run(root, &["commit"]).0);
     let span = started.elapsed().as_micros().max(1000) as u64;
     for round in 0..12u64 {
         edit_source(root, round as usize);
@@ -410,11 +383,7 @@ fn kill_loop_commit() {
         std::thread::sleep(Duration::from_micros(span * (round + 1) / 12));
         let _ = child.kill();
         let _ = child.wait();
-        let (ok, stderr) = run({
-            let mut command = fleetgen(root);
-            command.args(["diff", "--stat"]);
-            command
-        });
+        let (ok, stderr) = run(root, &["diff", "--stat"]);
         assert!(ok, "round {round}: {stderr}");
         assert_all_old_or_all_new(&heads(root), &before, &format!("round {round}"));
         assert_eq!(
@@ -422,11 +391,7 @@ fn kill_loop_commit() {
             Vec::<String>::new(),
             "round {round}"
         );
-        let (ok, stderr) = run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        });
+        let (ok, stderr) = run(root, &["commit"]);
         assert!(ok, "round {round}: {stderr}");
         assert_eq!(git(root, &["status", "--porcelain"]), "", "round {round}");
     }
@@ -436,42 +401,13 @@ fn kill_loop_commit() {
 /// yet written) is finished by the next run: no path is left half written or missing.
 #[test]
 fn a_commit_stopped_while_writing_a_checkout_file_is_finished_by_the_next_run() {
-    let dir = repo();
+    let dir = edit_stopped_at("checkout-file", 0);
     let root = dir.path();
-    assert!(
-        run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        })
-        .0
-    );
-    edit_source(root, 0);
-    git(root, &["commit", "-qam", "source edit"]);
-    let (ok, _) = run({
-        let mut command = fleetgen(root);
-        command
-            .arg("commit")
-            .env("FLEETGEN_TEST_STOP_AT", "checkout-file");
-        command
-    });
-    assert!(!ok, "the process was stopped");
-    let (ok, stderr) = run({
-        let mut command = fleetgen(root);
-        command.args(["diff", "--exit-code"]);
-        command
-    });
+    let (ok, stderr) = run(root, &["diff", "--exit-code"]);
     assert!(ok, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_eq!(git(root, &["status", "--porcelain"]), "");
-    assert!(
-        run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        })
-        .0
-    );
+    assert!(run(root, &["commit"]).0);
     assert_eq!(git(root, &["status", "--porcelain"]), "");
 }
 
@@ -479,35 +415,11 @@ fn a_commit_stopped_while_writing_a_checkout_file_is_finished_by_the_next_run() 
 /// once it is gone the next run finishes the checkout.
 #[test]
 fn a_stale_index_lock_stops_the_roll_forward_with_a_hint() {
-    let dir = repo();
+    let dir = edit_stopped_at("checkout-file", 1);
     let root = dir.path();
-    assert!(
-        run({
-            let mut command = fleetgen(root);
-            command.arg("commit");
-            command
-        })
-        .0
-    );
-    edit_source(root, 1);
-    git(root, &["commit", "-qam", "source edit"]);
-    let (ok, _) = run({
-        let mut command = fleetgen(root);
-        command
-            .arg("commit")
-            .env("FLEETGEN_TEST_STOP_AT", "checkout-file");
-        command
-    });
-    assert!(!ok, "the process was stopped");
     let lock = root.join(".git/index.lock");
     fs::write(&lock, "").unwrap();
-    let diff = || {
-        run({
-            let mut command = fleetgen(root);
-            command.args(["diff", "--exit-code"]);
-            command
-        })
-    };
+    let diff = || run(root, &["diff", "--exit-code"]);
     let (ok, stderr) = diff();
     assert!(!ok);
     assert!(stderr.contains("index.lock exists"), "{stderr}");

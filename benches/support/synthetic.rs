@@ -1,7 +1,7 @@
-//! A synthetic fleet of any size, for the benchmarks: N clusters, each in every environment,
-//! every tenant in every environment on every cluster with all its apps. A share of the
-//! clusters is remote (driven by the Flux of the cluster before it) and a share is provisioned
-//! by Cluster API (on the cluster before it).
+//! A synthetic fleet of any size, for every benchmark: N clusters, each in every environment,
+//! every tenant in every environment with all its apps, on every cluster or on a slice of
+//! them. A share of the clusters is remote (driven by the Flux of the cluster before it) and a
+//! share is provisioned by Cluster API (on the cluster before it).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -18,6 +18,11 @@ pub struct Shape {
     pub remote_every: usize,
     /// Every `capi_every`-th cluster is a Cluster API cluster (0: none).
     pub capi_every: usize,
+    /// How many clusters each tenant runs on, a slice that moves with the tenant (0: all).
+    pub tenant_clusters: usize,
+    /// Where the tenants' repositories are: `<tenant_repos>/t000/apps` and so on. Moving them
+    /// changes a file of every tenant on every cluster.
+    pub tenant_repos: &'static str,
 }
 
 impl Shape {
@@ -31,6 +36,8 @@ impl Shape {
             apps: setting("APPS", 2),
             remote_every: setting("REMOTE_EVERY", 5),
             capi_every: setting("CAPI_EVERY", 10),
+            tenant_clusters: 0,
+            tenant_repos: "https://git.example.com",
         }
     }
 
@@ -53,21 +60,43 @@ impl Shape {
             .unwrap_or(0)
     }
 
+    /// The clusters tenant `tenant` runs on, when not on all of them.
+    fn slice(&self, tenant: usize) -> Option<std::ops::Range<usize>> {
+        let size = self.tenant_clusters.min(self.clusters);
+        if size == 0 {
+            return None;
+        }
+        let first = (tenant * 2) % (self.clusters - size).max(1);
+        Some(first..first + size)
+    }
+
     /// The app Kustomizations this fleet renders: one per app, tenant, environment and cluster.
     pub fn app_objects(&self) -> usize {
-        self.clusters * self.environments * self.tenants * self.apps
+        let on = self.slice(0).map_or(self.clusters, |slice| slice.len());
+        on * self.environments * self.tenants * self.apps
     }
 
     pub fn describe(&self) -> String {
-        format!(
-            "{} clusters (every {}th remote, every {}th Cluster API), {} environments, {} tenants x {} apps",
-            self.clusters,
-            self.remote_every,
-            self.capi_every,
-            self.environments,
-            self.tenants,
-            self.apps
-        )
+        let mut shares = Vec::new();
+        if self.remote_every > 0 {
+            shares.push(format!("every {}th remote", self.remote_every));
+        }
+        if self.capi_every > 0 {
+            shares.push(format!("every {}th Cluster API", self.capi_every));
+        }
+        let mut text = format!("{} clusters", self.clusters);
+        if !shares.is_empty() {
+            let _ = write!(text, " ({})", shares.join(", "));
+        }
+        let _ = write!(
+            text,
+            ", {} environments, {} tenants x {} apps",
+            self.environments, self.tenants, self.apps
+        );
+        if self.tenant_clusters > 0 {
+            let _ = write!(text, ", each tenant on {} clusters", self.tenant_clusters);
+        }
+        text
     }
 }
 
@@ -89,17 +118,18 @@ pub fn cluster_name(index: usize) -> String {
     format!("c{index:04}")
 }
 
-/// Writes the fleet source under `root` (`fleet/`, `environments/`). `validation`, when given,
-/// is the `validation:` section of fleet.yaml.
-pub fn write_fleet(root: &Path, shape: &Shape, validation: Option<&str>) {
+/// Writes the fleet source under `root` (`fleet/`, `environments/`). `settings`, when given, is
+/// appended to fleet.yaml: a `validation:` section, say, or the keys of the fleet's own
+/// blueprints.
+pub fn write_fleet(root: &Path, shape: &Shape, settings: Option<&str>) {
     let write = |path: &str, text: &str| {
         let path = root.join(path);
         fs::create_dir_all(path.parent().expect("files have a parent")).expect("create folder");
         fs::write(path, text).expect("write file");
     };
     let mut fleet = String::from("repo:\n  url: https://git.example.com/fleet\noutput: out\n");
-    if let Some(validation) = validation {
-        fleet.push_str(validation);
+    if let Some(settings) = settings {
+        fleet.push_str(settings);
     }
     write("fleet/fleet.yaml", &fleet);
     for cluster in 0..shape.clusters {
@@ -138,7 +168,8 @@ pub fn write_fleet(root: &Path, shape: &Shape, validation: Option<&str>) {
         write(
             &format!("fleet/tenants/t{tenant:03}.yaml"),
             &format!(
-                "repo: https://git.example.com/t{tenant:03}/apps\napps: [{}]\n",
+                "repo: {}/t{tenant:03}/apps\napps: [{}]\n",
+                shape.tenant_repos,
                 apps.join(", ")
             ),
         );
@@ -152,9 +183,16 @@ pub fn write_fleet(root: &Path, shape: &Shape, validation: Option<&str>) {
             );
         }
         for tenant in 0..shape.tenants {
+            let membership = match shape.slice(tenant) {
+                None => String::new(),
+                Some(slice) => slice.fold("clusters:\n".to_owned(), |mut text, cluster| {
+                    let _ = writeln!(text, "  - {}", cluster_name(cluster));
+                    text
+                }),
+            };
             write(
                 &format!("environments/e{env}/tenants/t{tenant:03}.yaml"),
-                "",
+                &membership,
             );
         }
     }

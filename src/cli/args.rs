@@ -116,8 +116,13 @@ pub enum Format {
     Json,
 }
 
-#[derive(Debug, Args)]
-pub struct KeysArgs {
+/// `-o`/`--format`, the same flag on every command that prints data, over that command's
+/// own set of formats.
+#[derive(Debug, Clone, Args)]
+pub struct Output<F>
+where
+    F: ValueEnum + Default + Clone + Send + Sync + 'static,
+{
     /// Output format.
     #[arg(
         long,
@@ -126,7 +131,13 @@ pub struct KeysArgs {
         value_enum,
         default_value_t
     )]
-    pub format: Format,
+    pub format: F,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub output: Output<Format>,
 }
 
 #[derive(Debug, Args)]
@@ -148,14 +159,7 @@ pub enum ExplainWhat {
         /// Resolve with this environment's overrides.
         #[arg(long = "env", value_name = "ENV")]
         env: Option<String>,
-        /// Output format.
-        #[arg(
-            long,
-            short = 'o',
-            visible_alias = "output",
-            value_enum,
-            default_value_t
-        )]
-        format: Format,
+        #[command(flatten)]
+        output: Output<Format>,
     },
 }

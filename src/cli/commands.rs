@@ -18,8 +18,8 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Render(args) => render(&root, args),
         Command::Keys(args) => keys(&root, args),
         Command::Explain(args) => match args.what {
-            ExplainWhat::Cluster { name, env, format } => {
-                explain_cluster(&root, &name, env.as_deref(), format)
+            ExplainWhat::Cluster { name, env, output } => {
+                explain_cluster(&root, &name, env.as_deref(), output.format)
             }
         },
         Command::Diff(args) => super::git_commands::diff(&root, args),
@@ -66,15 +66,9 @@ fn render(root: &Path, args: RenderArgs) -> Result<i32> {
             say::detail(format_args!("{verb} {}", out.join(path).display()));
         }
     }
-    let branches: Vec<&str> = compiled
-        .rendered
-        .branches
-        .iter()
-        .map(|(branch, _)| branch)
-        .collect();
     say::status(format_args!(
         "rendered {} into {}: {} added, {} modified, {} removed, {} unchanged",
-        branches.join(", "),
+        say::branches(&compiled),
         out.display(),
         report.added.len(),
         report.modified.len(),
@@ -91,7 +85,7 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
         false => crate::model::keys::KeyRegistry::builtin(),
     };
     let mut stdout = std::io::stdout().lock();
-    match args.format {
+    match args.output.format {
         Format::Json => {
             let specs: Vec<_> = registry.iter().collect();
             let _ = writeln!(

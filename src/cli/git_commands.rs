@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use git2::Repository;
 
-use super::args::Format;
+use super::args::{Format, Output};
 use super::say;
 use super::validate_commands::{GateArgs, ValidationArgs, gate};
 use crate::diagnostic::Diagnostics;
@@ -44,11 +44,16 @@ impl ColorWhen {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    mut_arg("format", |arg| arg.help(
+        "Output format: the patch (paged on a terminal) or a Markdown pull-request comment"
+    )),
+    after_help = "Examples:
   fleetgen diff
   fleetgen diff --stat --env dev
   fleetgen diff -o markdown > comment.md
-  fleetgen diff --env qa --against dev")]
+  fleetgen diff --env qa --against dev"
+)]
 pub struct DiffArgs {
     /// Compare only this environment's branch (repeatable); the main branch is always compared.
     #[arg(long = "env", value_name = "ENV")]
@@ -65,15 +70,8 @@ pub struct DiffArgs {
     /// Compare with DIR/<branch>/, as `render` writes it, instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Output format: the patch (paged on a terminal) or a Markdown pull-request comment.
-    #[arg(
-        long,
-        short = 'o',
-        visible_alias = "output",
-        value_enum,
-        default_value_t
-    )]
-    pub format: DiffFormat,
+    #[command(flatten)]
+    pub output: Output<DiffFormat>,
     /// Show what the one --env environment would gain or lose if it matched this one
     /// (memberships, values, and applied objects with the environment's name abstracted).
     #[arg(long, value_name = "ENV")]
@@ -137,15 +135,8 @@ pub struct CheckArgs {
     /// Check only this environment's branch (repeatable); the main branch is always checked.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    /// Output format.
-    #[arg(
-        long,
-        short = 'o',
-        visible_alias = "output",
-        value_enum,
-        default_value_t
-    )]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: Output<Format>,
     /// Compare with DIR/<branch>/ instead of the fleet repo's branches.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -230,7 +221,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
     } else {
         0
     };
-    if args.format == DiffFormat::Markdown {
+    if args.output.format == DiffFormat::Markdown {
         let markdown = crate::view::markdown::diff(&drift, &compiled.fleet);
         let _ = io::stdout().lock().write_all(markdown.as_bytes());
         return Ok(exit);
@@ -388,7 +379,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
             compiled
         }
         // In JSON, problems with the fleet are findings like any other.
-        Err(Error::Invalid(diagnostics)) if matches!(args.format, Format::Json) => {
+        Err(Error::Invalid(diagnostics)) if matches!(args.output.format, Format::Json) => {
             print_json(&diagnostics);
             return Ok(1);
         }
@@ -415,7 +406,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         diagnostics.extend(found.diagnostics());
         drift = Some(found);
     }
-    match args.format {
+    match args.output.format {
         Format::Json => print_json(&diagnostics),
         // A hook that talks on every commit trains people to ignore it.
         Format::Human if args.staged && !diagnostics.has_errors() => {}

@@ -61,12 +61,6 @@ pub fn compiled(compiled: &crate::pipeline::Compiled) {
         detail(format_args!("{stage}: {}", duration(*elapsed)));
     }
     let fleet = &compiled.fleet;
-    let branches: Vec<&str> = compiled
-        .rendered
-        .branches
-        .iter()
-        .map(|(branch, _)| branch)
-        .collect();
     let files: usize = compiled
         .rendered
         .branches
@@ -79,8 +73,19 @@ pub fn compiled(compiled: &crate::pipeline::Compiled) {
         fleet.environments.len(),
         fleet.tenants.len(),
         compiled.plan.units.len(),
-        branches.join(", ")
+        branches(compiled)
     ));
+}
+
+/// The rendered branches, `main, dev, qa`, as the summaries name them.
+pub fn branches(compiled: &crate::pipeline::Compiled) -> String {
+    compiled
+        .rendered
+        .branches
+        .iter()
+        .map(|(branch, _)| branch)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `850 ms`, `2.4 s`.

@@ -143,6 +143,20 @@ pub enum FluxMode {
     Remote,
 }
 
+/// The memberships and values `add-cluster` and `add-remote-cluster` write.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterValues {
+    /// Make the cluster a member of this environment (repeatable).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// A key of the cluster file (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// A per-environment override in one membership file (repeatable).
+    #[arg(long = "env-set", value_name = "ENV:KEY=VALUE")]
+    pub env_sets: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   fleetgen add-cluster edge-1 --provider existing --env dev
@@ -159,37 +173,26 @@ pub struct AddClusterArgs {
     /// Where the cluster's Flux runs [default: local].
     #[arg(long, value_enum)]
     pub flux: Option<FluxMode>,
-    /// Make the cluster a member of this environment (repeatable).
-    #[arg(long = "env", value_name = "ENV")]
-    pub envs: Vec<String>,
-    /// A key of the cluster file (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// A per-environment override in one membership file (repeatable).
-    #[arg(long = "env-set", value_name = "ENV:KEY=VALUE")]
-    pub env_sets: Vec<String>,
+    #[command(flatten)]
+    pub values: ClusterValues,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  fleetgen add-remote-cluster store-7 --managed-by mgmt-eu --env prod")]
+#[command(
+    mut_arg("envs", |arg| arg.required(true)),
+    after_help = "Examples:
+  fleetgen add-remote-cluster store-7 --managed-by mgmt-eu --env prod"
+)]
 pub struct AddRemoteClusterArgs {
     /// Name of the cluster (a DNS label: lower-case letters, digits and `-`).
     pub name: String,
     /// The cluster whose Flux drives this one.
     #[arg(long, value_name = "CLUSTER")]
     pub managed_by: String,
-    /// Make the cluster a member of this environment (repeatable).
-    #[arg(long = "env", value_name = "ENV", required = true)]
-    pub envs: Vec<String>,
-    /// A key of the cluster file (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// A per-environment override in one membership file (repeatable).
-    #[arg(long = "env-set", value_name = "ENV:KEY=VALUE")]
-    pub env_sets: Vec<String>,
+    #[command(flatten)]
+    pub values: ClusterValues,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -290,30 +293,10 @@ pub struct RemoveAppArgs {
 }
 
 pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
-    let mut root_file = None;
-    let (root, proposal, change) = match command {
-        ScaffoldCommand::Init(args) => {
-            let dir = args.dir.clone().unwrap_or_else(|| root.to_path_buf());
-            let (proposal, ci_file) = scaffold::init(
-                &dir,
-                &scaffold::Init {
-                    repo: args.repo,
-                    env: args.env,
-                    with_blueprints: args.with_blueprints,
-                    force: args.force,
-                    ci: match args.ci {
-                        CiKind::Github => scaffold::Ci::Github,
-                        CiKind::Gitlab => scaffold::Ci::Gitlab,
-                        CiKind::None => scaffold::Ci::None,
-                    },
-                    fleetgen_git: args.fleetgen_git,
-                },
-            )?;
-            root_file = ci_file;
-            (dir, proposal, args.change)
-        }
-        ScaffoldCommand::InitEnvironment(args) => {
-            let proposal = scaffold::init_environment(
+    let (proposal, change) = match command {
+        ScaffoldCommand::Init(args) => return init(root, args),
+        ScaffoldCommand::InitEnvironment(args) => (
+            scaffold::init_environment(
                 root,
                 &scaffold::InitEnvironment {
                     name: args.env,
@@ -321,41 +304,41 @@ pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
                     branch: args.branch,
                     sets: args.sets,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::AddCluster(args) => {
-            let proposal = scaffold::add_cluster(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::AddCluster(args) => (
+            scaffold::add_cluster(
                 root,
                 &scaffold::AddCluster {
                     name: args.name,
                     provider: args.provider.name().to_owned(),
                     managed_by: args.managed_by,
                     remote: args.flux.map(|flux| matches!(flux, FluxMode::Remote)),
-                    envs: args.envs,
-                    sets: args.sets,
-                    env_sets: args.env_sets,
+                    envs: args.values.envs,
+                    sets: args.values.sets,
+                    env_sets: args.values.env_sets,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::AddRemoteCluster(args) => {
-            let proposal = scaffold::add_remote_cluster(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::AddRemoteCluster(args) => (
+            scaffold::add_remote_cluster(
                 root,
                 &scaffold::AddCluster {
                     name: args.name,
                     provider: "existing".to_owned(),
                     managed_by: Some(args.managed_by),
                     remote: Some(true),
-                    envs: args.envs,
-                    sets: args.sets,
-                    env_sets: args.env_sets,
+                    envs: args.values.envs,
+                    sets: args.values.sets,
+                    env_sets: args.values.env_sets,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::AddTenant(args) => {
-            let proposal = scaffold::add_tenant(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::AddTenant(args) => (
+            scaffold::add_tenant(
                 root,
                 &scaffold::AddTenant {
                     name: args.name,
@@ -366,44 +349,44 @@ pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
                     apps: args.apps,
                     role: args.role,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::AddApp(args) => {
-            let proposal = scaffold::add_app(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::AddApp(args) => (
+            scaffold::add_app(
                 root,
                 &scaffold::AddApp {
                     tenant: args.tenant,
                     app: args.app,
                     env: args.env,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::RemoveCluster(args) => {
-            let proposal = scaffold::remove_cluster(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::RemoveCluster(args) => (
+            scaffold::remove_cluster(
                 root,
                 &scaffold::RemoveCluster {
                     name: args.name,
                     env: args.env,
                     force: args.force,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::RemoveTenant(args) => {
-            let proposal = scaffold::remove_tenant(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::RemoveTenant(args) => (
+            scaffold::remove_tenant(
                 root,
                 &scaffold::RemoveTenant {
                     name: args.name,
                     env: args.env,
                     force: args.force,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
-        ScaffoldCommand::RemoveApp(args) => {
-            let proposal = scaffold::remove_app(
+            )?,
+            args.change,
+        ),
+        ScaffoldCommand::RemoveApp(args) => (
+            scaffold::remove_app(
                 root,
                 &scaffold::RemoveApp {
                     tenant: args.tenant,
@@ -411,14 +394,35 @@ pub fn execute(root: &Path, command: ScaffoldCommand) -> Result<i32> {
                     env: args.env,
                     force: args.force,
                 },
-            )?;
-            (root.to_path_buf(), proposal, args.change)
-        }
+            )?,
+            args.change,
+        ),
     };
-    let outcome = scaffold::finish(&root, proposal, change.dry_run)?;
-    print(&outcome);
+    print(&scaffold::finish(root, proposal, change.dry_run)?);
+    Ok(0)
+}
+
+/// `init` works in its own folder, and may also write a CI file at the repository root.
+fn init(root: &Path, args: InitArgs) -> Result<i32> {
+    let dir = args.dir.unwrap_or_else(|| root.to_path_buf());
+    let (proposal, root_file) = scaffold::init(
+        &dir,
+        &scaffold::Init {
+            repo: args.repo,
+            env: args.env,
+            with_blueprints: args.with_blueprints,
+            force: args.force,
+            ci: match args.ci {
+                CiKind::Github => scaffold::Ci::Github,
+                CiKind::Gitlab => scaffold::Ci::Gitlab,
+                CiKind::None => scaffold::Ci::None,
+            },
+            fleetgen_git: args.fleetgen_git,
+        },
+    )?;
+    print(&scaffold::finish(&dir, proposal, args.change.dry_run)?);
     if let Some((path, content)) = root_file {
-        write_root_file(&path, &content, change.dry_run)?;
+        write_root_file(&path, &content, args.change.dry_run)?;
     }
     Ok(0)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::args::Format;
+use super::args::{Format, Output};
 use crate::error::Result;
 use crate::pipeline::{self, Compiled};
 use crate::progress::Progress;
@@ -90,15 +90,8 @@ pub fn gate(compiled: &Compiled, args: &GateArgs, progress: &dyn Progress) -> Re
 pub struct SchemasArgs {
     #[command(flatten)]
     pub validation: ValidationArgs,
-    /// Output format.
-    #[arg(
-        long,
-        short = 'o',
-        visible_alias = "output",
-        value_enum,
-        default_value_t
-    )]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: Output<Format>,
 }
 
 /// Every apiVersion and kind objects are validated with, and where its schema comes from: in
@@ -112,7 +105,7 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
         validate::load_without_fleet(&overrides)?
     };
     let entries = schemas.entries();
-    let text = match args.format {
+    let text = match args.output.format {
         Format::Json => serde_json::to_string_pretty(&entries).expect("entries serialise") + "\n",
         Format::Human => {
             let width = |field: fn(&validate::schema::Entry) -> usize| {
@@ -151,22 +144,15 @@ pub struct SecretsArgs {
     /// Only the Secrets for this environment's branch (repeatable); the main branch always counts.
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    /// Output format.
-    #[arg(
-        long,
-        short = 'o',
-        visible_alias = "output",
-        value_enum,
-        default_value_t
-    )]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: Output<Format>,
 }
 
 pub fn secrets(root: &Path, args: SecretsArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
     let secrets = validate::needed_secrets(&compiled.fleet, &compiled.rendered)?;
     let mut stdout = std::io::stdout().lock();
-    let text = match args.format {
+    let text = match args.output.format {
         Format::Json => {
             let mut json = serde_json::to_string_pretty(&secrets).expect("secrets serialise");
             json.push('\n');
@@ -249,15 +235,8 @@ pub struct GraphArgs {
     /// Only this tenant's Kustomizations (and the chain that reaches them).
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
-    /// Output format.
-    #[arg(
-        long,
-        short = 'o',
-        visible_alias = "output",
-        value_enum,
-        default_value_t
-    )]
-    pub format: GraphFormat,
+    #[command(flatten)]
+    pub output: Output<GraphFormat>,
 }
 
 fn unknown(rule: &'static str, what: &str, name: &str, known: Vec<&str>) -> crate::Error {
@@ -289,7 +268,7 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
         tenant: args.tenant,
     };
     let graph = view::graph::build(fleet, &compiled.rendered)?.filtered(&filter);
-    let text = match args.format {
+    let text = match args.output.format {
         GraphFormat::Json => {
             serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
         }

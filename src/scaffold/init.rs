@@ -122,6 +122,21 @@ fn shell_word(text: &str) -> String {
     }
 }
 
+/// The steps both GitHub jobs start with: build the chosen fleetgen once per revision and
+/// runner, and take it from the cache after that.
+const INSTALL_FLEETGEN: &str = r#"      - name: Which fleetgen
+        id: fleetgen
+        run: echo "rev=${FLEETGEN_REV:-$(git ls-remote "$FLEETGEN_GIT" HEAD | cut -f1)}" >> "$GITHUB_OUTPUT"
+      - uses: actions/cache@v4
+        with:
+          path: ~/.cargo/bin/fleetgen
+          key: fleetgen-${{ runner.os }}-${{ steps.fleetgen.outputs.rev }}
+      - name: Install fleetgen
+        run: |
+          if ! command -v fleetgen >/dev/null; then
+            cargo install --locked --git "$FLEETGEN_GIT" ${FLEETGEN_REV:+--rev "$FLEETGEN_REV"} fleetgen
+          fi"#;
+
 /// The GitHub Actions workflow: at the repository root, whatever folder the fleet is in.
 fn github_workflow(fleet_dir: &str, fleetgen_git: &str, main: &str) -> String {
     let fleetgen = fleetgen_in(fleet_dir);
@@ -149,18 +164,7 @@ jobs:
       - uses: actions/checkout@v4
         with:
           fetch-depth: 0 # every branch, as origin/<branch>
-      - name: Which fleetgen
-        id: fleetgen
-        run: echo "rev=${{FLEETGEN_REV:-$(git ls-remote "$FLEETGEN_GIT" HEAD | cut -f1)}}" >> "$GITHUB_OUTPUT"
-      - uses: actions/cache@v4
-        with:
-          path: ~/.cargo/bin/fleetgen
-          key: fleetgen-${{{{ runner.os }}}}-${{{{ steps.fleetgen.outputs.rev }}}}
-      - name: Install fleetgen
-        run: |
-          if ! command -v fleetgen >/dev/null; then
-            cargo install --locked --git "$FLEETGEN_GIT" ${{FLEETGEN_REV:+--rev "$FLEETGEN_REV"}} fleetgen
-          fi
+{INSTALL_FLEETGEN}
       - name: Validate the fleet source
         run: {fleetgen} check --no-drift
       - name: What this change does to the fleet branches
@@ -187,18 +191,7 @@ jobs:
         with:
           ref: {main}
           fetch-depth: 0 # every branch, as origin/<branch>
-      - name: Which fleetgen
-        id: fleetgen
-        run: echo "rev=${{FLEETGEN_REV:-$(git ls-remote "$FLEETGEN_GIT" HEAD | cut -f1)}}" >> "$GITHUB_OUTPUT"
-      - uses: actions/cache@v4
-        with:
-          path: ~/.cargo/bin/fleetgen
-          key: fleetgen-${{{{ runner.os }}}}-${{{{ steps.fleetgen.outputs.rev }}}}
-      - name: Install fleetgen
-        run: |
-          if ! command -v fleetgen >/dev/null; then
-            cargo install --locked --git "$FLEETGEN_GIT" ${{FLEETGEN_REV:+--rev "$FLEETGEN_REV"}} fleetgen
-          fi
+{INSTALL_FLEETGEN}
       - name: Commit and push the rendered branches
         run: |
           {fleetgen} commit --require-clean --author-name fleetgen \
