@@ -9,7 +9,7 @@ use std::process::Command;
 
 mod common;
 
-use common::capi::{fixture, fixture_copy, render, replace_in, text};
+use common::capi::{fixture, fixture_copy, manager_kustomizations, render, replace_in, text};
 use fleetgen::Branches;
 use fleetgen::sinks::write;
 
@@ -293,32 +293,6 @@ fn rendered_branches_build_and_validate() {
     assert_eq!(example.keys().collect::<Vec<_>>(), ["dev", "main", "qa"]);
 }
 
-/// What the manager's Flux applies, following the graph from its bootstrap path:
-/// `namespace/name` of each Flux Kustomization, with its document and the Kustomization that
-/// applies it.
-fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, String)> {
-    use fleetgen::validate::{self, document, graph};
-    let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
-    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
-    assert!(syntax.is_empty(), "{syntax:?}");
-    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
-    simulation.clusters["mgmt"]
-        .iter()
-        .filter(|applied| {
-            applied.object.document.api_version() == Some("kustomize.toolkit.fluxcd.io/v1")
-                && applied.object.document.kind() == Some("Kustomization")
-        })
-        .map(|applied| {
-            let namespace = applied.object.namespace.clone().unwrap_or_default();
-            (
-                format!("{namespace}/{}", applied.object.name),
-                (applied.object.document.value.clone(), applied.via.clone()),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
     let kustomizations = manager_kustomizations(&fixture());
@@ -419,132 +393,6 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
         }
     }
     assert_eq!(clusters, 3);
-}
-
-/// os-edge has its own Flux and the fleet repo is private (`secretRef: fleet-repo-auth`, SSH):
-/// the Secret its Flux needs is created by the manager's hand-over Kustomization, from a Secret
-/// the operator creates on the manager, whose keys are the variables the hand-over fills in.
-#[test]
-fn a_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_manager() {
-    use fleetgen::validate::secrets::Provider;
-
-    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
-    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
-    let find = |cluster: &str, namespace: &str, name: &str| {
-        secrets
-            .iter()
-            .find(|secret| {
-                secret.cluster == cluster && secret.namespace == namespace && secret.name == name
-            })
-            .unwrap_or_else(|| panic!("no {cluster}:{namespace}/{name} in {secrets:#?}"))
-    };
-    let source = find("mgmt", "os-edge", "os-edge-flux-system");
-    assert_eq!(source.provided_by, Provider::Operator);
-    assert_eq!(source.keys, ["identity", "known_hosts"]);
-    assert!(
-        source.purpose.contains("base64-encoded"),
-        "{}",
-        source.purpose
-    );
-    let delivered = find("os-edge", "flux-system", "fleet-repo-auth");
-    assert_eq!(delivered.provided_by, Provider::Manager);
-    assert_eq!(
-        delivered.referenced_by,
-        [
-            "main/clusters/os-edge/flux-system/gotk-sync.yaml:15 GitRepository flux-system/flux-system"
-        ]
-    );
-
-    // The hand-over reads the operator's Secret, in its own namespace as Flux requires...
-    let kustomizations = manager_kustomizations(&fixture());
-    let (handover, _) = &kustomizations["os-edge/os-edge-flux"];
-    assert_eq!(
-        handover["spec"]["postBuild"]["substituteFrom"],
-        serde_json::json!([{"kind": "Secret", "name": "os-edge-flux-system"}])
-    );
-    assert_eq!(handover["spec"]["path"], "./clusters/os-edge/flux-system");
-
-    // ...and applies, from that folder, a Secret made of nothing but its keys as variables,
-    // which the cluster's own Flux, applying the same file unsubstituted, leaves alone.
-    let branches = &compiled.rendered.branches;
-    let folder = "clusters/os-edge/flux-system";
-    let kustomization = text(branches, "main", &format!("{folder}/kustomization.yaml")).unwrap();
-    assert!(
-        kustomization.contains("  - fleet-repo-secret.yaml\n"),
-        "{kustomization}"
-    );
-    let template = text(
-        branches,
-        "main",
-        &format!("{folder}/fleet-repo-secret.yaml"),
-    )
-    .unwrap();
-    let secret: serde_norway::Value = serde_norway::from_str(&template).unwrap();
-    assert_eq!(secret["metadata"]["name"].as_str(), Some("fleet-repo-auth"));
-    assert_eq!(
-        secret["metadata"]["namespace"].as_str(),
-        Some("flux-system")
-    );
-    assert_eq!(
-        secret["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"].as_str(),
-        Some("IfNotPresent")
-    );
-    let data = secret["data"].as_mapping().unwrap();
-    let variables: Vec<(String, String)> = data
-        .iter()
-        .map(|(key, value)| {
-            let text = |value: &serde_norway::Value| value.as_str().unwrap().to_owned();
-            (text(key), text(value))
-        })
-        .collect();
-    let expected: Vec<(String, String)> = source
-        .keys
-        .iter()
-        .map(|key| (key.clone(), format!("${{{key}}}")))
-        .collect();
-    assert_eq!(variables, expected);
-
-    // An HTTPS fleet repo's Secret has a user and a password instead.
-    let fleet = fixture_copy();
-    let settings = fleet.path().join("fleet/fleet.yaml");
-    replace_in(
-        &settings,
-        "url: ssh://git@git.example.com/platform/fleet",
-        "url: https://git.example.com/platform/fleet",
-    );
-    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
-    let template = text(
-        &compiled.rendered.branches,
-        "main",
-        &format!("{folder}/fleet-repo-secret.yaml"),
-    )
-    .unwrap();
-    assert!(
-        template.ends_with("data:\n  username: ${username}\n  password: ${password}\n"),
-        "{template}"
-    );
-
-    // A public fleet repo needs none of it.
-    replace_in(&settings, "  secretRef: fleet-repo-auth\n", "");
-    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
-    let branches = &compiled.rendered.branches;
-    assert_eq!(
-        text(
-            branches,
-            "main",
-            &format!("{folder}/fleet-repo-secret.yaml")
-        ),
-        None
-    );
-    let handover = text(branches, "main", "clusters/mgmt/capi/os-edge/flux.yaml").unwrap();
-    assert!(!handover.contains("postBuild"), "{handover}");
-    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
-    assert!(
-        !secrets
-            .iter()
-            .any(|secret| secret.name == "os-edge-flux-system"),
-        "{secrets:#?}"
-    );
 }
 
 #[test]
