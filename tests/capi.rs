@@ -9,7 +9,9 @@ use std::process::Command;
 
 mod common;
 
-use common::capi::{fixture, fixture_copy, manager_kustomizations, render, replace_in, text};
+use common::capi::{
+    fixture, fixture_copy, manager_kustomizations, reaching, render, replace_in, text,
+};
 use fleetgen::Branches;
 use fleetgen::sinks::write;
 
@@ -296,6 +298,7 @@ fn rendered_branches_build_and_validate() {
 #[test]
 fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
     let kustomizations = manager_kustomizations(&fixture());
+    let on_manager = reaching(&fixture(), "mgmt");
     for cluster in ["aws-prod", "os-edge", "kind-ci"] {
         let gate = format!("{cluster}/{cluster}-cluster");
         let (spec, via) = kustomizations
@@ -333,12 +336,22 @@ fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
             "{gate}: Cluster API objects have no kstatus conditions"
         );
 
-        let targeting: Vec<&String> = kustomizations
+        // Every Flux object that applies to the cluster (a Kustomization, or a HelmRelease,
+        // which can depend on HelmReleases only and so waits through the Kustomization that
+        // applies it).
+        let targeting: BTreeSet<String> = on_manager
             .iter()
-            .filter(|(_, (spec, _))| {
-                spec["spec"]["kubeConfig"]["secretRef"]["name"] == format!("{cluster}-kubeconfig")
+            .filter(|reached| {
+                reached.value["spec"]["kubeConfig"]["secretRef"]["name"]
+                    == format!("{cluster}-kubeconfig")
             })
-            .map(|(name, _)| name)
+            .map(|reached| {
+                if reached.kind == "Kustomization" {
+                    reached.id.clone()
+                } else {
+                    reached.via.clone()
+                }
+            })
             .collect();
         assert!(!targeting.is_empty(), "nothing targets {cluster}");
         for name in targeting {
@@ -393,6 +406,44 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
         }
     }
     assert_eq!(clusters, 3);
+}
+
+/// AWS needs the controllers' credentials, which `clusterctl init` creates from
+/// `clusterawsadm`; Docker needs nothing but the socket. Neither asks the operator for a
+/// Secret in the cluster's namespace: only Cluster API's kubeconfig is there.
+#[test]
+fn secrets_lists_every_secret_an_aws_or_docker_cluster_needs() {
+    use fleetgen::validate::secrets::Provider;
+
+    let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
+    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
+    let capa = secrets
+        .iter()
+        .find(|secret| {
+            (
+                secret.cluster.as_str(),
+                secret.namespace.as_str(),
+                secret.name.as_str(),
+            ) == ("mgmt", "capa-system", "capa-manager-bootstrap-credentials")
+        })
+        .unwrap_or_else(|| panic!("no CAPA credentials in {secrets:#?}"));
+    assert_eq!(capa.provided_by, Provider::Clusterctl);
+    assert_eq!(capa.keys, ["credentials"]);
+    for cluster in ["aws-prod", "kind-ci"] {
+        let in_namespace: Vec<(&str, Provider)> = secrets
+            .iter()
+            .filter(|secret| secret.cluster == "mgmt" && secret.namespace == cluster)
+            .map(|secret| (secret.name.as_str(), secret.provided_by))
+            .collect();
+        assert_eq!(
+            in_namespace,
+            [(
+                format!("{cluster}-kubeconfig").as_str(),
+                Provider::ClusterApi
+            )],
+            "{cluster}"
+        );
+    }
 }
 
 #[test]
