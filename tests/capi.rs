@@ -142,6 +142,42 @@ fn remote_flux_snapshots() {
     );
 }
 
+/// The CNI's pod network is the cluster's POD_CIDR, as in the Cluster's clusterNetwork:
+/// Cilium's cluster-pool IPAM and Calico's IP pool, each following a changed POD_CIDR.
+#[test]
+fn the_cni_pod_network_is_the_clusters_pod_cidr() {
+    let fleet = fixture_copy();
+    for (cluster, from, to, cni_field) in [
+        (
+            "aws-prod",
+            "10.20.0.0/16",
+            "10.120.0.0/16",
+            "        clusterPoolIPv4PodCIDRList:\n          - ",
+        ),
+        (
+            "os-edge",
+            "10.30.0.0/16",
+            "10.130.0.0/16",
+            "        ipPools:\n          - cidr: ",
+        ),
+    ] {
+        replace_in(
+            &fleet.path().join(format!("fleet/clusters/{cluster}.env")),
+            &format!("POD_CIDR={from}\n"),
+            &format!("POD_CIDR={to}\n"),
+        );
+        let branches = render(fleet.path());
+        let cni = text(&branches, "main", &format!("capi/{cluster}/cni.yaml")).unwrap();
+        assert!(cni.contains(&format!("{cni_field}{to}\n")), "{cni}");
+        assert!(!cni.contains(from), "{cni}");
+        let spec = text(&branches, "main", &format!("capi/{cluster}/cluster.yaml")).unwrap();
+        assert!(
+            spec.contains(&format!("    pods:\n      cidrBlocks:\n        - {to}\n")),
+            "{spec}"
+        );
+    }
+}
+
 #[test]
 fn cni_proxy_selects_its_cluster_and_keeps_caaph_templates() {
     let branches = render(&fixture());
