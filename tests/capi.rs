@@ -9,7 +9,9 @@ use std::process::Command;
 
 mod common;
 
-use common::capi::{fixture, fixture_copy, render, replace_in, text};
+use common::capi::{
+    fixture, fixture_copy, manager_kustomizations, reaching, render, replace_in, text,
+};
 use fleetgen::Branches;
 use fleetgen::sinks::write;
 
@@ -138,6 +140,42 @@ fn remote_flux_snapshots() {
             ]
         )
     );
+}
+
+/// The CNI's pod network is the cluster's POD_CIDR, as in the Cluster's clusterNetwork:
+/// Cilium's cluster-pool IPAM and Calico's IP pool, each following a changed POD_CIDR.
+#[test]
+fn the_cni_pod_network_is_the_clusters_pod_cidr() {
+    let fleet = fixture_copy();
+    for (cluster, from, to, cni_field) in [
+        (
+            "aws-prod",
+            "10.20.0.0/16",
+            "10.120.0.0/16",
+            "        clusterPoolIPv4PodCIDRList:\n          - ",
+        ),
+        (
+            "os-edge",
+            "10.30.0.0/16",
+            "10.130.0.0/16",
+            "        ipPools:\n          - cidr: ",
+        ),
+    ] {
+        replace_in(
+            &fleet.path().join(format!("fleet/clusters/{cluster}.env")),
+            &format!("POD_CIDR={from}\n"),
+            &format!("POD_CIDR={to}\n"),
+        );
+        let branches = render(fleet.path());
+        let cni = text(&branches, "main", &format!("capi/{cluster}/cni.yaml")).unwrap();
+        assert!(cni.contains(&format!("{cni_field}{to}\n")), "{cni}");
+        assert!(!cni.contains(from), "{cni}");
+        let spec = text(&branches, "main", &format!("capi/{cluster}/cluster.yaml")).unwrap();
+        assert!(
+            spec.contains(&format!("    pods:\n      cidrBlocks:\n        - {to}\n")),
+            "{spec}"
+        );
+    }
 }
 
 #[test]
@@ -293,38 +331,10 @@ fn rendered_branches_build_and_validate() {
     assert_eq!(example.keys().collect::<Vec<_>>(), ["dev", "main", "qa"]);
 }
 
-/// What the manager's Flux applies, following the graph from its bootstrap path:
-/// `namespace/name` of each Flux Kustomization, with its document and the Kustomization that
-/// applies it.
-fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, String)> {
-    use fleetgen::validate::{self, document, graph};
-    let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
-    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
-    assert!(syntax.is_empty(), "{syntax:?}");
-    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
-    simulation.clusters["mgmt"]
-        .iter()
-        .filter(|applied| {
-            applied.object.document.api_version() == Some("kustomize.toolkit.fluxcd.io/v1")
-                && applied.object.document.kind() == Some("Kustomization")
-        })
-        .map(|applied| {
-            let namespace = applied.object.namespace.clone().unwrap_or_default();
-            (
-                format!("{namespace}/{}", applied.object.name),
-                (
-                    applied.object.document.full_value(),
-                    applied.via.to_string(),
-                ),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
     let kustomizations = manager_kustomizations(&fixture());
+    let on_manager = reaching(&fixture(), "mgmt");
     for cluster in ["aws-prod", "os-edge", "kind-ci"] {
         let gate = format!("{cluster}/{cluster}-cluster");
         let (spec, via) = kustomizations
@@ -362,12 +372,22 @@ fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
             "{gate}: Cluster API objects have no kstatus conditions"
         );
 
-        let targeting: Vec<&String> = kustomizations
+        // Every Flux object that applies to the cluster (a Kustomization, or a HelmRelease,
+        // which can depend on HelmReleases only and so waits through the Kustomization that
+        // applies it).
+        let targeting: BTreeSet<String> = on_manager
             .iter()
-            .filter(|(_, (spec, _))| {
-                spec["spec"]["kubeConfig"]["secretRef"]["name"] == format!("{cluster}-kubeconfig")
+            .filter(|reached| {
+                reached.value["spec"]["kubeConfig"]["secretRef"]["name"]
+                    == format!("{cluster}-kubeconfig")
             })
-            .map(|(name, _)| name)
+            .map(|reached| {
+                if reached.kind == "Kustomization" {
+                    reached.id.clone()
+                } else {
+                    reached.via.clone()
+                }
+            })
             .collect();
         assert!(!targeting.is_empty(), "nothing targets {cluster}");
         for name in targeting {
@@ -424,130 +444,42 @@ fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
     assert_eq!(clusters, 3);
 }
 
-/// os-edge has its own Flux and the fleet repo is private (`secretRef: fleet-repo-auth`, SSH):
-/// the Secret its Flux needs is created by the manager's hand-over Kustomization, from a Secret
-/// the operator creates on the manager, whose keys are the variables the hand-over fills in.
+/// AWS needs the controllers' credentials, which `clusterctl init` creates from
+/// `clusterawsadm`; Docker needs nothing but the socket. Neither asks the operator for a
+/// Secret in the cluster's namespace: only Cluster API's kubeconfig is there.
 #[test]
-fn a_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_manager() {
+fn secrets_lists_every_secret_an_aws_or_docker_cluster_needs() {
     use fleetgen::validate::secrets::Provider;
 
     let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
     let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
-    let find = |cluster: &str, namespace: &str, name: &str| {
-        secrets
-            .iter()
-            .find(|secret| {
-                secret.cluster == cluster && secret.namespace == namespace && secret.name == name
-            })
-            .unwrap_or_else(|| panic!("no {cluster}:{namespace}/{name} in {secrets:#?}"))
-    };
-    let source = find("mgmt", "os-edge", "os-edge-flux-system");
-    assert_eq!(source.provided_by, Provider::Operator);
-    assert_eq!(source.keys, ["identity", "known_hosts"]);
-    assert!(
-        source.purpose.contains("base64-encoded"),
-        "{}",
-        source.purpose
-    );
-    let delivered = find("os-edge", "flux-system", "fleet-repo-auth");
-    assert_eq!(delivered.provided_by, Provider::Manager);
-    assert_eq!(
-        delivered.referenced_by,
-        [
-            "main/clusters/os-edge/flux-system/gotk-sync.yaml:15 GitRepository flux-system/flux-system"
-        ]
-    );
-
-    // The hand-over reads the operator's Secret, in its own namespace as Flux requires...
-    let kustomizations = manager_kustomizations(&fixture());
-    let (handover, _) = &kustomizations["os-edge/os-edge-flux"];
-    assert_eq!(
-        handover["spec"]["postBuild"]["substituteFrom"],
-        serde_json::json!([{"kind": "Secret", "name": "os-edge-flux-system"}])
-    );
-    assert_eq!(handover["spec"]["path"], "./clusters/os-edge/flux-system");
-
-    // ...and applies, from that folder, a Secret made of nothing but its keys as variables,
-    // which the cluster's own Flux, applying the same file unsubstituted, leaves alone.
-    let branches = &compiled.rendered.branches;
-    let folder = "clusters/os-edge/flux-system";
-    let kustomization = text(branches, "main", &format!("{folder}/kustomization.yaml")).unwrap();
-    assert!(
-        kustomization.contains("  - fleet-repo-secret.yaml\n"),
-        "{kustomization}"
-    );
-    let template = text(
-        branches,
-        "main",
-        &format!("{folder}/fleet-repo-secret.yaml"),
-    )
-    .unwrap();
-    let secret: serde_norway::Value = serde_norway::from_str(&template).unwrap();
-    assert_eq!(secret["metadata"]["name"].as_str(), Some("fleet-repo-auth"));
-    assert_eq!(
-        secret["metadata"]["namespace"].as_str(),
-        Some("flux-system")
-    );
-    assert_eq!(
-        secret["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"].as_str(),
-        Some("IfNotPresent")
-    );
-    let data = secret["data"].as_mapping().unwrap();
-    let variables: Vec<(String, String)> = data
+    let capa = secrets
         .iter()
-        .map(|(key, value)| {
-            let text = |value: &serde_norway::Value| value.as_str().unwrap().to_owned();
-            (text(key), text(value))
+        .find(|secret| {
+            (
+                secret.cluster.as_str(),
+                secret.namespace.as_str(),
+                secret.name.as_str(),
+            ) == ("mgmt", "capa-system", "capa-manager-bootstrap-credentials")
         })
-        .collect();
-    let expected: Vec<(String, String)> = source
-        .keys
-        .iter()
-        .map(|key| (key.clone(), format!("${{{key}}}")))
-        .collect();
-    assert_eq!(variables, expected);
-
-    // An HTTPS fleet repo's Secret has a user and a password instead.
-    let fleet = fixture_copy();
-    let settings = fleet.path().join("fleet/fleet.yaml");
-    replace_in(
-        &settings,
-        "url: ssh://git@git.example.com/platform/fleet",
-        "url: https://git.example.com/platform/fleet",
-    );
-    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
-    let template = text(
-        &compiled.rendered.branches,
-        "main",
-        &format!("{folder}/fleet-repo-secret.yaml"),
-    )
-    .unwrap();
-    assert!(
-        template.ends_with("data:\n  username: ${username}\n  password: ${password}\n"),
-        "{template}"
-    );
-
-    // A public fleet repo needs none of it.
-    replace_in(&settings, "  secretRef: fleet-repo-auth\n", "");
-    let compiled = fleetgen::pipeline::compile(fleet.path(), &[]).unwrap();
-    let branches = &compiled.rendered.branches;
-    assert_eq!(
-        text(
-            branches,
-            "main",
-            &format!("{folder}/fleet-repo-secret.yaml")
-        ),
-        None
-    );
-    let handover = text(branches, "main", "clusters/mgmt/capi/os-edge/flux.yaml").unwrap();
-    assert!(!handover.contains("postBuild"), "{handover}");
-    let secrets = fleetgen::validate::needed_secrets(&compiled.fleet, &compiled.rendered).unwrap();
-    assert!(
-        !secrets
+        .unwrap_or_else(|| panic!("no CAPA credentials in {secrets:#?}"));
+    assert_eq!(capa.provided_by, Provider::Clusterctl);
+    assert_eq!(capa.keys, ["credentials"]);
+    for cluster in ["aws-prod", "kind-ci"] {
+        let in_namespace: Vec<(&str, Provider)> = secrets
             .iter()
-            .any(|secret| secret.name == "os-edge-flux-system"),
-        "{secrets:#?}"
-    );
+            .filter(|secret| secret.cluster == "mgmt" && secret.namespace == cluster)
+            .map(|secret| (secret.name.as_str(), secret.provided_by))
+            .collect();
+        assert_eq!(
+            in_namespace,
+            [(
+                format!("{cluster}-kubeconfig").as_str(),
+                Provider::ClusterApi
+            )],
+            "{cluster}"
+        );
+    }
 }
 
 #[test]

@@ -287,3 +287,38 @@ fn a_docker_cluster_on_a_manager_without_docker_is_warned_about() {
     let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
     assert!(fleetgen::model::capi::warnings(&compiled.fleet.clusters).is_empty());
 }
+
+/// The manager hands the fleet repo's Secret to the environments of a cluster with its own
+/// Flux through `<cluster>-flux-environments`, the longest name derived from such a cluster's:
+/// a cluster name that leaves it too long is an input error, unless the repo is public and
+/// that Kustomization is never rendered.
+#[test]
+fn a_cluster_name_too_long_for_the_environments_hand_over_is_an_input_error() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    // 46 characters: `-flux-system` and `-infrastructure` still fit in 63.
+    let long = "os-edge-in-the-far-north-of-the-region-number1";
+    assert_eq!(long.len(), 46);
+    for dir in ["fleet/clusters", "environments/dev/clusters"] {
+        fs::rename(
+            root.join(dir).join("os-edge.env"),
+            root.join(dir).join(format!("{long}.env")),
+        )
+        .unwrap();
+    }
+    let diagnostics = refused(root, "a name too long for the hand-over");
+    let found = finding(&diagnostics, "name-too-long");
+    assert!(
+        found.starts_with(&format!(
+            "fleet/clusters/{long}.env:1:1: error: Kustomization name `{long}-flux-environments` would be 64 characters long; the limit is 63"
+        )),
+        "{found}"
+    );
+
+    replace_in(
+        &root.join("fleet/fleet.yaml"),
+        "  secretRef: fleet-repo-auth\n",
+        "",
+    );
+    render(root);
+}

@@ -407,8 +407,25 @@ fn a_cluster_api_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_m
         ),
         "{stderr}"
     );
+    // The manager creates the Secret in each of its environments' namespaces too: nothing is
+    // to be created on ci-1 itself, which does not exist yet.
     assert!(
-        !stderr.contains("on ci-1: Secret flux-system/fleet-repo-auth"),
+        stderr.contains(
+            "the Kustomizations ci-1-flux and ci-1-flux-environments write them into Secret fleet-repo-auth in flux-system, dev-flux-system on ci-1\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("on ci-1:"), "{stderr}");
+    // What the operator still does: Flux's own components, and a manager that can run CAPD.
+    assert!(
+        stderr.contains(
+            "next: commit clusters/ci-1/flux-system/gotk-components.yaml on the main branch, the Flux that k3d-america installs into ci-1: flux install --export --version="
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its CAPD needs the Docker socket of the node it runs on")
+            && stderr.contains("the Docker network `kind`"),
         "{stderr}"
     );
 }

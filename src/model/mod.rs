@@ -205,7 +205,7 @@ impl Builder<'_> {
             environments.insert(environment.name.clone(), environment);
         }
         self.check_branches_unique(&environments, &repo.main_branch);
-        self.check_derived_names(&clusters, &environments);
+        self.check_derived_names(&clusters, &environments, repo.secret_ref.is_some());
 
         let output = PathBuf::from(
             fleet_file
@@ -588,6 +588,7 @@ impl Builder<'_> {
         &mut self,
         clusters: &BTreeMap<String, Cluster>,
         environments: &BTreeMap<String, Environment>,
+        private_repo: bool,
     ) {
         let mut check = |derived: String, what: &str, location: Location| {
             if derived.len() > names::MAX_LABEL {
@@ -624,6 +625,18 @@ impl Builder<'_> {
                     "Kustomization name",
                     Location::file(&cluster.file),
                 );
+                // Its manager hands over the fleet repo's Secret to each environment with it.
+                if private_repo
+                    && environments
+                        .values()
+                        .any(|env| env.clusters.contains_key(&cluster.name))
+                {
+                    check(
+                        format!("{}-flux-environments", cluster.name),
+                        "Kustomization name",
+                        Location::file(&cluster.file),
+                    );
+                }
                 check(
                     format!("{}-flux-system", cluster.name),
                     "Secret name",

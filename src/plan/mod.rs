@@ -59,6 +59,10 @@ pub struct ClusterContext {
     pub driver: String,
     /// Clusters with FLUX=remote that this cluster drives.
     pub remotes: Vec<String>,
+    /// The environments the cluster is in. A cluster-scope blueprint needs them only for what
+    /// must exist in every environment's namespace before the cluster's own Flux does: the
+    /// Git Secret a Cluster API cluster's manager hands over to each of them.
+    pub environments: Vec<EnvironmentContext>,
     /// For a Cluster API cluster, the namespace on its manager where Cluster API writes
     /// `<cluster>-kubeconfig`: `<cluster>`, beside the Cluster object. A Flux Kustomization can
     /// only read a kubeconfig Secret in its own namespace, so everything the manager applies to
@@ -216,11 +220,7 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
     }
     let mut branches = Vec::new();
     for env in fleet.environments.values() {
-        let env_context = Arc::new(EnvironmentContext {
-            name: env.name.clone(),
-            branch: env.branch.clone(),
-            namespace: env.flux_namespace(),
-        });
+        let env_context = Arc::new(environment_context(env));
         let render_branch = selected.is_empty() || selected.contains(&env.name);
         if render_branch {
             branches.push(env.branch.clone());
@@ -333,6 +333,14 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
     }
 }
 
+fn environment_context(env: &Environment) -> EnvironmentContext {
+    EnvironmentContext {
+        name: env.name.clone(),
+        branch: env.branch.clone(),
+        namespace: env.flux_namespace(),
+    }
+}
+
 fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> ClusterContext {
     let rendered = fleet
         .keys
@@ -362,6 +370,12 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
         remotes: fleet
             .remotes_of(&cluster.name)
             .map(|remote| remote.name.clone())
+            .collect(),
+        environments: fleet
+            .environments
+            .values()
+            .filter(|env| env.clusters.contains_key(&cluster.name))
+            .map(environment_context)
             .collect(),
         kubeconfig_namespace: cluster.is_capi().then(|| cluster.name.clone()),
         cni_version: cluster

@@ -650,6 +650,7 @@ mod tests {
             manager: None,
             driver: "c".to_owned(),
             remotes: Vec::new(),
+            environments: Vec::new(),
             kubeconfig_namespace: None,
             cni_version: None,
             values: BTreeMap::new(),

@@ -201,7 +201,13 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
             .map(|(cluster, _)| cluster.driver())
             .collect();
         if let Some(secret) = &fleet.repo.secret_ref {
-            for driver in &drivers {
+            // A Cluster API cluster with its own Flux gets these from its manager (below).
+            for driver in drivers.iter().filter(|driver| {
+                !fleet
+                    .clusters
+                    .get(**driver)
+                    .is_some_and(|cluster| cluster.is_capi() && !cluster.is_remote())
+            }) {
                 add(Secret::new(
                     driver,
                     &env.flux_namespace(),
@@ -330,41 +336,67 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
 }
 
 /// A Cluster API cluster with its own Flux cannot fetch the fleet repo before it has the
-/// repo's Secret, and nobody can create it there before the cluster exists: the manager's
-/// hand-over Kustomization `<cluster>-flux` creates it, from post-build variables it takes from
-/// a Secret in the cluster's namespace on the manager (capi-flux). That one is the operator's.
+/// repo's Secret, in `flux-system` and in each environment's namespace, and nobody can create
+/// them there before the cluster exists: the manager's hand-over Kustomizations
+/// `<cluster>-flux` and `<cluster>-flux-environments` create them, from post-build variables
+/// they take from a Secret in the cluster's namespace on the manager (capi-flux). That one is
+/// the operator's, and one is enough: the fleet names a single `secretRef` for its repo, so
+/// every branch's GitRepository reads the same credential, under the same keys.
 fn fleet_repo_hand_over(
     fleet: &Fleet,
     cluster: &crate::model::Cluster,
     manager: &str,
     secret: &str,
-) -> [Secret; 2] {
+) -> Vec<Secret> {
     let source = format!("{}-flux-system", cluster.name);
     let keys = fleet.repo.secret_keys();
-    [
-        Secret::new(
-            manager,
-            &cluster.name,
-            &source,
-            Provider::Operator,
-            format!(
-                "the fleet repo's credentials for {name}'s own Flux: the keys of its Secret {secret}, each value base64-encoded as in that Secret's data; the Kustomization {name}-flux writes them into Secret flux-system/{secret} on {name}",
-                name = cluster.name
-            ),
-            keys,
+    let name = &cluster.name;
+    let environments: Vec<&crate::model::Environment> = fleet
+        .environments
+        .values()
+        .filter(|env| env.clusters.contains_key(name))
+        .collect();
+    let mut targets = vec!["flux-system".to_owned()];
+    targets.extend(environments.iter().map(|env| env.flux_namespace()));
+    let writers = if environments.is_empty() {
+        format!("the Kustomization {name}-flux writes")
+    } else {
+        format!("the Kustomizations {name}-flux and {name}-flux-environments write")
+    };
+    let mut secrets = vec![Secret::new(
+        manager,
+        name,
+        &source,
+        Provider::Operator,
+        format!(
+            "the fleet repo's credentials for {name}'s own Flux: the keys of its Secret {secret}, each value base64-encoded as in that Secret's data; {writers} them into Secret {secret} in {} on {name}",
+            targets.join(", ")
         ),
-        Secret::new(
-            &cluster.name,
-            "flux-system",
+        keys,
+    )];
+    let from = format!("from Secret {name}/{source} on {manager}");
+    secrets.push(Secret::new(
+        name,
+        "flux-system",
+        secret,
+        Provider::Manager,
+        format!("Git credentials for the fleet repo, {from}"),
+        keys,
+    ));
+    for env in environments {
+        secrets.push(Secret::new(
+            name,
+            &env.flux_namespace(),
             secret,
             Provider::Manager,
             format!(
-                "Git credentials for the fleet repo, from Secret {}/{source} on {manager}",
-                cluster.name
+                "Git credentials for the fleet repo, branch {}, {from}",
+                env.branch
             ),
             keys,
-        ),
-    ]
+        ));
+    }
+    secrets
 }
 
 /// The Secret references of a rendered object: JSON pointer of the name, and what it is for.

@@ -33,15 +33,6 @@ pub fn stream(
         if branch.is_some_and(|branch| object.document.branch != branch) {
             continue;
         }
-        // The Flux install is applied by bootstrap and then by the cluster's own Flux: once.
-        let id = (
-            object.document as *const _ as usize,
-            object.namespace.clone(),
-            object.name.clone(),
-        );
-        if !seen.insert(id) {
-            continue;
-        }
         let mut value = object.document.full_value();
         if let (Some(namespace), Some(metadata)) = (
             &object.namespace,
@@ -49,10 +40,17 @@ pub fn stream(
         ) {
             metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
         }
+        // An object applied alike by two Kustomizations is one object on the cluster: the Flux
+        // install (by bootstrap or a manager, then by the cluster's own Flux), and an
+        // environment's namespace that a manager creates before the cluster's Flux declares it.
+        let text = serde_norway::to_string(&value).expect("a parsed document serialises");
+        if !seen.insert(text.clone()) {
+            continue;
+        }
         if !out.is_empty() {
             out.push_str("---\n");
         }
-        out.push_str(&serde_norway::to_string(&value).expect("a parsed document serialises"));
+        out.push_str(&text);
     }
     Ok(out)
 }

@@ -1,6 +1,8 @@
 //! The Cluster API test fleet (`tests/fixtures/capi-fleet`): its path, editable copies, its
-//! render, and the findings of a copy that must be refused.
+//! render, what its Flux graph takes to each cluster, and the findings of a copy that must be
+//! refused.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -71,4 +73,64 @@ pub fn finding(diagnostics: &fleetgen::diagnostic::Diagnostics, rule: &str) -> S
         .collect();
     assert_eq!(found.len(), 1, "{rule}: {diagnostics}");
     found[0].clone()
+}
+
+/// An object as the fleet's Flux graph, followed from every bootstrap path, takes it to a
+/// cluster.
+#[derive(Debug)]
+pub struct Reached {
+    pub api_version: String,
+    pub kind: String,
+    /// `namespace/name`.
+    pub id: String,
+    pub value: serde_json::Value,
+    /// `namespace/name` of the Flux Kustomization that applies it.
+    pub via: String,
+    /// The cluster that Kustomization runs on.
+    pub via_cluster: String,
+    /// `<branch>/<path>` of the rendered file it comes from.
+    pub file: String,
+}
+
+/// What reaches `cluster` in the fleet at `root`, which must compile.
+pub fn reaching(root: &Path, cluster: &str) -> Vec<Reached> {
+    use fleetgen::validate::{self, document, graph};
+    let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
+    let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
+    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
+    assert!(syntax.is_empty(), "{syntax:?}");
+    let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
+    simulation.clusters[cluster]
+        .iter()
+        .map(|applied| {
+            let document = applied.object.document;
+            Reached {
+                api_version: document.api_version().unwrap_or_default().to_owned(),
+                kind: document.kind().unwrap_or_default().to_owned(),
+                id: format!(
+                    "{}/{}",
+                    applied.object.namespace.as_deref().unwrap_or_default(),
+                    applied.object.name
+                ),
+                value: document.full_value(),
+                via: applied.via.to_string(),
+                via_cluster: applied.via_cluster.to_string(),
+                file: document.file(),
+            }
+        })
+        .collect()
+}
+
+/// What the manager `mgmt`'s Flux applies, following the graph from its bootstrap path:
+/// `namespace/name` of each Flux Kustomization, with its document and the Kustomization that
+/// applies it.
+pub fn manager_kustomizations(root: &Path) -> BTreeMap<String, (serde_json::Value, String)> {
+    reaching(root, "mgmt")
+        .into_iter()
+        .filter(|reached| {
+            reached.api_version == "kustomize.toolkit.fluxcd.io/v1"
+                && reached.kind == "Kustomization"
+        })
+        .map(|reached| (reached.id, (reached.value, reached.via)))
+        .collect()
 }
