@@ -294,6 +294,46 @@ fn verbose_says_the_stages_and_every_file() {
     assert!(stderr_of(assert).contains("cannot be used with"));
 }
 
+/// The read-only commands that walk the rendered fleet time that walk too under `--verbose`,
+/// on stderr only: their stdout is data and stays the same.
+#[test]
+fn verbose_times_the_walk_of_build_graph_and_secrets() {
+    let fleet = example_fleet();
+    for (command, last) in [
+        (&["build", "--cluster", "k3d-emea"][..], "walk: "),
+        (&["graph", "--tenant", "yakuza"][..], "walk: "),
+        (&["secrets"][..], "secrets: "),
+    ] {
+        let plain = fleetgen(fleet.path()).args(command).assert().success();
+        let plain = plain.get_output();
+        assert!(plain.stderr.is_empty(), "{command:?}");
+        let verbose = fleetgen(fleet.path())
+            .args(command)
+            .arg("-v")
+            .assert()
+            .success();
+        let verbose = verbose.get_output();
+        assert_eq!(verbose.stdout, plain.stdout, "{command:?}");
+        let said = String::from_utf8_lossy(&verbose.stderr);
+        for stage in ["load: ", "model: ", "plan: ", "render: ", last] {
+            assert!(
+                said.lines().any(|line| line.starts_with(stage)),
+                "{command:?} {stage}: {said}"
+            );
+        }
+    }
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["graph", "--tenant", "yakuza", "-v"])
+            .assert()
+            .success(),
+    );
+    assert!(
+        said.contains("2 clusters and 16 of 30 Kustomizations drawn"),
+        "{said}"
+    );
+}
+
 /// What fleetgen offers on Tab after `words` (the last one being typed), asked as the fish
 /// script asks: one candidate a line, a tab before its help.
 fn offered(dir: &std::path::Path, words: &[&str]) -> Vec<String> {

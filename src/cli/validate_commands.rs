@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::args::Format;
+use super::say;
 use crate::error::Result;
 use crate::pipeline::{self, Compiled};
 use crate::progress::Progress;
@@ -68,7 +69,7 @@ pub fn gate(compiled: &Compiled, args: &GateArgs, progress: &dyn Progress) -> Re
     if args.no_validate {
         return Ok(());
     }
-    let warnings = super::say::timed("validate", || {
+    let warnings = say::timed("validate", || {
         validate::gate_with(
             &compiled.fleet,
             &compiled.rendered,
@@ -164,7 +165,11 @@ pub struct SecretsArgs {
 
 pub fn secrets(root: &Path, args: SecretsArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
-    let secrets = validate::needed_secrets(&compiled.fleet, &compiled.rendered)?;
+    say::compiled(&compiled);
+    let secrets = say::timed("secrets", || {
+        validate::needed_secrets(&compiled.fleet, &compiled.rendered)
+    })?;
+    say::detail(format_args!("Secrets needed: {}", secrets.len()));
     let mut stdout = std::io::stdout().lock();
     let text = match args.format {
         Format::Json => {
@@ -270,6 +275,7 @@ fn unknown(rule: &'static str, what: &str, name: &str, known: Vec<&str>) -> crat
 
 pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     let fleet = &compiled.fleet;
     if let Some(cluster) = &args.cluster
         && !fleet.clusters.contains_key(cluster)
@@ -288,7 +294,14 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
         environments: args.envs,
         tenant: args.tenant,
     };
-    let graph = view::graph::build(fleet, &compiled.rendered)?.filtered(&filter);
+    let graph = say::timed("walk", || view::graph::build(fleet, &compiled.rendered))?;
+    let whole = graph.kustomizations.len();
+    let graph = graph.filtered(&filter);
+    say::detail(format_args!(
+        "{} clusters and {} of {whole} Kustomizations drawn",
+        graph.clusters.len(),
+        graph.kustomizations.len()
+    ));
     let text = match args.format {
         GraphFormat::Json => {
             serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
@@ -317,17 +330,20 @@ pub struct BuildArgs {
 pub fn build(root: &Path, args: BuildArgs) -> Result<i32> {
     let envs: Vec<String> = args.env.iter().cloned().collect();
     let compiled = pipeline::compile(root, &envs)?;
+    say::compiled(&compiled);
     let fleet = &compiled.fleet;
     if !fleet.clusters.contains_key(&args.cluster) {
         let known = fleet.clusters.keys().map(String::as_str).collect();
         return Err(unknown("unknown-cluster", "cluster", &args.cluster, known));
     }
-    let text = view::build::stream(
-        fleet,
-        &compiled.rendered,
-        &args.cluster,
-        args.env.as_deref(),
-    )?;
+    let text = say::timed("walk", || {
+        view::build::stream(
+            fleet,
+            &compiled.rendered,
+            &args.cluster,
+            args.env.as_deref(),
+        )
+    })?;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }
