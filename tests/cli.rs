@@ -334,6 +334,71 @@ fn verbose_times_the_walk_of_build_graph_and_secrets() {
     );
 }
 
+/// Every command that found problems ends with the same line, errors and warnings counted
+/// apart; `check` used to say `5 errors, 1 warning` where the others said `… found`. Only a
+/// command that writes adds that it wrote nothing.
+#[test]
+fn findings_are_counted_alike_by_every_command() {
+    let fleet = example_fleet();
+    // A warning (a tenant in no environment) beside errors (a field the API does not have).
+    common::write(
+        fleet.path(),
+        "fleet/tenants/zz.yaml",
+        "repo: https://example.com/zz\napps: [a]\n",
+    );
+    common::replace(
+        fleet.path(),
+        "blueprints/redis/files/deployment.yaml",
+        "  replicas: ",
+        "  replicaz: ",
+    );
+    let last_line = |args: &[&str]| {
+        let assert = fleetgen(fleet.path()).args(args).assert().code(1);
+        stderr_of(assert).lines().last().unwrap().to_owned()
+    };
+    let check = last_line(&["check", "--no-drift"]);
+    assert!(
+        check.starts_with("fleetgen: ") && check.ends_with(" errors and 1 warning found"),
+        "{check}"
+    );
+    assert_eq!(last_line(&["diff"]), check);
+    assert_eq!(
+        last_line(&["render"]),
+        format!("{check}; nothing was written")
+    );
+}
+
+/// An unknown name with no close match lists the names there are, as an unknown `--env` does.
+#[test]
+fn unknown_names_list_the_names_there_are() {
+    let fleet = example_fleet();
+    for (args, hint) in [
+        (
+            &["explain", "cluster", "nope"][..],
+            "hint: the clusters are: k3d-america, k3d-emea, k3s-america-south",
+        ),
+        (
+            &["build", "--cluster", "nope"][..],
+            "hint: the clusters are: k3d-america, k3d-emea, k3s-america-south",
+        ),
+        (
+            &["graph", "--tenant", "nope"][..],
+            "hint: the tenants are: kaizentm, yakuza",
+        ),
+        (
+            &["graph", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
+    ] {
+        let said = stderr_of(fleetgen(fleet.path()).args(args).assert().code(1));
+        assert!(said.contains(hint), "{args:?}: {said}");
+        assert!(
+            said.ends_with("fleetgen: 1 error found\n"),
+            "{args:?}: {said}"
+        );
+    }
+}
+
 /// What fleetgen offers on Tab after `words` (the last one being typed), asked as the fish
 /// script asks: one candidate a line, a tab before its help.
 fn offered(dir: &std::path::Path, words: &[&str]) -> Vec<String> {

@@ -445,12 +445,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
                     ));
                     Ok(())
                 }
-                _ => writeln!(
-                    stderr,
-                    "fleetgen: {errors} error{}, {warnings} warning{}",
-                    plural(errors),
-                    plural(warnings)
-                ),
+                _ => writeln!(stderr, "{}", super::findings_line(errors, warnings)),
             };
         }
     }

@@ -71,11 +71,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                     .filter(|diagnostic| diagnostic.is_error())
                     .count();
                 let warnings = diagnostics.len() - errors;
-                let mut line = format!("fleetgen: {errors} error{}", plural(errors));
-                if warnings > 0 {
-                    line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
-                }
-                line.push_str(" found");
+                let mut line = findings_line(errors, warnings);
                 if writes {
                     line.push_str("; nothing was written");
                 }
@@ -84,6 +80,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             error.exit_code()
         }
     }
+}
+
+/// `fleetgen: 2 errors and 1 warning found`: the last line of every command that found
+/// problems, so a script or a person reads the counts the same way whichever command ran.
+fn findings_line(errors: usize, warnings: usize) -> String {
+    let mut line = format!("fleetgen: {errors} error{}", plural(errors));
+    if warnings > 0 {
+        line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
+    }
+    line.push_str(" found");
+    line
 }
 
 fn plural(count: usize) -> &'static str {

@@ -265,11 +265,30 @@ pub struct GraphArgs {
     pub format: GraphFormat,
 }
 
-fn unknown(rule: &'static str, what: &str, name: &str, known: Vec<&str>) -> crate::Error {
-    let mut diagnostic = crate::Diagnostic::error(rule, format!("no {what} `{name}`"));
-    if let Some(close) = crate::diagnostic::did_you_mean(name, known) {
-        diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
-    }
+/// "no cluster `x`", hinting at the closest name or, when none is close, at the names there
+/// are (the first few in natural order), as an unknown `--env` is answered.
+pub(super) fn unknown(
+    rule: &'static str,
+    what: &str,
+    name: &str,
+    known: Vec<&str>,
+) -> crate::Error {
+    const LISTED: usize = 10;
+    let diagnostic = crate::Diagnostic::error(rule, format!("no {what} `{name}`"));
+    let diagnostic = match crate::diagnostic::did_you_mean(name, known.iter().copied()) {
+        Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
+        None if known.is_empty() => diagnostic.with_hint(format!("the fleet has no {what}s")),
+        None => {
+            let mut known = known;
+            known.sort_by(|a, b| view::natural::cmp(a, b));
+            let more = match known.len().saturating_sub(LISTED) {
+                0 => String::new(),
+                more => format!(" and {more} more"),
+            };
+            known.truncate(LISTED);
+            diagnostic.with_hint(format!("the {what}s are: {}{more}", known.join(", ")))
+        }
+    };
     crate::Error::Invalid([diagnostic].into_iter().collect())
 }
 
