@@ -11,6 +11,7 @@ use std::process::Command;
 use fleetgen::Tree;
 
 pub mod capi;
+pub mod git;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
