@@ -406,3 +406,40 @@ fn cli_commit_messages_of_a_sixty_cluster_fleet_stay_short() {
         );
     }
 }
+
+/// `diff` pages its patch through the pager only when stdout is a terminal, as git does: run
+/// under `script` for a terminal, the pager (a command line, as `$PAGER` is) gets the patch and
+/// the summary stays on stderr; piped, the patch goes straight to stdout.
+#[test]
+fn cli_diff_pages_through_the_pager_on_a_terminal_only() {
+    let fleet = common::example_fleet();
+    let binary = assert_cmd::cargo::cargo_bin("fleetgen");
+    let paged = fleet.path().join("paged.txt");
+    let pager = format!("cat > '{}'", paged.display());
+    let status = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!("'{}' diff", binary.display()))
+        .arg("/dev/null")
+        .current_dir(fleet.path())
+        .env("FLEETGEN_PAGER", &pager)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script(1) runs");
+    assert!(status.success());
+    let text = fs::read_to_string(&paged).unwrap();
+    assert!(
+        text.starts_with("diff --git a/dev/clusters/"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
+    fs::remove_file(&paged).unwrap();
+
+    let piped = common::fleetgen(fleet.path())
+        .arg("diff")
+        .env("FLEETGEN_PAGER", &pager)
+        .assert()
+        .success();
+    assert!(!paged.exists());
+    assert!(stdout(&piped).starts_with("diff --git a/dev/clusters/"));
+}
