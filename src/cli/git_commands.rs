@@ -163,6 +163,9 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen hook install
+  fleetgen hook install --dry-run")]
 pub struct HookArgs {
     #[command(subcommand)]
     pub action: HookAction,
