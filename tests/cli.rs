@@ -185,16 +185,30 @@ fn cli_habits_of_kubectl_and_flux() {
                 .success(),
         );
         assert!(json.starts_with('['), "{flag}: {json}");
+        // `check --output json` used to be refused with a suggestion of `--out`.
+        let findings = stdout_of(
+            fleetgen(fleet.path())
+                .args(["check", "--no-drift", flag, "json"])
+                .assert()
+                .success(),
+        );
+        assert_eq!(findings, "[]\n", "{flag}");
     }
     let assert = fleetgen(fleet.path())
         .args(["explain", "mgmt-eu"])
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // The tip sits where clap prints its own, indented like them.
+    insta::assert_snapshot!("explain_a_name_without_cluster", stderr);
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "clustr", "k3d-emea"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.contains(
-            "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster mgmt-eu"
-        ),
+        stderr.contains("tip: a similar subcommand exists: 'cluster'")
+            && !stderr.contains("name it after"),
         "{stderr}"
     );
     // A read-only command has nothing to not write.

@@ -16,6 +16,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use clap::Parser;
+use clap::error::{ContextKind, ContextValue};
 
 pub use args::Cli;
 
@@ -27,11 +28,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            if let Some(hint) = subcommand_hint(&args, error.kind()) {
-                eprintln!("\n{hint}");
+        Err(mut error) => {
+            // Beside clap's own tips, where they are printed, unless clap already has one.
+            if let Some(hint) = subcommand_hint(&args, error.kind())
+                && error.get(ContextKind::Suggested).is_none()
+            {
+                error.insert(
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(vec![hint.into()]),
+                );
             }
+            let _ = error.print();
             return match error.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
@@ -116,6 +123,6 @@ fn subcommand_hint(args: &[OsString], kind: clap::error::ErrorKind) -> Option<St
         format!("'{}'", name.replace('\'', r"'\''"))
     };
     Some(format!(
-        "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster {quoted}"
+        "to explain a cluster, name it after `cluster`: fleetgen explain cluster {quoted}"
     ))
 }
