@@ -403,7 +403,16 @@ fn unknown_names_list_the_names_there_are() {
             &["graph", "--env", "prod"][..],
             "hint: the environments are: dev, qa",
         ),
+        (
+            &["secrets", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
+        (
+            &["diff", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
     ] {
+        // Read-only commands: nothing follows the count ("nothing was written" would).
         let said = stderr_of(fleetgen(fleet.path()).args(args).assert().code(1));
         assert!(said.contains(hint), "{args:?}: {said}");
         assert!(
