@@ -308,8 +308,8 @@ fn verbose_says_the_stages_and_every_file() {
     assert!(stderr_of(assert).contains("cannot be used with"));
 }
 
-/// The read-only commands that walk the rendered fleet time that walk too under `--verbose`,
-/// on stderr only: their stdout is data and stays the same.
+/// The read-only commands that walk the rendered fleet time that walk too under `--verbose`
+/// (the promotion diff its comparison), on stderr only: their stdout is data and stays the same.
 #[test]
 fn verbose_times_the_walk_of_build_graph_and_secrets() {
     let fleet = example_fleet();
@@ -317,6 +317,10 @@ fn verbose_times_the_walk_of_build_graph_and_secrets() {
         (&["build", "--cluster", "k3d-emea"][..], "walk: "),
         (&["graph", "--tenant", "yakuza"][..], "walk: "),
         (&["secrets"][..], "secrets: "),
+        (
+            &["diff", "--env", "qa", "--against", "dev"][..],
+            "compare: ",
+        ),
     ] {
         let plain = fleetgen(fleet.path()).args(command).assert().success();
         let plain = plain.get_output();

@@ -214,8 +214,10 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
             ));
         };
         let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
-        let report =
-            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)?;
+        say::compiled(&compiled);
+        let report = say::timed("compare", || {
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)
+        })?;
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }
