@@ -300,6 +300,23 @@ pub(super) fn group_conflicts(
             });
             files.dedup();
             let (path, branch) = &files[0];
+            let units = units_phrase(&units);
+            if first == second {
+                // Two of its own file names render alike for some unit.
+                let what = match files.len() {
+                    1 => format!("{path} on branch {branch}"),
+                    count => format!("{count} files, such as {path} on branch {branch},"),
+                };
+                return Diagnostic::error(
+                    "path-conflict",
+                    format!("blueprint {first} renders {what} twice ({units})"),
+                )
+                .at(blueprint.field_location("target"))
+                .with_hint(format!(
+                    "two files under {} render to one name; rename one of them",
+                    blueprint.location.join(super::blueprint::FILES_DIR).display()
+                ));
+            }
             let what = match files.len() {
                 1 => format!("{path} on branch {branch}"),
                 count => format!("the same {count} files, such as {path} on branch {branch}"),
@@ -316,10 +333,7 @@ pub(super) fn group_conflicts(
                 .unwrap_or_default();
             Diagnostic::error(
                 "path-conflict",
-                format!(
-                    "blueprints {first} and {second} both render {what} ({})",
-                    units_phrase(&units)
-                ),
+                format!("blueprints {first} and {second} both render {what} ({units})"),
             )
             .at(blueprint.field_location("target"))
             .with_hint(format!(
