@@ -211,6 +211,12 @@ fn cli_habits_of_kubectl_and_flux() {
             && !stderr.contains("name it after"),
         "{stderr}"
     );
+    let assert = fleetgen(fleet.path()).arg("grpah").assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("tip: a similar subcommand exists: 'graph'"),
+        "{stderr}"
+    );
     // A read-only command has nothing to not write.
     let assert = fleetgen(fleet.path())
         .args(["explain", "cluster", "nope"])
