@@ -392,9 +392,10 @@ fn findings_are_counted_alike_by_every_command() {
     );
 }
 
-/// An unknown name with no close match lists the names there are, as an unknown `--env` does.
+/// An unknown name with no close match lists the names there are, as an unknown `--env` does;
+/// `build` of a cluster outside the environment asked for says so instead of printing nothing.
 #[test]
-fn unknown_names_list_the_names_there_are() {
+fn unknown_names_and_memberships_say_what_there_is() {
     let fleet = example_fleet();
     for (args, hint) in [
         (
@@ -412,6 +413,10 @@ fn unknown_names_list_the_names_there_are() {
         (
             &["graph", "--env", "prod"][..],
             "hint: the environments are: dev, qa",
+        ),
+        (
+            &["build", "--cluster", "k3s-america-south", "--env", "qa"][..],
+            "hint: add environments/qa/clusters/k3s-america-south.env",
         ),
         (
             &["secrets", "--env", "prod"][..],

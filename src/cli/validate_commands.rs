@@ -355,6 +355,23 @@ pub fn build(root: &Path, args: BuildArgs) -> Result<i32> {
         let known = fleet.clusters.keys().map(String::as_str).collect();
         return Err(unknown("unknown-cluster", "cluster", &args.cluster, known));
     }
+    // An empty stream would read as "Flux applies nothing there", which is not the mistake.
+    if let Some(env) = &args.env
+        && !fleet.environments[env].clusters.contains_key(&args.cluster)
+    {
+        let diagnostic = crate::Diagnostic::error(
+            "unknown-cluster",
+            format!(
+                "cluster {} is not a member of environment {env}",
+                args.cluster
+            ),
+        )
+        .with_hint(format!(
+            "add environments/{env}/clusters/{}.env",
+            args.cluster
+        ));
+        return Err(crate::Error::Invalid([diagnostic].into_iter().collect()));
+    }
     let text = say::timed("walk", || {
         view::build::stream(
             fleet,
