@@ -137,7 +137,8 @@ fn init_into_a_relative_folder() {
     assert!(cwd.path().join("newfleet/out/main").is_dir());
 }
 
-/// Every command's `--help` ends with examples, and every argument says what it is.
+/// Every command's `--help` ends with examples, every argument says what it is, and every
+/// `--format` is also `-o`/`--output`.
 #[test]
 fn every_command_has_examples_and_every_argument_help() {
     use clap::CommandFactory;
@@ -151,6 +152,14 @@ fn every_command_has_examples_and_every_argument_help() {
             missing.push(format!("{path}: no examples"));
         }
         for arg in command.get_arguments() {
+            // kubectl's and flux's habit: -o/--output wherever there is a --format.
+            let output_alias = arg.get_short() == Some('o')
+                && arg
+                    .get_visible_aliases()
+                    .is_some_and(|aliases| aliases.contains(&"output"));
+            if arg.get_long() == Some("format") && !output_alias {
+                missing.push(format!("{path}: --format without -o/--output"));
+            }
             let builtin = ["help", "version"].contains(&arg.get_id().as_str());
             if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
                 missing.push(format!("{path}: {} has no help", arg.get_id()));
