@@ -506,6 +506,37 @@ fn completion_offers_the_fleets_names() {
     assert!(offered(root, &["graph", "--tenant", ""]).is_empty());
 }
 
+/// What zsh and fish show beside each name: a cluster's environments, an environment's size,
+/// a tenant's apps, an app's tenants.
+#[test]
+fn completion_describes_the_names() {
+    let fleet = example_fleet();
+    let mut shown = String::new();
+    for words in [
+        &["graph", "--cluster", ""][..],
+        &["render", "--env", ""][..],
+        &["graph", "--tenant", ""][..],
+        &["remove-app", "yakuza", ""][..],
+    ] {
+        let mut command = assert_cmd::Command::cargo_bin("fleetgen").unwrap();
+        let assert = command
+            .current_dir(fleet.path())
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("fleetgen")
+            .args(words)
+            .assert()
+            .success();
+        shown.push_str(&format!("$ fleetgen {}<Tab>\n", words.join(" ")));
+        for line in stdout_of(assert).lines() {
+            if !line.starts_with('-') {
+                shown.push_str(&format!("{line}\n"));
+            }
+        }
+    }
+    insta::assert_snapshot!("completion_descriptions", shown);
+}
+
 /// The script `completions bash` prints, sourced in a real bash and asked as bash asks.
 #[test]
 fn bash_completes_cluster_names_through_the_script() {
