@@ -238,6 +238,11 @@ fn cli_usage_errors_exit_with_2() {
     let (dir, repo) = example_repo();
     fleetgen(dir.path(), &["diff", "--color", "sometimes"]).code(2);
     fleetgen(dir.path(), &["commit", "--branch-prefix", "bad..prefix"]).code(2);
+    let itself = fleetgen(dir.path(), &["diff", "--env", "qa", "--against", "qa"]).code(2);
+    assert_eq!(
+        stderr(&itself),
+        "error: --against qa compares qa with itself: name the environment to promote from\n"
+    );
     assert_eq!(head(&repo, "dev"), None);
 }
 

@@ -213,6 +213,11 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
                 "--against compares one environment with another: give exactly one --env".into(),
             ));
         };
+        if target == source {
+            return Err(Error::Usage(format!(
+                "--against {source} compares {target} with itself: name the environment to promote from"
+            )));
+        }
         let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
         say::compiled(&compiled);
         let report = say::timed("compare", || {
