@@ -137,20 +137,29 @@ fn init_into_a_relative_folder() {
     assert!(cwd.path().join("newfleet/out/main").is_dir());
 }
 
-/// Every command's `--help` ends with examples, and every argument says what it is.
+/// Every command's `--help` ends with examples, every argument says what it is, and every
+/// `--format` is also `-o`/`--output`.
 #[test]
 fn every_command_has_examples_and_every_argument_help() {
     use clap::CommandFactory;
     fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
         let path = format!("{path} {}", command.get_name()).trim().to_owned();
-        let leaf = command.get_subcommands().next().is_none();
+        // Commands with subcommands too: `explain --help` and `hook --help` had none.
         let examples = command
             .get_after_help()
             .is_some_and(|help| help.to_string().contains("Examples:"));
-        if leaf && !examples && command.get_name() != "help" {
+        if !examples && command.get_name() != "help" {
             missing.push(format!("{path}: no examples"));
         }
         for arg in command.get_arguments() {
+            // kubectl's and flux's habit: -o/--output wherever there is a --format.
+            let output_alias = arg.get_short() == Some('o')
+                && arg
+                    .get_visible_aliases()
+                    .is_some_and(|aliases| aliases.contains(&"output"));
+            if arg.get_long() == Some("format") && !output_alias {
+                missing.push(format!("{path}: --format without -o/--output"));
+            }
             let builtin = ["help", "version"].contains(&arg.get_id().as_str());
             if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
                 missing.push(format!("{path}: {} has no help", arg.get_id()));
@@ -185,16 +194,36 @@ fn cli_habits_of_kubectl_and_flux() {
                 .success(),
         );
         assert!(json.starts_with('['), "{flag}: {json}");
+        // `check --output json` used to be refused with a suggestion of `--out`.
+        let findings = stdout_of(
+            fleetgen(fleet.path())
+                .args(["check", "--no-drift", flag, "json"])
+                .assert()
+                .success(),
+        );
+        assert_eq!(findings, "[]\n", "{flag}");
     }
     let assert = fleetgen(fleet.path())
         .args(["explain", "mgmt-eu"])
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // The tip sits where clap prints its own, indented like them.
+    insta::assert_snapshot!("explain_a_name_without_cluster", stderr);
+    let assert = fleetgen(fleet.path())
+        .args(["explain", "clustr", "k3d-emea"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.contains(
-            "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster mgmt-eu"
-        ),
+        stderr.contains("tip: a similar subcommand exists: 'cluster'")
+            && !stderr.contains("name it after"),
+        "{stderr}"
+    );
+    let assert = fleetgen(fleet.path()).arg("grpah").assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("tip: a similar subcommand exists: 'graph'"),
         "{stderr}"
     );
     // A read-only command has nothing to not write.
@@ -294,6 +323,129 @@ fn verbose_says_the_stages_and_every_file() {
     assert!(stderr_of(assert).contains("cannot be used with"));
 }
 
+/// The read-only commands that walk the rendered fleet time that walk too under `--verbose`
+/// (the promotion diff its comparison), on stderr only: their stdout is data and stays the same.
+#[test]
+fn verbose_times_the_walk_of_build_graph_and_secrets() {
+    let fleet = example_fleet();
+    for (command, last) in [
+        (&["build", "--cluster", "k3d-emea"][..], "walk: "),
+        (&["graph", "--tenant", "yakuza"][..], "walk: "),
+        (&["secrets"][..], "secrets: "),
+        (
+            &["diff", "--env", "qa", "--against", "dev"][..],
+            "compare: ",
+        ),
+    ] {
+        let plain = fleetgen(fleet.path()).args(command).assert().success();
+        let plain = plain.get_output();
+        assert!(plain.stderr.is_empty(), "{command:?}");
+        let verbose = fleetgen(fleet.path())
+            .args(command)
+            .arg("-v")
+            .assert()
+            .success();
+        let verbose = verbose.get_output();
+        assert_eq!(verbose.stdout, plain.stdout, "{command:?}");
+        let said = String::from_utf8_lossy(&verbose.stderr);
+        for stage in ["load: ", "model: ", "plan: ", "render: ", last] {
+            assert!(
+                said.lines().any(|line| line.starts_with(stage)),
+                "{command:?} {stage}: {said}"
+            );
+        }
+    }
+    let said = stderr_of(
+        fleetgen(fleet.path())
+            .args(["graph", "--tenant", "yakuza", "-v"])
+            .assert()
+            .success(),
+    );
+    assert!(
+        said.contains("2 clusters and 16 of 30 Kustomizations drawn"),
+        "{said}"
+    );
+}
+
+/// Every command that found problems ends with the same line, errors and warnings counted
+/// apart; `check` used to say `5 errors, 1 warning` where the others said `… found`. Only a
+/// command that writes adds that it wrote nothing.
+#[test]
+fn findings_are_counted_alike_by_every_command() {
+    let fleet = example_fleet();
+    // A warning (a tenant in no environment) beside errors (a field the API does not have).
+    common::write(
+        fleet.path(),
+        "fleet/tenants/zz.yaml",
+        "repo: https://example.com/zz\napps: [a]\n",
+    );
+    common::replace(
+        fleet.path(),
+        "blueprints/redis/files/deployment.yaml",
+        "  replicas: ",
+        "  replicaz: ",
+    );
+    let last_line = |args: &[&str]| {
+        let assert = fleetgen(fleet.path()).args(args).assert().code(1);
+        stderr_of(assert).lines().last().unwrap().to_owned()
+    };
+    let check = last_line(&["check", "--no-drift"]);
+    assert!(
+        check.starts_with("fleetgen: ") && check.ends_with(" errors and 1 warning found"),
+        "{check}"
+    );
+    assert_eq!(last_line(&["diff"]), check);
+    assert_eq!(
+        last_line(&["render"]),
+        format!("{check}; nothing was written")
+    );
+}
+
+/// An unknown name with no close match lists the names there are, as an unknown `--env` does;
+/// `build` of a cluster outside the environment asked for says so instead of printing nothing.
+#[test]
+fn unknown_names_and_memberships_say_what_there_is() {
+    let fleet = example_fleet();
+    for (args, hint) in [
+        (
+            &["explain", "cluster", "nope"][..],
+            "hint: the clusters are: k3d-america, k3d-emea, k3s-america-south",
+        ),
+        (
+            &["build", "--cluster", "nope"][..],
+            "hint: the clusters are: k3d-america, k3d-emea, k3s-america-south",
+        ),
+        (
+            &["graph", "--tenant", "nope"][..],
+            "hint: the tenants are: kaizentm, yakuza",
+        ),
+        (
+            &["graph", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
+        (
+            &["build", "--cluster", "k3s-america-south", "--env", "qa"][..],
+            "hint: add environments/qa/clusters/k3s-america-south.env",
+        ),
+        (
+            &["secrets", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
+        (
+            &["diff", "--env", "prod"][..],
+            "hint: the environments are: dev, qa",
+        ),
+    ] {
+        // Read-only commands: nothing follows the count ("nothing was written" would).
+        let said = stderr_of(fleetgen(fleet.path()).args(args).assert().code(1));
+        assert!(said.contains(hint), "{args:?}: {said}");
+        assert!(
+            said.ends_with("fleetgen: 1 error found\n"),
+            "{args:?}: {said}"
+        );
+    }
+}
+
 /// What fleetgen offers on Tab after `words` (the last one being typed), asked as the fish
 /// script asks: one candidate a line, a tab before its help.
 fn offered(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
@@ -352,6 +504,37 @@ fn completion_offers_the_fleets_names() {
     // A fleet that does not load completes nothing, and says nothing.
     common::write(root, "fleet/tenants/broken.yaml", "repo: [unclosed\n");
     assert!(offered(root, &["graph", "--tenant", ""]).is_empty());
+}
+
+/// What zsh and fish show beside each name: a cluster's environments, an environment's size,
+/// a tenant's apps, an app's tenants.
+#[test]
+fn completion_describes_the_names() {
+    let fleet = example_fleet();
+    let mut shown = String::new();
+    for words in [
+        &["graph", "--cluster", ""][..],
+        &["render", "--env", ""][..],
+        &["graph", "--tenant", ""][..],
+        &["remove-app", "yakuza", ""][..],
+    ] {
+        let mut command = assert_cmd::Command::cargo_bin("fleetgen").unwrap();
+        let assert = command
+            .current_dir(fleet.path())
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("fleetgen")
+            .args(words)
+            .assert()
+            .success();
+        shown.push_str(&format!("$ fleetgen {}<Tab>\n", words.join(" ")));
+        for line in stdout_of(assert).lines() {
+            if !line.starts_with('-') {
+                shown.push_str(&format!("{line}\n"));
+            }
+        }
+    }
+    insta::assert_snapshot!("completion_descriptions", shown);
 }
 
 /// The script `completions bash` prints, sourced in a real bash and asked as bash asks.

@@ -138,3 +138,26 @@ fn a_sixty_cluster_change_stays_short() {
     let lines = stderr.lines().count();
     assert!(lines <= bound, "{lines} lines:\n{stderr}");
 }
+
+/// The bounds the README promises are the ones the code keeps.
+#[test]
+fn the_readme_states_the_bounds_kept() {
+    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for stated in [
+        format!(
+            "the summary has at most {} lines per branch",
+            fleetgen::sinks::summary::SUMMARY_LINES
+        ),
+        format!(
+            "a commit message at most {} lines",
+            fleetgen::sinks::summary::MESSAGE_LINES
+        ),
+        format!(
+            "outside the patch the comment has at most {} lines",
+            fleetgen::view::markdown::SUMMARY_LINES
+        ),
+    ] {
+        assert!(readme.contains(&stated), "README does not say: {stated}");
+    }
+}

@@ -148,6 +148,17 @@ error_case!(two_blueprints_writing_one_file, |root| common::copy_dir(
     &root.join("blueprints/redis-copy")
 ));
 
+// Two files of one blueprint whose names render alike: one finding, not "blueprints redis and
+// redis".
+error_case!(one_blueprint_writing_one_file_twice, |root| {
+    let files = root.join("blueprints/redis/files");
+    std::fs::copy(
+        files.join("service.yaml"),
+        files.join("{{ 'service' }}.yaml"),
+    )
+    .unwrap();
+});
+
 error_case!(every_problem_is_reported_at_once, |root| {
     append(
         root,

@@ -77,6 +77,42 @@ fn json_objects_are_structured() {
     );
 }
 
+/// A Kustomization applies to the cluster its kubeConfig names even when the walk sees nothing
+/// it applies: a tenant's app (its repository is not the fleet's) or an empty folder. Both
+/// used to look as if they applied to their manager.
+#[test]
+fn targets_come_from_the_kubeconfig() {
+    let json = stdout_of(&["graph", "-o", "json"]);
+    let graph: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let targets = |namespace: &str, name: &str| {
+        graph["kustomizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["namespace"] == namespace && node["name"] == name)
+            .unwrap_or_else(|| panic!("{namespace}/{name} in {json}"))["targets"]
+            .clone()
+    };
+    let remote = serde_json::json!(["k3s-america-south"]);
+    assert_eq!(
+        targets("dev-kaizentm", "k3s-america-south-azure-vote"),
+        remote
+    );
+    assert_eq!(
+        targets("flux-system", "k3s-america-south-infrastructure"),
+        remote
+    );
+    assert_eq!(
+        targets("dev-kaizentm", "azure-vote"),
+        serde_json::json!(["k3d-america"])
+    );
+    let tree = stdout_of(&["graph", "--cluster", "k3s-america-south"]);
+    assert!(
+        tree.contains("Kustomization dev-kaizentm/k3s-america-south-azure-vote  [dev:azure-vote/k3s-america-south; applies to k3s-america-south]"),
+        "{tree}"
+    );
+}
+
 #[test]
 fn mermaid_and_dot_draw_clusters_and_edges() {
     let mermaid = stdout_of(&["graph", "--format", "mermaid"]);

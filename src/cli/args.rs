@@ -141,6 +141,9 @@ pub struct KeysArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen explain cluster k3d-america
+  fleetgen explain cluster k3d-america --env dev -o json")]
 pub struct ExplainArgs {
     #[command(subcommand)]
     pub what: ExplainWhat,

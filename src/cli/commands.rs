@@ -3,7 +3,7 @@ use std::path::Path;
 
 use super::args::{Cli, Command, ExplainWhat, Format, KeysArgs, RenderArgs};
 use super::say;
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::model::keys::Required;
 use crate::model::values::Values;
@@ -141,11 +141,13 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
 fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -> Result<i32> {
     let fleet = pipeline::load_fleet(root)?;
     let Some(cluster) = fleet.clusters.get(name) else {
-        let mut diagnostic = Diagnostic::error("unknown-cluster", format!("no cluster `{name}`"));
-        if let Some(close) = did_you_mean(name, fleet.clusters.keys().map(String::as_str)) {
-            diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
-        }
-        return Err(Error::Invalid([diagnostic].into_iter().collect()));
+        let known = fleet.clusters.keys().map(String::as_str).collect();
+        return Err(super::validate_commands::unknown(
+            "unknown-cluster",
+            "cluster",
+            name,
+            known,
+        ));
     };
     let values: &Values = match env {
         None => &cluster.values,

@@ -23,6 +23,8 @@ const VAR: &str = "COMPLETE";
 
 /// The fleet source of the command line being completed.
 static ROOT: OnceLock<PathBuf> = OnceLock::new();
+/// The tenant `remove-app TENANT APP` names, once typed: its apps are the ones to offer.
+static TENANT: OnceLock<Option<String>> = OnceLock::new();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -40,6 +42,7 @@ pub fn answer(args: &[OsString]) -> Option<i32> {
     let shell = Path::new(&value).file_stem()?.to_str()?;
     Shells::builtins().completer(shell)?;
     let _ = ROOT.set(root_of(args));
+    let _ = TENANT.set(tenant_of(args));
     let current_dir = std::env::current_dir().ok();
     match CompleteEnv::with_factory(command).try_complete(args.to_vec(), current_dir.as_deref()) {
         Ok(true) => Some(0),
@@ -106,42 +109,98 @@ fn kind_of(path: &str, arg: &clap::Arg) -> Option<Kind> {
 
 fn candidates(kind: Kind) -> Vec<CompletionCandidate> {
     let root = ROOT.get().map_or(Path::new("."), PathBuf::as_path);
-    names(root, kind)
+    let tenant = TENANT.get().cloned().flatten();
+    names(root, kind, tenant.as_deref())
         .into_iter()
-        .map(CompletionCandidate::new)
+        .map(|(name, help)| CompletionCandidate::new(name).help(Some(help.into())))
         .collect()
 }
 
-/// The names of `kind` in the fleet source at `root`, in natural order; none when it does
-/// not load.
-fn names(root: &Path, kind: Kind) -> Vec<String> {
+/// The names of `kind` in the fleet source at `root`, in natural order, each with what tells
+/// it apart in a shell that shows descriptions (zsh, fish): a cluster's environments, an
+/// environment's size, a tenant's apps, an app's tenants (only `tenant`'s apps when it is
+/// given). None when the fleet does not load.
+fn names(root: &Path, kind: Kind, tenant: Option<&str>) -> Vec<(String, String)> {
     let Ok(source) = crate::load::load(root) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = match kind {
+    let listed = |mut names: Vec<String>| {
+        names.sort_by(|a, b| crate::view::natural::cmp(a, b));
+        names.dedup();
+        names.join(", ")
+    };
+    let mut names: Vec<(String, String)> = match kind {
         Kind::Cluster => source
             .clusters
             .iter()
-            .map(|file| file.name.clone())
+            .map(|file| {
+                let environments: Vec<String> = source
+                    .environments
+                    .iter()
+                    .filter(|env| env.clusters.iter().any(|member| member.name == file.name))
+                    .map(|env| env.name.clone())
+                    .collect();
+                let help = match environments.len() {
+                    0 => "in no environment".to_owned(),
+                    1 => format!("environment {}", listed(environments)),
+                    _ => format!("environments {}", listed(environments)),
+                };
+                (file.name.clone(), help)
+            })
             .collect(),
         Kind::Environment => source
             .environments
             .iter()
-            .map(|env| env.name.clone())
+            .map(|env| {
+                let (clusters, tenants) = (env.clusters.len(), env.tenants.len());
+                let help = format!(
+                    "{clusters} cluster{}, {tenants} tenant{}",
+                    super::plural(clusters),
+                    super::plural(tenants)
+                );
+                (env.name.clone(), help)
+            })
             .collect(),
         Kind::Tenant => source
             .tenants
             .iter()
-            .map(|(name, _)| name.clone())
+            .map(|(name, tenant)| {
+                let apps = tenant.content.apps.clone();
+                let help = match apps.len() {
+                    0 => "no apps".to_owned(),
+                    1 => format!("app {}", listed(apps)),
+                    _ => format!("apps {}", listed(apps)),
+                };
+                (name.clone(), help)
+            })
             .collect(),
-        Kind::App => source
-            .tenants
-            .iter()
-            .flat_map(|(_, tenant)| tenant.content.apps.iter().cloned())
-            .collect(),
+        Kind::App => {
+            let mut tenants_of: std::collections::BTreeMap<String, Vec<String>> =
+                std::collections::BTreeMap::new();
+            let of_tenant = |name: &String| tenant.is_none_or(|tenant| tenant == name);
+            for (tenant, file) in source.tenants.iter().filter(|(name, _)| of_tenant(name)) {
+                for app in &file.content.apps {
+                    tenants_of
+                        .entry(app.clone())
+                        .or_default()
+                        .push(tenant.clone());
+                }
+            }
+            tenants_of
+                .into_iter()
+                .map(|(app, tenants)| {
+                    let noun = if tenants.len() == 1 {
+                        "tenant"
+                    } else {
+                        "tenants"
+                    };
+                    (app, format!("app of {noun} {}", listed(tenants)))
+                })
+                .collect()
+        }
     };
-    names.sort_by(|a, b| crate::view::natural::cmp(a, b));
-    names.dedup();
+    names.sort_by(|a, b| crate::view::natural::cmp(&a.0, &b.0));
+    names.dedup_by(|a, b| a.0 == b.0);
     names
 }
 
@@ -167,6 +226,32 @@ fn root_of(args: &[OsString]) -> PathBuf {
         }
     }
     root
+}
+
+/// The tenant of `remove-app TENANT APP` when the word being completed comes after it: the
+/// first word after `remove-app` that is neither a flag nor a flag's value, when another
+/// word follows it.
+fn tenant_of(args: &[OsString]) -> Option<String> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip_while(|arg| *arg != "--")
+        .skip(1)
+        .filter_map(|arg| arg.to_str())
+        .collect();
+    let start = words.iter().position(|word| *word == "remove-app")? + 1;
+    let mut positionals = Vec::new();
+    let mut index = start;
+    while index < words.len() {
+        let word = words[index];
+        match word {
+            "--env" | "-C" | "--directory" => index += 1,
+            _ if word.starts_with('-') => {}
+            _ => positionals.push((index, word)),
+        }
+        index += 1;
+    }
+    let &(at, tenant) = positionals.first()?;
+    (at + 1 < words.len()).then(|| tenant.to_owned())
 }
 
 /// Writes `bytes` whole to stdout, ignoring a closed pipe (`fleetgen completions bash | head`).
@@ -196,6 +281,37 @@ mod tests {
         );
         // The word being typed after `-C` is not yet a root.
         assert_eq!(root_of(&args(&["-C", ""])), Path::new("."));
+    }
+
+    #[test]
+    fn the_tenant_of_remove_app_is_the_first_positional_once_another_word_follows() {
+        let args = |words: &[&str]| -> Vec<OsString> {
+            ["fleetgen", "--", "fleetgen"]
+                .iter()
+                .chain(words)
+                .map(OsString::from)
+                .collect()
+        };
+        assert_eq!(tenant_of(&args(&["remove-app", "yak"])), None);
+        assert_eq!(
+            tenant_of(&args(&["remove-app", "yakuza", ""])).as_deref(),
+            Some("yakuza")
+        );
+        assert_eq!(
+            tenant_of(&args(&[
+                "-C",
+                "f",
+                "remove-app",
+                "--env",
+                "dev",
+                "yakuza",
+                "w"
+            ]))
+            .as_deref(),
+            Some("yakuza")
+        );
+        assert_eq!(tenant_of(&args(&["remove-app", "--env", ""])), None);
+        assert_eq!(tenant_of(&args(&["graph", "--tenant", ""])), None);
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  fleetgen hook install
+  fleetgen hook install --dry-run")]
 pub struct HookArgs {
     #[command(subcommand)]
     pub action: HookAction,
@@ -201,9 +204,16 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
                 "--against compares one environment with another: give exactly one --env".into(),
             ));
         };
+        if target == source {
+            return Err(Error::Usage(format!(
+                "--against {source} compares {target} with itself: name the environment to promote from"
+            )));
+        }
         let compiled = pipeline::compile(root, &[target.clone(), source.clone()])?;
-        let report =
-            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)?;
+        say::compiled(&compiled);
+        let report = say::timed("compare", || {
+            crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)
+        })?;
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }
@@ -436,12 +446,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
                     ));
                     Ok(())
                 }
-                _ => writeln!(
-                    stderr,
-                    "fleetgen: {errors} error{}, {warnings} warning{}",
-                    plural(errors),
-                    plural(warnings)
-                ),
+                _ => writeln!(stderr, "{}", super::findings_line(errors, warnings)),
             };
         }
     }

@@ -16,6 +16,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use clap::Parser;
+use clap::error::{ContextKind, ContextValue};
 
 pub use args::Cli;
 
@@ -27,11 +28,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            if let Some(hint) = subcommand_hint(&args, error.kind()) {
-                eprintln!("\n{hint}");
+        Err(mut error) => {
+            // Beside clap's own tips, where they are printed, unless clap already has one.
+            if let Some(hint) = subcommand_hint(&args, error.kind())
+                && error.get(ContextKind::Suggested).is_none()
+            {
+                error.insert(
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(vec![hint.into()]),
+                );
             }
+            let _ = error.print();
             return match error.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
@@ -71,11 +78,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                     .filter(|diagnostic| diagnostic.is_error())
                     .count();
                 let warnings = diagnostics.len() - errors;
-                let mut line = format!("fleetgen: {errors} error{}", plural(errors));
-                if warnings > 0 {
-                    line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
-                }
-                line.push_str(" found");
+                let mut line = findings_line(errors, warnings);
                 if writes {
                     line.push_str("; nothing was written");
                 }
@@ -84,6 +87,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             error.exit_code()
         }
     }
+}
+
+/// `fleetgen: 2 errors and 1 warning found`: the last line of every command that found
+/// problems, so a script or a person reads the counts the same way whichever command ran.
+fn findings_line(errors: usize, warnings: usize) -> String {
+    let mut line = format!("fleetgen: {errors} error{}", plural(errors));
+    if warnings > 0 {
+        line.push_str(&format!(" and {warnings} warning{}", plural(warnings)));
+    }
+    line.push_str(" found");
+    line
 }
 
 fn plural(count: usize) -> &'static str {
@@ -109,6 +123,6 @@ fn subcommand_hint(args: &[OsString], kind: clap::error::ErrorKind) -> Option<St
         format!("'{}'", name.replace('\'', r"'\''"))
     };
     Some(format!(
-        "tip: to explain a cluster, name it after `cluster`: fleetgen explain cluster {quoted}"
+        "to explain a cluster, name it after `cluster`: fleetgen explain cluster {quoted}"
     ))
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::args::{Format, Output};
+use super::say;
 use crate::error::Result;
 use crate::pipeline::{self, Compiled};
 use crate::progress::Progress;
@@ -68,7 +69,7 @@ pub fn gate(compiled: &Compiled, args: &GateArgs, progress: &dyn Progress) -> Re
     if args.no_validate {
         return Ok(());
     }
-    let warnings = super::say::timed("validate", || {
+    let warnings = say::timed("validate", || {
         validate::gate_with(
             &compiled.fleet,
             &compiled.rendered,
@@ -150,7 +151,11 @@ pub struct SecretsArgs {
 
 pub fn secrets(root: &Path, args: SecretsArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
-    let secrets = validate::needed_secrets(&compiled.fleet, &compiled.rendered)?;
+    say::compiled(&compiled);
+    let secrets = say::timed("secrets", || {
+        validate::needed_secrets(&compiled.fleet, &compiled.rendered)
+    })?;
+    say::detail(format_args!("Secrets needed: {}", secrets.len()));
     let mut stdout = std::io::stdout().lock();
     let text = match args.output.format {
         Format::Json => {
@@ -239,16 +244,36 @@ pub struct GraphArgs {
     pub output: Output<GraphFormat>,
 }
 
-fn unknown(rule: &'static str, what: &str, name: &str, known: Vec<&str>) -> crate::Error {
-    let mut diagnostic = crate::Diagnostic::error(rule, format!("no {what} `{name}`"));
-    if let Some(close) = crate::diagnostic::did_you_mean(name, known) {
-        diagnostic = diagnostic.with_hint(format!("did you mean {close}?"));
-    }
+/// "no cluster `x`", hinting at the closest name or, when none is close, at the names there
+/// are (the first few in natural order), as an unknown `--env` is answered.
+pub(super) fn unknown(
+    rule: &'static str,
+    what: &str,
+    name: &str,
+    known: Vec<&str>,
+) -> crate::Error {
+    const LISTED: usize = 10;
+    let diagnostic = crate::Diagnostic::error(rule, format!("no {what} `{name}`"));
+    let diagnostic = match crate::diagnostic::did_you_mean(name, known.iter().copied()) {
+        Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
+        None if known.is_empty() => diagnostic.with_hint(format!("the fleet has no {what}s")),
+        None => {
+            let mut known = known;
+            known.sort_by(|a, b| view::natural::cmp(a, b));
+            let more = match known.len().saturating_sub(LISTED) {
+                0 => String::new(),
+                more => format!(" and {more} more"),
+            };
+            known.truncate(LISTED);
+            diagnostic.with_hint(format!("the {what}s are: {}{more}", known.join(", ")))
+        }
+    };
     crate::Error::Invalid([diagnostic].into_iter().collect())
 }
 
 pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     let compiled = pipeline::compile(root, &args.envs)?;
+    say::compiled(&compiled);
     let fleet = &compiled.fleet;
     if let Some(cluster) = &args.cluster
         && !fleet.clusters.contains_key(cluster)
@@ -267,7 +292,14 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
         environments: args.envs,
         tenant: args.tenant,
     };
-    let graph = view::graph::build(fleet, &compiled.rendered)?.filtered(&filter);
+    let graph = say::timed("walk", || view::graph::build(fleet, &compiled.rendered))?;
+    let whole = graph.kustomizations.len();
+    let graph = graph.filtered(&filter);
+    say::detail(format_args!(
+        "{} clusters and {} of {whole} Kustomizations drawn",
+        graph.clusters.len(),
+        graph.kustomizations.len()
+    ));
     let text = match args.output.format {
         GraphFormat::Json => {
             serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
@@ -296,17 +328,37 @@ pub struct BuildArgs {
 pub fn build(root: &Path, args: BuildArgs) -> Result<i32> {
     let envs: Vec<String> = args.env.iter().cloned().collect();
     let compiled = pipeline::compile(root, &envs)?;
+    say::compiled(&compiled);
     let fleet = &compiled.fleet;
     if !fleet.clusters.contains_key(&args.cluster) {
         let known = fleet.clusters.keys().map(String::as_str).collect();
         return Err(unknown("unknown-cluster", "cluster", &args.cluster, known));
     }
-    let text = view::build::stream(
-        fleet,
-        &compiled.rendered,
-        &args.cluster,
-        args.env.as_deref(),
-    )?;
+    // An empty stream would read as "Flux applies nothing there", which is not the mistake.
+    if let Some(env) = &args.env
+        && !fleet.environments[env].clusters.contains_key(&args.cluster)
+    {
+        let diagnostic = crate::Diagnostic::error(
+            "unknown-cluster",
+            format!(
+                "cluster {} is not a member of environment {env}",
+                args.cluster
+            ),
+        )
+        .with_hint(format!(
+            "add environments/{env}/clusters/{}.env",
+            args.cluster
+        ));
+        return Err(crate::Error::Invalid([diagnostic].into_iter().collect()));
+    }
+    let text = say::timed("walk", || {
+        view::build::stream(
+            fleet,
+            &compiled.rendered,
+            &args.cluster,
+            args.env.as_deref(),
+        )
+    })?;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }

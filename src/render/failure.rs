@@ -1,8 +1,9 @@
 //! Template failures as people read them: at the blueprint file, line and column the mistake
 //! is on (also inside an included file), once however many units it failed for, with the
-//! units listed and an undefined variable named, with a suggestion when one is close.
+//! units listed and an undefined variable named, with a suggestion when one is close. Two
+//! blueprints writing one file are reported the same way: once per pair, at their targets.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use minijinja::value::ValueKind;
@@ -256,6 +257,88 @@ pub(super) fn group_by_place<'u>(failures: Vec<(Diagnostic, &'u Unit)>) -> Diagn
         .map(|(mut diagnostic, units)| {
             diagnostic.message = format!("{} ({})", diagnostic.message, units_phrase(&units));
             diagnostic
+        })
+        .collect();
+    diagnostics.sort();
+    diagnostics
+}
+
+/// A file one blueprint renders for a unit after another blueprint rendered it on the same
+/// branch.
+pub(super) struct Conflict<'a> {
+    pub blueprint: &'a Blueprint,
+    /// The name of the blueprint that rendered the path first.
+    pub first: String,
+    pub branch: String,
+    pub path: String,
+    pub unit: &'a Unit,
+}
+
+/// One finding per pair of blueprints, at the target of the one that came second: their
+/// targets collide for every unit both render for, and a finding per unit and branch
+/// repeated one mistake dozens of times.
+pub(super) fn group_conflicts(
+    conflicts: Vec<Conflict<'_>>,
+    blueprints: &[Blueprint],
+) -> Diagnostics {
+    type Group<'a> = (&'a Blueprint, Vec<(String, String)>, Vec<&'a Unit>);
+    let mut groups: BTreeMap<(String, String), Group<'_>> = BTreeMap::new();
+    for conflict in conflicts {
+        let key = (conflict.first, conflict.blueprint.name.clone());
+        let (_, files, units) = groups
+            .entry(key)
+            .or_insert_with(|| (conflict.blueprint, Vec::new(), Vec::new()));
+        files.push((conflict.path, conflict.branch));
+        units.push(conflict.unit);
+    }
+    let mut diagnostics: Diagnostics = groups
+        .into_iter()
+        .map(|((first, second), (blueprint, mut files, units))| {
+            files.sort_by(|a, b| {
+                crate::view::natural::cmp(&a.0, &b.0)
+                    .then_with(|| crate::view::natural::cmp(&a.1, &b.1))
+            });
+            files.dedup();
+            let (path, branch) = &files[0];
+            let units = units_phrase(&units);
+            if first == second {
+                // Two of its own file names render alike for some unit.
+                let what = match files.len() {
+                    1 => format!("{path} on branch {branch}"),
+                    count => format!("{count} files, such as {path} on branch {branch},"),
+                };
+                return Diagnostic::error(
+                    "path-conflict",
+                    format!("blueprint {first} renders {what} twice ({units})"),
+                )
+                .at(blueprint.field_location("target"))
+                .with_hint(format!(
+                    "two files under {} render to one name; rename one of them",
+                    blueprint.location.join(super::blueprint::FILES_DIR).display()
+                ));
+            }
+            let what = match files.len() {
+                1 => format!("{path} on branch {branch}"),
+                count => format!("the same {count} files, such as {path} on branch {branch}"),
+            };
+            let first_target = blueprints
+                .iter()
+                .find(|blueprint| blueprint.name == first)
+                .map(|blueprint| {
+                    format!(
+                        "{first} sets its target at {}; ",
+                        blueprint.field_location("target")
+                    )
+                })
+                .unwrap_or_default();
+            Diagnostic::error(
+                "path-conflict",
+                format!("blueprints {first} and {second} both render {what} ({units})"),
+            )
+            .at(blueprint.field_location("target"))
+            .with_hint(format!(
+                "{first_target}give one of them another target, or name the fleet's blueprint like the default it replaces"
+            ))
         })
         .collect();
     diagnostics.sort();

@@ -99,6 +99,7 @@ pub fn render_with(
 
     let mut diagnostics = Diagnostics::new();
     let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();
+    let mut conflicts: Vec<failure::Conflict<'_>> = Vec::new();
     for ((blueprint, unit), output) in work.iter().zip(outputs) {
         let output = match output {
             Ok(output) => output,
@@ -128,11 +129,15 @@ pub fn render_with(
             .get_mut(branch)
             .expect("branch was set up");
         let origins = rendered.origins.get_mut(branch).expect("branch was set up");
-        let mut conflicts: Vec<(String, String)> = Vec::new();
         for file in output.files {
             if tree.contains(&file.path) {
-                let other = origins.get(&file.path).cloned().unwrap_or_default();
-                conflicts.push((file.path, other));
+                conflicts.push(failure::Conflict {
+                    blueprint: blueprint.blueprint,
+                    first: origins.get(&file.path).cloned().unwrap_or_default(),
+                    branch: branch.clone(),
+                    path: file.path,
+                    unit,
+                });
                 continue;
             }
             tree.insert(file.path.clone(), file.content);
@@ -145,28 +150,8 @@ pub fn render_with(
             }
             origins.insert(file.path, blueprint.blueprint.name.clone());
         }
-        if let Some((path, other)) = conflicts.first() {
-            let more = match conflicts.len() - 1 {
-                0 => String::new(),
-                1 => ", and 1 more file".to_owned(),
-                count => format!(", and {count} more files"),
-            };
-            diagnostics.push(
-                Diagnostic::error(
-                    "path-conflict",
-                    format!(
-                        "{path} on branch {branch} is rendered twice (blueprints {other} and {}){more}",
-                        blueprint.blueprint.name
-                    ),
-                )
-                .at(blueprint.blueprint.field_location("target"))
-                .with_hint(format!(
-                    "while rendering for {}; give one of them another target, or name the fleet's blueprint like the default it replaces",
-                    unit.describe()
-                )),
-            );
-        }
     }
+    diagnostics.extend(failure::group_conflicts(conflicts, blueprints));
     diagnostics.extend(failure::group_by_place(failures));
     if diagnostics.has_errors() {
         diagnostics.sort();

@@ -19,6 +19,8 @@ use crate::validate::kept::Kept;
 use crate::validate::{self, document};
 
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
+/// Kustomizations named on a remote cluster's "applied by" line before the rest are counted.
+const APPLIED_BY_LISTED: usize = 6;
 
 /// A Kubernetes object by kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,6 +172,16 @@ impl FleetGraph {
                         node.parent = Some(ObjectRef::kustomization(via_namespace, via_name));
                     }
                     node.depends_on = depends_on(&document.value, &namespace);
+                    // Where it applies, from its kubeConfig: what it applied cannot say so
+                    // when its path is empty or outside the fleet (a tenant's app).
+                    let target = document
+                        .str_at("/spec/kubeConfig/secretRef/name")
+                        .and_then(|secret| secret.strip_suffix("-kubeconfig"))
+                        .filter(|target| fleet.clusters.contains_key(*target))
+                        .unwrap_or(cluster.as_str());
+                    if !node.targets.iter().any(|known| known == target) {
+                        node.targets.push(target.to_owned());
+                    }
                 }
                 let via = nodes
                     .entry(via_key)
@@ -347,14 +359,24 @@ impl FleetGraph {
                 .copied()
                 .filter(|&root| self.kustomizations[root].runs_on == cluster.name)
                 .collect();
-            let from_elsewhere: Vec<String> = self
-                .kustomizations
-                .iter()
-                .filter(|node| node.runs_on != cluster.name && node.targets.contains(&cluster.name))
-                .map(|node| format!("{} on {}", node_label(node), node.runs_on))
-                .collect();
-            if !from_elsewhere.is_empty() {
-                let _ = writeln!(out, "  applied by {}", from_elsewhere.join(", "));
+            // Per driving cluster, folded: a remote cluster with many tenant apps is applied
+            // to by a Kustomization per app.
+            let mut from_elsewhere: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for node in &self.kustomizations {
+                if node.runs_on != cluster.name && node.targets.contains(&cluster.name) {
+                    from_elsewhere
+                        .entry(node.runs_on.as_str())
+                        .or_default()
+                        .push(node_label(node));
+                }
+            }
+            for (driver, labels) in from_elsewhere {
+                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                let _ = writeln!(
+                    out,
+                    "  applied by {} on {driver}",
+                    crate::sinks::summary::fold(&labels, APPLIED_BY_LISTED)
+                );
             }
             for (position, root) in own.iter().enumerate() {
                 let mut visiting = BTreeSet::new();

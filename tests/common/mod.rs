@@ -11,6 +11,7 @@ use std::process::Command;
 use fleetgen::Tree;
 
 pub mod capi;
+pub mod git;
 pub mod scaffold;
 
 pub fn repo_root() -> PathBuf {
