@@ -182,3 +182,21 @@ pub fn drop_nulls(instance: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{prune_nulls, strict_crd_schema};
+
+    #[test]
+    fn nulls_are_pruned_unless_nullable() {
+        let schema = strict_crd_schema(
+            &json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string", "nullable": true}}}),
+            false,
+        );
+        let mut instance = json!({"a": null, "b": null});
+        prune_nulls(&mut instance, &schema);
+        assert_eq!(instance, json!({"b": null}));
+    }
+}

@@ -1,0 +1,368 @@
+//! The kustomize build of one directory, as kustomize and kustomize-controller do it: a
+//! kustomization file's resources, bases, components and patches, or the one the controller
+//! generates where there is none; and the id conflicts kustomize refuses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use super::paths::{is_remote, join, normalize};
+use super::{Placed, Walker};
+use crate::diagnostic::Diagnostic;
+use crate::render::is_yaml;
+use crate::tree::OWNED_LIST;
+use crate::validate::document::Document;
+use crate::validate::kept::Kept;
+
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The result of building one directory.
+#[derive(Debug, Default)]
+pub(super) struct Build<'a> {
+    pub(super) objects: Vec<Placed<'a>>,
+    pub(super) files: BTreeSet<String>,
+}
+
+impl<'a> Walker<'a> {
+    /// Builds `dir` on `branch` the way kustomize does, or — when `generated` and the directory
+    /// has no kustomization file — the way kustomize-controller generates one: every YAML file
+    /// below it, and every subdirectory that has a kustomization file as a whole. `None` when
+    /// the directory does not exist.
+    pub(super) fn build(&self, branch: &str, dir: &str, generated: bool) -> Option<Rc<Build<'a>>> {
+        let key = (branch.to_owned(), dir.to_owned(), generated);
+        if let Some(build) = self.builds.borrow().get(&key) {
+            return Some(Rc::clone(build));
+        }
+        if !self
+            .directories
+            .get(branch)
+            .is_some_and(|dirs| dirs.contains(dir))
+        {
+            return None;
+        }
+        // A directory that includes itself (through `..`) would recurse forever; seeing it
+        // again while it is being built ends that loop with an empty build.
+        self.builds
+            .borrow_mut()
+            .insert(key.clone(), Rc::new(Build::default()));
+        let build = match self.kustomization_file(branch, dir) {
+            Some(file) => self.build_kustomization(branch, dir, &file),
+            None if generated => self.build_generated(branch, dir),
+            None => Build::default(),
+        };
+        let build = Rc::new(build);
+        self.builds.borrow_mut().insert(key, Rc::clone(&build));
+        Some(build)
+    }
+
+    fn kustomization_file(&self, branch: &str, dir: &str) -> Option<String> {
+        let tree = self.rendered.branches.trees.get(branch)?;
+        KUSTOMIZATION_FILES
+            .iter()
+            .map(|name| join(dir, name))
+            .find(|path| tree.contains(path))
+    }
+
+    fn objects_of(&self, branch: &str, path: &str) -> Vec<Placed<'a>> {
+        self.files
+            .get(&(branch, path))
+            .into_iter()
+            .flatten()
+            .filter(|document| document.is_object())
+            .map(|document| Placed {
+                document,
+                namespace: document.namespace().map(str::to_owned),
+                name: document.name().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+
+    fn build_generated(&self, branch: &str, dir: &str) -> Build<'a> {
+        let mut build = Build::default();
+        let Some(tree) = self.rendered.branches.trees.get(branch) else {
+            return build;
+        };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut included_dirs = BTreeSet::new();
+        let mut origins = Origins::default();
+        for path in tree.paths().filter(|path| path.starts_with(&prefix)) {
+            let relative = &path[prefix.len()..];
+            // The shallowest subdirectory with a kustomization file takes in everything below it.
+            let mut owner = None;
+            let mut offset = 0;
+            while let Some(index) = relative[offset..].find('/') {
+                let sub = join(dir, &relative[..offset + index]);
+                if self.kustomization_file(branch, &sub).is_some() {
+                    owner = Some(sub);
+                    break;
+                }
+                offset += index + 1;
+            }
+            match owner {
+                Some(sub) => {
+                    included_dirs.insert(sub);
+                }
+                None if is_yaml(path) && path != OWNED_LIST && !path.starts_with(".fleetgen/") => {
+                    build.files.insert(path.to_owned());
+                    origins.add_file(&mut build.objects, self.objects_of(branch, path));
+                }
+                None => {}
+            }
+        }
+        for sub in included_dirs {
+            if let Some(inner) = self.build(branch, &sub, false) {
+                build.files.extend(inner.files.iter().cloned());
+                origins.add_build(&mut build.objects, &inner.objects);
+            }
+        }
+        self.report_build_duplicates(branch, &build.objects, &origins, None);
+        build
+    }
+
+    fn build_kustomization(&self, branch: &str, dir: &str, file: &str) -> Build<'a> {
+        let mut build = Build::default();
+        build.files.insert(file.to_owned());
+        let Some(kustomization) = self
+            .files
+            .get(&(branch, file))
+            .and_then(|documents| documents.first().copied())
+        else {
+            return build;
+        };
+        let mut diagnostics = Vec::new();
+        let mut origins = Origins::default();
+        for field in ["resources", "bases", "components"] {
+            let entries = kustomization
+                .value
+                .get(field)
+                .and_then(Kept::as_array)
+                .unwrap_or_default();
+            for (index, entry) in entries.iter().enumerate() {
+                let Some(entry) = entry.as_str() else {
+                    continue;
+                };
+                if is_remote(entry) {
+                    continue;
+                }
+                let pointer = format!("/{field}/{index}");
+                let Some(target) = normalize(dir, entry) else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "missing-resource",
+                            format!("{field} entry `{entry}` leaves the branch root"),
+                        )
+                        .at(kustomization.location(&pointer)),
+                    );
+                    continue;
+                };
+                let tree = &self.rendered.branches.trees[branch];
+                if tree.contains(&target) {
+                    build.files.insert(target.clone());
+                    origins.add_file(&mut build.objects, self.objects_of(branch, &target));
+                } else if self
+                    .directories
+                    .get(branch)
+                    .is_some_and(|dirs| dirs.contains(&target))
+                {
+                    if self.kustomization_file(branch, &target).is_none() {
+                        diagnostics.push(
+                            Diagnostic::error("missing-resource", format!("{field} entry `{entry}` is a directory without a kustomization.yaml"))
+                                .at(kustomization.location(&pointer))
+                                .with_hint("kustomize builds only directories that have one"),
+                        );
+                        continue;
+                    }
+                    if let Some(inner) = self.build(branch, &target, false) {
+                        build.files.extend(inner.files.iter().cloned());
+                        origins.add_build(&mut build.objects, &inner.objects);
+                    }
+                } else if let Some(how) = self
+                    .rendered
+                    .operator_files
+                    .get(branch)
+                    .and_then(|files| files.get(&target))
+                {
+                    // A file the blueprint leaves to the operator: say how to provide it, without
+                    // failing a fleet that has not been applied yet.
+                    diagnostics.push(
+                        Diagnostic::warning(
+                            "operator-file",
+                            format!("{field} entry `{entry}` is committed by hand on branch {branch}, not rendered"),
+                        )
+                        .at(kustomization.location(&pointer))
+                        .with_hint(how.clone()),
+                    );
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "missing-resource",
+                            format!("{field} entry `{entry}` does not exist on branch {branch}"),
+                        )
+                        .at(kustomization.location(&pointer)),
+                    );
+                }
+            }
+        }
+        // Patches are part of the build too: a listed patch file must exist.
+        let patch_files = kustomization
+            .value
+            .get("patches")
+            .and_then(Kept::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(index, patch)| {
+                patch
+                    .get("path")
+                    .and_then(Kept::as_str)
+                    .map(|path| (format!("/patches/{index}/path"), path.to_owned()))
+            })
+            .chain(
+                kustomization
+                    .value
+                    .get("patchesStrategicMerge")
+                    .and_then(Kept::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .filter_map(|(index, patch)| {
+                        patch
+                            .as_str()
+                            .filter(|text| !text.contains('\n'))
+                            .map(|path| {
+                                (format!("/patchesStrategicMerge/{index}"), path.to_owned())
+                            })
+                    }),
+            );
+        for (pointer, path) in patch_files.collect::<Vec<_>>() {
+            match normalize(dir, &path) {
+                Some(target) if self.rendered.branches.trees[branch].contains(&target) => {
+                    build.files.insert(target);
+                }
+                _ => diagnostics.push(
+                    Diagnostic::error(
+                        "missing-resource",
+                        format!("patch `{path}` does not exist on branch {branch}"),
+                    )
+                    .at(kustomization.location(&pointer)),
+                ),
+            }
+        }
+        self.report_build_duplicates(branch, &build.objects, &origins, None);
+
+        if let Some(namespace) = kustomization.value.get("namespace").and_then(Kept::as_str) {
+            let before: BTreeSet<_> = build.objects.iter().map(Placed::id).collect();
+            for object in &mut build.objects {
+                if self.namespaced(object) != Some(false) {
+                    object.namespace = Some(namespace.to_owned());
+                } else if object.group().is_empty() && object.kind() == "Namespace" {
+                    // kustomize renames Namespace objects to the namespace it sets.
+                    object.name = namespace.to_owned();
+                }
+            }
+            // Only ids that were distinct before and collide now are the transformation's doing.
+            if before.len() == build.objects.len() {
+                self.report_build_duplicates(
+                    branch,
+                    &build.objects,
+                    &Origins::default(),
+                    Some((kustomization, namespace)),
+                );
+            }
+        }
+        let prefix = kustomization
+            .value
+            .get("namePrefix")
+            .and_then(Kept::as_str)
+            .unwrap_or_default();
+        let suffix = kustomization
+            .value
+            .get("nameSuffix")
+            .and_then(Kept::as_str)
+            .unwrap_or_default();
+        if !prefix.is_empty() || !suffix.is_empty() {
+            for object in &mut build.objects {
+                if object.kind() != "CustomResourceDefinition" {
+                    object.name = format!("{prefix}{}{suffix}", object.name);
+                }
+            }
+        }
+        self.simulation_diagnostics(diagnostics);
+        build
+    }
+
+    /// Build findings go straight into the results; builds are memoised, so each is reported
+    /// once, and identical findings from two builds are merged when sorted.
+    fn simulation_diagnostics(&self, diagnostics: Vec<Diagnostic>) {
+        self.build_findings.borrow_mut().extend(diagnostics);
+    }
+
+    fn report_build_duplicates(
+        &self,
+        branch: &str,
+        objects: &[Placed<'a>],
+        origins: &Origins,
+        namespace: Option<(&Document<'_>, &str)>,
+    ) {
+        let mut seen: BTreeMap<_, (usize, &Placed<'a>)> = BTreeMap::new();
+        let mut findings = Vec::new();
+        for (index, object) in objects.iter().enumerate() {
+            if let Some((first_index, first)) = seen.insert(object.id(), (index, object)) {
+                if origins.same_build(first_index, index) {
+                    // That build has reported it itself.
+                    continue;
+                }
+                let diagnostic = match namespace {
+                    Some((kustomization, namespace)) => Diagnostic::error(
+                        "namespace-conflict",
+                        format!(
+                            "namespace transformation to `{namespace}` produces an id conflict: {} from {} and from {}",
+                            object.describe(),
+                            first.document.file(),
+                            object.document.file()
+                        ),
+                    )
+                    .at(kustomization.location("/namespace"))
+                    .with_hint("kustomize refuses to build this; give the objects distinct names, or set the namespace only where it belongs"),
+                    None => Diagnostic::error(
+                        "duplicate-object",
+                        format!("{} is defined twice in one kustomize build (also in {})", object.describe(), first.document.file()),
+                    )
+                    .at(object.document.location("/metadata/name"))
+                    .with_hint(format!("kustomize refuses to build branch {branch}: objects need distinct names, e.g. prefixed with the cluster's name")),
+                };
+                findings.push(diagnostic);
+            }
+        }
+        self.simulation_diagnostics(findings);
+    }
+}
+
+/// Where each object of a build came from, so that a duplicate inside an included build is
+/// reported by that build only.
+#[derive(Debug, Default)]
+struct Origins {
+    /// Per object, the index of the included build it came from.
+    builds: Vec<Option<usize>>,
+    next: usize,
+}
+
+impl Origins {
+    fn add_file<'a>(&mut self, objects: &mut Vec<Placed<'a>>, found: Vec<Placed<'a>>) {
+        self.builds.extend(found.iter().map(|_| None));
+        objects.extend(found);
+    }
+
+    fn add_build<'a>(&mut self, objects: &mut Vec<Placed<'a>>, found: &[Placed<'a>]) {
+        self.builds.extend(found.iter().map(|_| Some(self.next)));
+        self.next += 1;
+        objects.extend(found.iter().cloned());
+    }
+
+    fn same_build(&self, a: usize, b: usize) -> bool {
+        matches!((self.builds.get(a), self.builds.get(b)), (Some(Some(x)), Some(Some(y))) if x == y)
+    }
+}

@@ -1,0 +1,228 @@
+//! The checks over everything that reaches the clusters: `dependsOn` that resolves and does
+//! not go round in a cycle, no object applied twice to one cluster, and no rendered file that
+//! no build uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::render::{Rendered, is_yaml};
+use crate::tree::OWNED_LIST;
+use crate::validate::kept::Kept;
+
+/// Every rendered YAML file must be used by some build that reaches a cluster.
+pub(super) fn report_unreachable(
+    rendered: &Rendered,
+    visited: &BTreeSet<(String, String)>,
+    diagnostics: &mut Diagnostics,
+) {
+    for (branch, tree) in rendered.branches.iter() {
+        for path in tree.paths() {
+            if path == OWNED_LIST
+                || !is_yaml(path)
+                || visited.contains(&(branch.to_owned(), path.to_owned()))
+            {
+                continue;
+            }
+            diagnostics.push(
+                Diagnostic::error("unreachable", format!("{branch}/{path} is reached from no cluster's bootstrap path"))
+                    .at_file(format!("{branch}/{path}"))
+                    .with_hint("Flux never applies it: reference its directory from a Kustomization or a kustomization.yaml, or do not render it"),
+            );
+        }
+    }
+}
+
+impl<'a> Walker<'a> {
+    /// dependsOn of Kustomizations and HelmReleases: each names an object of the same kind on
+    /// the same cluster, and no chain comes back to where it started.
+    pub(super) fn check_dependencies(&mut self) {
+        let mut diagnostics = Vec::new();
+        for (cluster, applied) in &self.simulation.clusters {
+            let mut graph: BTreeMap<KindName, Vec<KindName>> = BTreeMap::new();
+            let mut objects: BTreeMap<KindName, &Applied<'a>> = BTreeMap::new();
+            for entry in applied
+                .iter()
+                .filter(|entry| is_dependent_kind(&entry.object))
+            {
+                let key = (
+                    entry.object.kind().to_owned(),
+                    entry.object.namespace.clone().unwrap_or_default(),
+                    entry.object.name.clone(),
+                );
+                objects.entry(key).or_insert(entry);
+            }
+            for (key, entry) in &objects {
+                let document = entry.object.document;
+                for (index, dependency) in document
+                    .value
+                    .pointer("/spec/dependsOn")
+                    .and_then(Kept::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let Some(name) = dependency.get("name").and_then(Kept::as_str) else {
+                        continue;
+                    };
+                    let namespace = dependency
+                        .get("namespace")
+                        .and_then(Kept::as_str)
+                        .unwrap_or(&key.1);
+                    let target = (key.0.clone(), namespace.to_owned(), name.to_owned());
+                    if !objects.contains_key(&target) {
+                        diagnostics.push(
+                            Diagnostic::error("depends-on", format!("{}: dependsOn {} {namespace}/{name} does not exist on cluster {cluster}", entry.object.describe(), key.0))
+                                .at(document.location(&format!("/spec/dependsOn/{index}/name")))
+                                .with_hint("Flux waits for it forever"),
+                        );
+                        continue;
+                    }
+                    graph.entry(key.clone()).or_default().push(target);
+                }
+            }
+            for cycle in cycles(&graph) {
+                let first = &cycle[0];
+                let entry = objects[first];
+                let names: Vec<String> = cycle
+                    .iter()
+                    .chain(std::iter::once(first))
+                    .map(|(_, namespace, name)| format!("{namespace}/{name}"))
+                    .collect();
+                diagnostics.push(
+                    Diagnostic::error(
+                        "dependency-cycle",
+                        format!(
+                            "{}s on cluster {cluster} depend on each other: {}",
+                            first.0,
+                            names.join(" → ")
+                        ),
+                    )
+                    .at(entry.object.document.location("/spec/dependsOn"))
+                    .with_hint("none of them ever becomes ready; remove one dependsOn"),
+                );
+            }
+        }
+        self.simulation
+            .diagnostics
+            .extend(diagnostics.into_iter().collect());
+    }
+
+    /// Two objects with one group/kind/namespace/name on one cluster: two owners fighting, or
+    /// one overwriting the other.
+    pub(super) fn check_duplicates(&mut self) {
+        let mut diagnostics = Vec::new();
+        for (cluster, applied) in &self.simulation.clusters {
+            let mut seen: BTreeMap<_, &Applied<'a>> = BTreeMap::new();
+            for entry in applied {
+                if let Some(first) = seen.insert(entry.object.id(), entry) {
+                    if first.via == entry.via {
+                        // One build: the kustomize build check has reported it already.
+                        continue;
+                    }
+                    if is_bootstrap_install(cluster, first, entry) {
+                        continue;
+                    }
+                    let (first, second) = order(first, entry);
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "duplicate-object",
+                            format!(
+                                "{} reaches cluster {cluster} twice: from {} (via Kustomization {}) and from {} (via Kustomization {})",
+                                second.object.describe(),
+                                first.object.document.file(),
+                                first.via,
+                                second.object.document.file(),
+                                second.via
+                            ),
+                        )
+                        .at(second.object.document.location("/metadata/name"))
+                        .with_hint("objects in a shared namespace need names of their own, e.g. prefixed with the cluster's name"),
+                    );
+                }
+            }
+        }
+        self.simulation
+            .diagnostics
+            .extend(diagnostics.into_iter().collect());
+    }
+}
+
+/// The Flux install in `clusters/<cluster>/flux-system/`, applied once from outside (by
+/// `flux bootstrap`, or by a manager's Kustomization for a Cluster API cluster) and then
+/// reconciled by the cluster's own `flux-system` Kustomization: two appliers by design. The
+/// same holds for a namespace that a manager creates from that folder ahead of the cluster's
+/// own Flux (to put the environments' Git Secrets in it): it is created only if absent, and
+/// the cluster's Flux, which declares it elsewhere, owns it from then on.
+fn is_bootstrap_install(cluster: &str, first: &Applied<'_>, second: &Applied<'_>) -> bool {
+    let bootstrap_via = format!("{BOOTSTRAP}/{BOOTSTRAP}");
+    let install_dir = format!("clusters/{cluster}/{BOOTSTRAP}/");
+    let (installed, own) = if *first.via == *bootstrap_via {
+        (second, first)
+    } else if *second.via == *bootstrap_via {
+        (first, second)
+    } else {
+        return false;
+    };
+    if !installed.object.document.path.starts_with(&install_dir) {
+        return false;
+    }
+    std::ptr::eq(first.object.document, second.object.document)
+        || (*installed.via_cluster != *cluster
+            && own.object.group().is_empty()
+            && own.object.kind() == "Namespace")
+}
+
+/// `(kind, namespace, name)`.
+type KindName = (String, String, String);
+
+fn order<'b, 'a>(a: &'b Applied<'a>, b: &'b Applied<'a>) -> (&'b Applied<'a>, &'b Applied<'a>) {
+    let key = |entry: &Applied<'_>| (entry.object.document.file(), entry.object.document.index);
+    if key(a) <= key(b) { (a, b) } else { (b, a) }
+}
+
+fn is_dependent_kind(object: &Placed<'_>) -> bool {
+    matches!(
+        (object.group(), object.kind()),
+        (FLUX_KUSTOMIZE, "Kustomization") | (FLUX_HELM, "HelmRelease")
+    )
+}
+
+/// Elementary cycles, each reported once, starting at its smallest node.
+fn cycles<K: Ord + Clone>(graph: &BTreeMap<K, Vec<K>>) -> Vec<Vec<K>> {
+    fn visit<K: Ord + Clone>(
+        node: &K,
+        graph: &BTreeMap<K, Vec<K>>,
+        stack: &mut Vec<K>,
+        done: &mut BTreeSet<K>,
+        found: &mut BTreeSet<Vec<K>>,
+    ) {
+        if let Some(position) = stack.iter().position(|entry| entry == node) {
+            let mut cycle = stack[position..].to_vec();
+            let smallest = cycle
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.cmp(b.1))
+                .map(|(index, _)| index)
+                .unwrap_or(0);
+            cycle.rotate_left(smallest);
+            found.insert(cycle);
+            return;
+        }
+        if done.contains(node) {
+            return;
+        }
+        stack.push(node.clone());
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, stack, done, found);
+        }
+        stack.pop();
+        done.insert(node.clone());
+    }
+    let mut found = BTreeSet::new();
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        visit(node, graph, &mut Vec::new(), &mut done, &mut found);
+    }
+    found.into_iter().collect()
+}

@@ -1,0 +1,431 @@
+//! Following Flux objects on a cluster: what a build applies where, the sources a
+//! Kustomization or HelmRelease names, the path it builds, the cluster its kubeConfig targets,
+//! and the tenant lockdown and cross-namespace rules its references must keep.
+
+use std::sync::Arc;
+
+use super::build::Build;
+use super::paths::normalize;
+use super::{Applied, FLUX_HELM, FLUX_KUSTOMIZE, FLUX_SOURCE, Pending, Source, Walker, source_key};
+use crate::diagnostic::Diagnostic;
+use crate::validate::document::Document;
+use crate::validate::kept::Kept;
+
+impl<'a> Walker<'a> {
+    /// Records `build`'s objects as applied to `cluster`, and queues the Flux objects among
+    /// them.
+    pub(super) fn apply(
+        &mut self,
+        cluster: &str,
+        build: &Build<'a>,
+        target_namespace: Option<&str>,
+        via: &Arc<str>,
+        via_cluster: &Arc<str>,
+    ) {
+        for object in &build.objects {
+            let mut object = object.clone();
+            if let Some(namespace) = target_namespace
+                && self.namespaced(&object) != Some(false)
+            {
+                object.namespace = Some(namespace.to_owned());
+            }
+            let group = object.group().to_owned();
+            let kind = object.kind().to_owned();
+            if group == FLUX_SOURCE {
+                let branch = self.tracked_branch(object.document);
+                self.sources.entry(cluster.to_owned()).or_default().insert(
+                    source_key(
+                        &kind,
+                        object.namespace.as_deref().unwrap_or_default(),
+                        &object.name,
+                    ),
+                    Source { branch },
+                );
+            }
+            let flux_cluster = self
+                .fleet
+                .clusters
+                .get(cluster)
+                .is_some_and(|cluster| !cluster.is_remote());
+            if group == FLUX_KUSTOMIZE && kind == "Kustomization" {
+                if !flux_cluster {
+                    self.simulation.diagnostics.push(
+                        Diagnostic::warning(
+                            "not-reconciled",
+                            format!(
+                                "{} is applied to cluster {cluster}, which runs no Flux",
+                                object.describe()
+                            ),
+                        )
+                        .at(object.document.location("/kind"))
+                        .with_hint(
+                            "a Kustomization is reconciled by the Flux of the cluster it is in",
+                        ),
+                    );
+                } else {
+                    let identity = (
+                        cluster.to_owned(),
+                        object.namespace.clone().unwrap_or_default(),
+                        object.name.clone(),
+                    );
+                    if self.followed.insert(identity) {
+                        self.pending.push(Pending {
+                            cluster: cluster.to_owned(),
+                            object: object.clone(),
+                        });
+                    }
+                }
+            }
+            if group == FLUX_HELM && kind == "HelmRelease" {
+                self.helm_releases.push(Pending {
+                    cluster: cluster.to_owned(),
+                    object: object.clone(),
+                });
+            }
+            self.simulation
+                .clusters
+                .entry(cluster.to_owned())
+                .or_default()
+                .push(Applied {
+                    object,
+                    via: Arc::clone(via),
+                    via_cluster: Arc::clone(via_cluster),
+                });
+        }
+    }
+
+    /// The branch of the fleet repo a GitRepository tracks, when it clones the fleet repo.
+    fn tracked_branch(&self, document: &Document<'_>) -> Option<String> {
+        if document.kind() != Some("GitRepository") {
+            return None;
+        }
+        let url = document.str_at("/spec/url")?;
+        if normalize_url(url) != normalize_url(&self.fleet.repo.url) {
+            return None;
+        }
+        Some(
+            document
+                .str_at("/spec/ref/branch")
+                .unwrap_or(self.main_branch())
+                .to_owned(),
+        )
+    }
+
+    fn is_tenant_namespace(&self, namespace: &str) -> bool {
+        self.tenant_namespaces.contains(namespace)
+    }
+
+    /// The source a Flux object's reference at `pointer` names, if it reaches the same cluster.
+    pub(super) fn resolve_source(&self, item: &Pending<'a>, pointer: &str) -> Option<Source> {
+        let reference = item.object.document.value.pointer(pointer)?;
+        let kind = reference
+            .get("kind")
+            .and_then(Kept::as_str)
+            .unwrap_or("GitRepository");
+        let name = reference.get("name").and_then(Kept::as_str)?;
+        let namespace = reference
+            .get("namespace")
+            .and_then(Kept::as_str)
+            .or(item.object.namespace.as_deref())
+            .unwrap_or_default();
+        self.sources
+            .get(&item.cluster)?
+            .get(&source_key(kind, namespace, name))
+            .cloned()
+    }
+
+    pub(super) fn report_missing_source(
+        &mut self,
+        item: &Pending<'a>,
+        pointer: &str,
+        default_kind: &str,
+    ) {
+        let document = item.object.document;
+        let Some(reference) = document.value.pointer(pointer) else {
+            self.simulation.diagnostics.push(
+                Diagnostic::error(
+                    "source-not-found",
+                    format!(
+                        "{} has no {}",
+                        item.object.describe(),
+                        pointer_name(pointer)
+                    ),
+                )
+                .at(document.location("/spec")),
+            );
+            return;
+        };
+        let kind = reference
+            .get("kind")
+            .and_then(Kept::as_str)
+            .unwrap_or(default_kind);
+        let name = reference
+            .get("name")
+            .and_then(Kept::as_str)
+            .unwrap_or_default();
+        let namespace = reference
+            .get("namespace")
+            .and_then(Kept::as_str)
+            .or(item.object.namespace.as_deref())
+            .unwrap_or_default();
+        let known: Vec<String> = self
+            .sources
+            .get(&item.cluster)
+            .into_iter()
+            .flatten()
+            .filter(|((_, source_kind, source_namespace), _)| {
+                source_kind == kind && source_namespace == namespace
+            })
+            .map(|((name, _, _), _)| name.clone())
+            .collect();
+        let mut diagnostic = Diagnostic::error(
+            "source-not-found",
+            format!(
+                "{}: {} {kind} {namespace}/{name} does not exist on cluster {}",
+                item.object.describe(),
+                pointer_name(pointer),
+                item.cluster
+            ),
+        )
+        .at(document.location(&format!("{pointer}/name")));
+        diagnostic = match crate::diagnostic::did_you_mean(name, known.iter().map(String::as_str)) {
+            Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
+            None if known.is_empty() => diagnostic.with_hint(format!(
+                "no {kind} reaches namespace {namespace} on cluster {}",
+                item.cluster
+            )),
+            None => diagnostic.with_hint(format!(
+                "the {kind}s in {namespace} are: {}",
+                known.join(", ")
+            )),
+        };
+        self.simulation.diagnostics.push(diagnostic);
+    }
+
+    /// Follows a Kustomization whose source resolved: checks its references, then applies what
+    /// its path builds to its target cluster.
+    pub(super) fn follow(&mut self, item: &Pending<'a>) {
+        self.check_kustomization_refs(item);
+        let document = item.object.document;
+        let source = self
+            .resolve_source(item, "/spec/sourceRef")
+            .expect("only resolved items are followed");
+        let target = self.target_cluster(item);
+        let (Some(branch), Some(target)) = (source.branch, target) else {
+            return;
+        };
+        let raw_path = document.str_at("/spec/path").unwrap_or("./");
+        let known_branch = branch == self.main_branch()
+            || self
+                .fleet
+                .environments
+                .values()
+                .any(|env| env.branch == branch);
+        if !self.rendered.branches.trees.contains_key(&branch) {
+            if !known_branch {
+                self.simulation.diagnostics.push(
+                    Diagnostic::error(
+                        "missing-path",
+                        format!(
+                            "{}: its source tracks branch {branch}, which the fleet does not have",
+                            item.object.describe()
+                        ),
+                    )
+                    .at(document.location("/spec/sourceRef/name")),
+                );
+            }
+            return;
+        }
+        let Some(path) = normalize("", raw_path.trim_start_matches("./")) else {
+            self.simulation.diagnostics.push(
+                Diagnostic::error(
+                    "missing-path",
+                    format!(
+                        "{}: path {raw_path} leaves the repository root",
+                        item.object.describe()
+                    ),
+                )
+                .at(document.location("/spec/path")),
+            );
+            return;
+        };
+        let path = path.trim_end_matches('/').to_owned();
+        let Some(build) = self.build(&branch, &path, true) else {
+            self.simulation.diagnostics.push(
+                Diagnostic::error(
+                    "missing-path",
+                    format!(
+                        "{}: path {raw_path} does not exist on branch {branch}",
+                        item.object.describe()
+                    ),
+                )
+                .at(document.location("/spec/path"))
+                .with_hint("Flux fails this Kustomization with \"kustomization path not found\""),
+            );
+            return;
+        };
+        for file in &build.files {
+            self.simulation
+                .visited
+                .insert((branch.clone(), file.clone()));
+        }
+        let target_namespace = document.str_at("/spec/targetNamespace").map(str::to_owned);
+        let via: Arc<str> = format!(
+            "{}/{}",
+            item.object.namespace.as_deref().unwrap_or_default(),
+            item.object.name
+        )
+        .into();
+        let via_cluster: Arc<str> = item.cluster.as_str().into();
+        self.apply(
+            &target,
+            &build,
+            target_namespace.as_deref(),
+            &via,
+            &via_cluster,
+        );
+    }
+
+    /// The cluster a Flux object applies to: the one its kubeConfig Secret is for, or its own.
+    fn target_cluster(&mut self, item: &Pending<'a>) -> Option<String> {
+        let document = item.object.document;
+        let Some(secret) = document.str_at("/spec/kubeConfig/secretRef/name") else {
+            return Some(item.cluster.clone());
+        };
+        let namespace = item.object.namespace.clone().unwrap_or_default();
+        if !self
+            .kubeconfigs
+            .contains(&(item.cluster.clone(), namespace.clone(), secret.to_owned()))
+        {
+            self.simulation.diagnostics.push(
+                Diagnostic::error(
+                    "kubeconfig-secret",
+                    format!("{}: kubeConfig Secret {namespace}/{secret} on cluster {} is not one the fleet provides", item.object.describe(), item.cluster),
+                )
+                .at(document.location("/spec/kubeConfig/secretRef/name"))
+                .with_hint("`fleetgen secrets` lists the kubeconfig Secrets each cluster has: `<cluster>-kubeconfig` in the namespaces of the Flux objects that drive that cluster"),
+            );
+        }
+        let cluster = secret
+            .strip_suffix("-kubeconfig")
+            .filter(|name| self.fleet.clusters.contains_key(*name))?;
+        self.simulation
+            .clusters
+            .entry(cluster.to_owned())
+            .or_default();
+        Some(cluster.to_owned())
+    }
+
+    /// Tenant lockdown and cross-namespace references of a Kustomization.
+    pub(super) fn check_kustomization_refs(&mut self, item: &Pending<'a>) {
+        self.check_lockdown(item, &["/spec/sourceRef"], "/spec/targetNamespace");
+    }
+
+    fn check_lockdown(&mut self, item: &Pending<'a>, references: &[&str], target_namespace: &str) {
+        let document = item.object.document;
+        let namespace = item.object.namespace.clone().unwrap_or_default();
+        let tenant = self.is_tenant_namespace(&namespace);
+        if tenant && document.str_at("/spec/serviceAccountName").is_none() {
+            self.simulation.diagnostics.push(
+                Diagnostic::error("tenant-service-account", format!("{} is in tenant namespace {namespace} but sets no serviceAccountName", item.object.describe()))
+                    .at(document.location("/spec"))
+                    .with_hint("without it Flux applies the tenant's manifests with its own cluster-wide rights; set the tenant's service account"),
+            );
+        }
+        let mut outside = Vec::new();
+        for pointer in references {
+            if let Some(other) = document
+                .value
+                .pointer(&format!("{pointer}/namespace"))
+                .and_then(Kept::as_str)
+                && other != namespace
+            {
+                outside.push((format!("{pointer}/namespace"), other.to_owned()));
+            }
+        }
+        for (index, dependency) in document
+            .value
+            .pointer("/spec/dependsOn")
+            .and_then(Kept::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(other) = dependency.get("namespace").and_then(Kept::as_str)
+                && other != namespace
+            {
+                outside.push((
+                    format!("/spec/dependsOn/{index}/namespace"),
+                    other.to_owned(),
+                ));
+            }
+        }
+        if tenant
+            && let Some(other) = document.str_at(target_namespace)
+            && other != namespace
+        {
+            outside.push((target_namespace.to_owned(), other.to_owned()));
+        }
+        for (pointer, other) in outside {
+            let location = document.location(&pointer);
+            if tenant {
+                self.simulation.diagnostics.push(
+                    Diagnostic::error(
+                        "tenant-lockdown",
+                        format!(
+                            "{} in tenant namespace {namespace} references namespace {other}",
+                            item.object.describe()
+                        ),
+                    )
+                    .at(location)
+                    .with_hint(
+                        "a tenant's Flux objects may reference nothing outside their own namespace",
+                    ),
+                );
+            } else if !self.fleet.validation.cross_namespace_refs
+                && !pointer.ends_with("targetNamespace")
+            {
+                self.simulation.diagnostics.push(
+                    Diagnostic::error("cross-namespace-ref", format!("{} in namespace {namespace} references namespace {other}", item.object.describe()))
+                        .at(location)
+                        .with_hint("Flux with --no-cross-namespace-refs rejects this; set `validation.crossNamespaceRefs: true` in fleet/fleet.yaml if the fleet's Flux allows it"),
+                );
+            }
+        }
+    }
+
+    pub(super) fn check_helm_release(&mut self, item: &Pending<'a>) {
+        self.check_lockdown(
+            item,
+            &["/spec/chart/spec/sourceRef", "/spec/chartRef"],
+            "/spec/targetNamespace",
+        );
+        let document = item.object.document;
+        let pointer = if document.value.pointer("/spec/chartRef").is_some() {
+            "/spec/chartRef"
+        } else {
+            "/spec/chart/spec/sourceRef"
+        };
+        let kind = document
+            .value
+            .pointer(&format!("{pointer}/kind"))
+            .and_then(Kept::as_str)
+            .unwrap_or("HelmRepository");
+        if kind != "HelmChart" && self.resolve_source(item, pointer).is_none() {
+            self.report_missing_source(item, pointer, "HelmRepository");
+        }
+        if document.str_at("/spec/kubeConfig/secretRef/name").is_some() {
+            let _ = self.target_cluster(item);
+        }
+    }
+}
+
+fn pointer_name(pointer: &str) -> &str {
+    pointer.rsplit('/').next().unwrap_or(pointer)
+}
+
+fn normalize_url(url: &str) -> String {
+    url.trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase()
+}

@@ -1,0 +1,287 @@
+//! The Flux reference graph, per cluster: what reaches each cluster, and whether every
+//! reference between Flux objects holds.
+//!
+//! The walk starts where Flux starts: each cluster with its own Flux has the `flux-system`
+//! GitRepository (the main branch) and Kustomization (path `clusters/<cluster>`) that
+//! `flux bootstrap` made. Every Kustomization that reaches a cluster is then followed: its
+//! source gives the branch, its `path` on that branch is built the way kustomize-controller
+//! builds it, and the objects go to the cluster its `kubeConfig` points at (or its own). What a
+//! build produces is checked like kustomize would (missing entries, duplicate ids, namespace
+//! transformation conflicts), and what reaches a cluster like Flux would (sources, dependencies,
+//! paths, kubeconfig Secrets, tenant lockdown, two owners of one object). Every rendered file
+//! must be reached from some bootstrap path.
+
+mod build;
+mod checks;
+mod follow;
+mod paths;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::document::{Document, by_file};
+use super::schema::Schemas;
+use super::secrets;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::Fleet;
+use crate::render::Rendered;
+use build::Build;
+
+const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
+const FLUX_SOURCE: &str = "source.toolkit.fluxcd.io";
+const FLUX_HELM: &str = "helm.toolkit.fluxcd.io";
+/// Name and namespace of what `flux bootstrap` creates on each cluster.
+pub const BOOTSTRAP: &str = "flux-system";
+
+/// An object as a build places it: its document and the namespace and name it ends up with.
+#[derive(Debug, Clone)]
+pub struct Placed<'a> {
+    pub document: &'a Document<'a>,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Placed<'_> {
+    fn group(&self) -> &str {
+        self.document.group_version().map_or("", |(group, _)| group)
+    }
+
+    fn kind(&self) -> &str {
+        self.document.kind().unwrap_or_default()
+    }
+
+    fn id(&self) -> (String, String, String, String) {
+        (
+            self.group().to_owned(),
+            self.kind().to_owned(),
+            self.namespace.clone().unwrap_or_default(),
+            self.name.clone(),
+        )
+    }
+
+    /// `Kind namespace/name`, as messages name it.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{} {namespace}/{}", self.kind(), self.name),
+            None => format!("{} {}", self.kind(), self.name),
+        }
+    }
+}
+
+/// An object that reaches a cluster, and the Flux Kustomization that applies it.
+#[derive(Debug, Clone)]
+pub struct Applied<'a> {
+    pub object: Placed<'a>,
+    /// `namespace/name` of the Flux Kustomization that applies it; shared by every object it
+    /// applies, as is `via_cluster`.
+    pub via: Arc<str>,
+    /// The cluster that Kustomization runs on (the manager, for a remote cluster).
+    pub via_cluster: Arc<str>,
+}
+
+/// A Flux source on a cluster, and the branch of the fleet repo it tracks when it is the
+/// fleet repo (other repositories are outside the rendered trees).
+#[derive(Debug, Clone)]
+struct Source {
+    branch: Option<String>,
+}
+
+/// What reaches each cluster.
+#[derive(Debug, Default)]
+pub struct Simulation<'a> {
+    pub clusters: BTreeMap<String, Vec<Applied<'a>>>,
+    /// `(branch, path)` of every rendered file some build used.
+    pub visited: BTreeSet<(String, String)>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Runs the graph checks.
+pub fn check(
+    fleet: &Fleet,
+    rendered: &Rendered,
+    documents: &[Document<'_>],
+    schemas: &Schemas,
+) -> Diagnostics {
+    let simulation = simulate(fleet, rendered, documents, schemas);
+    let mut diagnostics = simulation.diagnostics;
+    checks::report_unreachable(rendered, &simulation.visited, &mut diagnostics);
+    diagnostics
+}
+
+/// Follows the Flux objects from every cluster's bootstrap path.
+pub fn simulate<'a>(
+    fleet: &'a Fleet,
+    rendered: &'a Rendered,
+    documents: &'a [Document<'a>],
+    schemas: &'a Schemas,
+) -> Simulation<'a> {
+    let mut walker = Walker::new(fleet, rendered, documents, schemas);
+    walker.run();
+    walker.finish()
+}
+
+/// A Flux Kustomization (or HelmRelease) on a cluster, waiting to be followed.
+#[derive(Debug, Clone)]
+struct Pending<'a> {
+    cluster: String,
+    object: Placed<'a>,
+}
+
+struct Walker<'a> {
+    fleet: &'a Fleet,
+    rendered: &'a Rendered,
+    schemas: &'a Schemas,
+    files: BTreeMap<(&'a str, &'a str), Vec<&'a Document<'a>>>,
+    /// Per branch, every directory that holds a file, at any depth.
+    directories: BTreeMap<String, BTreeSet<String>>,
+    builds: RefCell<HashMap<(String, String, bool), Rc<Build<'a>>>>,
+    /// Findings of kustomize builds, which run memoised behind shared references.
+    build_findings: RefCell<Vec<Diagnostic>>,
+    tenant_namespaces: BTreeSet<String>,
+    kubeconfigs: BTreeSet<(String, String, String)>,
+    sources: BTreeMap<String, BTreeMap<(String, String, String), Source>>,
+    followed: BTreeSet<(String, String, String)>,
+    pending: Vec<Pending<'a>>,
+    helm_releases: Vec<Pending<'a>>,
+    simulation: Simulation<'a>,
+}
+
+impl<'a> Walker<'a> {
+    fn new(
+        fleet: &'a Fleet,
+        rendered: &'a Rendered,
+        documents: &'a [Document<'a>],
+        schemas: &'a Schemas,
+    ) -> Self {
+        let mut directories: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (branch, tree) in rendered.branches.iter() {
+            let set = directories.entry(branch.to_owned()).or_default();
+            set.insert(String::new());
+            for path in tree.paths() {
+                let mut current = path;
+                while let Some(index) = current.rfind('/') {
+                    current = &current[..index];
+                    set.insert(current.to_owned());
+                }
+            }
+        }
+        let tenant_namespaces = fleet
+            .environments
+            .values()
+            .flat_map(|env| {
+                env.tenants
+                    .keys()
+                    .map(move |tenant| env.tenant_namespace(tenant))
+            })
+            .collect();
+        let kubeconfigs = secrets::kubeconfig_secrets(fleet)
+            .into_iter()
+            .map(|secret| (secret.cluster, secret.namespace, secret.name))
+            .collect();
+        Self {
+            fleet,
+            rendered,
+            schemas,
+            files: by_file(documents),
+            directories,
+            builds: RefCell::new(HashMap::new()),
+            build_findings: RefCell::new(Vec::new()),
+            tenant_namespaces,
+            kubeconfigs,
+            sources: BTreeMap::new(),
+            followed: BTreeSet::new(),
+            pending: Vec::new(),
+            helm_releases: Vec::new(),
+            simulation: Simulation::default(),
+        }
+    }
+
+    fn main_branch(&self) -> &str {
+        &self.fleet.repo.main_branch
+    }
+
+    fn run(&mut self) {
+        let main = self.main_branch().to_owned();
+        for cluster in self
+            .fleet
+            .clusters
+            .values()
+            .filter(|cluster| !cluster.is_remote())
+        {
+            let name = cluster.name.clone();
+            self.simulation.clusters.entry(name.clone()).or_default();
+            self.sources.entry(name.clone()).or_default().insert(
+                source_key("GitRepository", BOOTSTRAP, BOOTSTRAP),
+                Source {
+                    branch: Some(main.clone()),
+                },
+            );
+            self.followed
+                .insert((name.clone(), BOOTSTRAP.to_owned(), BOOTSTRAP.to_owned()));
+            let path = format!("clusters/{name}");
+            if !self.rendered.branches.trees.contains_key(&main) {
+                continue;
+            }
+            let via: Arc<str> = format!("{BOOTSTRAP}/{BOOTSTRAP}").into();
+            match self.build(&main, &path, true) {
+                Some(build) => {
+                    for file in &build.files {
+                        self.simulation.visited.insert((main.clone(), file.clone()));
+                    }
+                    self.apply(&name, &build, None, &via, &name.as_str().into());
+                }
+                None => self.simulation.diagnostics.push(
+                    Diagnostic::error("missing-path", format!("cluster {name} has no bootstrap path {path} on branch {main}"))
+                        .at_file(&cluster.file)
+                        .with_hint("`flux bootstrap --path` points there; a blueprint must render the cluster's entry point"),
+                ),
+            }
+        }
+        // Sources may arrive after the Kustomizations that use them, so follow what resolves
+        // until nothing more does; what is left names a source that never reaches the cluster.
+        loop {
+            let pending = std::mem::take(&mut self.pending);
+            let before = pending.len();
+            let mut waiting = Vec::new();
+            for item in pending {
+                if self.resolve_source(&item, "/spec/sourceRef").is_some() {
+                    self.follow(&item);
+                } else {
+                    waiting.push(item);
+                }
+            }
+            let progressed = waiting.len() < before || !self.pending.is_empty();
+            self.pending.extend(waiting);
+            if !progressed {
+                break;
+            }
+        }
+        for item in std::mem::take(&mut self.pending) {
+            self.report_missing_source(&item, "/spec/sourceRef", "GitRepository");
+            self.check_kustomization_refs(&item);
+        }
+        for item in std::mem::take(&mut self.helm_releases) {
+            self.check_helm_release(&item);
+        }
+        self.check_dependencies();
+        self.check_duplicates();
+    }
+
+    fn finish(mut self) -> Simulation<'a> {
+        let findings = std::mem::take(&mut *self.build_findings.borrow_mut());
+        self.simulation
+            .diagnostics
+            .extend(findings.into_iter().collect());
+        self.simulation
+    }
+
+    fn namespaced(&self, object: &Placed<'_>) -> Option<bool> {
+        self.schemas.is_namespaced(object.group(), object.kind())
+    }
+}
+
+fn source_key(kind: &str, namespace: &str, name: &str) -> (String, String, String) {
+    (name.to_owned(), kind.to_owned(), namespace.to_owned())
+}

@@ -1,0 +1,185 @@
+//! Validating one document: finding its schema, running the validator, and turning what it
+//! reports into findings at the fields they concern.
+
+use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::compile::{OBJECT_META, compile_crd};
+use super::lookup::Lookup;
+use super::{Schemas, is_builtin_group};
+use crate::diagnostic::Diagnostic;
+use crate::validate::document::{Document, escape_segment};
+use crate::validate::strict::{drop_nulls, prune_nulls};
+
+/// API groups of kustomize's own configuration files, which are not Kubernetes objects.
+const KUSTOMIZE_CONFIG_GROUPS: [&str; 3] =
+    ["kustomize.config.k8s.io", "builtin", "config.kubernetes.io"];
+
+/// Findings per document are capped so that one badly broken object does not bury the rest.
+const MAX_ERRORS_PER_DOCUMENT: usize = 8;
+
+impl Schemas {
+    /// Validates one rendered document; `strict` makes unknown kinds errors.
+    pub fn check(&self, document: &Document, strict: bool) -> Vec<Diagnostic> {
+        self.check_value(document, document.full_value(), strict)
+    }
+
+    /// [`Schemas::check`] of a document whose whole value is `instance`, consumed: nulls are
+    /// dropped from it as the API server would, without a copy.
+    pub fn check_value(
+        &self,
+        document: &Document,
+        mut instance: Value,
+        strict: bool,
+    ) -> Vec<Diagnostic> {
+        let (Some((group, version)), Some(kind)) = (document.group_version(), document.kind())
+        else {
+            return Vec::new();
+        };
+        if KUSTOMIZE_CONFIG_GROUPS.contains(&group) {
+            return Vec::new();
+        }
+        let what = document.describe();
+        let at_api_version = || document.location("/apiVersion");
+        match self.lookup(group, version, kind) {
+            Lookup::Unknown => {
+                // The message names the kind only: findings for every object of a kind merge
+                // into one (see `merge_unknown_kinds`).
+                let message = format!(
+                    "no schema for {} {kind}",
+                    document.api_version().unwrap_or_default()
+                );
+                let diagnostic = if strict {
+                    Diagnostic::error("unknown-kind", message)
+                } else {
+                    Diagnostic::warning("unknown-kind", message)
+                };
+                let hint = if is_builtin_group(group) {
+                    "a built-in kind: name Kubernetes definitions that have it with `validation.kubernetes` (or pick another `validation.kubernetesVersion`) in fleet/fleet.yaml"
+                } else {
+                    "a custom resource: add its CustomResourceDefinition to `validation.crds` in fleet/fleet.yaml, or commit it in the fleet source"
+                };
+                vec![diagnostic.at(at_api_version()).with_hint(hint)]
+            }
+            Lookup::NotServed(message) | Lookup::NoSuchKind(message) => {
+                vec![Diagnostic::error("schema", format!("{what}: {message}")).at(at_api_version())]
+            }
+            Lookup::Crd(crd) => {
+                let Some(schema) = crd.schema() else {
+                    return vec![
+                        Diagnostic::warning(
+                            "unknown-kind",
+                            format!(
+                                "{what}: the CRD in {} has no openAPIV3Schema; not checked",
+                                crd.source.origin
+                            ),
+                        )
+                        .at(at_api_version()),
+                    ];
+                };
+                let mut findings = Vec::new();
+                if crd.deprecated {
+                    findings.push(
+                        Diagnostic::warning(
+                            "deprecated-api",
+                            format!(
+                                "{what}: {} {kind} is deprecated",
+                                document.api_version().unwrap_or_default()
+                            ),
+                        )
+                        .at(at_api_version()),
+                    );
+                }
+                prune_nulls(&mut instance, schema);
+                let validator = crd.validator.get_or_init(|| compile_crd(schema));
+                findings.extend(self.run(validator, &instance, document, &what, ""));
+                if let Some(metadata) = instance.get("metadata")
+                    && let Some(meta_validator) = self.object_meta()
+                {
+                    findings.extend(self.run(
+                        meta_validator,
+                        metadata,
+                        document,
+                        &what,
+                        "/metadata",
+                    ));
+                }
+                findings
+            }
+            Lookup::Core(core, name) => {
+                let validator = core.validator(name);
+                drop_nulls(&mut instance);
+                self.run(validator, &instance, document, &what, "")
+            }
+        }
+    }
+
+    /// ObjectMeta of the latest Kubernetes definitions that have it.
+    fn object_meta(&self) -> Option<&std::result::Result<Validator, String>> {
+        let core = self.cores.last()?;
+        Some(core.validator(OBJECT_META))
+    }
+
+    fn run(
+        &self,
+        validator: &std::result::Result<Validator, String>,
+        instance: &Value,
+        document: &Document,
+        what: &str,
+        prefix: &str,
+    ) -> Vec<Diagnostic> {
+        let validator = match validator {
+            Ok(validator) => validator,
+            Err(problem) => {
+                return vec![
+                    Diagnostic::warning(
+                        "schema-source",
+                        format!(
+                            "{what}: its schema does not compile, so it was not checked: {problem}"
+                        ),
+                    )
+                    .at(document.location("/apiVersion")),
+                ];
+            }
+        };
+        let mut findings = Vec::new();
+        for error in validator.iter_errors(instance) {
+            let mut pointer = format!("{prefix}{}", error.instance_path().as_str());
+            if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+                // Point at the unexpected field itself: that is the line to fix.
+                if let [field] = unexpected.as_slice() {
+                    pointer = format!("{pointer}/{}", escape_segment(field));
+                    findings.push(
+                        Diagnostic::error("schema", format!("{what}: {pointer}: unknown field `{field}`"))
+                            .at(document.location(&pointer))
+                            .with_hint("the API has no such field in this version; remove it or move it to where the schema has it"),
+                    );
+                    continue;
+                }
+            }
+            let mut message = error.to_string();
+            if message.len() > 240 {
+                let cut = (0..=240)
+                    .rev()
+                    .find(|&index| message.is_char_boundary(index))
+                    .unwrap_or(0);
+                message.truncate(cut);
+                message.push('…');
+            }
+            let shown = if pointer.is_empty() {
+                "(root)"
+            } else {
+                pointer.as_str()
+            };
+            findings.push(
+                Diagnostic::error("schema", format!("{what}: {shown}: {message}"))
+                    .at(document.location(&pointer)),
+            );
+            if findings.len() >= MAX_ERRORS_PER_DOCUMENT {
+                break;
+            }
+        }
+        findings
+    }
+}

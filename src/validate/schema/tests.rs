@@ -1,0 +1,192 @@
+use serde_json::{Value, json};
+
+use super::{Layer, Schemas};
+use crate::validate::document::Document;
+use crate::validate::embedded;
+
+#[test]
+fn swagger_definitions_are_made_strict() {
+    let mut schemas = Schemas::new();
+    let swagger = json!({
+        "swagger": "2.0",
+        "definitions": {
+            "io.k8s.api.core.v1.ConfigMap": {
+                "type": "object",
+                "properties": {
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "metadata": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
+                    "data": {"type": "object", "additionalProperties": {"type": "string"}}
+                },
+                "x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "ConfigMap"}]
+            },
+            "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}}
+            }
+        }
+    });
+    schemas.set_kubernetes(swagger, "test").unwrap();
+    let text =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmespace: y\ndata:\n  a: b\n";
+    let document = super::super::document::parse_file("main", "cm.yaml", text.as_bytes())
+        .unwrap()
+        .remove(0);
+    let findings = schemas.check(&document, false);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        findings[0].message,
+        "v1 ConfigMap x: /metadata/nmespace: unknown field `nmespace`"
+    );
+    assert_eq!(findings[0].location.as_ref().unwrap().line, 5);
+    let text = "apiVersion: v2\nkind: ConfigMap\nmetadata:\n  name: x\n";
+    let document = super::super::document::parse_file("main", "cm.yaml", text.as_bytes())
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        schemas.check(&document, false)[0].message,
+        "v2 ConfigMap x: v2 ConfigMap is not a built-in API version (served: v1)"
+    );
+}
+
+fn parse(text: &str) -> Document<'_> {
+    super::super::document::parse_file("main", "x.yaml", text.as_bytes())
+        .unwrap()
+        .remove(0)
+}
+
+/// A Kustomization CRD whose v1 schema has only `spec.interval`.
+fn narrow_kustomization(extra: &str) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "group": "kustomize.toolkit.fluxcd.io",
+            "names": {"kind": "Kustomization", "plural": "kustomizations"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "properties": {
+                    "interval": {"type": "string"},
+                    extra: {"type": "string"}
+                }}}
+            }}}]
+        }
+    })
+}
+
+#[test]
+fn a_later_layer_wins_per_group_version_kind() {
+    let mut schemas = Schemas::embedded(None).unwrap();
+    let object = parse(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  namespace: b\nspec:\n  interval: 1m\n  colour: red\n",
+    );
+    let rules = |schemas: &Schemas| -> Vec<String> {
+        schemas
+            .check(&object, false)
+            .iter()
+            .map(|finding| finding.message.clone())
+            .collect()
+    };
+    // Embedded: `colour` is unknown, and so is the missing required `prune`/`sourceRef`.
+    assert!(
+        rules(&schemas)
+            .iter()
+            .any(|message| message.contains("unknown field `colour`")),
+        "{:?}",
+        rules(&schemas)
+    );
+    schemas.set_layer(Layer::FleetSource);
+    assert_eq!(
+        schemas.add_crd(&narrow_kustomization("colour"), "vendored.yaml"),
+        1
+    );
+    assert_eq!(rules(&schemas), Vec::<String>::new());
+    // The same layer keeps its first definition; a later layer replaces it.
+    assert_eq!(
+        schemas.add_crd(&narrow_kustomization("other"), "second.yaml"),
+        0
+    );
+    assert_eq!(rules(&schemas), Vec::<String>::new());
+    schemas.set_layer(Layer::CommandLine);
+    assert_eq!(
+        schemas.add_crd(&narrow_kustomization("other"), "flag.yaml"),
+        1
+    );
+    assert_eq!(
+        rules(&schemas),
+        ["kustomize.toolkit.fluxcd.io/v1 Kustomization b/a: /spec/colour: unknown field `colour`"]
+    );
+    let entry = schemas
+        .entries()
+        .into_iter()
+        .find(|entry| {
+            entry.api_version == "kustomize.toolkit.fluxcd.io/v1" && entry.kind == "Kustomization"
+        })
+        .unwrap();
+    assert_eq!(entry.source.layer, Layer::CommandLine);
+    assert_eq!(entry.source.origin, "flag.yaml");
+    // Other kinds of the embedded layer are untouched.
+    let helm = schemas
+        .entries()
+        .into_iter()
+        .find(|entry| entry.kind == "HelmRelease")
+        .unwrap();
+    assert_eq!(helm.source.layer, Layer::Embedded);
+    assert!(
+        helm.source
+            .upstream
+            .unwrap()
+            .starts_with("fluxcd/helm-controller v")
+    );
+}
+
+#[test]
+fn unknown_kinds_hint_at_the_right_setting() {
+    let schemas = Schemas::embedded(None).unwrap();
+    let custom = schemas.check(
+        &parse("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: a\n"),
+        false,
+    );
+    assert_eq!(custom[0].message, "no schema for example.com/v1 Widget");
+    assert!(!custom[0].is_error());
+    assert!(
+        custom[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("`validation.crds`")
+    );
+    let builtin = schemas.check(
+        &parse("apiVersion: metrics.k8s.io/v1beta1\nkind: NodeMetrics\nmetadata:\n  name: a\n"),
+        true,
+    );
+    assert!(builtin[0].is_error());
+    assert!(
+        builtin[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("`validation.kubernetes`")
+    );
+}
+
+#[test]
+fn the_kubernetes_minor_is_chosen() {
+    let object =
+        parse("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\nspec:\n  replicas: 1\n");
+    for minor in embedded::kubernetes_minors() {
+        let schemas = Schemas::embedded(Some(minor)).unwrap();
+        let findings = schemas.check(&object, false);
+        assert_eq!(findings.len(), 1, "{minor}: {findings:?}");
+        assert_eq!(
+            schemas.entries()[0].source.origin,
+            format!("Kubernetes v{minor}.0")
+        );
+    }
+    assert!(
+        Schemas::embedded(Some("1.2"))
+            .unwrap_err()
+            .contains("embedded: 1.33, 1.34")
+    );
+}
