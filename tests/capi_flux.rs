@@ -403,3 +403,328 @@ fn the_environments_secret_applied_by_the_cluster_itself_too_is_two_owners() {
     );
     assert!(!stderr.contains("Namespace dev-flux-system"), "{stderr}");
 }
+
+/// Makes tenant `shop` of the test fleet private, with `secretRef: shop-repo-auth`.
+fn make_shop_private(root: &Path) {
+    let file = root.join("fleet/tenants/shop.yaml");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str("secretRef: shop-repo-auth\n");
+    fs::write(file, text).unwrap();
+}
+
+/// Puts os-edge and tenant shop in a second environment, qa.
+fn add_qa_with_shop(root: &Path) {
+    let qa = root.join("environments/qa");
+    fs::create_dir_all(qa.join("clusters")).unwrap();
+    fs::create_dir_all(qa.join("tenants")).unwrap();
+    fs::write(qa.join("environment.yaml"), "branch: qa\n").unwrap();
+    fs::write(qa.join("clusters/os-edge.env"), "# os-edge is in qa.\n").unwrap();
+    fs::write(
+        qa.join("tenants/shop.yaml"),
+        "# shop runs on os-edge in qa.\n",
+    )
+    .unwrap();
+}
+
+/// The Secrets that reach os-edge through the manager's hand-over of its environments and
+/// tenants: `namespace/name` with their data.
+fn handed_over(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    reaching(root, "os-edge")
+        .iter()
+        .filter(|reached| {
+            reached.kind == "Secret" && reached.via == "os-edge/os-edge-flux-environments"
+        })
+        .map(|reached| (reached.id.clone(), data(&reached.value)))
+        .collect()
+}
+
+/// Tenant shop's repository is private and shop runs on os-edge, whose Flux the manager
+/// installs: the GitRepository of each of shop's environments there reads `shop-repo-auth` in
+/// the tenant's namespace, which nobody can create on a cluster that does not exist yet. The
+/// manager creates it, with the namespace, before Flux is installed, from keys of the one
+/// Secret the operator creates on the manager, under shop's own prefix.
+#[test]
+fn a_private_tenant_repo_on_a_cluster_with_its_own_flux_gets_its_secret_from_the_manager() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    make_shop_private(root);
+    add_qa_with_shop(root);
+    let (ok, stderr) = check(root);
+    assert!(ok, "{stderr}");
+
+    let secrets = needed(root);
+    let source = find(&secrets, "mgmt", "os-edge", "os-edge-flux-system");
+    assert_eq!(source.provided_by, Provider::Operator);
+    assert_eq!(
+        source.keys,
+        [
+            "identity",
+            "known_hosts",
+            "tenant_shop_username",
+            "tenant_shop_password"
+        ]
+    );
+    assert!(
+        source.purpose.contains(
+            "tenant shop's repository credentials as `tenant_shop_username`, `tenant_shop_password` (the keys `username`, `password` of its Secret shop-repo-auth, each value base64-encoded likewise), which the Kustomization os-edge-flux-environments writes into Secret shop-repo-auth in dev-shop, qa-shop on os-edge"
+        ),
+        "{}",
+        source.purpose
+    );
+
+    // The Kustomization that creates them reads the operator's Secret beside it, waits for
+    // the cluster, creates only what is absent, and Flux is installed after it: before any
+    // tenant's Kustomization exists on os-edge.
+    let kustomizations = manager_kustomizations(root);
+    let (environments, _) = &kustomizations["os-edge/os-edge-flux-environments"];
+    assert_eq!(
+        environments["spec"]["postBuild"]["substituteFrom"],
+        serde_json::json!([{"kind": "Secret", "name": "os-edge-flux-system"}])
+    );
+    assert_eq!(
+        environments["spec"]["commonMetadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"],
+        "IfNotPresent"
+    );
+    let (install, _) = &kustomizations["os-edge/os-edge-flux"];
+    assert_eq!(
+        install["spec"]["dependsOn"],
+        serde_json::json!([{"name": "os-edge-cluster"}, {"name": "os-edge-flux-environments"}])
+    );
+
+    // On os-edge, each environment's tenant namespace gets the Secret, from the manager only,
+    // made of nothing but variables the operator's Secret holds.
+    let on_edge = reaching(root, "os-edge");
+    let appliers = |kind: &str, id: &str| -> BTreeSet<(String, String)> {
+        on_edge
+            .iter()
+            .filter(|reached| reached.kind == kind && reached.id == id)
+            .map(|reached| (reached.via.clone(), reached.via_cluster.clone()))
+            .collect()
+    };
+    let manager = (
+        "os-edge/os-edge-flux-environments".to_owned(),
+        "mgmt".to_owned(),
+    );
+    for env in ["dev", "qa"] {
+        let namespace = format!("{env}-shop");
+        let id = format!("{namespace}/shop-repo-auth");
+        assert_eq!(appliers("Secret", &id), BTreeSet::from([manager.clone()]));
+        let secret = on_edge
+            .iter()
+            .find(|reached| reached.kind == "Secret" && reached.id == id)
+            .unwrap();
+        let data = data(&secret.value);
+        assert_eq!(
+            data,
+            BTreeMap::from([
+                ("username".to_owned(), "${tenant_shop_username}".to_owned()),
+                ("password".to_owned(), "${tenant_shop_password}".to_owned()),
+            ]),
+            "{id}"
+        );
+        for value in data.values() {
+            let variable = &value[2..value.len() - 1];
+            assert!(source.keys.iter().any(|key| key == variable), "{variable}");
+        }
+        // The namespace is the manager's first, the cluster's own Flux's (its tenants
+        // Kustomization) once it runs.
+        assert_eq!(
+            appliers("Namespace", &format!("/{namespace}")),
+            BTreeSet::from([
+                manager.clone(),
+                (format!("{env}-flux-system/tenants"), "os-edge".to_owned())
+            ])
+        );
+
+        // It is the Secret the tenant's GitRepository reads, listed as the manager's.
+        let listed = find(&secrets, "os-edge", &namespace, "shop-repo-auth");
+        assert_eq!(listed.provided_by, Provider::Manager, "{id}");
+        assert_eq!(listed.keys, ["username", "password"], "{id}");
+        assert_eq!(
+            listed.referenced_by,
+            [format!(
+                "{env}/tenants/os-edge/shop/gitrepository.yaml:15 GitRepository {namespace}/shop-manifests"
+            )]
+        );
+    }
+    // Nothing is left for the operator to create on os-edge itself.
+    let operators: Vec<&Secret> = secrets
+        .iter()
+        .filter(|secret| secret.cluster == "os-edge" && secret.provided_by == Provider::Operator)
+        .collect();
+    assert!(operators.is_empty(), "{operators:#?}");
+
+    // An SSH tenant repository's Secret has a key and the host's keys instead.
+    replace_in(
+        &root.join("fleet/tenants/shop.yaml"),
+        "repo: https://git.example.com/shop/deploy",
+        "repo: ssh://git@git.example.com/shop/deploy",
+    );
+    let ssh = BTreeMap::from([
+        ("identity".to_owned(), "${tenant_shop_identity}".to_owned()),
+        (
+            "known_hosts".to_owned(),
+            "${tenant_shop_known_hosts}".to_owned(),
+        ),
+    ]);
+    let delivered = handed_over(root);
+    assert_eq!(delivered["dev-shop/shop-repo-auth"], ssh);
+    assert_eq!(delivered["qa-shop/shop-repo-auth"], ssh);
+    let secrets = needed(root);
+    assert_eq!(
+        find(&secrets, "mgmt", "os-edge", "os-edge-flux-system").keys,
+        [
+            "identity",
+            "known_hosts",
+            "tenant_shop_identity",
+            "tenant_shop_known_hosts"
+        ]
+    );
+    assert_eq!(
+        find(&secrets, "os-edge", "qa-shop", "shop-repo-auth").keys,
+        ["identity", "known_hosts"]
+    );
+
+    // A public tenant repository needs none of it.
+    replace_in(
+        &root.join("fleet/tenants/shop.yaml"),
+        "secretRef: shop-repo-auth\n",
+        "",
+    );
+    let delivered = handed_over(root);
+    assert_eq!(
+        delivered.keys().collect::<Vec<_>>(),
+        [
+            "dev-flux-system/fleet-repo-auth",
+            "qa-flux-system/fleet-repo-auth"
+        ]
+    );
+    let secrets = needed(root);
+    assert_eq!(
+        find(&secrets, "mgmt", "os-edge", "os-edge-flux-system").keys,
+        ["identity", "known_hosts"]
+    );
+    assert!(
+        !secrets.iter().any(|secret| secret.name == "shop-repo-auth"),
+        "{secrets:#?}"
+    );
+}
+
+/// With a public fleet repo, a private tenant repository alone makes the manager create the
+/// tenant's Secret: the hand-over of the environments exists for it, the install substitutes
+/// nothing, and the operator's Secret on the manager holds the tenant's keys only.
+#[test]
+fn a_private_tenant_repo_in_a_public_fleet_repo_gets_its_secret_from_the_manager() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    make_shop_private(root);
+    replace_in(
+        &root.join("fleet/fleet.yaml"),
+        "  secretRef: fleet-repo-auth\n",
+        "",
+    );
+    let (ok, stderr) = check(root);
+    assert!(ok, "{stderr}");
+
+    let kustomizations = manager_kustomizations(root);
+    let (environments, via) = &kustomizations["os-edge/os-edge-flux-environments"];
+    assert_eq!(via, "flux-system/flux-system");
+    assert_eq!(
+        environments["spec"]["dependsOn"],
+        serde_json::json!([{"name": "os-edge-cluster"}])
+    );
+    assert_eq!(
+        environments["spec"]["postBuild"]["substituteFrom"],
+        serde_json::json!([{"kind": "Secret", "name": "os-edge-flux-system"}])
+    );
+    let (install, _) = &kustomizations["os-edge/os-edge-flux"];
+    assert_eq!(
+        install["spec"]["dependsOn"],
+        serde_json::json!([{"name": "os-edge-cluster"}, {"name": "os-edge-flux-environments"}])
+    );
+    assert!(install["spec"].get("postBuild").is_none(), "{install:#}");
+
+    let delivered = handed_over(root);
+    assert_eq!(
+        delivered.keys().collect::<Vec<_>>(),
+        ["dev-shop/shop-repo-auth"]
+    );
+    let secrets = needed(root);
+    let source = find(&secrets, "mgmt", "os-edge", "os-edge-flux-system");
+    assert_eq!(
+        source.keys,
+        ["tenant_shop_username", "tenant_shop_password"]
+    );
+    assert!(
+        source
+            .purpose
+            .starts_with("tenant shop's repository credentials"),
+        "{}",
+        source.purpose
+    );
+    assert_eq!(
+        variables(&source.keys)
+            .into_values()
+            .collect::<BTreeSet<_>>(),
+        delivered["dev-shop/shop-repo-auth"]
+            .values()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        find(&secrets, "os-edge", "dev-shop", "shop-repo-auth").provided_by,
+        Provider::Manager
+    );
+    let operators: Vec<&Secret> = secrets
+        .iter()
+        .filter(|secret| secret.cluster == "os-edge" && secret.provided_by == Provider::Operator)
+        .collect();
+    assert!(operators.is_empty(), "{operators:#?}");
+}
+
+/// A tenant's name may hold `-`, which a Flux variable name may not: it becomes `_`, and two
+/// private tenants on one cluster keep keys of their own.
+#[test]
+fn private_tenants_on_a_cluster_with_its_own_flux_keep_keys_of_their_own() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    make_shop_private(root);
+    fs::write(
+        root.join("fleet/tenants/web-shop.yaml"),
+        "repo: ssh://git@git.example.com/web/deploy\nsecretRef: web-repo-auth\napps:\n  - front\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("environments/dev/tenants/web-shop.yaml"),
+        "clusters:\n  - os-edge\n",
+    )
+    .unwrap();
+    let (ok, stderr) = check(root);
+    assert!(ok, "{stderr}");
+    let secrets = needed(root);
+    assert_eq!(
+        find(&secrets, "mgmt", "os-edge", "os-edge-flux-system").keys,
+        [
+            "identity",
+            "known_hosts",
+            "tenant_shop_username",
+            "tenant_shop_password",
+            "tenant_web_shop_identity",
+            "tenant_web_shop_known_hosts"
+        ]
+    );
+    let delivered = handed_over(root);
+    assert_eq!(
+        delivered["dev-web-shop/web-repo-auth"],
+        BTreeMap::from([
+            (
+                "identity".to_owned(),
+                "${tenant_web_shop_identity}".to_owned()
+            ),
+            (
+                "known_hosts".to_owned(),
+                "${tenant_web_shop_known_hosts}".to_owned()
+            ),
+        ])
+    );
+}

@@ -429,3 +429,47 @@ fn a_cluster_api_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_m
         "{stderr}"
     );
 }
+
+/// A private tenant repository on a new Cluster API cluster with its own Flux: its Secret is
+/// needed in the tenant's namespace there before Flux can fetch the tenant's apps, and the
+/// cluster does not exist yet. The operator adds the tenant's keys to the Secret on the
+/// manager that the hand-over fills the tenant's Secret from; nothing is asked of ci-1.
+#[test]
+fn a_cluster_api_cluster_with_its_own_flux_gets_private_tenants_secrets_from_its_manager() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    common::append(
+        root,
+        "fleet/tenants/kaizentm.yaml",
+        "secretRef: kaizentm-repo-auth\n",
+    );
+    let stderr = ok(
+        root,
+        &[
+            "add-cluster",
+            "ci-1",
+            "--provider",
+            "docker",
+            "--managed-by",
+            "k3d-america",
+            "--flux",
+            "local",
+            "--env",
+            "dev",
+            "--set",
+            "KUBERNETES_VERSION=v1.33.1",
+            "--set",
+            "POD_CIDR=10.70.0.0/16",
+            "--set",
+            "SERVICE_CIDR=10.71.0.0/16",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "on k3d-america: Secret ci-1/ci-1-flux-system with keys `tenant_kaizentm_username`, `tenant_kaizentm_password`: tenant kaizentm's repository credentials as `tenant_kaizentm_username`, `tenant_kaizentm_password` (the keys `username`, `password` of its Secret kaizentm-repo-auth, each value base64-encoded likewise), which the Kustomization ci-1-flux-environments writes into Secret kaizentm-repo-auth in dev-kaizentm on ci-1\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("on ci-1:"), "{stderr}");
+    assert_renders(root);
+}

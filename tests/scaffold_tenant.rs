@@ -189,3 +189,75 @@ fn add_app_refuses_bad_arguments() {
         "{stderr}"
     );
 }
+
+/// A private tenant that comes to a Cluster API cluster with its own Flux: the Secret on the
+/// manager that the hand-over fills the tenant's Secret from exists already (for another
+/// private tenant there), and gains the new tenant's keys, which are what the operator adds.
+#[test]
+fn add_tenant_to_a_cluster_with_its_own_flux_lists_the_keys_to_add_on_the_manager() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    common::append(
+        root,
+        "fleet/tenants/kaizentm.yaml",
+        "secretRef: kaizentm-repo-auth\n",
+    );
+    common::append(
+        root,
+        "fleet/tenants/yakuza.yaml",
+        "secretRef: yakuza-repo-auth\n",
+    );
+    ok(
+        root,
+        &[
+            "add-cluster",
+            "ci-1",
+            "--provider",
+            "docker",
+            "--managed-by",
+            "k3d-america",
+            "--flux",
+            "local",
+            "--env",
+            "dev",
+            "--set",
+            "KUBERNETES_VERSION=v1.33.1",
+            "--set",
+            "POD_CIDR=10.70.0.0/16",
+            "--set",
+            "SERVICE_CIDR=10.71.0.0/16",
+        ],
+    );
+    let stderr = ok(
+        root,
+        &[
+            "add-tenant",
+            "yakuza",
+            "--repo",
+            "https://github.com/yakuza/gitops-manifests",
+            "--env",
+            "dev",
+            "--cluster",
+            "ci-1",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "on k3d-america: Secret ci-1/ci-1-flux-system with keys `tenant_yakuza_username`, `tenant_yakuza_password`: add to the Secret you created: tenant kaizentm's repository credentials"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "tenant yakuza's repository credentials as `tenant_yakuza_username`, `tenant_yakuza_password` (the keys `username`, `password` of its Secret yakuza-repo-auth, each value base64-encoded likewise), which the Kustomization ci-1-flux-environments writes into Secret yakuza-repo-auth in dev-yakuza on ci-1\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("on ci-1:"), "{stderr}");
+    assert_eq!(
+        stderr.matches("Secret ci-1/ci-1-flux-system").count(),
+        1,
+        "{stderr}"
+    );
+    assert_renders(root);
+}

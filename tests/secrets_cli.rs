@@ -49,3 +49,22 @@ fn secrets_json_is_machine_readable() {
             .all(|secret| secret["provided_by"] == "operator")
     );
 }
+
+/// The Cluster API test fleet with a private tenant repository: on os-edge, whose Flux its
+/// manager installs, every Git Secret comes from the manager, and the operator's one Secret
+/// there lists the tenant's keys beside the fleet repo's.
+#[test]
+fn secrets_of_a_private_tenant_on_a_cluster_with_its_own_flux_are_the_managers() {
+    let fleet = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &common::repo_root().join("tests/fixtures/capi-fleet"),
+        fleet.path(),
+    );
+    common::append(
+        fleet.path(),
+        "fleet/tenants/shop.yaml",
+        "secretRef: shop-repo-auth\n",
+    );
+    let human = stdout_of(fleetgen(fleet.path()).args(["secrets"]).assert().success());
+    insta::assert_snapshot!("secrets_capi_private_tenant", human);
+}

@@ -4,6 +4,7 @@
 pub mod capi;
 mod clusters;
 mod environments;
+pub mod hand_over;
 pub mod keys;
 pub mod names;
 pub mod policy;
@@ -42,15 +43,9 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// The keys of the Git Secret that source-controller reads for this URL: an SSH key and
-    /// the host's keys for `ssh://`, a user and password (or token) otherwise. Each is also a
-    /// valid name for a Flux post-build variable.
+    /// The keys of the Git Secret that source-controller reads for the fleet repo.
     pub fn secret_keys(&self) -> &'static [&'static str] {
-        if self.url.to_ascii_lowercase().starts_with("ssh://") {
-            &["identity", "known_hosts"]
-        } else {
-            &["username", "password"]
-        }
+        hand_over::git_secret_keys(&self.url)
     }
 }
 

@@ -63,6 +63,10 @@ pub struct ClusterContext {
     /// must exist in every environment's namespace before the cluster's own Flux does: the
     /// Git Secret a Cluster API cluster's manager hands over to each of them.
     pub environments: Vec<EnvironmentContext>,
+    /// For a Cluster API cluster with its own Flux, the private tenant repositories' Secrets
+    /// its manager creates in their tenant namespaces before Flux runs there, one per
+    /// environment and tenant (`model::hand_over`). Empty for other clusters.
+    pub tenant_secrets: Vec<TenantSecretContext>,
     /// For a Cluster API cluster, the namespace on its manager where Cluster API writes
     /// `<cluster>-kubeconfig`: `<cluster>`, beside the Cluster object. A Flux Kustomization can
     /// only read a kubeconfig Secret in its own namespace, so everything the manager applies to
@@ -94,6 +98,25 @@ pub struct EnvironmentContext {
     pub branch: String,
     /// `<env>-flux-system`.
     pub namespace: String,
+}
+
+/// A tenant's Git Secret that a manager hands over (see `ClusterContext::tenant_secrets`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantSecretContext {
+    pub env: String,
+    pub tenant: String,
+    /// `<env>-<tenant>`.
+    pub namespace: String,
+    /// The tenant's `secretRef`.
+    pub name: String,
+    /// Each data key of the Secret with the post-build variable that fills it in.
+    pub data: Vec<SecretVariable>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretVariable {
+    pub key: String,
+    pub variable: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -376,6 +399,24 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
             .values()
             .filter(|env| env.clusters.contains_key(&cluster.name))
             .map(environment_context)
+            .collect(),
+        tenant_secrets: fleet
+            .tenant_hand_overs(cluster)
+            .iter()
+            .map(|hand_over| TenantSecretContext {
+                env: hand_over.env.name.clone(),
+                tenant: hand_over.tenant.name.clone(),
+                namespace: hand_over.namespace(),
+                name: hand_over.secret.to_owned(),
+                data: hand_over
+                    .variables()
+                    .into_iter()
+                    .map(|(key, variable)| SecretVariable {
+                        key: key.to_owned(),
+                        variable,
+                    })
+                    .collect(),
+            })
             .collect(),
         kubeconfig_namespace: cluster.is_capi().then(|| cluster.name.clone()),
         cni_version: cluster

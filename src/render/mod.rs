@@ -636,6 +636,7 @@ mod tests {
             driver: "c".to_owned(),
             remotes: Vec::new(),
             environments: Vec::new(),
+            tenant_secrets: Vec::new(),
             kubeconfig_namespace: None,
             cni_version: None,
             values: BTreeMap::new(),

@@ -128,15 +128,7 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
         Some(after) => after
             .secrets
             .iter()
-            .filter(|secret| {
-                before.as_ref().is_none_or(|before| {
-                    !before.secrets.iter().any(|had| {
-                        (&had.cluster, &had.namespace, &had.name)
-                            == (&secret.cluster, &secret.namespace, &secret.name)
-                    })
-                })
-            })
-            .cloned()
+            .filter_map(|secret| added(before.as_ref().map(|b| b.secrets.as_slice()), secret))
             .collect(),
         None => Vec::new(),
     };
@@ -152,6 +144,34 @@ pub fn finish(root: &Path, proposal: Proposal, dry_run: bool) -> Result<Outcome>
         secrets,
         prune,
         next,
+    })
+}
+
+/// What of `secret` the operator has to add after a change: all of it when no Secret of that
+/// cluster, namespace and name was needed before, the keys it did not have when one was (a
+/// manager's `<cluster>-flux-system` gains a tenant's keys when a private tenant comes to the
+/// cluster), nothing otherwise.
+fn added(before: Option<&[Secret]>, secret: &Secret) -> Option<Secret> {
+    let Some(had) = before.into_iter().flatten().find(|had| {
+        (&had.cluster, &had.namespace, &had.name)
+            == (&secret.cluster, &secret.namespace, &secret.name)
+    }) else {
+        return Some(secret.clone());
+    };
+    let keys: Vec<String> = secret
+        .keys
+        .iter()
+        .filter(|key| !had.keys.contains(key))
+        .cloned()
+        .collect();
+    if keys.is_empty() {
+        return None;
+    }
+    Some(Secret {
+        purpose: format!("add to the Secret you created: {}", secret.purpose),
+        keys,
+        optional_keys: Vec::new(),
+        ..secret.clone()
     })
 }
 

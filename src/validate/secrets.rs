@@ -202,12 +202,10 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
             .collect();
         if let Some(secret) = &fleet.repo.secret_ref {
             // A Cluster API cluster with its own Flux gets these from its manager (below).
-            for driver in drivers.iter().filter(|driver| {
-                !fleet
-                    .clusters
-                    .get(**driver)
-                    .is_some_and(|cluster| cluster.is_capi() && !cluster.is_remote())
-            }) {
+            for driver in drivers
+                .iter()
+                .filter(|driver| !is_handed_over(fleet, driver))
+            {
                 add(Secret::new(
                     driver,
                     &env.flux_namespace(),
@@ -232,7 +230,11 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
                 .filter_map(|name| fleet.clusters.get(name))
                 .map(|cluster| cluster.driver())
                 .collect();
-            for host in hosts {
+            // A Cluster API cluster with its own Flux gets it from its manager (below).
+            for host in hosts
+                .into_iter()
+                .filter(|host| !is_handed_over(fleet, host))
+            {
                 add(Secret::new(
                     host,
                     &env.tenant_namespace(tenant_name),
@@ -248,11 +250,8 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
         let Some(manager) = &cluster.manager else {
             continue;
         };
-        if let Some(secret) = &fleet.repo.secret_ref
-            && cluster.is_capi()
-            && !cluster.is_remote()
-        {
-            for secret in fleet_repo_hand_over(fleet, cluster, manager, secret) {
+        if cluster.is_capi() && !cluster.is_remote() {
+            for secret in hand_over(fleet, cluster, manager) {
                 add(secret);
             }
         }
@@ -335,67 +334,125 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
     list
 }
 
+/// Whether the Git Secrets of `cluster` come from its manager's hand-over: it is a Cluster
+/// API cluster with its own Flux.
+fn is_handed_over(fleet: &Fleet, cluster: &str) -> bool {
+    fleet.clusters.get(cluster).is_some_and(|cluster| {
+        cluster.is_capi() && !cluster.is_remote() && cluster.manager.is_some()
+    })
+}
+
 /// A Cluster API cluster with its own Flux cannot fetch the fleet repo before it has the
-/// repo's Secret, in `flux-system` and in each environment's namespace, and nobody can create
-/// them there before the cluster exists: the manager's hand-over Kustomizations
-/// `<cluster>-flux` and `<cluster>-flux-environments` create them, from post-build variables
-/// they take from a Secret in the cluster's namespace on the manager (capi-flux). That one is
-/// the operator's, and one is enough: the fleet names a single `secretRef` for its repo, so
-/// every branch's GitRepository reads the same credential, under the same keys.
-fn fleet_repo_hand_over(
-    fleet: &Fleet,
-    cluster: &crate::model::Cluster,
-    manager: &str,
-    secret: &str,
-) -> Vec<Secret> {
+/// repo's Secret, in `flux-system` and in each environment's namespace, nor a private tenant
+/// repository before it has that one's in the tenant's namespace; and nobody can create them
+/// there before the cluster exists. The manager's hand-over Kustomizations `<cluster>-flux`
+/// and `<cluster>-flux-environments` create them, from post-build variables they take from a
+/// Secret in the cluster's namespace on the manager (capi-flux). That one is the operator's,
+/// and one is enough: the fleet names a single `secretRef` for its repo, so every branch's
+/// GitRepository reads the same credential, under the same keys; a tenant names one for its
+/// repository, so each of its environments reads the same one too, under keys of its own
+/// (`model::hand_over::tenant_variable`), which keeps one credential in one place on the
+/// manager rather than one Secret per tenant and environment to keep in step.
+fn hand_over(fleet: &Fleet, cluster: &crate::model::Cluster, manager: &str) -> Vec<Secret> {
     let source = format!("{}-flux-system", cluster.name);
-    let keys = fleet.repo.secret_keys();
     let name = &cluster.name;
-    let environments: Vec<&crate::model::Environment> = fleet
-        .environments
-        .values()
-        .filter(|env| env.clusters.contains_key(name))
-        .collect();
-    let mut targets = vec!["flux-system".to_owned()];
-    targets.extend(environments.iter().map(|env| env.flux_namespace()));
-    let writers = if environments.is_empty() {
-        format!("the Kustomization {name}-flux writes")
-    } else {
-        format!("the Kustomizations {name}-flux and {name}-flux-environments write")
-    };
-    let mut secrets = vec![Secret::new(
-        manager,
-        name,
-        &source,
-        Provider::Operator,
-        format!(
+    let from = format!("from Secret {name}/{source} on {manager}");
+    let mut keys: Vec<String> = Vec::new();
+    let mut parts = Vec::new();
+    let mut secrets = Vec::new();
+    if let Some(secret) = &fleet.repo.secret_ref {
+        let repo_keys = fleet.repo.secret_keys();
+        keys.extend(repo_keys.iter().map(|key| (*key).to_owned()));
+        let environments: Vec<&crate::model::Environment> = fleet
+            .environments
+            .values()
+            .filter(|env| env.clusters.contains_key(name))
+            .collect();
+        let mut targets = vec!["flux-system".to_owned()];
+        targets.extend(environments.iter().map(|env| env.flux_namespace()));
+        let writers = if environments.is_empty() {
+            format!("the Kustomization {name}-flux writes")
+        } else {
+            format!("the Kustomizations {name}-flux and {name}-flux-environments write")
+        };
+        parts.push(format!(
             "the fleet repo's credentials for {name}'s own Flux: the keys of its Secret {secret}, each value base64-encoded as in that Secret's data; {writers} them into Secret {secret} in {} on {name}",
             targets.join(", ")
-        ),
-        keys,
-    )];
-    let from = format!("from Secret {name}/{source} on {manager}");
-    secrets.push(Secret::new(
-        name,
-        "flux-system",
-        secret,
-        Provider::Manager,
-        format!("Git credentials for the fleet repo, {from}"),
-        keys,
-    ));
-    for env in environments {
+        ));
         secrets.push(Secret::new(
             name,
-            &env.flux_namespace(),
+            "flux-system",
             secret,
             Provider::Manager,
-            format!(
-                "Git credentials for the fleet repo, branch {}, {from}",
-                env.branch
-            ),
-            keys,
+            format!("Git credentials for the fleet repo, {from}"),
+            repo_keys,
         ));
+        for env in environments {
+            secrets.push(Secret::new(
+                name,
+                &env.flux_namespace(),
+                secret,
+                Provider::Manager,
+                format!(
+                    "Git credentials for the fleet repo, branch {}, {from}",
+                    env.branch
+                ),
+                repo_keys,
+            ));
+        }
     }
+    // One entry per tenant, with the namespaces of all its environments.
+    let mut tenants: BTreeMap<&str, (Vec<String>, Vec<String>, &str)> = BTreeMap::new();
+    for tenant in fleet.tenant_hand_overs(cluster) {
+        let namespace = tenant.namespace();
+        let variables = tenant.variables();
+        secrets.push(Secret::new(
+            name,
+            &namespace,
+            tenant.secret,
+            Provider::Manager,
+            format!(
+                "Git credentials for tenant {}'s repository, {from}",
+                tenant.tenant.name
+            ),
+            tenant.tenant.secret_keys(),
+        ));
+        let entry = tenants
+            .entry(&tenant.tenant.name)
+            .or_insert_with(|| (Vec::new(), Vec::new(), tenant.secret));
+        if entry.0.is_empty() {
+            entry.0 = variables
+                .into_iter()
+                .map(|(_, variable)| variable)
+                .collect();
+        }
+        entry.1.push(namespace);
+    }
+    for (tenant, (variables, namespaces, secret)) in &tenants {
+        let repo_keys = fleet.tenants[*tenant].secret_keys();
+        parts.push(format!(
+            "tenant {tenant}'s repository credentials as `{}` (the keys `{}` of its Secret {secret}, each value base64-encoded likewise), which the Kustomization {name}-flux-environments writes into Secret {secret} in {} on {name}",
+            variables.join("`, `"),
+            repo_keys.join("`, `"),
+            namespaces.join(", ")
+        ));
+        keys.extend(variables.iter().cloned());
+    }
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    secrets.insert(
+        0,
+        Secret::new(
+            manager,
+            name,
+            &source,
+            Provider::Operator,
+            parts.join("; and "),
+            &keys,
+        ),
+    );
     secrets
 }
 

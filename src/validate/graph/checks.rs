@@ -152,25 +152,28 @@ impl<'a> Walker<'a> {
 /// `flux bootstrap`, or by a manager's Kustomization for a Cluster API cluster) and then
 /// reconciled by the cluster's own `flux-system` Kustomization: two appliers by design. The
 /// same holds for a namespace that a manager creates from that folder ahead of the cluster's
-/// own Flux (to put the environments' Git Secrets in it): it is created only if absent, and
-/// the cluster's Flux, which declares it elsewhere, owns it from then on.
+/// own Flux (to put an environment's or a tenant's Git Secret in it): it is created only if
+/// absent, and the cluster's Flux, which declares it elsewhere (an environment's from the main
+/// branch, a tenant's from its environment's `tenants`), owns it from then on.
 fn is_bootstrap_install(cluster: &str, first: &Applied<'_>, second: &Applied<'_>) -> bool {
     let bootstrap_via = format!("{BOOTSTRAP}/{BOOTSTRAP}");
     let install_dir = format!("clusters/{cluster}/{BOOTSTRAP}/");
-    let (installed, own) = if *first.via == *bootstrap_via {
-        (second, first)
-    } else if *second.via == *bootstrap_via {
-        (first, second)
-    } else {
-        return false;
-    };
-    if !installed.object.document.path.starts_with(&install_dir) {
-        return false;
+    let from_install =
+        |applied: &Applied<'_>| applied.object.document.path.starts_with(&install_dir);
+    if std::ptr::eq(first.object.document, second.object.document) {
+        return from_install(first)
+            && (*first.via == *bootstrap_via || *second.via == *bootstrap_via);
     }
-    std::ptr::eq(first.object.document, second.object.document)
-        || (*installed.via_cluster != *cluster
-            && own.object.group().is_empty()
-            && own.object.kind() == "Namespace")
+    let (installed, own) = if *first.via_cluster == *cluster {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    from_install(installed)
+        && *installed.via_cluster != *cluster
+        && *own.via_cluster == *cluster
+        && own.object.group().is_empty()
+        && own.object.kind() == "Namespace"
 }
 
 /// `(kind, namespace, name)`.
