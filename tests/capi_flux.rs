@@ -727,4 +727,26 @@ fn private_tenants_on_a_cluster_with_its_own_flux_keep_keys_of_their_own() {
             ),
         ])
     );
+
+    // A private tenant that does not run on os-edge has nothing handed over there.
+    fs::write(
+        root.join("environments/dev/tenants/web-shop.yaml"),
+        "clusters:\n  - mgmt\n",
+    )
+    .unwrap();
+    assert!(!handed_over(root).contains_key("dev-web-shop/web-repo-auth"));
+    let secrets = needed(root);
+    assert_eq!(
+        find(&secrets, "mgmt", "os-edge", "os-edge-flux-system").keys,
+        [
+            "identity",
+            "known_hosts",
+            "tenant_shop_username",
+            "tenant_shop_password"
+        ]
+    );
+    assert_eq!(
+        find(&secrets, "mgmt", "dev-web-shop", "web-repo-auth").provided_by,
+        Provider::Operator
+    );
 }
