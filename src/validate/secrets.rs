@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::graph::Simulation;
 use crate::model::Fleet;
+use crate::model::hand_over::TenantHandOver;
 
 /// Who makes a Secret exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -402,10 +403,9 @@ fn hand_over(fleet: &Fleet, cluster: &crate::model::Cluster, manager: &str) -> V
         }
     }
     // One entry per tenant, with the namespaces of all its environments.
-    let mut tenants: BTreeMap<&str, (Vec<String>, Vec<String>, &str)> = BTreeMap::new();
+    let mut tenants: BTreeMap<&str, (TenantHandOver<'_>, Vec<String>)> = BTreeMap::new();
     for tenant in fleet.tenant_hand_overs(cluster) {
         let namespace = tenant.namespace();
-        let variables = tenant.variables();
         secrets.push(Secret::new(
             name,
             &namespace,
@@ -417,26 +417,28 @@ fn hand_over(fleet: &Fleet, cluster: &crate::model::Cluster, manager: &str) -> V
             ),
             tenant.tenant.secret_keys(),
         ));
-        let entry = tenants
+        tenants
             .entry(&tenant.tenant.name)
-            .or_insert_with(|| (Vec::new(), Vec::new(), tenant.secret));
-        if entry.0.is_empty() {
-            entry.0 = variables
-                .into_iter()
-                .map(|(_, variable)| variable)
-                .collect();
-        }
-        entry.1.push(namespace);
+            .or_insert_with(|| (tenant, Vec::new()))
+            .1
+            .push(namespace);
     }
-    for (tenant, (variables, namespaces, secret)) in &tenants {
-        let repo_keys = fleet.tenants[*tenant].secret_keys();
+    for (tenant, namespaces) in tenants.values() {
+        let variables: Vec<String> = tenant
+            .variables()
+            .into_iter()
+            .map(|(_, variable)| variable)
+            .collect();
         parts.push(format!(
-            "tenant {tenant}'s repository credentials as `{}` (the keys `{}` of its Secret {secret}, each value base64-encoded likewise), which the Kustomization {name}-flux-environments writes into Secret {secret} in {} on {name}",
+            "tenant {}'s repository credentials as `{}` (the keys `{}` of its Secret {}, each value base64-encoded likewise), which the Kustomization {name}-flux-environments writes into Secret {} in {} on {name}",
+            tenant.tenant.name,
             variables.join("`, `"),
-            repo_keys.join("`, `"),
+            tenant.tenant.secret_keys().join("`, `"),
+            tenant.secret,
+            tenant.secret,
             namespaces.join(", ")
         ));
-        keys.extend(variables.iter().cloned());
+        keys.extend(variables);
     }
     if parts.is_empty() {
         return Vec::new();
