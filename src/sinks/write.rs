@@ -211,7 +211,17 @@ fn refuse_links_to(out: &Path, branch_dir: &Path) -> Result<()> {
 fn stage(out: &Path, plan: &BranchPlan<'_>, progress: &dyn Progress) -> Result<PathBuf> {
     let branch_root = plan.base.root();
     let stage = atomic::stage_dir(out, branch_root)?;
-    let result = fill_stage(&stage, plan, progress);
+    let result = fill_stage(&stage, plan, progress).map_err(|error| match error {
+        // The stage is an implementation detail: name the file where the user will look.
+        Error::Write { path, source } => Error::Write {
+            path: match path.strip_prefix(&stage) {
+                Ok(inside) => branch_root.join(inside),
+                Err(_) => path,
+            },
+            source,
+        },
+        other => other,
+    });
     if let Err(error) = result {
         let _ = fs::remove_dir_all(&stage);
         return Err(error);
