@@ -502,3 +502,30 @@ fn render_validate_and_write_report_every_step() {
     fleetgen::sinks::write::write_with(&out, &compiled.rendered.branches, options, &again).unwrap();
     assert_eq!(again.stages(), [("writing".to_owned(), 0, 0)]);
 }
+
+/// Branches are staged side by side: when one of them cannot be staged, no branch is swapped
+/// in and every stage is removed, so the output is the old one, whole.
+#[test]
+fn a_branch_that_cannot_be_staged_leaves_every_branch_old() {
+    let fleet = tempfile::tempdir().unwrap();
+    synthetic_fleet(fleet.path(), 2, 2, "old");
+    let out = fleet.path().join("out");
+    assert!(render_into(fleet.path(), &out).status().unwrap().success());
+    // A hand-written file where the new e1 tree needs a folder: e1 fails while it is staged,
+    // after main and e0 (which change too) may have been staged already.
+    fs::remove_dir_all(out.join("e1/tenants")).unwrap();
+    fs::write(out.join("e1/tenants"), "a file in the way").unwrap();
+    synthetic_fleet(fleet.path(), 2, 2, "new");
+    let before = pictures(&out);
+    // --force: past the hand-edit refusal, into staging.
+    let output = render_into(fleet.path(), &out)
+        .arg("--force")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("out/e1/tenants: File exists"), "{stderr}");
+    assert_eq!(pictures(&out), before, "{stderr}");
+    assert_eq!(leftovers(&out), Vec::<String>::new());
+}

@@ -21,6 +21,8 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::atomic;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -74,22 +76,36 @@ pub fn write_with(
     let _lock = atomic::lock_dir(out)?;
     atomic::recover_branches(out)?;
     let (plans, report) = plan(out, branches, options)?;
-    let mut staged = Vec::new();
-    let changed = || plans.iter().filter(|plan| !plan.changes.is_empty());
+    let changed: Vec<&BranchPlan<'_>> = plans
+        .iter()
+        .filter(|plan| !plan.changes.is_empty())
+        .collect();
     progress.start(
         "writing",
-        changed().map(|plan| plan.tree.len() as u64).sum(),
+        changed.iter().map(|plan| plan.tree.len() as u64).sum(),
     );
-    for branch in changed() {
-        match stage(out, branch, progress) {
+    // Branches are staged side by side: creating files is the floor of a cold render, and
+    // the file system creates them in separate folders in parallel. Nothing is swapped in
+    // before every branch is staged, so a failure anywhere leaves the output as it was.
+    let results: Vec<Result<PathBuf>> = changed
+        .par_iter()
+        .map(|branch| stage(out, branch, progress))
+        .collect();
+    let mut staged = Vec::new();
+    let mut failure = None;
+    for (branch, result) in changed.iter().zip(results) {
+        match result {
             Ok(stage) => staged.push((stage, branch.base.root().to_path_buf())),
             Err(error) => {
-                for (stage, _) in &staged {
-                    let _ = fs::remove_dir_all(stage);
-                }
-                return Err(error);
+                failure.get_or_insert(error);
             }
         }
+    }
+    if let Some(error) = failure {
+        for (stage, _) in &staged {
+            let _ = fs::remove_dir_all(stage);
+        }
+        return Err(error);
     }
     progress.finish();
     atomic::swap_in(&staged)?;
@@ -195,7 +211,17 @@ fn refuse_links_to(out: &Path, branch_dir: &Path) -> Result<()> {
 fn stage(out: &Path, plan: &BranchPlan<'_>, progress: &dyn Progress) -> Result<PathBuf> {
     let branch_root = plan.base.root();
     let stage = atomic::stage_dir(out, branch_root)?;
-    let result = fill_stage(&stage, plan, progress);
+    let result = fill_stage(&stage, plan, progress).map_err(|error| match error {
+        // The stage is an implementation detail: name the file where the user will look.
+        Error::Write { path, source } => Error::Write {
+            path: match path.strip_prefix(&stage) {
+                Ok(inside) => branch_root.join(inside),
+                Err(_) => path,
+            },
+            source,
+        },
+        other => other,
+    });
     if let Err(error) = result {
         let _ = fs::remove_dir_all(&stage);
         return Err(error);
