@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
-use crate::plan::{self, Plan};
+use crate::plan;
 use crate::progress::Progress;
 use crate::render::{self, Rendered, blueprint};
 
@@ -14,7 +14,9 @@ use crate::render::{self, Rendered, blueprint};
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub fleet: Fleet,
-    pub plan: Plan,
+    /// How many units the plan had: the plan itself is let go once rendered, before
+    /// validation needs the memory.
+    pub units: usize,
     pub rendered: Rendered,
     /// How long each stage took, in order: what `--verbose` reports.
     pub timings: Vec<(&'static str, Duration)>,
@@ -68,7 +70,7 @@ fn compile_from(
     lap("render");
     Ok(Compiled {
         fleet,
-        plan,
+        units: plan.units.len(),
         rendered,
         timings,
     })

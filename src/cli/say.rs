@@ -72,7 +72,7 @@ pub fn compiled(compiled: &crate::pipeline::Compiled) {
         fleet.clusters.len(),
         fleet.environments.len(),
         fleet.tenants.len(),
-        compiled.plan.units.len(),
+        compiled.units,
         branches(compiled)
     ));
 }

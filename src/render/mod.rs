@@ -30,8 +30,6 @@ pub struct Rendered {
     pub branches: Branches,
     /// Per branch, the directories that are `flux bootstrap` paths.
     pub bootstrap_paths: BTreeMap<String, BTreeSet<String>>,
-    /// Per branch and path, the blueprint that wrote the file.
-    pub origins: BTreeMap<String, BTreeMap<String, String>>,
     /// Per branch, files the operator commits by hand (path → how to make it).
     pub operator_files: BTreeMap<String, BTreeMap<String, String>>,
     /// Per environment, the main-branch files rendered for it (its entry point on each
@@ -70,7 +68,6 @@ pub fn render_with(
         rendered
             .bootstrap_paths
             .insert(branch.clone(), BTreeSet::new());
-        rendered.origins.insert(branch.clone(), BTreeMap::new());
         rendered
             .operator_files
             .insert(branch.clone(), BTreeMap::new());
@@ -97,6 +94,9 @@ pub fn render_with(
         .collect();
     progress.finish();
 
+    // Per branch and path, the blueprint that wrote the file, to name both writers of one
+    // path; let go once rendered.
+    let mut origins: BTreeMap<&str, BTreeMap<String, &str>> = BTreeMap::new();
     let mut diagnostics = Diagnostics::new();
     let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();
     let mut conflicts: Vec<failure::Conflict<'_>> = Vec::new();
@@ -128,12 +128,15 @@ pub fn render_with(
             .trees
             .get_mut(branch)
             .expect("branch was set up");
-        let origins = rendered.origins.get_mut(branch).expect("branch was set up");
+        let origins = origins.entry(branch.as_str()).or_default();
         for file in output.files {
             if tree.contains(&file.path) {
                 conflicts.push(failure::Conflict {
                     blueprint: blueprint.blueprint,
-                    first: origins.get(&file.path).cloned().unwrap_or_default(),
+                    first: origins
+                        .get(file.path.as_str())
+                        .map(|name| name.to_string())
+                        .unwrap_or_default(),
                     branch: branch.clone(),
                     path: file.path,
                     unit,
@@ -148,7 +151,7 @@ pub fn render_with(
                     .or_default()
                     .insert(file.path.clone());
             }
-            origins.insert(file.path, blueprint.blueprint.name.clone());
+            origins.insert(file.path, blueprint.blueprint.name.as_str());
         }
     }
     diagnostics.extend(failure::group_conflicts(conflicts, blueprints));
