@@ -58,8 +58,13 @@ pub fn of(simulation: &graph::Simulation<'_>) -> Inventory {
                 ObjectId {
                     kind: kind.to_owned(),
                     group: group.to_owned(),
-                    namespace: entry.object.namespace.clone().unwrap_or_default(),
-                    name: entry.object.name.clone(),
+                    namespace: entry
+                        .object
+                        .namespace
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    name: entry.object.name.to_string(),
                 },
                 Applier {
                     cluster: entry.via_cluster.to_string(),

@@ -2,8 +2,6 @@
 //! shared by the schema and graph checks, with enough of its text kept to point a finding at
 //! the line of the field it is about.
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -234,7 +232,16 @@ pub fn parse_and_check<'t>(
             Ok((documents, findings))
         })
         .collect();
-    let mut parsed = Parsed::default();
+    // Sized once: grown by doubling, the list of every document of a large fleet would carry
+    // up to as much again in spare room through the rest of validation.
+    let total = per_file
+        .iter()
+        .map(|result| result.as_ref().map_or(0, |(documents, _)| documents.len()))
+        .sum();
+    let mut parsed = Parsed {
+        documents: Vec::with_capacity(total),
+        ..Parsed::default()
+    };
     for result in per_file {
         match result {
             Ok((documents, findings)) => {
@@ -521,18 +528,35 @@ fn nth_entry(
     None
 }
 
-/// Documents grouped by `(branch, path)`, for the graph's walk over directories.
-pub fn by_file<'a, 't>(
+/// The documents of one file at a time, for the graph's walk over directories: found by
+/// bisecting the documents, which come in branch and path order, rather than through an index
+/// beside them.
+#[derive(Debug, Clone, Copy)]
+pub struct ByFile<'a, 't> {
     documents: &'a [Document<'t>],
-) -> BTreeMap<(&'t str, &'t str), Vec<&'a Document<'t>>> {
-    let mut files: BTreeMap<(&str, &str), Vec<&Document<'t>>> = BTreeMap::new();
-    for document in documents {
-        files
-            .entry((document.branch, document.path))
-            .or_default()
-            .push(document);
+}
+
+impl<'a, 't> ByFile<'a, 't> {
+    /// `documents` must be in branch and path order, as [`parse_and_check`] returns them.
+    pub fn new(documents: &'a [Document<'t>]) -> Self {
+        assert!(
+            documents.is_sorted_by_key(|document| (document.branch, document.path)),
+            "documents come in branch and path order"
+        );
+        Self { documents }
     }
-    files
+
+    /// The documents of `path` on `branch`, in document order.
+    pub fn get(&self, branch: &str, path: &str) -> &'a [Document<'t>] {
+        let key = (branch, path);
+        let start = self
+            .documents
+            .partition_point(|document| (document.branch, document.path) < key);
+        let end = start
+            + self.documents[start..]
+                .partition_point(|document| (document.branch, document.path) == key);
+        &self.documents[start..end]
+    }
 }
 
 #[cfg(test)]
@@ -571,6 +595,36 @@ kind: Second
         let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
         assert_eq!(documents.len(), 2);
         documents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn documents_of_a_file_are_found_by_branch_and_path() {
+        let mut branches = Branches::default();
+        for branch in ["dev", "main"] {
+            let mut tree = crate::tree::Tree::new();
+            tree.insert("a.yaml", "kind: A\n---\nkind: B\n");
+            tree.insert("b.yaml", "kind: C\n");
+            tree.insert("c/d.yaml", "kind: D\n");
+            branches.trees.insert(branch.to_owned(), tree);
+        }
+        let (documents, _) = parse_branches(&branches);
+        let files = ByFile::new(&documents);
+        let kinds = |branch: &str, path: &str| -> Vec<&str> {
+            files
+                .get(branch, path)
+                .iter()
+                .map(|document| {
+                    assert_eq!((document.branch, document.path), (branch, path));
+                    document.text.trim()
+                })
+                .collect()
+        };
+        assert_eq!(kinds("dev", "a.yaml"), ["kind: A", "kind: B"]);
+        assert_eq!(kinds("main", "a.yaml"), ["kind: A", "kind: B"]);
+        assert_eq!(kinds("main", "c/d.yaml"), ["kind: D"]);
+        assert!(kinds("dev", "c").is_empty());
+        assert!(kinds("qa", "a.yaml").is_empty());
+        assert!(kinds("main", "z.yaml").is_empty());
     }
 
     #[test]

@@ -312,7 +312,7 @@ pub fn needed(fleet: &Fleet, simulation: &Simulation<'_>) -> Vec<Secret> {
                     location.line,
                     object.describe()
                 );
-                let key = (cluster.clone(), namespace.clone(), name.to_owned());
+                let key = (cluster.clone(), namespace.to_string(), name.to_owned());
                 if pointer.contains("kubeConfig") && !secrets.contains_key(&key) {
                     // Not a Secret the fleet provides: the graph check reports it.
                     continue;

@@ -38,7 +38,7 @@ pub fn stream(
             &object.namespace,
             value.get_mut("metadata").and_then(Value::as_object_mut),
         ) {
-            metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+            metadata.insert("namespace".to_owned(), Value::String(namespace.to_string()));
         }
         // An object applied alike by two Kustomizations is one object on the cluster: the Flux
         // install (by bootstrap or a manager, then by the cluster's own Flux), and an

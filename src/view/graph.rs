@@ -153,8 +153,8 @@ impl FleetGraph {
                 let document = entry.object.document;
                 let object = ObjectRef {
                     kind: document.kind().unwrap_or_default().to_owned(),
-                    namespace: entry.object.namespace.clone(),
-                    name: entry.object.name.clone(),
+                    namespace: entry.object.namespace.as_deref().map(str::to_owned),
+                    name: entry.object.name.to_string(),
                 };
                 let is_flux_kustomization = object.kind == "Kustomization"
                     && document

@@ -2,6 +2,7 @@
 //! kustomization file's resources, bases, components and patches, or the one the controller
 //! generates where there is none; and the id conflicts kustomize refuses.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -64,14 +65,13 @@ impl<'a> Walker<'a> {
 
     fn objects_of(&self, branch: &str, path: &str) -> Vec<Placed<'a>> {
         self.files
-            .get(&(branch, path))
-            .into_iter()
-            .flatten()
+            .get(branch, path)
+            .iter()
             .filter(|document| document.is_object())
             .map(|document| Placed {
                 document,
-                namespace: document.namespace().map(str::to_owned),
-                name: document.name().unwrap_or_default().to_owned(),
+                namespace: document.namespace().map(Cow::Borrowed),
+                name: Cow::Borrowed(document.name().unwrap_or_default()),
             })
             .collect()
     }
@@ -125,11 +125,7 @@ impl<'a> Walker<'a> {
     fn build_kustomization(&self, branch: &str, dir: &str, file: &str) -> Build<'a> {
         let mut build = Build::default();
         build.files.insert(file.to_owned());
-        let Some(kustomization) = self
-            .files
-            .get(&(branch, file))
-            .and_then(|documents| documents.first().copied())
-        else {
+        let Some(kustomization) = self.files.get(branch, file).first() else {
             return build;
         };
         let mut diagnostics = Vec::new();
@@ -257,10 +253,10 @@ impl<'a> Walker<'a> {
             let before: BTreeSet<_> = build.objects.iter().map(Placed::id).collect();
             for object in &mut build.objects {
                 if self.namespaced(object) != Some(false) {
-                    object.namespace = Some(namespace.to_owned());
+                    object.namespace = Some(namespace.to_owned().into());
                 } else if object.group().is_empty() && object.kind() == "Namespace" {
                     // kustomize renames Namespace objects to the namespace it sets.
-                    object.name = namespace.to_owned();
+                    object.name = namespace.to_owned().into();
                 }
             }
             // Only ids that were distinct before and collide now are the transformation's doing.
@@ -286,7 +282,7 @@ impl<'a> Walker<'a> {
         if !prefix.is_empty() || !suffix.is_empty() {
             for object in &mut build.objects {
                 if object.kind() != "CustomResourceDefinition" {
-                    object.name = format!("{prefix}{}{suffix}", object.name);
+                    object.name = format!("{prefix}{}{suffix}", object.name).into();
                 }
             }
         }

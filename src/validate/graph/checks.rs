@@ -47,8 +47,13 @@ impl<'a> Walker<'a> {
             {
                 let key = (
                     entry.object.kind().to_owned(),
-                    entry.object.namespace.clone().unwrap_or_default(),
-                    entry.object.name.clone(),
+                    entry
+                        .object
+                        .namespace
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    entry.object.name.to_string(),
                 );
                 objects.entry(key).or_insert(entry);
             }

@@ -2,6 +2,7 @@
 //! Kustomization or HelmRelease names, the path it builds, the cluster its kubeConfig targets,
 //! and the tenant lockdown and cross-namespace rules its references must keep.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::build::Build;
@@ -18,7 +19,7 @@ impl<'a> Walker<'a> {
         &mut self,
         cluster: &str,
         build: &Build<'a>,
-        target_namespace: Option<&str>,
+        target_namespace: Option<&'a str>,
         via: &Arc<str>,
         via_cluster: &Arc<str>,
     ) {
@@ -27,7 +28,7 @@ impl<'a> Walker<'a> {
             if let Some(namespace) = target_namespace
                 && self.namespaced(&object) != Some(false)
             {
-                object.namespace = Some(namespace.to_owned());
+                object.namespace = Some(Cow::Borrowed(namespace));
             }
             let group = object.group().to_owned();
             let kind = object.kind().to_owned();
@@ -65,8 +66,8 @@ impl<'a> Walker<'a> {
                 } else {
                     let identity = (
                         cluster.to_owned(),
-                        object.namespace.clone().unwrap_or_default(),
-                        object.name.clone(),
+                        object.namespace.as_deref().unwrap_or_default().to_owned(),
+                        object.name.to_string(),
                     );
                     if self.followed.insert(identity) {
                         self.pending.push(Pending {
@@ -269,7 +270,7 @@ impl<'a> Walker<'a> {
                 .visited
                 .insert((branch.clone(), file.clone()));
         }
-        let target_namespace = document.str_at("/spec/targetNamespace").map(str::to_owned);
+        let target_namespace = document.str_at("/spec/targetNamespace");
         let via: Arc<str> = format!(
             "{}/{}",
             item.object.namespace.as_deref().unwrap_or_default(),
@@ -277,13 +278,7 @@ impl<'a> Walker<'a> {
         )
         .into();
         let via_cluster: Arc<str> = item.cluster.as_str().into();
-        self.apply(
-            &target,
-            &build,
-            target_namespace.as_deref(),
-            &via,
-            &via_cluster,
-        );
+        self.apply(&target, &build, target_namespace, &via, &via_cluster);
     }
 
     /// The cluster a Flux object applies to: the one its kubeConfig Secret is for, or its own.
@@ -293,10 +288,11 @@ impl<'a> Walker<'a> {
             return Some(item.cluster.clone());
         };
         let namespace = item.object.namespace.clone().unwrap_or_default();
-        if !self
-            .kubeconfigs
-            .contains(&(item.cluster.clone(), namespace.clone(), secret.to_owned()))
-        {
+        if !self.kubeconfigs.contains(&(
+            item.cluster.clone(),
+            namespace.to_string(),
+            secret.to_owned(),
+        )) {
             self.simulation.diagnostics.push(
                 Diagnostic::error(
                     "kubeconfig-secret",

@@ -16,12 +16,13 @@ mod checks;
 mod follow;
 mod paths;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::document::{Document, by_file};
+use super::document::{ByFile, Document};
 use super::schema::Schemas;
 use super::secrets;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -39,8 +40,10 @@ pub const BOOTSTRAP: &str = "flux-system";
 #[derive(Debug, Clone)]
 pub struct Placed<'a> {
     pub document: &'a Document<'a>,
-    pub namespace: Option<String>,
-    pub name: String,
+    /// Borrowed from the document unless a build or a Kustomization changes them: a large
+    /// fleet places hundreds of thousands of objects, most of them as they are written.
+    pub namespace: Option<Cow<'a, str>>,
+    pub name: Cow<'a, str>,
 }
 
 impl Placed<'_> {
@@ -56,8 +59,8 @@ impl Placed<'_> {
         (
             self.group().to_owned(),
             self.kind().to_owned(),
-            self.namespace.clone().unwrap_or_default(),
-            self.name.clone(),
+            self.namespace.as_deref().unwrap_or_default().to_owned(),
+            self.name.to_string(),
         )
     }
 
@@ -133,7 +136,7 @@ struct Walker<'a> {
     fleet: &'a Fleet,
     rendered: &'a Rendered,
     schemas: &'a Schemas,
-    files: BTreeMap<(&'a str, &'a str), Vec<&'a Document<'a>>>,
+    files: ByFile<'a, 'a>,
     /// Per branch, every directory that holds a file, at any depth.
     directories: BTreeMap<String, BTreeSet<String>>,
     builds: RefCell<HashMap<(String, String, bool), Rc<Build<'a>>>>,
@@ -184,7 +187,7 @@ impl<'a> Walker<'a> {
             fleet,
             rendered,
             schemas,
-            files: by_file(documents),
+            files: ByFile::new(documents),
             directories,
             builds: RefCell::new(HashMap::new()),
             build_findings: RefCell::new(Vec::new()),

@@ -221,7 +221,7 @@ fn applied(
                 &object.namespace,
                 value.get_mut("metadata").and_then(Value::as_object_mut),
             ) {
-                metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+                metadata.insert("namespace".to_owned(), Value::String(namespace.to_string()));
             }
             names.value(&mut value);
             let key = (
