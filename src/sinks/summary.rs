@@ -174,7 +174,7 @@ impl BranchSummary {
 
 impl BranchSummary {
     /// One line per group of clusters with the same changes, in natural order, at most
-    /// [`CLUSTER_LINES`] of them, then a line counting the rest.
+    /// `CLUSTER_LINES` of them, then a line counting the rest.
     pub fn cluster_lines(&self) -> Vec<String> {
         let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for (cluster, areas) in &self.clusters {

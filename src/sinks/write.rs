@@ -3,7 +3,7 @@
 //! The output directory is shared with people: they may keep hand-written files there, and they
 //! may (wrongly) edit a generated one. So fleetgen only ever touches files listed in the
 //! branch's ownership list and refuses to overwrite a generated file whose content no longer
-//! matches what it wrote (see [`changes`]).
+//! matches what it wrote (see [`super::changes`]).
 //!
 //! A branch is replaced as a whole, so that a kill at any instant leaves it old or new, never a
 //! mix: the new tree is built beside the old one in `<out>/.fleetgen-stage-…` (unchanged and
@@ -35,7 +35,7 @@ pub struct Options {
     pub force: bool,
 }
 
-/// What a write did (or, for [`changes`], would do), with paths relative to the output root.
+/// What a write did (or, for [`changes()`], would do), with paths relative to the output root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub added: Vec<PathBuf>,
@@ -62,7 +62,7 @@ pub fn write(out: &Path, branches: &Branches, options: Options) -> Result<Report
     write_with(out, branches, options, &crate::progress::Quiet)
 }
 
-/// [`write`], telling `progress` of each file of a changed branch as it is staged.
+/// [`write()`], telling `progress` of each file of a changed branch as it is staged.
 pub fn write_with(
     out: &Path,
     branches: &Branches,
