@@ -210,48 +210,73 @@ pub fn parse_and_check<'t>(
     check: impl Fn(&Document<'t>, Value) -> Vec<Diagnostic> + Sync,
     tick: &(dyn Fn() + Sync),
 ) -> Parsed<'t> {
-    let files: Vec<(&str, &str, &[u8])> = branches
-        .iter()
-        .flat_map(|(branch, tree)| {
-            tree.iter()
-                .map(move |(path, content)| (branch, path, content))
-        })
-        .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
-        .collect();
-    let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = files
-        .par_iter()
-        .map(|(branch, path, content)| {
-            let mut documents = Vec::new();
-            let mut findings = Vec::new();
-            for (mut document, value) in parse_values(branch, path, content)? {
-                document.keep_if_read_later(&value);
-                findings.extend(check(&document, value));
-                documents.push(document);
-            }
-            tick();
-            Ok((documents, findings))
-        })
-        .collect();
-    // Sized once: grown by doubling, the list of every document of a large fleet would carry
-    // up to as much again in spare room through the rest of validation.
-    let total = per_file
-        .iter()
-        .map(|result| result.as_ref().map_or(0, |(documents, _)| documents.len()))
+    // The files, lazily: a list of them all would itself weigh on a large fleet.
+    let files = || {
+        branches
+            .iter()
+            .flat_map(|(branch, tree)| {
+                tree.iter()
+                    .map(move |(path, content)| (branch, path, content))
+            })
+            .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
+    };
+    // Every document's slot is reserved up front, from a count of separators that can only
+    // overshoot (empty documents are dropped), and files are parsed a chunk at a time: the
+    // list is then filled without ever being copied, and only one chunk's documents wait
+    // beside it. Collecting every file's documents first held a large fleet's twice.
+    let bound = files()
+        .par_bridge()
+        .map(|(_, _, content)| document_bound(content))
         .sum();
     let mut parsed = Parsed {
-        documents: Vec::with_capacity(total),
+        documents: Vec::with_capacity(bound),
         ..Parsed::default()
     };
-    for result in per_file {
-        match result {
-            Ok((documents, findings)) => {
-                parsed.documents.extend(documents);
-                parsed.findings.extend(findings);
+    let mut remaining = files().peekable();
+    while remaining.peek().is_some() {
+        let chunk: Vec<(&str, &str, &[u8])> = remaining.by_ref().take(PARSE_CHUNK).collect();
+        let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = chunk
+            .par_iter()
+            .map(|(branch, path, content)| {
+                let mut documents = Vec::new();
+                let mut findings = Vec::new();
+                for (mut document, value) in parse_values(branch, path, content)? {
+                    document.keep_if_read_later(&value);
+                    findings.extend(check(&document, value));
+                    documents.push(document);
+                }
+                tick();
+                Ok((documents, findings))
+            })
+            .collect();
+        for result in per_file {
+            match result {
+                Ok((documents, findings)) => {
+                    parsed.documents.extend(documents);
+                    parsed.findings.extend(findings);
+                }
+                Err(diagnostic) => parsed.syntax.push(diagnostic),
             }
-            Err(diagnostic) => parsed.syntax.push(diagnostic),
         }
     }
     parsed
+}
+
+/// Files parsed in parallel before their documents join the list: enough to keep every
+/// thread busy, few enough that a chunk's documents are small beside the list.
+const PARSE_CHUNK: usize = 4096;
+
+/// At least as many as the documents [`split_documents`] finds in `content`: one, and one
+/// more per separator line.
+fn document_bound(content: &[u8]) -> usize {
+    1 + content
+        .split(|&byte| byte == b'\n')
+        .filter(|line| is_separator(line.strip_suffix(b"\r").unwrap_or(line)))
+        .count()
+}
+
+fn is_separator(line: &[u8]) -> bool {
+    line == b"---" || line.starts_with(b"--- ") || line.starts_with(b"---\t")
 }
 
 /// Splits a file at its `---` lines and parses each document, keeping every value. Empty
@@ -330,8 +355,7 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
         let end = offset + line.len();
         let bare = line.strip_suffix('\n').unwrap_or(line);
         let bare = bare.strip_suffix('\r').unwrap_or(bare);
-        let is_separator = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
-        if is_separator {
+        if is_separator(bare.as_bytes()) {
             documents.push((first_line, &text[start..offset]));
             start = end;
             first_line = index + 2;
@@ -595,6 +619,21 @@ kind: Second
         let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
         assert_eq!(documents.len(), 2);
         documents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_document_bound_is_never_below_the_split() {
+        for text in [
+            "",
+            "a: 1\n",
+            "a: 1\n---\nb: 2\n",
+            "---\na: 1\n---\n",
+            "a: 1\r\n---\r\nb: 2\r\n--- # c\r\nd: 3\n",
+            "a: |\n  ---x\n----\n---\tz\n",
+        ] {
+            let split = split_documents(text).len();
+            assert_eq!(document_bound(text.as_bytes()), split, "{text:?}");
+        }
     }
 
     #[test]
