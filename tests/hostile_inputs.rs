@@ -88,6 +88,33 @@ refused!(environment_branch_against_git_rules, |root| write(
     "branch: dev/.hidden\n"
 ));
 
+// Names that become Secret names, namespaces, Flux variable names and paths (the Cluster API
+// hand-over writes tenant names and secretRefs into the manager's Secret and into paths).
+
+refused!(tenant_secret_ref_that_adds_a_document, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "role: admin",
+    "role: admin\nsecretRef: \"kaizentm-git\\n---\\napiVersion: v1\\nkind: Secret\""
+));
+
+refused!(tenant_secret_ref_that_climbs_out, |root| replace(
+    root,
+    "fleet/tenants/kaizentm.yaml",
+    "role: admin",
+    "role: admin\nsecretRef: ../../etc/passwd"
+));
+
+refused!(tenant_named_as_an_absolute_path, |root| {
+    for dir in ["fleet/tenants", "environments/dev/tenants"] {
+        fs::rename(
+            root.join(dir).join("kaizentm.yaml"),
+            root.join(dir).join("%2Fetc.yaml"),
+        )
+        .unwrap();
+    }
+});
+
 // Secrets and credentials.
 
 refused!(credentials_in_the_fleet_repo_url, |root| replace(
