@@ -321,4 +321,23 @@ fn a_cluster_name_too_long_for_the_environments_hand_over_is_an_input_error() {
         "",
     );
     render(root);
+
+    // A private tenant on the cluster is handed over by the same Kustomization, public fleet
+    // repo or not.
+    replace_in(
+        &root.join("fleet/tenants/shop.yaml"),
+        "repo: https://git.example.com/shop/deploy\n",
+        "repo: https://git.example.com/shop/deploy\nsecretRef: shop-git\n",
+    );
+    let diagnostics = refused(
+        root,
+        "a private tenant on a name too long for the hand-over",
+    );
+    let found = finding(&diagnostics, "name-too-long");
+    assert!(
+        found.starts_with(&format!(
+            "fleet/clusters/{long}.env:1:1: error: Kustomization name `{long}-flux-environments`"
+        )),
+        "{found}"
+    );
 }

@@ -65,6 +65,22 @@ impl Tenant {
 }
 
 impl Fleet {
+    /// Whether `cluster`'s manager runs `<cluster>-flux-environments`, which creates Git
+    /// Secrets on the new cluster before its Flux runs: the fleet repo's, in each of its
+    /// environments, when the fleet repo is private; and the private tenant repositories'.
+    /// The blueprints and the name checks ask this one question.
+    pub fn hands_over_environments(&self, cluster: &Cluster) -> bool {
+        if !cluster.is_capi() || cluster.is_remote() || cluster.manager.is_none() {
+            return false;
+        }
+        let in_an_environment = self
+            .environments
+            .values()
+            .any(|env| env.clusters.contains_key(&cluster.name));
+        (self.repo.secret_ref.is_some() && in_an_environment)
+            || !self.tenant_hand_overs(cluster).is_empty()
+    }
+
     /// The private tenant repositories whose Secrets `cluster`'s manager hands over, one per
     /// environment and tenant whose source lives on `cluster` (the plan's tenant-source units
     /// there: the tenant runs on it, or on a remote cluster it drives). Empty unless `cluster`

@@ -200,7 +200,7 @@ impl Builder<'_> {
             environments.insert(environment.name.clone(), environment);
         }
         self.check_branches_unique(&environments, &repo.main_branch);
-        self.check_derived_names(&clusters, &environments, repo.secret_ref.is_some());
+        self.check_derived_names(&clusters, &environments);
 
         let output = PathBuf::from(
             fleet_file
@@ -220,12 +220,7 @@ impl Builder<'_> {
                     ),
             );
         }
-        if self.diagnostics.has_errors() {
-            let mut diagnostics = self.diagnostics;
-            diagnostics.sort();
-            return Err(diagnostics);
-        }
-        Ok(Fleet {
+        let fleet = Fleet {
             root: self.source.root.clone(),
             repo,
             output,
@@ -234,7 +229,14 @@ impl Builder<'_> {
             tenants,
             environments,
             validation: fleet_file.content.validation.clone(),
-        })
+        };
+        self.check_hand_over_names(&fleet);
+        if self.diagnostics.has_errors() {
+            let mut diagnostics = self.diagnostics;
+            diagnostics.sort();
+            return Err(diagnostics);
+        }
+        Ok(fleet)
     }
 
     fn repo(&mut self) -> Repo {
@@ -577,29 +579,46 @@ impl Builder<'_> {
         EntryKeys { set, failed }
     }
 
+    fn check_derived_name(&mut self, derived: String, what: &str, location: Location) {
+        if derived.len() > names::MAX_LABEL {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "name-too-long",
+                    format!(
+                        "{what} `{derived}` would be {} characters long; the limit is {}",
+                        derived.len(),
+                        names::MAX_LABEL
+                    ),
+                )
+                .at(location)
+                .with_hint("shorten the names it is made of"),
+            );
+        }
+    }
+
+    /// The hand-over Kustomization's name, checked only where it is rendered: which clusters
+    /// get one depends on the assembled fleet (its repo, environments and tenants).
+    fn check_hand_over_names(&mut self, fleet: &Fleet) {
+        for cluster in fleet.clusters.values() {
+            if fleet.hands_over_environments(cluster) {
+                self.check_derived_name(
+                    format!("{}-flux-environments", cluster.name),
+                    "Kustomization name",
+                    Location::file(&cluster.file),
+                );
+            }
+        }
+    }
+
     /// Names fleetgen derives (namespaces, object names used as label values) must fit the
     /// 63-character limit too; better to say so here than to have the API server refuse them.
     fn check_derived_names(
         &mut self,
         clusters: &BTreeMap<String, Cluster>,
         environments: &BTreeMap<String, Environment>,
-        private_repo: bool,
     ) {
         let mut check = |derived: String, what: &str, location: Location| {
-            if derived.len() > names::MAX_LABEL {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-too-long",
-                        format!(
-                            "{what} `{derived}` would be {} characters long; the limit is {}",
-                            derived.len(),
-                            names::MAX_LABEL
-                        ),
-                    )
-                    .at(location)
-                    .with_hint("shorten the names it is made of"),
-                );
-            }
+            self.check_derived_name(derived, what, location)
         };
         for cluster in clusters.values() {
             if cluster.is_remote() || cluster.is_capi() {
@@ -620,18 +639,6 @@ impl Builder<'_> {
                     "Kustomization name",
                     Location::file(&cluster.file),
                 );
-                // Its manager hands over the fleet repo's Secret to each environment with it.
-                if private_repo
-                    && environments
-                        .values()
-                        .any(|env| env.clusters.contains_key(&cluster.name))
-                {
-                    check(
-                        format!("{}-flux-environments", cluster.name),
-                        "Kustomization name",
-                        Location::file(&cluster.file),
-                    );
-                }
                 check(
                     format!("{}-flux-system", cluster.name),
                     "Secret name",

@@ -67,6 +67,9 @@ pub struct ClusterContext {
     /// its manager creates in their tenant namespaces before Flux runs there, one per
     /// environment and tenant (`model::hand_over`). Empty for other clusters.
     pub tenant_secrets: Vec<TenantSecretContext>,
+    /// Whether its manager creates Git Secrets on it before its Flux runs, through
+    /// `<cluster>-flux-environments` (`Fleet::hands_over_environments`).
+    pub hands_over_environments: bool,
     /// For a Cluster API cluster, the namespace on its manager where Cluster API writes
     /// `<cluster>-kubeconfig`: `<cluster>`, beside the Cluster object. A Flux Kustomization can
     /// only read a kubeconfig Secret in its own namespace, so everything the manager applies to
@@ -400,6 +403,7 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
             .filter(|env| env.clusters.contains_key(&cluster.name))
             .map(environment_context)
             .collect(),
+        hands_over_environments: fleet.hands_over_environments(cluster),
         tenant_secrets: fleet
             .tenant_hand_overs(cluster)
             .iter()

@@ -640,6 +640,7 @@ mod tests {
             remotes: Vec::new(),
             environments: Vec::new(),
             tenant_secrets: Vec::new(),
+            hands_over_environments: false,
             kubeconfig_namespace: None,
             cni_version: None,
             values: BTreeMap::new(),
