@@ -8,7 +8,9 @@ mod common;
 use std::fs;
 
 use common::example_fleet;
-use common::scaffold::{assert_renders, first_dry_second, ok, read, refused, run, value_location};
+use common::scaffold::{
+    ADD_DOCKER_CI_1, assert_renders, first_dry_second, ok, read, refused, run, value_location,
+};
 use fleetgen::pipeline;
 
 // --- add-cluster ------------------------------------------------------------------------
@@ -380,27 +382,7 @@ fn a_cluster_api_cluster_with_its_own_flux_gets_the_fleet_repo_secret_from_its_m
         "  secretRef: fleet-repo-auth",
     );
     fs::write(root.join("fleet/fleet.yaml"), settings).unwrap();
-    let stderr = ok(
-        root,
-        &[
-            "add-cluster",
-            "ci-1",
-            "--provider",
-            "docker",
-            "--managed-by",
-            "k3d-america",
-            "--flux",
-            "local",
-            "--env",
-            "dev",
-            "--set",
-            "KUBERNETES_VERSION=v1.33.1",
-            "--set",
-            "POD_CIDR=10.70.0.0/16",
-            "--set",
-            "SERVICE_CIDR=10.71.0.0/16",
-        ],
-    );
+    let stderr = ok(root, ADD_DOCKER_CI_1);
     assert!(
         stderr.contains(
             "on k3d-america: Secret ci-1/ci-1-flux-system with keys `username`, `password`: the fleet repo's credentials for ci-1's own Flux"
@@ -443,27 +425,7 @@ fn a_cluster_api_cluster_with_its_own_flux_gets_private_tenants_secrets_from_its
         "fleet/tenants/kaizentm.yaml",
         "secretRef: kaizentm-repo-auth\n",
     );
-    let stderr = ok(
-        root,
-        &[
-            "add-cluster",
-            "ci-1",
-            "--provider",
-            "docker",
-            "--managed-by",
-            "k3d-america",
-            "--flux",
-            "local",
-            "--env",
-            "dev",
-            "--set",
-            "KUBERNETES_VERSION=v1.33.1",
-            "--set",
-            "POD_CIDR=10.70.0.0/16",
-            "--set",
-            "SERVICE_CIDR=10.71.0.0/16",
-        ],
-    );
+    let stderr = ok(root, ADD_DOCKER_CI_1);
     assert!(
         stderr.contains(
             "on k3d-america: Secret ci-1/ci-1-flux-system with keys `tenant_kaizentm_username`, `tenant_kaizentm_password`: tenant kaizentm's repository credentials as `tenant_kaizentm_username`, `tenant_kaizentm_password` (the keys `username`, `password` of its Secret kaizentm-repo-auth, each value base64-encoded likewise), which the Kustomization ci-1-flux-environments writes into Secret kaizentm-repo-auth in dev-kaizentm on ci-1\n"

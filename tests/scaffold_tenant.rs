@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 
 use common::example_fleet;
-use common::scaffold::{assert_renders, first_dry_second, ok, read, refused};
+use common::scaffold::{ADD_DOCKER_CI_1, assert_renders, first_dry_second, ok, read, refused};
 use fleetgen::pipeline;
 
 // --- add-tenant -------------------------------------------------------------------------
@@ -207,27 +207,7 @@ fn add_tenant_to_a_cluster_with_its_own_flux_lists_the_keys_to_add_on_the_manage
         "fleet/tenants/yakuza.yaml",
         "secretRef: yakuza-repo-auth\n",
     );
-    ok(
-        root,
-        &[
-            "add-cluster",
-            "ci-1",
-            "--provider",
-            "docker",
-            "--managed-by",
-            "k3d-america",
-            "--flux",
-            "local",
-            "--env",
-            "dev",
-            "--set",
-            "KUBERNETES_VERSION=v1.33.1",
-            "--set",
-            "POD_CIDR=10.70.0.0/16",
-            "--set",
-            "SERVICE_CIDR=10.71.0.0/16",
-        ],
-    );
+    ok(root, ADD_DOCKER_CI_1);
     let stderr = ok(
         root,
         &[

@@ -263,15 +263,17 @@ pub fn print(bytes: &[u8]) {
 mod tests {
     use super::*;
 
+    /// The arguments the completion script passes for `words` typed after `fleetgen`.
+    fn args(words: &[&str]) -> Vec<OsString> {
+        ["fleetgen", "--", "fleetgen"]
+            .iter()
+            .chain(words)
+            .map(OsString::from)
+            .collect()
+    }
+
     #[test]
     fn the_fleet_root_comes_from_the_words_being_completed() {
-        let args = |words: &[&str]| -> Vec<OsString> {
-            ["fleetgen", "--", "fleetgen"]
-                .iter()
-                .chain(words)
-                .map(OsString::from)
-                .collect()
-        };
         assert_eq!(root_of(&args(&["graph", "--cluster", ""])), Path::new("."));
         assert_eq!(root_of(&args(&["-C", "a", "graph"])), Path::new("a"));
         assert_eq!(root_of(&args(&["-Cb", "graph"])), Path::new("b"));
@@ -285,13 +287,6 @@ mod tests {
 
     #[test]
     fn the_tenant_of_remove_app_is_the_first_positional_once_another_word_follows() {
-        let args = |words: &[&str]| -> Vec<OsString> {
-            ["fleetgen", "--", "fleetgen"]
-                .iter()
-                .chain(words)
-                .map(OsString::from)
-                .collect()
-        };
         assert_eq!(tenant_of(&args(&["remove-app", "yak"])), None);
         assert_eq!(
             tenant_of(&args(&["remove-app", "yakuza", ""])).as_deref(),

@@ -7,6 +7,27 @@ use std::path::Path;
 
 use fleetgen::pipeline;
 
+/// `add-cluster` of `ci-1`, a Cluster API (Docker) cluster with its own Flux in dev, managed
+/// by the example fleet's `k3d-america`: the cluster the hand-over tests add.
+pub const ADD_DOCKER_CI_1: &[&str] = &[
+    "add-cluster",
+    "ci-1",
+    "--provider",
+    "docker",
+    "--managed-by",
+    "k3d-america",
+    "--flux",
+    "local",
+    "--env",
+    "dev",
+    "--set",
+    "KUBERNETES_VERSION=v1.33.1",
+    "--set",
+    "POD_CIDR=10.70.0.0/16",
+    "--set",
+    "SERVICE_CIDR=10.71.0.0/16",
+];
+
 /// What a command printed, and how it exited.
 pub struct Run {
     pub code: i32,
