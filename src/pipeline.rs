@@ -1,4 +1,6 @@
-//! The stages chained: load → model → plan → render. Every command starts here.
+//! The stages chained: load → model → plan → render, then the rendered files read back once:
+//! by the value check alone, or by validation, which runs the value check in the same parse.
+//! Every command starts here, and no rendered tree leaves this module unchecked.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use crate::model::Fleet;
 use crate::plan;
 use crate::progress::Progress;
 use crate::render::{self, Rendered, blueprint};
+use crate::validate;
 
 /// A loaded fleet and its rendered branches.
 #[derive(Debug, Clone)]
@@ -28,21 +31,81 @@ pub fn load_fleet(root: &Path) -> Result<Fleet> {
     Fleet::from_source(&source).map_err(Error::Invalid)
 }
 
-/// Loads, checks and renders the fleet, for the environments in `envs` (all when empty).
+/// Loads, checks and renders the fleet, for the environments in `envs` (all when empty), and
+/// runs the value check on what it rendered.
 pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
     compile_staged(root, root, envs)
 }
 
-/// [`compile`], telling `progress` how far rendering is.
+/// [`compile`], telling `progress` how far it is.
 pub fn compile_with(root: &Path, envs: &[String], progress: &dyn Progress) -> Result<Compiled> {
-    compile_from(root, root, envs, progress)
+    compile_from(root, root, envs, progress)?.check_values(progress)
 }
 
 /// Like [`compile`], with the fleet's input files read from `source` (a staged copy of them)
 /// while the fleet keeps `root` as its root: blueprints, output and schema paths stay the
 /// fleet's own.
 pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Compiled> {
-    compile_from(source, root, envs, &crate::progress::Quiet)
+    let quiet = &crate::progress::Quiet;
+    compile_from(source, root, envs, quiet)?.check_values(quiet)
+}
+
+/// Loads and renders the fleet, leaving the read-back of the rendered files to the caller's
+/// choice: [`Unchecked::check_values`] or [`Unchecked::validate`]. A command that validates
+/// then parses every file once instead of twice.
+pub fn compile_unchecked(
+    root: &Path,
+    envs: &[String],
+    progress: &dyn Progress,
+) -> Result<Unchecked> {
+    compile_from(root, root, envs, progress)
+}
+
+/// A rendered fleet whose files were not read back yet: nothing but these two methods gives
+/// its [`Compiled`] away.
+#[derive(Debug)]
+pub struct Unchecked(Compiled);
+
+impl Unchecked {
+    /// Runs the value check alone (see [`render::values`]).
+    pub fn check_values(mut self, progress: &dyn Progress) -> Result<Compiled> {
+        let clock = Instant::now();
+        let compiled = &self.0;
+        render::values::check(
+            &compiled.rendered.branches,
+            &compiled.rendered.values,
+            progress,
+        )?;
+        self.0.timings.push(("check values", clock.elapsed()));
+        Ok(self.0)
+    }
+
+    /// Validates the rendered fleet (see [`validate::run_with`]), which runs the value check in
+    /// its own parse. Every finding is returned, errors included.
+    pub fn validate(
+        self,
+        settings: &validate::Settings,
+        progress: &dyn Progress,
+    ) -> Result<(Compiled, Diagnostics)> {
+        let compiled = self.0;
+        let diagnostics =
+            validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress)?;
+        Ok((compiled, diagnostics))
+    }
+
+    /// [`Unchecked::validate`] as a gate: every finding as [`Error::Invalid`] when one is an
+    /// error, the warnings otherwise.
+    pub fn gate(
+        self,
+        settings: &validate::Settings,
+        progress: &dyn Progress,
+    ) -> Result<(Compiled, Diagnostics)> {
+        let (compiled, diagnostics) = self.validate(settings, progress)?;
+        if diagnostics.has_errors() {
+            return Err(Error::Invalid(diagnostics));
+        }
+        Ok((compiled, diagnostics))
+    }
 }
 
 fn compile_from(
@@ -50,7 +113,7 @@ fn compile_from(
     root: &Path,
     envs: &[String],
     progress: &dyn Progress,
-) -> Result<Compiled> {
+) -> Result<Unchecked> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |stage: &'static str| {
@@ -68,12 +131,12 @@ fn compile_from(
     let blueprints = blueprint::load_all(root)?;
     let rendered = render::render_with(&plan, &blueprints, progress)?;
     lap("render");
-    Ok(Compiled {
+    Ok(Unchecked(Compiled {
         fleet,
         units: plan.units.len(),
         rendered,
         timings,
-    })
+    }))
 }
 
 /// Refuses `--env` names that are not environments of the fleet.

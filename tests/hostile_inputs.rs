@@ -363,3 +363,39 @@ fn a_value_that_adds_a_key_is_refused() {
         "{stderr}"
     );
 }
+
+/// The value check is no part of validation that a flag can skip: every command that renders
+/// reads the files back and refuses a value that adds a document, and a document started on
+/// the `---` line itself counts like any other.
+#[test]
+fn every_command_that_renders_refuses_a_value_that_adds_a_document() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    print_raw_value(
+        root,
+        "64mb;--- {apiVersion: v1, kind: Secret, metadata: {name: stolen}}",
+    );
+    let commands: &[&[&str]] = &[
+        &["render"],
+        &["render", "--no-validate"],
+        &["check", "--no-drift"],
+        &["check", "--no-drift", "--format", "json"],
+        &["diff", "--no-validate"],
+        &["commit", "--no-validate", "--dry-run"],
+        &["graph"],
+        &["secrets"],
+        &["build", "--cluster", "k3d-emea", "--env", "dev"],
+    ];
+    for args in commands {
+        let output = fleetgen(root).args(*args).output().unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {printed}");
+        assert!(printed.contains("value-shape"), "{args:?}: {printed}");
+        assert!(printed.contains("2 documents"), "{args:?}: {printed}");
+        assert!(!root.join("out").exists(), "{args:?} wrote the output");
+    }
+}

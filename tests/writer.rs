@@ -471,14 +471,8 @@ fn render_validate_and_write_report_every_step() {
     use fleetgen::progress::Counter;
     let fleet = example_fleet();
     let progress = Counter::default();
-    let compiled = fleetgen::pipeline::compile_with(fleet.path(), &[], &progress).unwrap();
-    fleetgen::validate::gate_with(
-        &compiled.fleet,
-        &compiled.rendered,
-        &Default::default(),
-        &progress,
-    )
-    .unwrap();
+    let unchecked = fleetgen::pipeline::compile_unchecked(fleet.path(), &[], &progress).unwrap();
+    let (compiled, _) = unchecked.gate(&Default::default(), &progress).unwrap();
     let out = fleet.path().join("out");
     let options = fleetgen::sinks::write::Options { force: false };
     fleetgen::sinks::write::write_with(&out, &compiled.rendered.branches, options, &progress)
@@ -501,6 +495,15 @@ fn render_validate_and_write_report_every_step() {
     let again = Counter::default();
     fleetgen::sinks::write::write_with(&out, &compiled.rendered.branches, options, &again).unwrap();
     assert_eq!(again.stages(), [("writing".to_owned(), 0, 0)]);
+
+    // Without validation, the value check reads back every file a template wrote.
+    let unvalidated = Counter::default();
+    fleetgen::pipeline::compile_with(fleet.path(), &[], &unvalidated).unwrap();
+    let stages = unvalidated.stages();
+    let names: Vec<&str> = stages.iter().map(|(name, ..)| name.as_str()).collect();
+    assert_eq!(names, ["rendering", "checking values"]);
+    let (_, read, checked) = &stages[1];
+    assert!(*read > 0 && read == checked && *read < files, "{stages:?}");
 }
 
 /// Branches are staged side by side: when one of them cannot be staged, no branch is swapped

@@ -45,9 +45,9 @@ pub fn execute(cli: Cli) -> Result<i32> {
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
-    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
+    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let compiled = super::validate_commands::gate(unchecked, &args.gate, &progress)?;
     say::compiled(&compiled);
-    super::validate_commands::gate(&compiled, &args.gate, &progress)?;
     let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
     let report = say::timed("write", || {
         write::write_with(

@@ -19,7 +19,6 @@ use crate::pipeline;
 use crate::sinks::diff::{self, Compared, Drift, Palette};
 use crate::sinks::git::{self, CommitOptions, Outcome};
 use crate::sinks::summary::{Counts, plural};
-use crate::validate;
 
 /// When to colour output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -218,9 +217,9 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         return Ok(0);
     }
     let progress = super::progress::Bar::new();
-    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
+    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let compiled = gate(unchecked, &args.gate, &progress)?;
     say::compiled(&compiled);
-    gate(&compiled, &args.gate, &progress)?;
     let branches = &compiled.rendered.branches;
     let drift = say::timed("compare", || {
         diff::against_fleet(&compiled.fleet, branches, args.out.as_deref())
@@ -257,9 +256,9 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
-    let compiled = pipeline::compile_with(root, &args.envs, &progress)?;
+    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let compiled = gate(unchecked, &args.gate, &progress)?;
     say::compiled(&compiled);
-    gate(&compiled, &args.gate, &progress)?;
     let repo = git::open(&compiled.fleet)?;
     let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
     if !uncommitted.is_empty() {
@@ -383,11 +382,8 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         None => root,
     };
     let progress = super::progress::Bar::new();
-    let compiled = match pipeline::compile_with(root, &args.envs, &progress) {
-        Ok(compiled) => {
-            say::compiled(&compiled);
-            compiled
-        }
+    let unchecked = match pipeline::compile_unchecked(root, &args.envs, &progress) {
+        Ok(unchecked) => unchecked,
         // In JSON, problems with the fleet are findings like any other.
         Err(Error::Invalid(diagnostics)) if matches!(args.output.format, Format::Json) => {
             print_json(&diagnostics);
@@ -395,14 +391,10 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let mut diagnostics = say::timed("validate", || {
-        validate::run_with(
-            &compiled.fleet,
-            &compiled.rendered,
-            &args.validation.settings(),
-            &progress,
-        )
+    let (compiled, mut diagnostics) = say::timed("validate", || {
+        unchecked.validate(&args.validation.settings(), &progress)
     })?;
+    say::compiled(&compiled);
     let mut drift = None;
     if !args.no_drift {
         let found = say::timed("compare", || {

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::args::{Format, Output};
 use super::say;
 use crate::error::Result;
-use crate::pipeline::{self, Compiled};
+use crate::pipeline::{self, Compiled, Unchecked};
 use crate::progress::Progress;
 use crate::validate::{self, secrets::Secret};
 use crate::view;
@@ -63,25 +63,21 @@ pub struct GateArgs {
     pub no_validate: bool,
 }
 
-/// Refuses to go on when the rendered fleet has errors (every finding is in the error);
-/// prints the warnings otherwise.
-pub fn gate(compiled: &Compiled, args: &GateArgs, progress: &dyn Progress) -> Result<()> {
+/// Reads the rendered fleet back: validates it, or with `--no-validate` runs only the value
+/// check. Refuses to go on when there is an error (every finding is in the error); prints the
+/// warnings otherwise.
+pub fn gate(unchecked: Unchecked, args: &GateArgs, progress: &dyn Progress) -> Result<Compiled> {
     if args.no_validate {
-        return Ok(());
+        return unchecked.check_values(progress);
     }
-    let warnings = say::timed("validate", || {
-        validate::gate_with(
-            &compiled.fleet,
-            &compiled.rendered,
-            &args.validation.settings(),
-            progress,
-        )
+    let (compiled, warnings) = say::timed("validate", || {
+        unchecked.gate(&args.validation.settings(), progress)
     })?;
     let mut stderr = std::io::stderr().lock();
     for warning in warnings.iter() {
         let _ = writeln!(stderr, "{warning}");
     }
-    Ok(())
+    Ok(compiled)
 }
 
 #[derive(Debug, Args)]

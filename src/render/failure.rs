@@ -14,7 +14,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::plan::Unit;
 
 /// How many names of one kind (clusters, tenants…) a message lists before "and N more".
-const NAMES_LISTED: usize = 5;
+pub(super) const NAMES_LISTED: usize = 5;
 
 /// Every blueprint file by its template name, to point at the file a template error is in.
 pub(super) struct Templates<'a> {
@@ -377,7 +377,7 @@ pub(super) fn units_phrase(units: &[&Unit]) -> String {
 }
 
 /// `a`, `a and b`, `a, b and c`, `a, b, c and 7 more`.
-fn listed(names: &[&str], limit: usize) -> String {
+pub(super) fn listed(names: &[&str], limit: usize) -> String {
     let limit = limit.max(1);
     match names {
         [] => String::new(),

@@ -6,10 +6,12 @@
 //! the template line, never an empty string in the output.
 
 pub mod blueprint;
+pub mod documents;
 mod failure;
 pub mod kustomization;
 pub mod scalar;
 pub mod shape;
+pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct Rendered {
     /// Per environment, the main-branch files rendered for it (its entry point on each
     /// cluster): what a promotion compares beside the environment's own branch.
     pub environment_files: BTreeMap<String, BTreeSet<String>>,
+    /// What the value check needs to know of where each file came from; see [`values`].
+    pub values: values::ValueCheck,
 }
 
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
@@ -51,16 +55,17 @@ pub fn render_with(
 ) -> Result<Rendered> {
     let templates = Templates::new(blueprints);
     let env = environment(blueprints, &templates)?;
+    let mut rendered = Rendered::default();
     let compiled = blueprints
         .iter()
-        .map(|blueprint| CompiledBlueprint::new(&env, blueprint, &templates))
+        .map(|blueprint| CompiledBlueprint::new(&env, blueprint, &templates, &mut rendered.values))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|mut diagnostics| {
             diagnostics.sort();
             Error::Invalid(diagnostics)
         })?;
+    let value_sets = rendered.values.add_units(&plan.units);
 
-    let mut rendered = Rendered::default();
     let mut declared_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for branch in std::iter::once(&plan.main_branch).chain(&plan.branches) {
         rendered.branches.trees.insert(branch.clone(), Tree::new());
@@ -72,22 +77,23 @@ pub fn render_with(
             .operator_files
             .insert(branch.clone(), BTreeMap::new());
     }
-    let work: Vec<(&CompiledBlueprint<'_>, &Unit)> = compiled
+    let work: Vec<(&CompiledBlueprint<'_>, &Unit, u32)> = compiled
         .iter()
         .flat_map(|blueprint| {
             plan.units
                 .iter()
-                .filter(move |unit| unit.scope == blueprint.blueprint.manifest.scope)
-                .map(move |unit| (blueprint, unit))
+                .zip(&value_sets)
+                .filter(move |(unit, _)| unit.scope == blueprint.blueprint.manifest.scope)
+                .map(move |(unit, set)| (blueprint, unit, *set))
         })
-        .filter(|(_, unit)| rendered.branches.trees.contains_key(&unit.branch))
+        .filter(|(_, unit, _)| rendered.branches.trees.contains_key(&unit.branch))
         .collect();
     let contexts = Contexts::new(&plan.units);
     progress.start("rendering", work.len() as u64);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit)| {
-            let output = blueprint.render(unit, contexts.context(unit), &templates);
+        .map(|(blueprint, unit, set)| {
+            let output = blueprint.render(*set, contexts.context(unit), &templates);
             progress.advance(1);
             output
         })
@@ -100,7 +106,7 @@ pub fn render_with(
     let mut diagnostics = Diagnostics::new();
     let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();
     let mut conflicts: Vec<failure::Conflict<'_>> = Vec::new();
-    for ((blueprint, unit), output) in work.iter().zip(outputs) {
+    for ((blueprint, unit, _), output) in work.iter().zip(outputs) {
         let output = match output {
             Ok(output) => output,
             Err(diagnostic) => {
@@ -143,7 +149,7 @@ pub fn render_with(
                 });
                 continue;
             }
-            tree.insert(file.path.clone(), file.content);
+            tree.insert_from(file.path.clone(), file.content, Some(file.origin));
             if let (true, Some(env)) = (*branch == plan.main_branch, &unit.context.env) {
                 rendered
                     .environment_files
@@ -183,6 +189,7 @@ struct UnitOutput {
 struct RenderedFile {
     path: String,
     content: Vec<u8>,
+    origin: crate::tree::Origin,
 }
 
 /// A blueprint with its condition and path templates compiled once, not once per unit.
@@ -194,12 +201,12 @@ struct CompiledBlueprint<'env> {
     bootstrap_path: Option<minijinja::Template<'env, 'env>>,
     operator_files: Vec<(minijinja::Template<'env, 'env>, &'env str)>,
     /// Per file: its path below `files/`, the template of its rendered name, its content,
-    /// the shape its content declares.
+    /// its number in the value check.
     files: Vec<(
         &'env str,
         minijinja::Template<'env, 'env>,
         minijinja::Template<'env, 'env>,
-        shape::Shape,
+        u32,
     )>,
 }
 
@@ -208,6 +215,7 @@ impl<'env> CompiledBlueprint<'env> {
         env: &'env Environment<'env>,
         blueprint: &'env Blueprint,
         templates: &Templates<'_>,
+        values: &mut values::ValueCheck,
     ) -> Result<Self, Diagnostics> {
         let manifest = &blueprint.manifest;
         let mut diagnostics = Diagnostics::new();
@@ -265,7 +273,11 @@ impl<'env> CompiledBlueprint<'env> {
                 .get_template(&template_name(blueprint, path))
                 .expect("every file was added as a template");
             match env.template_from_str(path) {
-                Ok(name) => files.push((path.as_str(), name, content, shape::Shape::of(source))),
+                Ok(name) => {
+                    let shape = shape::Shape::of(source);
+                    let template = values.add_template(shape, blueprint.file_location(path));
+                    files.push((path.as_str(), name, content, template));
+                }
                 Err(error) => diagnostics.push(template_diagnostic(
                     &error,
                     templates,
@@ -293,7 +305,7 @@ impl<'env> CompiledBlueprint<'env> {
     /// lists the units, so the diagnostic here does not name this one.
     fn render(
         &self,
-        unit: &Unit,
+        value_set: u32,
         context: Value,
         templates: &Templates<'_>,
     ) -> Result<UnitOutput, Box<Diagnostic>> {
@@ -353,7 +365,7 @@ impl<'env> CompiledBlueprint<'env> {
             .map(|(path, how)| Ok((render_path(path, "providedByOperator")?, (*how).to_owned())))
             .collect::<Result<_, Box<Diagnostic>>>()?;
         let mut files = Vec::new();
-        for (file, name, template, shape) in &self.files {
+        for (file, name, template, number) in &self.files {
             let file_location = blueprint.file_location(file);
             let relative = name.render(&context).map_err(|error| {
                 template_error(&error, Location::file(&file_location), Some("file name"))
@@ -373,51 +385,13 @@ impl<'env> CompiledBlueprint<'env> {
             let Some(content) = finish(&path, &text) else {
                 continue;
             };
-            if is_yaml(&path) {
-                let documents = check_yaml(&content).map_err(|message| {
-                    Box::new(
-                        Diagnostic::error(
-                            "invalid-output",
-                            format!("renders invalid YAML for {path} (positions are in the rendered output): {message}"),
-                        )
-                        .at_file(&file_location),
-                    )
-                })?;
-                let sources = unit.context.cluster.sources.iter().chain(
-                    unit.context
-                        .tenant
-                        .iter()
-                        .flat_map(|tenant| &tenant.sources),
-                );
-                if let Some((problem, value)) = shape.violation(&documents, sources) {
-                    let from = match value {
-                        Some(value) => format!(" (from the value at {})", value.location),
-                        None => String::new(),
-                    };
-                    return Err(Box::new(
-                        Diagnostic::error("value-shape", format!("{path} {problem}{from}"))
-                            .at_file(&file_location),
-                    ));
-                }
-                // Refused here, not only by `check`: a plain-text Secret must never be written.
-                for document in &documents {
-                    if let Some(field) =
-                        crate::validate::rendered_secrets::plaintext_field(document)
-                    {
-                        let name = document
-                            .get("metadata")
-                            .and_then(|metadata| metadata.get("name"))
-                            .and_then(serde_norway::Value::as_str);
-                        return Err(Box::new(crate::validate::rendered_secrets::finding(
-                            &path,
-                            name,
-                            field,
-                            Location::file(&file_location),
-                        )));
-                    }
-                }
-            }
-            files.push(RenderedFile { path, content });
+            // The values it was rendered with are checked once it is read back, with the
+            // whole fleet (see `values`).
+            files.push(RenderedFile {
+                path,
+                content,
+                origin: values::ValueCheck::origin(*number, value_set),
+            });
         }
         Ok(UnitOutput {
             files,
@@ -573,17 +547,6 @@ pub fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
 
-/// Parses rendered YAML, returning its documents.
-fn check_yaml(content: &[u8]) -> Result<Vec<serde_norway::Value>, String> {
-    use serde::Deserialize;
-    let text = std::str::from_utf8(content).map_err(|_| "not UTF-8".to_owned())?;
-    serde_norway::Deserializer::from_str(text)
-        .map(|document| {
-            serde_norway::Value::deserialize(document).map_err(|error| error.to_string())
-        })
-        .collect()
-}
-
 /// Normalises a rendered path and refuses anything that would leave the branch root.
 fn confine(path: &str) -> Result<String, String> {
     let mut parts = Vec::new();
@@ -715,11 +678,11 @@ mod tests {
                 .unwrap()
                 .render(minijinja::context! { v => hostile })
                 .unwrap();
-            let documents = check_yaml(text.as_bytes())
-                .unwrap_or_else(|error| panic!("{expression}: {error}: {text}"));
+            let documents = documents::parse_file(&text)
+                .unwrap_or_else(|error| panic!("{expression}: {error:?}: {text}"));
             assert_eq!(documents.len(), 1, "{expression}: {text}");
             assert_eq!(
-                documents[0].as_mapping().unwrap().len(),
+                documents[0].value.as_object().unwrap().len(),
                 2,
                 "{expression}: {text}"
             );

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_norway::Value;
+use serde_json::Value;
 
 use crate::plan::ValueSource;
 
@@ -120,7 +120,7 @@ impl Shape {
     /// explains it when one does.
     pub fn violation<'a>(
         &self,
-        documents: &[Value],
+        documents: &[&Value],
         sources: impl Iterator<Item = &'a ValueSource> + Clone,
     ) -> Option<(String, Option<&'a ValueSource>)> {
         let Shape::Closed {
@@ -145,18 +145,11 @@ impl Shape {
             ));
         }
         for document in documents {
-            let Some(mapping) = document.as_mapping() else {
+            let Some(mapping) = document.as_object() else {
                 continue;
             };
             for key in mapping.keys() {
-                let key = match key {
-                    Value::String(text) => text.clone(),
-                    other => serde_norway::to_string(other)
-                        .unwrap_or_default()
-                        .trim_end()
-                        .to_owned(),
-                };
-                if !keys.contains(&key) {
+                if !keys.contains(key) {
                     let source = sources
                         .clone()
                         .find(|source| source.text.contains(&format!("{key}:")));
@@ -227,10 +220,15 @@ mod tests {
     use crate::diagnostic::Location;
 
     fn parse(text: &str) -> Vec<Value> {
-        use serde::Deserialize;
-        serde_norway::Deserializer::from_str(text)
-            .map(|document| Value::deserialize(document).unwrap())
+        super::super::documents::parse_file(text)
+            .unwrap()
+            .into_iter()
+            .map(|document| document.value)
             .collect()
+    }
+
+    fn refs(values: &[Value]) -> Vec<&Value> {
+        values.iter().collect()
     }
 
     fn closed(keys: &[&str], documents: Option<usize>) -> Shape {
@@ -318,12 +316,12 @@ mod tests {
         );
         assert_eq!(
             Shape::of("a: 1\n")
-                .violation(&parse("b: 1\n"), std::iter::empty())
+                .violation(&refs(&parse("b: 1\n")), std::iter::empty())
                 .map(|v| v.0),
             Some("renders top-level key `b`, which the template does not declare".to_owned())
         );
         assert_eq!(
-            Shape::Open.violation(&parse("b: 1\n"), std::iter::empty()),
+            Shape::Open.violation(&refs(&parse("b: 1\n")), std::iter::empty()),
             None
         );
     }
@@ -333,12 +331,15 @@ mod tests {
         let shape = closed(&["kind", "data"], Some(1));
         let sources = [source("admin"), source("x\nextra: key")];
         let (message, value) = shape
-            .violation(&parse("kind: X\ndata: x\nextra: key\n"), sources.iter())
+            .violation(
+                &refs(&parse("kind: X\ndata: x\nextra: key\n")),
+                sources.iter(),
+            )
             .unwrap();
         assert!(message.contains("`extra`"), "{message}");
         assert_eq!(value.unwrap().text, "x\nextra: key");
         assert_eq!(
-            shape.violation(&parse("kind: X\ndata: 1\n"), sources.iter()),
+            shape.violation(&refs(&parse("kind: X\ndata: 1\n")), sources.iter()),
             None
         );
     }
@@ -348,7 +349,10 @@ mod tests {
         let shape = closed(&["kind"], Some(1));
         let sources = [source("admin\n---\nkind: Secret")];
         let (message, value) = shape
-            .violation(&parse("kind: X\n---\nkind: Secret\n"), sources.iter())
+            .violation(
+                &refs(&parse("kind: X\n---\nkind: Secret\n")),
+                sources.iter(),
+            )
             .unwrap();
         assert!(message.contains("2 documents"), "{message}");
         assert_eq!(
@@ -357,13 +361,13 @@ mod tests {
         );
         // A trailing empty document is no document.
         assert_eq!(
-            shape.violation(&parse("kind: X\n---\n"), sources.iter()),
+            shape.violation(&refs(&parse("kind: X\n---\n")), sources.iter()),
             None
         );
         // Any number when the template loops around its separator.
         let any = closed(&["kind"], None);
         assert_eq!(
-            any.violation(&parse("kind: X\n---\nkind: Y\n"), sources.iter()),
+            any.violation(&refs(&parse("kind: X\n---\nkind: Y\n")), sources.iter()),
             None
         );
     }

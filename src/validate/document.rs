@@ -3,13 +3,14 @@
 //! the line of the field it is about.
 
 use rayon::prelude::*;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::kept::Kept;
 use crate::diagnostic::{Diagnostic, Location};
+use crate::render::documents::{self, parse};
 use crate::render::is_yaml;
-use crate::tree::{Branches, OWNED_LIST};
+use crate::render::values::ValueCheck;
+use crate::tree::{Branches, OWNED_LIST, Origin};
 
 /// One YAML document of a rendered file, borrowing its names and text from the rendered trees.
 ///
@@ -74,7 +75,7 @@ impl Document<'_> {
     /// the few readers that need every field of any object (`build` prints them).
     pub fn full_value(&self) -> Value {
         match self.value.is_null() {
-            true => parse_document(self.text).unwrap_or(Value::Null),
+            true => parse(self.text).unwrap_or(Value::Null),
             false => Value::from(&self.value),
         }
     }
@@ -181,8 +182,9 @@ pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// One file's documents and what the per-document check found in them.
-type FileResult<'t> = (Vec<Document<'t>>, Vec<Diagnostic>);
+/// One file's documents, what the per-document check found in them and what the value check
+/// found; or why the file could not be read.
+type FileResult<'t> = Result<(Vec<Document<'t>>, Vec<Diagnostic>, Option<Diagnostic>), Diagnostic>;
 
 /// What parsing the rendered trees found.
 #[derive(Debug, Default)]
@@ -191,6 +193,8 @@ pub struct Parsed<'t> {
     pub documents: Vec<Document<'t>>,
     /// Files that are not valid YAML.
     pub syntax: Vec<Diagnostic>,
+    /// What the value check found in rendered files (see [`ValueCheck`]), with the branch.
+    pub values: Vec<(&'t str, Diagnostic)>,
     /// What the per-document check found, in document order.
     pub findings: Vec<Diagnostic>,
 }
@@ -198,15 +202,16 @@ pub struct Parsed<'t> {
 /// Every YAML document of every file of `branches`, in branch and path order, plus the
 /// findings for files that are not valid YAML.
 pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic>) {
-    let parsed = parse_and_check(branches, |_, _| Vec::new(), &|| {});
+    let parsed = parse_and_check(branches, &ValueCheck::default(), |_, _| Vec::new(), &|| {});
     (parsed.documents, parsed.syntax)
 }
 
-/// Parses every YAML document of `branches` once, in parallel, hands `check` each document's
-/// whole value (to keep or consume), and keeps of each what the later checks need. `tick` is
-/// called once per file, from any thread.
+/// Parses every YAML document of `branches` once, in parallel, runs the value check on each
+/// file, hands `check` each document's whole value (to keep or consume), and keeps of each
+/// what the later checks need. `tick` is called once per file, from any thread.
 pub fn parse_and_check<'t>(
     branches: &'t Branches,
+    values: &ValueCheck,
     check: impl Fn(&Document<'t>, Value) -> Vec<Diagnostic> + Sync,
     tick: &(dyn Fn() + Sync),
 ) -> Parsed<'t> {
@@ -215,10 +220,10 @@ pub fn parse_and_check<'t>(
         branches
             .iter()
             .flat_map(|(branch, tree)| {
-                tree.iter()
-                    .map(move |(path, content)| (branch, path, content))
+                tree.iter_with_origins()
+                    .map(move |(path, content, origin)| (branch, path, content, origin))
             })
-            .filter(|(_, path, _)| is_yaml(path) && *path != OWNED_LIST)
+            .filter(|(_, path, _, _)| is_yaml(path) && *path != OWNED_LIST)
     };
     // Every document's slot is reserved up front, from a count of separators that can only
     // overshoot (empty documents are dropped), and files are parsed a chunk at a time: the
@@ -226,7 +231,7 @@ pub fn parse_and_check<'t>(
     // beside it. Collecting every file's documents first held a large fleet's twice.
     let bound = files()
         .par_bridge()
-        .map(|(_, _, content)| document_bound(content))
+        .map(|(_, _, content, _)| documents::bound(content))
         .sum();
     let mut parsed = Parsed {
         documents: Vec::with_capacity(bound),
@@ -234,26 +239,48 @@ pub fn parse_and_check<'t>(
     };
     let mut remaining = files().peekable();
     while remaining.peek().is_some() {
-        let chunk: Vec<(&str, &str, &[u8])> = remaining.by_ref().take(PARSE_CHUNK).collect();
-        let per_file: Vec<Result<FileResult<'t>, Diagnostic>> = chunk
+        let chunk: Vec<(&str, &str, &[u8], Option<Origin>)> =
+            remaining.by_ref().take(PARSE_CHUNK).collect();
+        let per_file: Vec<FileResult<'t>> = chunk
             .par_iter()
-            .map(|(branch, path, content)| {
-                let mut documents = Vec::new();
-                let mut findings = Vec::new();
-                for (mut document, value) in parse_values(branch, path, content)? {
-                    document.keep_if_read_later(&value);
-                    findings.extend(check(&document, value));
-                    documents.push(document);
-                }
+            .map(|(branch, path, content, origin)| {
+                let result = parse_values(content).map_err(|(line, message)| {
+                    values
+                        .unreadable(path, *origin, &message)
+                        .unwrap_or_else(|| syntax_error(branch, path, line, message))
+                });
+                let read = result.map(|read| {
+                    let value_finding = values.file(branch, path, *origin, &read);
+                    let mut documents = Vec::with_capacity(read.len());
+                    let mut findings = Vec::new();
+                    for one in read {
+                        let mut document = Document {
+                            branch,
+                            path,
+                            index: one.index,
+                            first_line: one.first_line,
+                            text: one.text,
+                            id: Identity::of(&one.value),
+                            value: Kept::Null,
+                        };
+                        document.keep_if_read_later(&one.value);
+                        findings.extend(check(&document, one.value));
+                        documents.push(document);
+                    }
+                    (documents, findings, value_finding)
+                });
                 tick();
-                Ok((documents, findings))
+                read
             })
             .collect();
-        for result in per_file {
+        for (result, (branch, ..)) in per_file.into_iter().zip(&chunk) {
             match result {
-                Ok((documents, findings)) => {
+                Ok((documents, findings, value_finding)) => {
                     parsed.documents.extend(documents);
                     parsed.findings.extend(findings);
+                    parsed
+                        .values
+                        .extend(value_finding.map(|finding| (*branch, finding)));
                 }
                 Err(diagnostic) => parsed.syntax.push(diagnostic),
             }
@@ -266,19 +293,6 @@ pub fn parse_and_check<'t>(
 /// thread busy, few enough that a chunk's documents are small beside the list.
 const PARSE_CHUNK: usize = 4096;
 
-/// At least as many as the documents [`split_documents`] finds in `content`: one, and one
-/// more per separator line.
-fn document_bound(content: &[u8]) -> usize {
-    1 + content
-        .split(|&byte| byte == b'\n')
-        .filter(|line| is_separator(line.strip_suffix(b"\r").unwrap_or(line)))
-        .count()
-}
-
-fn is_separator(line: &[u8]) -> bool {
-    line == b"---" || line.starts_with(b"--- ") || line.starts_with(b"---\t")
-}
-
 /// Splits a file at its `---` lines and parses each document, keeping every value. Empty
 /// documents are dropped.
 pub fn parse_file<'t>(
@@ -286,84 +300,36 @@ pub fn parse_file<'t>(
     path: &'t str,
     content: &'t [u8],
 ) -> Result<Vec<Document<'t>>, Diagnostic> {
-    Ok(parse_values(branch, path, content)?
+    Ok(parse_values(content)
+        .map_err(|(line, message)| syntax_error(branch, path, line, message))?
         .into_iter()
-        .map(|(mut document, value)| {
-            document.value = Kept::from(&value);
-            document
+        .map(|one| Document {
+            branch,
+            path,
+            index: one.index,
+            first_line: one.first_line,
+            text: one.text,
+            id: Identity::of(&one.value),
+            value: Kept::from(&one.value),
         })
         .collect())
 }
 
-/// Each document of a file with its whole value beside it; the documents keep no value yet.
-fn parse_values<'t>(
-    branch: &'t str,
-    path: &'t str,
-    content: &'t [u8],
-) -> Result<Vec<(Document<'t>, Value)>, Diagnostic> {
-    let text = std::str::from_utf8(content).map_err(|_| {
-        Diagnostic::error("yaml-syntax", "the file is not UTF-8")
-            .at_file(format!("{branch}/{path}"))
-    })?;
-    let mut documents = Vec::new();
-    for (index, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
-        let value = parse_document(chunk).map_err(|(line, message)| {
-            Diagnostic::error("yaml-syntax", message).at(Location::new(
-                format!("{branch}/{path}"),
-                first_line + line.saturating_sub(1),
-                1,
-            ))
-        })?;
-        if value.is_null() {
-            continue;
-        }
-        let document = Document {
-            branch,
-            path,
-            index,
-            first_line,
-            text: chunk,
-            id: Identity::of(&value),
-            value: Kept::Null,
-        };
-        documents.push((document, value));
-    }
-    Ok(documents)
+/// Each non-empty document of a file, parsed; on failure, the file's line (none for a file
+/// that is not text) and the parser's message.
+fn parse_values(content: &[u8]) -> Result<Vec<documents::Parsed<'_>>, (Option<usize>, String)> {
+    let text =
+        std::str::from_utf8(content).map_err(|_| (None, "the file is not UTF-8".to_owned()))?;
+    documents::parse_file(text).map_err(|(line, message)| (Some(line), message))
 }
 
-fn parse_document(text: &str) -> Result<Value, (usize, String)> {
-    let deserializer = serde_norway::Deserializer::from_str(text);
-    Value::deserialize(deserializer).map_err(|error| {
-        let line = error.location().map_or(1, |location| location.line());
-        let message = error.to_string();
-        let message = match message.find(" at line ") {
-            Some(cut) => message[..cut].to_owned(),
-            None => message,
-        };
-        (line, message)
-    })
-}
-
-/// `(first line, text)` of each document; a `---` line starts a new one. The texts are slices
-/// of `text`, separators left out.
-fn split_documents(text: &str) -> Vec<(usize, &str)> {
-    let mut documents = Vec::new();
-    let mut start = 0;
-    let mut first_line = 1;
-    let mut offset = 0;
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let end = offset + line.len();
-        let bare = line.strip_suffix('\n').unwrap_or(line);
-        let bare = bare.strip_suffix('\r').unwrap_or(bare);
-        if is_separator(bare.as_bytes()) {
-            documents.push((first_line, &text[start..offset]));
-            start = end;
-            first_line = index + 2;
-        }
-        offset = end;
+fn syntax_error(branch: &str, path: &str, line: Option<usize>, message: String) -> Diagnostic {
+    let file = format!("{branch}/{path}");
+    let diagnostic = Diagnostic::error("yaml-syntax", message);
+    match line {
+        Some(line) => diagnostic.at(Location::new(file, line, 1)),
+        None => diagnostic.at_file(file),
     }
-    documents.push((first_line, &text[start..]));
-    documents
 }
 
 /// One entry of a block-YAML line: a sequence dash, or a mapping key, starting at a column.
@@ -619,21 +585,6 @@ kind: Second
         let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
         assert_eq!(documents.len(), 2);
         documents.into_iter().next().unwrap()
-    }
-
-    #[test]
-    fn the_document_bound_is_never_below_the_split() {
-        for text in [
-            "",
-            "a: 1\n",
-            "a: 1\n---\nb: 2\n",
-            "---\na: 1\n---\n",
-            "a: 1\r\n---\r\nb: 2\r\n--- # c\r\nd: 3\n",
-            "a: |\n  ---x\n----\n---\tz\n",
-        ] {
-            let split = split_documents(text).len();
-            assert_eq!(document_bound(text.as_bytes()), split, "{text:?}");
-        }
     }
 
     #[test]

@@ -12,7 +12,6 @@ pub mod graph;
 pub mod input;
 pub mod input_schema;
 pub mod kept;
-pub mod rendered_secrets;
 pub mod schema;
 pub mod secrets;
 pub mod sources;
@@ -98,6 +97,7 @@ pub fn validate_with(
     // hand; the graph then reads only what it needs of it.
     let parsed = document::parse_and_check(
         &rendered.branches,
+        &rendered.values,
         |document, value| {
             if schemas.is_empty() || !document.is_object() {
                 Vec::new()
@@ -124,7 +124,7 @@ pub fn validate_with(
     }
     diagnostics.extend(graph::check(fleet, rendered, &parsed.documents, schemas));
     diagnostics.extend(input::check(fleet));
-    diagnostics.extend(rendered_secrets::check(&parsed.documents));
+    diagnostics.extend(crate::render::values::fold(parsed.values));
     diagnostics.sort();
     diagnostics
 }

@@ -1,0 +1,142 @@
+//! Rendered YAML read back as documents: a file split at its `---` lines, each document parsed
+//! to a JSON value. This is the one way any stage reads rendered output, so that the value
+//! check and validation can never see a file differently, and a file is parsed once per run.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `(first line, text)` of each document; a `---` line starts a new one. The texts are slices
+/// of `text`. What follows `--- ` on the separator line belongs to the document it starts
+/// (`--- {a: 1}` is a document), so no content is ever left out of every document.
+pub fn split(text: &str) -> Vec<(usize, &str)> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut first_line = 1;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let end = offset + line.len();
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        let bare = bare.strip_suffix('\r').unwrap_or(bare);
+        if is_separator(bare.as_bytes()) {
+            documents.push((first_line, &text[start..offset]));
+            let rest = bare[3..].trim();
+            if rest.is_empty() || rest.starts_with('#') {
+                start = end;
+                first_line = index + 2;
+            } else {
+                start = offset + 3;
+                first_line = index + 1;
+            }
+        }
+        offset = end;
+    }
+    documents.push((first_line, &text[start..]));
+    documents
+}
+
+/// At least as many as the documents [`split`] finds in `content`: one, and one more per
+/// separator line.
+pub fn bound(content: &[u8]) -> usize {
+    1 + content
+        .split(|&byte| byte == b'\n')
+        .filter(|line| is_separator(line.strip_suffix(b"\r").unwrap_or(line)))
+        .count()
+}
+
+fn is_separator(line: &[u8]) -> bool {
+    line == b"---" || line.starts_with(b"--- ") || line.starts_with(b"---\t")
+}
+
+/// Parses one document's text; on failure, the line (relative to the text) and the message.
+pub fn parse(text: &str) -> Result<Value, (usize, String)> {
+    let deserializer = serde_norway::Deserializer::from_str(text);
+    Value::deserialize(deserializer).map_err(|error| {
+        let line = error.location().map_or(1, |location| location.line());
+        let message = error.to_string();
+        let message = match message.find(" at line ") {
+            Some(cut) => message[..cut].to_owned(),
+            None => message,
+        };
+        (line, message)
+    })
+}
+
+/// Every non-empty document of a file, with its first line and text, parsed; on failure, the
+/// file's line and the message.
+pub fn parse_file(text: &str) -> Result<Vec<Parsed<'_>>, (usize, String)> {
+    let mut documents = Vec::new();
+    for (index, (first_line, chunk)) in split(text).into_iter().enumerate() {
+        let value = parse(chunk)
+            .map_err(|(line, message)| (first_line + line.saturating_sub(1), message))?;
+        if !value.is_null() {
+            documents.push(Parsed {
+                index,
+                first_line,
+                text: chunk,
+                value,
+            });
+        }
+    }
+    Ok(documents)
+}
+
+/// One document of a rendered file.
+#[derive(Debug)]
+pub struct Parsed<'t> {
+    /// Position of the document in its file, from 0, empty documents counted.
+    pub index: usize,
+    /// 1-based line of the document's first line in the file.
+    pub first_line: usize,
+    pub text: &'t str,
+    pub value: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_never_below_the_split() {
+        for text in [
+            "",
+            "a: 1\n",
+            "a: 1\n---\nb: 2\n",
+            "---\na: 1\n---\n",
+            "a: 1\r\n---\r\nb: 2\r\n--- # c\r\nd: 3\n",
+            "a: |\n  ---x\n----\n---\tz\n",
+        ] {
+            assert_eq!(bound(text.as_bytes()), split(text).len(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn content_on_a_separator_line_is_part_of_the_next_document() {
+        let text = "a: 1\n--- {b: 2}\nc: 3\n--- # note\nd: 4\n";
+        let documents = parse_file(text);
+        let Err((line, _)) = documents else {
+            panic!("`{{b: 2}}` followed by `c: 3` is not one document: {documents:?}");
+        };
+        assert_eq!(line, 2);
+        let documents = parse_file("a: 1\n--- {b: 2}\n--- # note\nd: 4\n").unwrap();
+        let found: Vec<_> = documents
+            .iter()
+            .map(|document| (document.index, document.first_line, document.value.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (0, 1, serde_json::json!({"a": 1})),
+                (1, 2, serde_json::json!({"b": 2})),
+                (2, 4, serde_json::json!({"d": 4})),
+            ]
+        );
+        let documents = parse_file("--- |\n  text\n").unwrap();
+        assert_eq!(documents[0].value, serde_json::json!("text\n"));
+    }
+
+    #[test]
+    fn a_parse_error_is_placed_on_its_line_of_the_file() {
+        let (line, message) = parse_file("a: 1\n---\nb: 2\nc: d: e\nf: 1\n").unwrap_err();
+        assert_eq!(line, 4, "{message}");
+    }
+}

@@ -1,0 +1,353 @@
+//! The value check: every rendered YAML file is read back before anything is shown, written or
+//! committed, `--no-validate` or not. A value from the fleet source must never add a key or a
+//! document to a file ([`shape`](super::shape)), and no Secret may carry `data` in plain text.
+//!
+//! Rendering records where each file came from (its template and the values that filled it)
+//! as the file's [`Origin`]; the check reads the file back once, after rendering. It runs on
+//! its own ([`check`]) or inside validation's one parse of every file ([`ValueCheck::file`]),
+//! so a validated render parses each file once.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::documents::{self, Parsed};
+use super::is_yaml;
+use super::shape::Shape;
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::error::{Error, Result};
+use crate::plan::{Unit, ValueSource};
+use crate::progress::Progress;
+use crate::tree::{Branches, Origin};
+
+/// The values a unit renders with: indices of its cluster's and its tenant's.
+type ValueSet = (usize, Option<usize>);
+
+/// What the check needs to know of each rendered file's origin: the template's shape and
+/// place, and the fleet values that filled it.
+#[derive(Debug, Clone, Default)]
+pub struct ValueCheck {
+    /// Per template file of every blueprint: the shape its source declares and its place.
+    templates: Vec<(Shape, PathBuf)>,
+    /// Per set of values a unit renders with: its cluster's and its tenant's values.
+    sets: Vec<ValueSet>,
+    clusters: Vec<Vec<ValueSource>>,
+    tenants: Vec<Vec<ValueSource>>,
+}
+
+impl ValueCheck {
+    /// Adds a template file; the index names it in [`ValueCheck::origin`].
+    pub(super) fn add_template(&mut self, shape: Shape, place: PathBuf) -> u32 {
+        self.templates.push((shape, place));
+        u32::try_from(self.templates.len() - 1).expect("fewer than 2^32 template files")
+    }
+
+    /// The index of each unit's set of values, in unit order. Units of one cluster and tenant
+    /// share a set, so the values are kept once however many units there are.
+    pub(super) fn add_units(&mut self, units: &[Unit]) -> Vec<u32> {
+        let mut clusters = HashMap::new();
+        let mut tenants = HashMap::new();
+        let mut sets = HashMap::new();
+        units
+            .iter()
+            .map(|unit| {
+                let cluster = *clusters
+                    .entry(Arc::as_ptr(&unit.context.cluster))
+                    .or_insert_with(|| {
+                        self.clusters.push(unit.context.cluster.sources.clone());
+                        self.clusters.len() - 1
+                    });
+                let tenant = unit.context.tenant.as_ref().map(|tenant| {
+                    *tenants.entry(Arc::as_ptr(tenant)).or_insert_with(|| {
+                        self.tenants.push(tenant.sources.clone());
+                        self.tenants.len() - 1
+                    })
+                });
+                let set = *sets.entry((cluster, tenant)).or_insert_with(|| {
+                    self.sets.push((cluster, tenant));
+                    self.sets.len() - 1
+                });
+                u32::try_from(set).expect("fewer than 2^32 units")
+            })
+            .collect()
+    }
+
+    /// The origin of a file rendered from `template` with the values of `set`.
+    pub(super) fn origin(template: u32, set: u32) -> Origin {
+        Origin::new((u64::from(template) << 32) | (u64::from(set) + 1))
+            .expect("never zero: the set is counted from one")
+    }
+
+    fn decode(&self, origin: Origin) -> Option<(&(Shape, PathBuf), ValueSet)> {
+        let template = usize::try_from(origin.get() >> 32).ok()?;
+        let set = usize::try_from(origin.get() & u64::from(u32::MAX)).ok()? - 1;
+        Some((self.templates.get(template)?, *self.sets.get(set)?))
+    }
+
+    /// What is wrong with the documents of rendered file `path` of `branch`, read back: a
+    /// value that adds a key or a document to its template's output, a plain-text Secret.
+    /// Files without an origin (computed kustomizations, trees read from disk) are checked
+    /// for plain-text Secrets only.
+    pub fn file(
+        &self,
+        branch: &str,
+        path: &str,
+        origin: Option<Origin>,
+        documents: &[Parsed<'_>],
+    ) -> Option<Diagnostic> {
+        let known = origin.and_then(|origin| self.decode(origin));
+        if let Some(((shape, place), (cluster, tenant))) = known {
+            let sources = self.clusters[cluster]
+                .iter()
+                .chain(tenant.into_iter().flat_map(|tenant| &self.tenants[tenant]));
+            let values: Vec<&Value> = documents.iter().map(|document| &document.value).collect();
+            if let Some((problem, value)) = shape.violation(&values, sources) {
+                let from = match value {
+                    Some(value) => format!(" (from the value at {})", value.location),
+                    None => String::new(),
+                };
+                return Some(
+                    Diagnostic::error("value-shape", format!("{path} {problem}{from}"))
+                        .at_file(place),
+                );
+            }
+        }
+        documents.iter().find_map(|document| {
+            let field = plaintext_field(&document.value)?;
+            let name = document
+                .value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str);
+            Some(match known {
+                Some(((_, place), _)) => {
+                    plaintext_finding(path, name, field, Location::file(place))
+                }
+                None => {
+                    let file = format!("{branch}/{path}");
+                    let at = Location::new(&file, document.first_line, 1);
+                    plaintext_finding(&file, name, field, at)
+                }
+            })
+        })
+    }
+
+    /// The finding for a rendered file that is not YAML at all: at its template, when it has
+    /// one, since the template wrote it.
+    pub fn unreadable(
+        &self,
+        path: &str,
+        origin: Option<Origin>,
+        message: &str,
+    ) -> Option<Diagnostic> {
+        let ((_, place), _) = self.decode(origin?)?;
+        Some(
+            Diagnostic::error(
+                "invalid-output",
+                format!(
+                    "renders invalid YAML for {path} (positions are in the rendered output): {message}"
+                ),
+            )
+            .at_file(place),
+        )
+    }
+}
+
+/// Reads back every rendered YAML file with an origin and runs the value check on it: what
+/// every command that does not validate runs after rendering. Validation runs the same check
+/// in its own parse (see [`ValueCheck::file`]).
+pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) -> Result<()> {
+    let files: Vec<(&str, &str, &[u8], Origin)> = branches
+        .iter()
+        .flat_map(|(branch, tree)| {
+            tree.iter_with_origins()
+                .filter_map(move |(path, content, origin)| Some((branch, path, content, origin?)))
+        })
+        .filter(|(_, path, _, _)| is_yaml(path))
+        .collect();
+    progress.start("checking values", files.len() as u64);
+    let findings: Vec<(&str, Diagnostic)> = files
+        .par_iter()
+        .filter_map(|(branch, path, content, origin)| {
+            let finding = read_back(values, branch, path, content, *origin);
+            progress.advance(1);
+            finding.map(|finding| (*branch, finding))
+        })
+        .collect();
+    progress.finish();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid(fold(findings)))
+}
+
+/// One finding per template, file and problem, naming the branches it was found on: a value
+/// a cluster's file gets wrong is wrong on each environment's branch alike.
+pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, Diagnostic)>) -> Diagnostics {
+    let mut groups: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
+    for (branch, finding) in findings {
+        match groups.iter_mut().find(|(kept, _)| *kept == finding) {
+            Some((_, branches)) => branches.push(branch),
+            None => groups.push((finding, vec![branch])),
+        }
+    }
+    let mut diagnostics: Diagnostics = groups
+        .into_iter()
+        .map(|(mut diagnostic, mut branches)| {
+            crate::view::natural::sort(&mut branches, |branch| branch);
+            branches.dedup();
+            let noun = if branches.len() == 1 {
+                "branch"
+            } else {
+                "branches"
+            };
+            let listed = super::failure::listed(&branches, super::failure::NAMES_LISTED);
+            diagnostic.message = format!("{} (on {noun} {listed})", diagnostic.message);
+            diagnostic
+        })
+        .collect();
+    diagnostics.sort();
+    diagnostics
+}
+
+fn read_back(
+    values: &ValueCheck,
+    branch: &str,
+    path: &str,
+    content: &[u8],
+    origin: Origin,
+) -> Option<Diagnostic> {
+    let parsed = std::str::from_utf8(content)
+        .map_err(|_| (1, "not UTF-8".to_owned()))
+        .and_then(documents::parse_file);
+    match parsed {
+        Ok(documents) => values.file(branch, path, Some(origin), &documents),
+        Err((_, message)) => values.unreadable(path, Some(origin), &message),
+    }
+}
+
+const PLAINTEXT_RULE: &str = "plaintext-secret";
+const PLAINTEXT_HINT: &str = "encrypt the Secret with SOPS (Flux decrypts it), or have the operator create it on the cluster; `fleetgen secrets` lists the ones the fleet needs";
+
+/// Secrets never enter the tree: a rendered `Secret` that carries `data` or `stringData` must
+/// be SOPS-encrypted (SOPS adds a top-level `sops:` key to the documents it encrypts, and
+/// kustomize-controller decrypts them). Anything else would put credentials into Git, where
+/// everyone who can read the fleet repo reads them, for good.
+///
+/// The field of a plain-text Secret (`data` or `stringData`), or `None` for any other
+/// document.
+pub fn plaintext_field(document: &Value) -> Option<&'static str> {
+    let field = |name: &str| document.get(name);
+    let is_secret = field("kind").and_then(Value::as_str) == Some("Secret")
+        && field("apiVersion").and_then(Value::as_str) == Some("v1");
+    if !is_secret || field("sops").is_some() {
+        return None;
+    }
+    ["stringData", "data"].into_iter().find(|name| {
+        field(name).is_some_and(|value| match value {
+            Value::Null => false,
+            Value::Object(entries) => !entries.is_empty() && !entries.values().all(is_substituted),
+            _ => true,
+        })
+    })
+}
+
+/// A value that is nothing but one Flux post-build variable (`${name}`) holds no secret text:
+/// the credential stays in a Secret on the cluster (`postBuild.substituteFrom`) and meets the
+/// template only when kustomize-controller applies it. A value with anything else in it, even
+/// beside a variable, counts as plain text. (A credential written into a Kustomization's inline
+/// `postBuild.substitute` would be in the repo whatever this check says; fleetgen's blueprints
+/// never do that.)
+fn is_substituted(value: &Value) -> bool {
+    let Some(name) = value
+        .as_str()
+        .and_then(|text| text.strip_prefix("${"))
+        .and_then(|text| text.strip_suffix('}'))
+    else {
+        return false;
+    };
+    // Flux's variable names: `^[_[:alpha:]][_[:alpha:][:digit:]]*$`.
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
+        && chars.all(|rest| rest == '_' || rest.is_ascii_alphanumeric())
+}
+
+/// The finding for a plain-text Secret in rendered file `file`.
+fn plaintext_finding(
+    file: &str,
+    name: Option<&str>,
+    field: &str,
+    location: Location,
+) -> Diagnostic {
+    Diagnostic::error(
+        PLAINTEXT_RULE,
+        format!(
+            "Secret {} in {file} carries `{field}` in plain text",
+            name.unwrap_or("(unnamed)")
+        ),
+    )
+    .at(location)
+    .with_hint(PLAINTEXT_HINT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(text: &str) -> Option<&'static str> {
+        plaintext_field(&super::super::documents::parse(text).unwrap())
+    }
+
+    #[test]
+    fn plain_secrets_are_found_and_sops_ones_pass() {
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n";
+        assert_eq!(
+            field(&format!("{secret}stringData: {{token: x}}\n")),
+            Some("stringData")
+        );
+        assert_eq!(
+            field(&format!("{secret}data: {{token: eA==}}\n")),
+            Some("data")
+        );
+        assert_eq!(
+            field(&format!(
+                "{secret}data: {{token: 'ENC[AES256_GCM,data:x]'}}\nsops: {{version: 3.9.0}}\n"
+            )),
+            None
+        );
+        assert_eq!(field(&format!("{secret}type: Opaque\n")), None);
+        // Post-build variables alone carry no credential; anything beside them does.
+        assert_eq!(
+            field(&format!(
+                "{secret}data: {{identity: '${{identity}}', known_hosts: '${{_hosts2}}'}}\n"
+            )),
+            None
+        );
+        for value in [
+            "'${identity}x'",
+            "'x${identity}'",
+            "'${identity}${other}'",
+            "'${2x}'",
+            "'${}'",
+            "'${a:=secret}'",
+            "'$identity'",
+        ] {
+            assert_eq!(
+                field(&format!(
+                    "{secret}data: {{identity: '${{a}}', key: {value}}}\n"
+                )),
+                Some("data"),
+                "{value}"
+            );
+        }
+        assert_eq!(field(&format!("{secret}data: {{}}\n")), None);
+        assert_eq!(
+            field("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n"),
+            None
+        );
+    }
+}
