@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::printable;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -41,7 +43,8 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        let file = printable::path(&self.file);
+        write!(f, "{file}:{}:{}", self.line, self.column)
     }
 }
 
@@ -133,9 +136,12 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{severity}: {} [{}]", self.message, self.rule)?;
+        // Each part is one line whatever it quotes, so no value can start a line of its own
+        // (where a CI runner would read it as a command) or reach the terminal as an escape.
+        let message = printable::line(&self.message);
+        write!(f, "{severity}: {message} [{}]", self.rule)?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", printable::line(hint))?;
         }
         Ok(())
     }

@@ -190,10 +190,10 @@ fn environments(fleet: &Fleet) -> BTreeMap<String, String> {
 /// Says what the rendered trees were compared with, when it may not be what the user expects.
 fn note_compared(drift: &Drift, out_given: bool) {
     if let (Compared::Directory(dir), false) = (&drift.compared, out_given) {
-        eprintln!(
+        say::note(format_args!(
             "note: no fleet repo configured or found around the fleet source; comparing with {}",
             dir.display()
-        );
+        ));
     }
 }
 
@@ -270,7 +270,9 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
                  commit of the source records\n  hint: commit or stash them first"
             )));
         }
-        eprintln!("note: rendered with uncommitted changes of the fleet source: {listed}");
+        say::note(format_args!(
+            "note: rendered with uncommitted changes of the fleet source: {listed}"
+        ));
     }
     let identity = git::signatures(
         &repo,
@@ -499,7 +501,7 @@ fn hook_install(root: &Path, force: bool, dry_run: bool) -> Result<i32> {
         Err(_) => {}
     }
     if dry_run {
-        eprintln!("would write {}:", path.display());
+        say::note(format_args!("would write {}:", path.display()));
         print!("{script}");
         return Ok(0);
     }

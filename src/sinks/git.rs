@@ -576,25 +576,27 @@ pub fn interrupted(repo: &Repository) -> bool {
     journal::path(repo).exists()
 }
 
+/// The refs of a journal, for a note: the journal is a file anyone with the repository could
+/// have written, so its names are printed escaped.
+fn refnames(updates: &[journal::RefUpdate]) -> String {
+    let names: Vec<&str> = updates
+        .iter()
+        .map(|update| update.refname.as_str())
+        .collect();
+    crate::printable::line(&names.join(", ")).into_owned()
+}
+
 /// Finishes a commit a killed fleetgen left half done (see [`journal`]); says so on stderr.
 pub fn recover(repo: &Repository, committer: &Signature<'_>) -> Result<()> {
     match journal::recover(repo, committer)? {
         Recovered::Nothing => {}
         Recovered::Forward(updates) => eprintln!(
             "note: finished an interrupted fleetgen commit: {} moved",
-            updates
-                .iter()
-                .map(|update| update.refname.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            refnames(&updates)
         ),
         Recovered::Back(updates) => eprintln!(
             "note: undid an interrupted fleetgen commit: {} left as they were",
-            updates
-                .iter()
-                .map(|update| update.refname.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            refnames(&updates)
         ),
     }
     Ok(())

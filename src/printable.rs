@@ -1,0 +1,103 @@
+//! Text for a terminal or a CI log, from names and values anyone could have written.
+//!
+//! fleetgen runs on the pull requests of a fleet, so a file name, a tenant name or a value may
+//! hold an ANSI escape that repaints the terminal, a carriage return that hides what came
+//! before, or a line break followed by a CI workflow command (`::error::…`, `::stop-commands::`)
+//! that the runner would obey. Every printer passes its text through here: a character that
+//! could do any of that is shown the way Rust writes it in a string (`\n`, `\r`, `\u{1b}`).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Whether `c` acts on the display instead of showing: C0 and C1 controls and DEL, the line and
+/// paragraph separators, the marks and overrides that reorder text, and the byte-order mark.
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0' => out.push_str("\\0"),
+        _ => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+}
+
+fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| hidden(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) && !keep(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` as one line: every hidden character escaped, line breaks included.
+pub fn line(text: &str) -> Cow<'_, str> {
+    escape(text, |_| false)
+}
+
+/// `text` whose line breaks are its own layout (a list of paths, a `hint:` line): those are
+/// kept, every other hidden character is escaped. The values placed in such a text must have
+/// gone through [`line`] (or [`crate::diagnostic::truncate`]) already.
+pub fn lines(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\n')
+}
+
+/// A file's text as a patch shows it: line breaks and tabs kept, every other hidden character
+/// escaped, so a rendered file cannot repaint the terminal that reviews it.
+pub fn content(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\n' || c == '\t')
+}
+
+/// A path as one line.
+pub fn path(path: &Path) -> String {
+    line(&path.display().to_string()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_shown_escaped() {
+        assert_eq!(
+            line("a\n::error::forged\x1b[31m\r\tb\u{9b}c\u{202e}d"),
+            "a\\n::error::forged\\u{1b}[31m\\r\\tb\\u{9b}c\\u{202e}d"
+        );
+        assert_eq!(line("\x1b]8;;http://x\x07"), "\\u{1b}]8;;http://x\\u{7}");
+        assert_eq!(line("\u{2028}\u{feff}\0"), "\\u{2028}\\u{feff}\\0");
+    }
+
+    #[test]
+    fn plain_text_is_borrowed_and_unchanged() {
+        let text = "fleet/clusters/k3d-emea.env: « naïve » `tenant` 東京 \\n";
+        assert!(matches!(line(text), Cow::Borrowed(t) if t == text));
+    }
+
+    #[test]
+    fn the_layouts_own_line_breaks_are_kept() {
+        assert_eq!(lines("a\n  b\x1b[2J\r"), "a\n  b\\u{1b}[2J\\r");
+        assert_eq!(line("a\n  b"), "a\\n  b");
+        assert_eq!(content("a:\tb\r\n\x1b[2J"), "a:\tb\\r\n\\u{1b}[2J");
+    }
+}
