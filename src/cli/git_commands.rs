@@ -214,6 +214,9 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         let report = say::timed("compare", || {
             crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)
         })?;
+        // Its line breaks are the report's layout; what it quotes of rendered objects may hold
+        // any other control character.
+        let report = crate::printable::lines(&report);
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }

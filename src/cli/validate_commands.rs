@@ -125,10 +125,14 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
                     (true, true) => "  [deprecated]",
                     (true, false) => "",
                 };
-                out.push_str(&format!(
-                    "{:api_width$}  {:kind_width$}  {source}{status}\n",
-                    entry.api_version, entry.kind
-                ));
+                // CRDs and their origins may come from the fleet source.
+                line(
+                    &mut out,
+                    format!(
+                        "{:api_width$}  {:kind_width$}  {source}{status}",
+                        entry.api_version, entry.kind
+                    ),
+                );
             }
             out
         }
@@ -181,7 +185,7 @@ fn human(secrets: &[Secret]) -> String {
             if cluster.is_some() {
                 out.push('\n');
             }
-            out.push_str(&format!("cluster {}\n", secret.cluster));
+            line(&mut out, format!("cluster {}", secret.cluster));
             cluster = Some(&secret.cluster);
         }
         let mut keys = if secret.keys.is_empty() {
@@ -198,16 +202,26 @@ fn human(secrets: &[Secret]) -> String {
         if !secret.labels.is_empty() {
             keys.push_str(&format!(", labels: {}", secret.labels.join(", ")));
         }
-        out.push_str(&format!(
-            "  {}/{}  (created by {}{keys})\n",
-            secret.namespace, secret.name, secret.provided_by
-        ));
-        out.push_str(&format!("      {}\n", secret.purpose));
+        line(
+            &mut out,
+            format!(
+                "  {}/{}  (created by {}{keys})",
+                secret.namespace, secret.name, secret.provided_by
+            ),
+        );
+        line(&mut out, format!("      {}", secret.purpose));
         for reference in &secret.referenced_by {
-            out.push_str(&format!("      used by {reference}\n"));
+            line(&mut out, format!("      used by {reference}"));
         }
     }
     out
+}
+
+/// Adds one line of the listing: the names in it come from the fleet source and the rendered
+/// objects, so they are escaped rather than allowed to start a line of their own.
+fn line(out: &mut String, text: String) {
+    out.push_str(&crate::printable::line(&text));
+    out.push('\n');
 }
 
 /// How `graph` draws the fleet.
