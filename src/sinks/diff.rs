@@ -337,7 +337,11 @@ pub fn write_patch(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::
                     ChangeTag::Insert => palette.added,
                     ChangeTag::Equal => Style::new(),
                 };
-                let text = printable::content(line.value());
+                let mut text = printable::content(line.value()).into_owned();
+                // A line ended by a lone `\r` shows it escaped and still ends there.
+                if !text.ends_with('\n') && !line.missing_newline() {
+                    text.push('\n');
+                }
                 styled(out, style, &format!("{}{text}", line.tag()))?;
                 if line.missing_newline() {
                     writeln!(out, "\n\\ No newline at end of file")?;
