@@ -282,6 +282,23 @@ mod tests {
     }
 
     #[test]
+    fn no_part_of_a_finding_starts_a_line_or_reaches_the_terminal_raw() {
+        let forged = "x\n::error::forged\x1b[2J\r\u{9b}31m";
+        let diagnostic = Diagnostic::error("invalid-name", format!("name {forged}"))
+            .at(Location::new(format!("fleet/tenants/{forged}.yaml"), 1, 1))
+            .with_hint(format!("rename {forged}"));
+        let shown = diagnostic.to_string();
+        assert_eq!(
+            shown,
+            "fleet/tenants/x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m.yaml:1:1: error: name \
+             x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m [invalid-name]\n  hint: rename \
+             x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m"
+        );
+        // The data keeps the value as it was, for JSON to escape its own way.
+        assert!(diagnostic.message.contains('\x1b'));
+    }
+
+    #[test]
     fn suggests_only_close_names() {
         assert_eq!(
             did_you_mean("NODE_CDIR", ["NODE_CIDR", "POD_CIDR"]),
