@@ -266,7 +266,8 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let repo = git::open(&compiled.fleet)?;
     let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
     if !uncommitted.is_empty() {
-        let listed = fold(&uncommitted, 5);
+        // File names of the source may hold anything; the message below has a layout of its own.
+        let listed = crate::printable::line(&fold(&uncommitted, 5)).into_owned();
         if args.require_clean {
             return Err(Error::Usage(format!(
                 "the fleet source has uncommitted changes ({listed}); --require-clean refuses to commit what no \

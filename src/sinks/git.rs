@@ -40,7 +40,7 @@ pub fn locate(fleet: &Fleet) -> Result<Option<Repository>> {
             Repository::open(&path).map(Some).map_err(|error| {
                 Error::Git(format!(
                     "cannot open the fleet repo {} (repo.path in fleet.yaml): {}",
-                    path.display(),
+                    crate::printable::path(&path),
                     error.message()
                 ))
             })
@@ -228,7 +228,10 @@ impl Target {
         };
         for name in [&real, &refname] {
             if !git2::Reference::is_valid_name(name) {
-                return Err(Error::Usage(format!("`{name}` is not a valid branch name")));
+                return Err(Error::Usage(format!(
+                    "`{}` is not a valid branch name",
+                    crate::diagnostic::truncate(name)
+                )));
             }
         }
         let base = base(repo, branch)?;
@@ -795,7 +798,8 @@ fn fallback_time(variable: &str) -> Result<Time> {
     };
     parse_raw_time(&value).ok_or_else(|| {
         Error::Usage(format!(
-            "{variable}=`{value}`: without a git identity configured, only `<unix seconds> <+hhmm>` is understood"
+            "{variable}=`{}`: without a git identity configured, only `<unix seconds> <+hhmm>` is understood",
+            crate::diagnostic::truncate(&value)
         ))
     })
 }
