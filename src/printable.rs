@@ -5,6 +5,9 @@
 //! before, or a line break followed by a CI workflow command (`::error::…`, `::stop-commands::`)
 //! that the runner would obey. Every printer passes its text through here: a character that
 //! could do any of that is shown the way Rust writes it in a string (`\n`, `\r`, `\u{1b}`).
+//! GitHub's runner also obeys `::` where a line starts after white space, and the older
+//! `##[command]` anywhere in a line, so the first `:` of the one and the `[` of the other are
+//! shown escaped too (`\u{3a}:error::`, `##\u{5b}error]`).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -37,18 +40,41 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| hidden(c) && !keep(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) && !keep(c) {
-            push_escaped(&mut out, c);
-        } else {
-            out.push(c);
+    // Filled from the first character that needs escaping; until then `text` is borrowed.
+    let mut out: Option<String> = None;
+    let mut line_start = true;
+    let mut previous = ['\0', '\0'];
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, next)| next);
+        let escaped = (hidden(c) && !keep(c))
+            // The runner reads `::command::` where a line starts, after any white space...
+            || (c == ':' && line_start && next == Some(':'))
+            // ...and the older `##[command]` anywhere in a line.
+            || (c == '[' && previous == ['#', '#']);
+        if escaped && out.is_none() {
+            let mut start = String::with_capacity(text.len() + 16);
+            start.push_str(&text[..at]);
+            out = Some(start);
         }
+        if let Some(out) = out.as_mut() {
+            if escaped {
+                push_escaped(out, c);
+            } else {
+                out.push(c);
+            }
+        }
+        line_start = if c == '\n' && !escaped {
+            true
+        } else {
+            line_start && c.is_whitespace()
+        };
+        previous = [previous[1], c];
     }
-    Cow::Owned(out)
+    match out {
+        Some(out) => Cow::Owned(out),
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// `text` as one line: every hidden character escaped, line breaks included.
@@ -67,6 +93,18 @@ pub fn lines(text: &str) -> Cow<'_, str> {
 /// escaped, so a rendered file cannot repaint the terminal that reviews it.
 pub fn content(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n' || c == '\t')
+}
+
+/// JSON for a CI log. JSON already escapes control characters, and a line of pretty-printed
+/// JSON starts with its structure, never with a value; what is left is the older `##[command]`,
+/// which can only stand inside a string and is written with `[` as `\u005b` there (the same
+/// string to any JSON reader).
+pub fn json(text: String) -> String {
+    if text.contains("##[") {
+        text.replace("##[", "##\\u005b")
+    } else {
+        text
+    }
 }
 
 /// A path as one line.
@@ -92,6 +130,35 @@ mod tests {
     fn plain_text_is_borrowed_and_unchanged() {
         let text = "fleet/clusters/k3d-emea.env: « naïve » `tenant` 東京 \\n";
         assert!(matches!(line(text), Cow::Borrowed(t) if t == text));
+    }
+
+    #[test]
+    fn nothing_reads_as_a_workflow_command() {
+        assert_eq!(line("::error::x"), "\\u{3a}:error::x");
+        assert_eq!(
+            line(" \u{a0}\t::add-mask::x"),
+            " \u{a0}\\t\\u{3a}:add-mask::x"
+        );
+        assert_eq!(line("a ::error::x"), "a ::error::x");
+        assert_eq!(line("a\n::error::x"), "a\\n::error::x");
+        assert_eq!(
+            lines("a\n  ::stop-commands::t\n"),
+            "a\n  \\u{3a}:stop-commands::t\n"
+        );
+        assert_eq!(line("x ##[error]y ##"), "x ##\\u{5b}error]y ##");
+        assert_eq!(content("+  ::warning::x\n"), "+  ::warning::x\n");
+        assert_eq!(content("  ::warning::x\n"), "  \\u{3a}:warning::x\n");
+    }
+
+    #[test]
+    fn json_stays_the_same_data_without_a_command() {
+        let value = serde_json::json!({"message": "a ##[error]b \\##[x]"});
+        let text = json(serde_json::to_string_pretty(&value).unwrap());
+        assert!(!text.contains("##["), "{text}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What fleetgen prints when names, values and file names of the fleet source are hostile: a
 //! line break followed by a CI workflow command, an ANSI escape, a carriage return, a Markdown
 //! fence. Whatever the command and the format, no escape or carriage return reaches stdout or
-//! stderr, and no line starts with what a CI runner would obey (`::error::…`; the runner trims
-//! leading spaces first, and so does the check here).
+//! stderr, no line starts with what a CI runner would obey (`::error::…`; the runner trims
+//! leading spaces first, and so does the check here), and no line holds the older form
+//! `##[command]`, which the runner obeys anywhere in a line.
 
 mod common;
 
@@ -24,7 +25,7 @@ fn assert_inert(what: &str, bytes: &[u8]) {
     );
     for line in text.lines() {
         assert!(
-            !line.trim_start().starts_with("::"),
+            !line.trim_start().starts_with("::") && !line.contains("##["),
             "{what} has a line a CI runner would obey: {line:?}\n{text}"
         );
     }
@@ -73,6 +74,31 @@ fn a_hostile_app_name_is_quoted_on_one_line_in_every_format() {
         message.contains("azure\\n::error::forged\\u{1b}[31m"),
         "{message}"
     );
+}
+
+#[test]
+fn a_name_holding_a_command_anywhere_is_shown_escaped() {
+    let fleet = example_fleet();
+    replace(
+        fleet.path(),
+        "fleet/tenants/kaizentm.yaml",
+        "  - azure-vote",
+        "  - \"::add-mask::x ##[stop-commands]t\"",
+    );
+    for args in [&["check"][..], &["check", "-o", "json"], &["render"]] {
+        let output = run(fleet.path(), args);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    }
+    let output = run(fleet.path(), &["check"]);
+    assert!(
+        stderr(&output).contains("app name `::add-mask::x ##\\u{5b}stop-commands]t`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(fleet.path(), &["check", "-o", "json"]);
+    let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(message.contains("##[stop-commands]t"), "{message}");
 }
 
 #[test]
@@ -160,11 +186,18 @@ fn a_tenant_named_by_a_hostile_file_is_refused_by_commit_on_one_line() {
 #[test]
 fn the_pull_request_comment_keeps_a_hostile_rendered_file_inside_its_fence() {
     let fleet = example_fleet();
+    let namespace = fleet.path().join("blueprints/redis/files/namespace.yaml");
+    let template = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ env.name }}-redis\n  \
+                    annotations:\n    script: |\n      ::warning::forged\n";
+    fs::write(&namespace, template).unwrap();
     assert!(run(fleet.path(), &["render", "-q"]).status.success());
+    // The block scalar's line is unchanged, so the patch shows it as context: ` ` and spaces.
     fs::write(
-        fleet.path().join("blueprints/redis/files/namespace.yaml"),
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ env.name }}-redis\n  annotations:\n    \
-         note: \"```</details> [x](https://example.com) <img src=x>\"\n# a\r# ::error::forged\n",
+        &namespace,
+        format!(
+            "{template}    note: \"```</details> [x](https://example.com) <img src=x>\"\n\
+             # a\r# ::error::forged\n"
+        ),
     )
     .unwrap();
     let output = run(fleet.path(), &["diff", "--format", "markdown"]);
@@ -172,6 +205,10 @@ fn the_pull_request_comment_keeps_a_hostile_rendered_file_inside_its_fence() {
     let markdown = String::from_utf8(output.stdout).unwrap();
     assert!(
         markdown.contains("+# a\\r\n+# ::error::forged\n"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("\n       \\u{3a}:warning::forged\n"),
         "{markdown}"
     );
     // The note stays inside the patch's fence: the fence is longer than any backtick run in

@@ -92,7 +92,7 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
             let _ = writeln!(
                 stdout,
                 "{}",
-                serde_json::to_string_pretty(&specs).expect("key specs serialise")
+                printable::json(serde_json::to_string_pretty(&specs).expect("key specs serialise"))
             );
         }
         Format::Human => {
@@ -178,7 +178,7 @@ fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -
             let _ = writeln!(
                 stdout,
                 "{}",
-                serde_json::to_string_pretty(values).expect("values serialise")
+                printable::json(serde_json::to_string_pretty(values).expect("values serialise"))
             );
         }
         Format::Human => {

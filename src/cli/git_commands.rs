@@ -460,7 +460,9 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
 }
 
 fn print_json(diagnostics: &Diagnostics) {
-    let json = serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise");
+    let json = crate::printable::json(
+        serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise"),
+    );
     let _ = writeln!(io::stdout().lock(), "{json}");
 }
 

@@ -107,7 +107,11 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
     };
     let entries = schemas.entries();
     let text = match args.output.format {
-        Format::Json => serde_json::to_string_pretty(&entries).expect("entries serialise") + "\n",
+        Format::Json => {
+            crate::printable::json(
+                serde_json::to_string_pretty(&entries).expect("entries serialise"),
+            ) + "\n"
+        }
         Format::Human => {
             let width = |field: fn(&validate::schema::Entry) -> usize| {
                 entries.iter().map(field).max().unwrap_or(0)
@@ -163,7 +167,9 @@ pub fn secrets(root: &Path, args: SecretsArgs) -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     let text = match args.output.format {
         Format::Json => {
-            let mut json = serde_json::to_string_pretty(&secrets).expect("secrets serialise");
+            let mut json = crate::printable::json(
+                serde_json::to_string_pretty(&secrets).expect("secrets serialise"),
+            );
             json.push('\n');
             json
         }
@@ -316,7 +322,9 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     ));
     let text = match args.output.format {
         GraphFormat::Json => {
-            serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
+            crate::printable::json(
+                serde_json::to_string_pretty(&graph).expect("the graph serialises"),
+            ) + "\n"
         }
         GraphFormat::Human => graph.human(),
         GraphFormat::Mermaid => graph.mermaid(),
