@@ -237,3 +237,24 @@ fn the_pull_request_comment_keeps_a_hostile_rendered_file_inside_its_fence() {
     let output = run(fleet.path(), &["diff"]);
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+#[test]
+fn a_scaffolding_dry_run_shows_the_hostile_lines_around_its_change_escaped() {
+    let fleet = example_fleet();
+    replace(
+        fleet.path(),
+        "fleet/tenants/kaizentm.yaml",
+        "\napps:",
+        "\n# note\r##[error]forged\napps:",
+    );
+    let output = run(
+        fleet.path(),
+        &["add-app", "kaizentm", "web", "--env", "dev", "--dry-run"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let diff = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        diff.contains("\n ##\\u{5b}error]forged\n apps:\n"),
+        "{diff}"
+    );
+}

@@ -462,7 +462,13 @@ fn print(outcome: &Outcome) {
         return;
     }
     if outcome.dry_run {
-        let _ = write!(std::io::stdout().lock(), "{}", outcome.diff());
+        // The files it shows are the fleet source, which may hold any character.
+        let diff = outcome.diff();
+        let _ = write!(
+            std::io::stdout().lock(),
+            "{}",
+            crate::printable::content(&diff)
+        );
     }
     for change in &outcome.changes {
         let verb = match (outcome.dry_run, change.verb()) {
