@@ -96,15 +96,26 @@ pub fn content(text: &str) -> Cow<'_, str> {
 }
 
 /// JSON for a CI log. JSON already escapes control characters, and a line of pretty-printed
-/// JSON starts with its structure, never with a value; what is left is the older `##[command]`,
-/// which can only stand inside a string and is written with `[` as `\u005b` there (the same
-/// string to any JSON reader).
+/// JSON starts with its structure, never with a value. What is left can only stand inside a
+/// string, where it is written as a `\u` escape (the same string to any JSON reader): the
+/// separators and bidirectional marks, and the `[` of the older `##[command]`.
 pub fn json(text: String) -> String {
-    if text.contains("##[") {
-        text.replace("##[", "##\\u005b")
-    } else {
-        text
+    // Control characters are JSON's to escape; outside strings there are only its line breaks.
+    let inside = |c: char| hidden(c) && !c.is_control();
+    if !text.contains("##[") && !text.chars().any(inside) {
+        return text;
     }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut previous = ['\0', '\0'];
+    for c in text.chars() {
+        if inside(c) || (c == '[' && previous == ['#', '#']) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+        previous = [previous[1], c];
+    }
+    out
 }
 
 /// A path as one line.
@@ -152,9 +163,10 @@ mod tests {
 
     #[test]
     fn json_stays_the_same_data_without_a_command() {
-        let value = serde_json::json!({"message": "a ##[error]b \\##[x]"});
+        let value = serde_json::json!({"message": "a ##[error]b \\##[x] \u{2028}\u{202e}\x1b"});
         let text = json(serde_json::to_string_pretty(&value).unwrap());
         assert!(!text.contains("##["), "{text}");
+        assert!(text.contains(" \\u2028\\u202e\\u001b\""), "{text}");
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&text).unwrap(),
             value
