@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::printable;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -41,7 +43,8 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        let file = printable::path(&self.file);
+        write!(f, "{file}:{}:{}", self.line, self.column)
     }
 }
 
@@ -133,9 +136,12 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{severity}: {} [{}]", self.message, self.rule)?;
+        // Each part is one line whatever it quotes, so no value can start a line of its own
+        // (where a CI runner would read it as a command) or reach the terminal as an escape.
+        let message = printable::line(&self.message);
+        write!(f, "{severity}: {message} [{}]", self.rule)?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", printable::line(hint))?;
         }
         Ok(())
     }
@@ -273,6 +279,23 @@ mod tests {
             diagnostic.to_string(),
             "fleet/clusters/a.env:3:1: error: unknown key NODE_CDIR [unknown-key]\n  hint: did you mean NODE_CIDR?"
         );
+    }
+
+    #[test]
+    fn no_part_of_a_finding_starts_a_line_or_reaches_the_terminal_raw() {
+        let forged = "x\n::error::forged\x1b[2J\r\u{9b}31m";
+        let diagnostic = Diagnostic::error("invalid-name", format!("name {forged}"))
+            .at(Location::new(format!("fleet/tenants/{forged}.yaml"), 1, 1))
+            .with_hint(format!("rename {forged}"));
+        let shown = diagnostic.to_string();
+        assert_eq!(
+            shown,
+            "fleet/tenants/x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m.yaml:1:1: error: name \
+             x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m [invalid-name]\n  hint: rename \
+             x\\n::error::forged\\u{1b}[2J\\r\\u{9b}31m"
+        );
+        // The data keeps the value as it was, for JSON to escape its own way.
+        assert!(diagnostic.message.contains('\x1b'));
     }
 
     #[test]

@@ -11,13 +11,13 @@ pub enum Error {
     #[error("{0}")]
     Invalid(Diagnostics),
 
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", crate::printable::path(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
 
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {source}", crate::printable::path(path))]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -43,21 +43,21 @@ pub enum Error {
     #[error(
         "refusing to move a checked-out branch over uncommitted changes; no branch was changed:{}\n  hint: commit, \
          stash or discard those changes (or commit with --branch-prefix) and run the command again",
-        .0.iter().map(|line| format!("\n  {line}")).collect::<String>()
+        .0.iter().map(|line| format!("\n  {}", crate::printable::line(line))).collect::<String>()
     )]
     CheckoutDirty(Vec<String>),
 
     /// `diff`/`commit` need a fleet repo and none is configured or around the fleet root.
     #[error(
         "no fleet repo: {} is not inside a Git repository\n  hint: set repo.path in fleet/fleet.yaml to a local clone",
-        .0.display()
+        crate::printable::path(.0)
     )]
     NoFleetRepo(PathBuf),
 
     /// A pre-commit hook that fleetgen did not write is in the way.
     #[error(
         "{} exists and was not written by fleetgen\n  hint: pass --force to replace it, or call `fleetgen check` from it",
-        .0.display()
+        crate::printable::path(.0)
     )]
     HookExists(PathBuf),
 
@@ -92,7 +92,7 @@ fn conflicts_message(paths: &[PathBuf]) -> String {
     let mut message =
         String::from("refusing to overwrite generated files that were edited by hand:");
     for path in paths {
-        message.push_str(&format!("\n  {}", path.display()));
+        message.push_str(&format!("\n  {}", crate::printable::path(path)));
     }
     message.push_str(
         "\n  hint: move the change into the fleet source or a blueprint, or pass --force to discard it",

@@ -18,6 +18,7 @@ pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
+pub mod printable;
 pub mod progress;
 pub mod render;
 pub mod scaffold;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::keys::Required;
 use crate::model::values::Values;
 use crate::pipeline;
+use crate::printable;
 use crate::sinks::write;
 
 pub fn execute(cli: Cli) -> Result<i32> {
@@ -91,7 +92,7 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
             let _ = writeln!(
                 stdout,
                 "{}",
-                serde_json::to_string_pretty(&specs).expect("key specs serialise")
+                printable::json(serde_json::to_string_pretty(&specs).expect("key specs serialise"))
             );
         }
         Format::Human => {
@@ -125,12 +126,13 @@ fn keys(root: &Path, args: KeysArgs) -> Result<i32> {
                 if spec.custom {
                     facts.push("defined by this fleet".to_owned());
                 }
+                // A fleet's own keys and their help come from fleet.yaml.
                 let _ = writeln!(
                     stdout,
                     "{}\n    {}\n    {}\n",
-                    spec.name,
-                    facts.join("; "),
-                    spec.help
+                    printable::line(&spec.name),
+                    printable::line(&facts.join("; ")),
+                    printable::line(&spec.help)
                 );
             }
         }
@@ -176,7 +178,7 @@ fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -
             let _ = writeln!(
                 stdout,
                 "{}",
-                serde_json::to_string_pretty(values).expect("values serialise")
+                printable::json(serde_json::to_string_pretty(values).expect("values serialise"))
             );
         }
         Format::Human => {
@@ -187,7 +189,9 @@ fn explain_cluster(root: &Path, name: &str, env: Option<&str>, format: Format) -
                         Some(location) => format!("{} ({})", location, resolved.layer),
                         None => resolved.layer.to_string(),
                     };
-                    (key.to_owned(), resolved.value.to_string(), source)
+                    let row = [key.to_owned(), resolved.value.to_string(), source];
+                    let [key, value, source] = row.map(|text| printable::line(&text).into_owned());
+                    (key, value, source)
                 })
                 .collect();
             let key_width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);

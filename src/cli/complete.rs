@@ -199,6 +199,12 @@ fn names(root: &Path, kind: Kind, tenant: Option<&str>) -> Vec<(String, String)>
                 .collect()
         }
     };
+    // The shell reads one candidate a line and echoes it: a name that is not one line of
+    // plain text (never a valid name) is left out, and the help is shown escaped.
+    names.retain(|(name, _)| !name.chars().any(crate::printable::hidden));
+    for (_, help) in &mut names {
+        *help = crate::printable::line(help).into_owned();
+    }
     names.sort_by(|a, b| crate::view::natural::cmp(&a.0, &b.0));
     names.dedup_by(|a, b| a.0 == b.0);
     names
@@ -307,6 +313,26 @@ mod tests {
         );
         assert_eq!(tenant_of(&args(&["remove-app", "--env", ""])), None);
         assert_eq!(tenant_of(&args(&["graph", "--tenant", ""])), None);
+    }
+
+    #[test]
+    fn a_name_that_is_not_plain_text_is_never_offered() {
+        let root = tempfile::tempdir().unwrap();
+        let tenants = root.path().join("fleet/tenants");
+        std::fs::create_dir_all(&tenants).unwrap();
+        std::fs::write(
+            root.path().join("fleet/fleet.yaml"),
+            "repo:\n  url: https://example.com/fleet.git\n",
+        )
+        .unwrap();
+        let tenant = "repo: https://example.com/t.git\napps:\n  - \"a\\e[2J\\nb\"\n";
+        std::fs::write(tenants.join("team.yaml"), tenant).unwrap();
+        std::fs::write(tenants.join("evil\n::error::x.yaml"), tenant).unwrap();
+        let offered = names(root.path(), Kind::Tenant, None);
+        assert_eq!(
+            offered,
+            [("team".to_owned(), "app a\\u{1b}[2J\\nb".to_owned())]
+        );
     }
 
     #[test]

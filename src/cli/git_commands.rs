@@ -189,10 +189,10 @@ fn environments(fleet: &Fleet) -> BTreeMap<String, String> {
 /// Says what the rendered trees were compared with, when it may not be what the user expects.
 fn note_compared(drift: &Drift, out_given: bool) {
     if let (Compared::Directory(dir), false) = (&drift.compared, out_given) {
-        eprintln!(
+        say::note(format_args!(
             "note: no fleet repo configured or found around the fleet source; comparing with {}",
             dir.display()
-        );
+        ));
     }
 }
 
@@ -213,6 +213,9 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         let report = say::timed("compare", || {
             crate::view::promotion::report(&compiled.fleet, &compiled.rendered, target, source)
         })?;
+        // Its line breaks are the report's layout; what it quotes of rendered objects may hold
+        // any other control character.
+        let report = crate::printable::lines(&report);
         let _ = io::stdout().lock().write_all(report.as_bytes());
         return Ok(0);
     }
@@ -262,14 +265,17 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let repo = git::open(&compiled.fleet)?;
     let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
     if !uncommitted.is_empty() {
-        let listed = fold(&uncommitted, 5);
+        // File names of the source may hold anything; the message below has a layout of its own.
+        let listed = crate::printable::line(&fold(&uncommitted, 5)).into_owned();
         if args.require_clean {
             return Err(Error::Usage(format!(
                 "the fleet source has uncommitted changes ({listed}); --require-clean refuses to commit what no \
                  commit of the source records\n  hint: commit or stash them first"
             )));
         }
-        eprintln!("note: rendered with uncommitted changes of the fleet source: {listed}");
+        say::note(format_args!(
+            "note: rendered with uncommitted changes of the fleet source: {listed}"
+        ));
     }
     let identity = git::signatures(
         &repo,
@@ -446,7 +452,9 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
 }
 
 fn print_json(diagnostics: &Diagnostics) {
-    let json = serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise");
+    let json = crate::printable::json(
+        serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise"),
+    );
     let _ = writeln!(io::stdout().lock(), "{json}");
 }
 
@@ -491,7 +499,7 @@ fn hook_install(root: &Path, force: bool, dry_run: bool) -> Result<i32> {
         Err(_) => {}
     }
     if dry_run {
-        eprintln!("would write {}:", path.display());
+        say::note(format_args!("would write {}:", path.display()));
         print!("{script}");
         return Ok(0);
     }

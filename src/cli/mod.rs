@@ -68,8 +68,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 crate::Error::Invalid(_) => {
                     let _ = writeln!(stderr, "{error}");
                 }
+                // Line breaks here are the error's own layout (a hint, a list of paths); the
+                // names in it are escaped where the error is written.
                 _ => {
-                    let _ = writeln!(stderr, "error: {error}");
+                    let text = error.to_string();
+                    let _ = writeln!(stderr, "error: {}", crate::printable::lines(&text));
                 }
             }
             if let crate::Error::Invalid(diagnostics) = &error {

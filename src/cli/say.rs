@@ -33,15 +33,31 @@ pub fn level() -> Level {
 /// A line saying what the command did, on stderr; not with `--quiet`.
 pub fn status(line: fmt::Arguments<'_>) {
     if level() >= Level::Normal {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        print_line(line);
     }
 }
 
 /// A line of detail, on stderr; only with `--verbose`.
 pub fn detail(line: fmt::Arguments<'_>) {
     if level() >= Level::Verbose {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        print_line(line);
     }
+}
+
+/// A note on stderr whatever the level (`note: rendered with uncommitted changes …`).
+pub fn note(line: fmt::Arguments<'_>) {
+    print_line(line);
+}
+
+/// One line as the terminal or the CI log gets it: names in it may come from the fleet
+/// source, so a control character in them is shown escaped and cannot start a line.
+fn print_line(line: fmt::Arguments<'_>) {
+    let text = line.to_string();
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{}",
+        crate::printable::line(&text)
+    );
 }
 
 /// Runs `stage` and, with `--verbose`, says how long it took.

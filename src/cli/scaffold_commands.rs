@@ -431,7 +431,7 @@ fn init(root: &Path, args: InitArgs) -> Result<i32> {
 /// written only where there is none, so a team's own CI is never replaced.
 fn write_root_file(path: &Path, content: &str, dry_run: bool) -> Result<()> {
     if path.exists() {
-        eprintln!("note: kept the existing {}", path.display());
+        super::say::note(format_args!("note: kept the existing {}", path.display()));
         return Ok(());
     }
     if dry_run {
@@ -457,12 +457,18 @@ fn print(outcome: &Outcome) {
     if let Some(reason) = &outcome.unchanged {
         super::say::status(format_args!("nothing to do: {reason}"));
         for note in &outcome.notes {
-            let _ = writeln!(stderr, "note: {note}");
+            super::say::note(format_args!("note: {note}"));
         }
         return;
     }
     if outcome.dry_run {
-        let _ = write!(std::io::stdout().lock(), "{}", outcome.diff());
+        // The files it shows are the fleet source, which may hold any character.
+        let diff = outcome.diff();
+        let _ = write!(
+            std::io::stdout().lock(),
+            "{}",
+            crate::printable::content(&diff)
+        );
     }
     for change in &outcome.changes {
         let verb = match (outcome.dry_run, change.verb()) {
@@ -477,7 +483,7 @@ fn print(outcome: &Outcome) {
         ));
     }
     for note in &outcome.notes {
-        let _ = writeln!(stderr, "note: {note}");
+        super::say::note(format_args!("note: {note}"));
     }
     if !outcome.fill_in.is_empty() {
         let _ = writeln!(
@@ -490,7 +496,8 @@ fn print(outcome: &Outcome) {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            let _ = writeln!(stderr, "  {location}: {}", diagnostic.message);
+            let message = crate::printable::line(&diagnostic.message);
+            let _ = writeln!(stderr, "  {location}: {message}");
         }
     }
     if !outcome.secrets.is_empty() {
@@ -516,15 +523,15 @@ fn print(outcome: &Outcome) {
             if !secret.labels.is_empty() {
                 keys.push_str(&format!(", label `{}`", secret.labels.join("`, `")));
             }
-            let _ = writeln!(
-                stderr,
+            let line = format!(
                 "  on {}: Secret {}/{}{keys}: {}",
                 secret.cluster, secret.namespace, secret.name, secret.purpose
             );
+            let _ = writeln!(stderr, "{}", crate::printable::line(&line));
         }
     }
     for line in &outcome.prune {
-        let _ = writeln!(stderr, "{line}");
+        let _ = writeln!(stderr, "{}", crate::printable::line(line));
     }
     for next in &outcome.next {
         super::say::status(format_args!("next: {next}"));

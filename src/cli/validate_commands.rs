@@ -103,7 +103,11 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
     };
     let entries = schemas.entries();
     let text = match args.output.format {
-        Format::Json => serde_json::to_string_pretty(&entries).expect("entries serialise") + "\n",
+        Format::Json => {
+            crate::printable::json(
+                serde_json::to_string_pretty(&entries).expect("entries serialise"),
+            ) + "\n"
+        }
         Format::Human => {
             let width = |field: fn(&validate::schema::Entry) -> usize| {
                 entries.iter().map(field).max().unwrap_or(0)
@@ -121,10 +125,14 @@ pub fn schemas(root: &Path, args: SchemasArgs) -> Result<i32> {
                     (true, true) => "  [deprecated]",
                     (true, false) => "",
                 };
-                out.push_str(&format!(
-                    "{:api_width$}  {:kind_width$}  {source}{status}\n",
-                    entry.api_version, entry.kind
-                ));
+                // CRDs and their origins may come from the fleet source.
+                line(
+                    &mut out,
+                    format!(
+                        "{:api_width$}  {:kind_width$}  {source}{status}",
+                        entry.api_version, entry.kind
+                    ),
+                );
             }
             out
         }
@@ -155,7 +163,9 @@ pub fn secrets(root: &Path, args: SecretsArgs) -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     let text = match args.output.format {
         Format::Json => {
-            let mut json = serde_json::to_string_pretty(&secrets).expect("secrets serialise");
+            let mut json = crate::printable::json(
+                serde_json::to_string_pretty(&secrets).expect("secrets serialise"),
+            );
             json.push('\n');
             json
         }
@@ -177,7 +187,7 @@ fn human(secrets: &[Secret]) -> String {
             if cluster.is_some() {
                 out.push('\n');
             }
-            out.push_str(&format!("cluster {}\n", secret.cluster));
+            line(&mut out, format!("cluster {}", secret.cluster));
             cluster = Some(&secret.cluster);
         }
         let mut keys = if secret.keys.is_empty() {
@@ -194,16 +204,26 @@ fn human(secrets: &[Secret]) -> String {
         if !secret.labels.is_empty() {
             keys.push_str(&format!(", labels: {}", secret.labels.join(", ")));
         }
-        out.push_str(&format!(
-            "  {}/{}  (created by {}{keys})\n",
-            secret.namespace, secret.name, secret.provided_by
-        ));
-        out.push_str(&format!("      {}\n", secret.purpose));
+        line(
+            &mut out,
+            format!(
+                "  {}/{}  (created by {}{keys})",
+                secret.namespace, secret.name, secret.provided_by
+            ),
+        );
+        line(&mut out, format!("      {}", secret.purpose));
         for reference in &secret.referenced_by {
-            out.push_str(&format!("      used by {reference}\n"));
+            line(&mut out, format!("      used by {reference}"));
         }
     }
     out
+}
+
+/// Adds one line of the listing: the names in it come from the fleet source and the rendered
+/// objects, so they are escaped rather than allowed to start a line of their own.
+fn line(out: &mut String, text: String) {
+    out.push_str(&crate::printable::line(&text));
+    out.push('\n');
 }
 
 /// How `graph` draws the fleet.
@@ -298,7 +318,9 @@ pub fn graph(root: &Path, args: GraphArgs) -> Result<i32> {
     ));
     let text = match args.output.format {
         GraphFormat::Json => {
-            serde_json::to_string_pretty(&graph).expect("the graph serialises") + "\n"
+            crate::printable::json(
+                serde_json::to_string_pretty(&graph).expect("the graph serialises"),
+            ) + "\n"
         }
         GraphFormat::Human => graph.human(),
         GraphFormat::Mermaid => graph.mermaid(),

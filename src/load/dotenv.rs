@@ -114,7 +114,10 @@ fn parse_line(line: &str) -> Result<Option<Entry>, LineError> {
     if key.is_empty() {
         return Err(LineError::new(
             key_start + 1,
-            format!("expected a KEY=value line, found `{}`", line.trim()),
+            format!(
+                "expected a KEY=value line, found `{}`",
+                crate::diagnostic::truncate(line.trim())
+            ),
         )
         .hint("keys are letters, digits and underscores; comments start with #"));
     }
@@ -126,9 +129,9 @@ fn parse_line(line: &str) -> Result<Option<Entry>, LineError> {
     }
     let after_key = skip_blanks(&chars, pos);
     if chars.get(after_key) != Some(&'=') {
-        let found = chars
-            .get(after_key)
-            .map_or("end of line".to_owned(), |c| format!("`{c}`"));
+        let found = chars.get(after_key).map_or("end of line".to_owned(), |c| {
+            crate::model::names::describe_char(*c)
+        });
         return Err(LineError::new(
             after_key + 1,
             format!("expected `=` after {key}, found {found}"),

@@ -105,7 +105,10 @@ pub fn load(root: &Path) -> Result<FleetSource> {
             diagnostics.push(
                 Diagnostic::error(
                     "missing-file",
-                    format!("environment `{name}` has no {ENVIRONMENT_FILE}"),
+                    format!(
+                        "environment `{}` has no {ENVIRONMENT_FILE}",
+                        crate::diagnostic::truncate(&name)
+                    ),
                 )
                 .at_file(&dir)
                 .with_hint(format!(
@@ -215,7 +218,10 @@ fn list_dir(
                 None => diagnostics.push(
                     Diagnostic::error(
                         "unexpected-file",
-                        format!("`{file_name}` is not a {extension} file"),
+                        format!(
+                            "`{}` is not a {extension} file",
+                            crate::diagnostic::truncate(&file_name)
+                        ),
                     )
                     .at_file(&relative)
                     .with_hint(format!(
@@ -228,12 +234,12 @@ fn list_dir(
                 let diagnostic = match want {
                     Entry::Dirs => Diagnostic::error(
                         "unexpected-file",
-                        format!("`{file_name}` should be a directory"),
+                        format!("`{}` should be a directory", crate::diagnostic::truncate(&file_name)),
                     )
                     .with_hint(format!("{} holds one folder per environment", dir.display())),
                     Entry::Files(extension) => Diagnostic::error(
                         "unexpected-file",
-                        format!("`{file_name}` should be a file, not a directory"),
+                        format!("`{}` should be a file, not a directory", crate::diagnostic::truncate(&file_name)),
                     )
                     .with_hint(format!(
                         "{} holds one <name>{extension} file each; names are DNS-1123 labels and cannot contain `/`",

@@ -149,8 +149,11 @@ fn to_diagnostic(file: &Path, error: &serde_norway::Error) -> Diagnostic {
         None => full,
     };
     if let Some((field, expected)) = unknown_field(&message) {
-        let mut diagnostic =
-            Diagnostic::error("unknown-key", format!("unknown key `{field}`")).at(location);
+        let mut diagnostic = Diagnostic::error(
+            "unknown-key",
+            format!("unknown key `{}`", crate::diagnostic::truncate(&field)),
+        )
+        .at(location);
         diagnostic = match did_you_mean(&field, expected.iter().map(String::as_str)) {
             Some(close) => diagnostic.with_hint(format!("did you mean `{close}`?")),
             None => {

@@ -136,7 +136,10 @@ impl Builder<'_> {
             let Some(managing) = clusters.get(manager) else {
                 let mut diagnostic = Diagnostic::error(
                     "unknown-cluster",
-                    format!("MANAGED_BY names `{manager}`, which is not a cluster of the fleet"),
+                    format!(
+                        "MANAGED_BY names `{}`, which is not a cluster of the fleet",
+                        crate::diagnostic::truncate(manager)
+                    ),
                 )
                 .at(location);
                 diagnostic = match did_you_mean(manager, clusters.keys().map(String::as_str)) {

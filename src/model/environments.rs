@@ -25,7 +25,10 @@ impl Builder<'_> {
             self.diagnostics.push(
                 Diagnostic::error(
                     "invalid-branch",
-                    format!("`{branch}` is not a valid branch name"),
+                    format!(
+                        "`{}` is not a valid branch name",
+                        crate::diagnostic::truncate(branch)
+                    ),
                 )
                 .at(yaml_location(source, &[Seg::Key("branch")]))
                 .with_hint(problem),
@@ -88,7 +91,10 @@ impl Builder<'_> {
             self.diagnostics.push(
                 Diagnostic::error(
                     "invalid-branch",
-                    format!("`{branch}` is not a valid branch name"),
+                    format!(
+                        "`{}` is not a valid branch name",
+                        crate::diagnostic::truncate(&branch)
+                    ),
                 )
                 .at(branch_location.clone())
                 .with_hint(problem),
@@ -188,7 +194,11 @@ impl Builder<'_> {
                 {
                     let mut diagnostic = Diagnostic::error(
                         "unknown-tenant",
-                        format!("environment {} lists tenant `{tenant_name}`, which is not in fleet/tenants", env.name),
+                        format!(
+                            "environment {} lists tenant `{}`, which is not in fleet/tenants",
+                            env.name,
+                            crate::diagnostic::truncate(tenant_name)
+                        ),
                     )
                     .at_file(&parsed.source.path);
                     diagnostic = match did_you_mean(tenant_name, tenants.keys().map(String::as_str))
@@ -212,7 +222,10 @@ impl Builder<'_> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "invalid-branch",
-                        format!("`{branch}` is not a valid branch name"),
+                        format!(
+                            "`{}` is not a valid branch name",
+                            crate::diagnostic::truncate(&branch)
+                        ),
                     )
                     .at(yaml_location(&parsed.source, &[Seg::Key("branch")]))
                     .with_hint(problem),
@@ -226,7 +239,10 @@ impl Builder<'_> {
                         if !known.contains(app) {
                             let mut diagnostic = Diagnostic::error(
                                 "unknown-app",
-                                format!("tenant {tenant_name} has no app `{app}`"),
+                                format!(
+                                    "tenant {tenant_name} has no app `{}`",
+                                    crate::diagnostic::truncate(app)
+                                ),
                             )
                             .at(yaml_location(
                                 &parsed.source,
@@ -263,7 +279,10 @@ impl Builder<'_> {
                                     env.name
                                 )
                             } else {
-                                format!("`{cluster}` is not a cluster of the fleet")
+                                format!(
+                                    "`{}` is not a cluster of the fleet",
+                                    crate::diagnostic::truncate(cluster)
+                                )
                             };
                             let mut diagnostic =
                                 Diagnostic::error("unknown-cluster", why).at(location);

@@ -576,8 +576,12 @@ pub fn parse_value(ty: &KeyType, raw: &str) -> Result<Value, String> {
                 .map(str::to_owned)
                 .collect();
             for item in &items {
-                item.parse::<IpAddr>()
-                    .map_err(|_| format!("`{item}` is not an IP address"))?;
+                item.parse::<IpAddr>().map_err(|_| {
+                    format!(
+                        "`{}` is not an IP address",
+                        crate::diagnostic::truncate(item)
+                    )
+                })?;
             }
             Ok(Value::List(items))
         }

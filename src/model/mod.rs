@@ -250,7 +250,10 @@ impl Builder<'_> {
             self.diagnostics.push(
                 Diagnostic::error(
                     "invalid-branch",
-                    format!("main branch `{main_branch}` is not a valid branch name"),
+                    format!(
+                        "main branch `{}` is not a valid branch name",
+                        crate::diagnostic::truncate(&main_branch)
+                    ),
                 )
                 .at(yaml_location(
                     &file.source,
@@ -286,9 +289,17 @@ impl Builder<'_> {
         let interval = settings.interval.clone().unwrap_or_else(|| "1m".to_owned());
         if let Err(problem) = keys::parse_value(&KeyType::Duration, &interval) {
             self.diagnostics.push(
-                Diagnostic::error("invalid-value", format!("interval `{interval}`: {problem}")).at(
-                    yaml_location(&file.source, &[Seg::Key("repo"), Seg::Key("interval")]),
-                ),
+                Diagnostic::error(
+                    "invalid-value",
+                    format!(
+                        "interval `{}`: {problem}",
+                        crate::diagnostic::truncate(&interval)
+                    ),
+                )
+                .at(yaml_location(
+                    &file.source,
+                    &[Seg::Key("repo"), Seg::Key("interval")],
+                )),
             );
         }
         Repo {
@@ -384,7 +395,7 @@ impl Builder<'_> {
             Ok(()) => true,
             Err(problem) => {
                 self.diagnostics.push(
-                    Diagnostic::error("invalid-name", format!("{what} `{name}` is not a valid name: {problem}"))
+                    Diagnostic::error("invalid-name", format!("{what} `{}` is not a valid name: {problem}", crate::diagnostic::truncate(name)))
                         .at(location)
                         .with_hint("names become Kubernetes names and label values: DNS-1123 labels, at most 63 characters"),
                 );
@@ -417,7 +428,10 @@ impl Builder<'_> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "invalid-name",
-                        format!("key name `{name}` must be UPPER_SNAKE_CASE"),
+                        format!(
+                            "key name `{}` must be UPPER_SNAKE_CASE",
+                            crate::diagnostic::truncate(name)
+                        ),
                     )
                     .at(location),
                 );

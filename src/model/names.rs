@@ -23,7 +23,7 @@ pub fn check_label(name: &str) -> Result<(), String> {
         let what = match bad {
             '/' | '\\' => "a path separator".to_owned(),
             c if c.is_ascii_uppercase() => format!("the upper-case letter `{c}`"),
-            c => format!("`{c}`"),
+            c => describe_char(c),
         };
         return Err(format!(
             "it contains {what}; use lower-case letters, digits and `-`"

@@ -155,7 +155,8 @@ impl Shape {
                         .find(|source| source.text.contains(&format!("{key}:")));
                     return Some((
                         format!(
-                            "renders top-level key `{key}`, which the template does not declare"
+                            "renders top-level key `{}`, which the template does not declare",
+                            crate::diagnostic::truncate(&key)
                         ),
                         source,
                     ));

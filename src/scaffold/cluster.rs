@@ -157,7 +157,10 @@ pub fn add_cluster(root: &Path, args: &AddCluster) -> Result<Proposal> {
             None => problems.push(
                 Diagnostic::error(
                     "invalid-argument",
-                    format!("--env-set `{pair}` is not ENV:KEY=VALUE"),
+                    format!(
+                        "--env-set `{}` is not ENV:KEY=VALUE",
+                        crate::diagnostic::truncate(pair)
+                    ),
                 )
                 .with_hint("e.g. --env-set dev:REDIS_REPLICAS=2"),
             ),

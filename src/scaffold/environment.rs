@@ -133,8 +133,10 @@ pub fn init_environment(root: &Path, args: &InitEnvironment) -> Result<Proposal>
                 format!("--from {from} names the environment being created"),
             ));
         } else if !known.contains(from) {
-            let diagnostic =
-                Diagnostic::error("unknown-environment", format!("no environment `{from}`"));
+            let diagnostic = Diagnostic::error(
+                "unknown-environment",
+                format!("no environment `{}`", crate::diagnostic::truncate(from)),
+            );
             problems.push(match did_you_mean(from, known.iter().map(String::as_str)) {
                 Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
                 None => diagnostic.with_hint(format!("the environments are: {}", known.join(", "))),
@@ -146,7 +148,10 @@ pub fn init_environment(root: &Path, args: &InitEnvironment) -> Result<Proposal>
     {
         problems.push(Diagnostic::error(
             "invalid-branch",
-            format!("`{branch}` is not a valid branch name: {problem}"),
+            format!(
+                "`{}` is not a valid branch name: {problem}",
+                crate::diagnostic::truncate(branch)
+            ),
         ));
     }
     let sets = match key_values(&args.sets, "--set") {

@@ -290,7 +290,7 @@ fn check_name(problems: &mut Diagnostics, what: &str, name: &str) -> bool {
             problems.push(
                 Diagnostic::error(
                     "invalid-name",
-                    format!("{what} name `{name}` is not valid: {problem}"),
+                    format!("{what} name `{}` is not valid: {problem}", crate::diagnostic::truncate(name)),
                 )
                 .with_hint("names become Kubernetes names: lower-case letters, digits and `-`, at most 63 characters"),
             );

@@ -163,7 +163,10 @@ pub fn unknown(
     otherwise: impl Into<String>,
 ) -> Diagnostic {
     let known: Vec<String> = known.into_iter().map(|k| k.as_ref().to_owned()).collect();
-    let diagnostic = Diagnostic::error(rule, format!("no {what} `{name}`"));
+    let diagnostic = Diagnostic::error(
+        rule,
+        format!("no {what} `{}`", crate::diagnostic::truncate(name)),
+    );
     match did_you_mean(name, known.iter().map(String::as_str)) {
         Some(close) => diagnostic.with_hint(format!("did you mean {close}?")),
         None => diagnostic.with_hint(otherwise),
@@ -180,7 +183,10 @@ pub fn key_values(
         let Some((key, value)) = pair.split_once('=') else {
             return Err(Diagnostic::error(
                 "invalid-argument",
-                format!("{flag} `{pair}` is not KEY=VALUE"),
+                format!(
+                    "{flag} `{}` is not KEY=VALUE",
+                    crate::diagnostic::truncate(pair)
+                ),
             )
             .with_hint(format!("e.g. {flag} POD_CIDR=10.244.0.0/16")));
         };
@@ -191,7 +197,11 @@ pub fn key_values(
         if !valid_key {
             return Err(Diagnostic::error(
                 "invalid-argument",
-                format!("{flag} `{pair}`: `{key}` is not a key name"),
+                format!(
+                    "{flag} `{}`: `{}` is not a key name",
+                    crate::diagnostic::truncate(pair),
+                    crate::diagnostic::truncate(key)
+                ),
             )
             .with_hint("keys are UPPER_SNAKE_CASE; `fleetgen keys` lists them"));
         }

@@ -91,7 +91,10 @@ pub fn add_tenant(root: &Path, args: &AddTenant) -> Result<Proposal> {
     {
         problems.push(Diagnostic::error(
             "invalid-branch",
-            format!("`{branch}` is not a valid branch name: {problem}"),
+            format!(
+                "`{}` is not a valid branch name: {problem}",
+                crate::diagnostic::truncate(branch)
+            ),
         ));
     }
     if env_known {

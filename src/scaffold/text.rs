@@ -56,7 +56,12 @@ pub fn dotenv_value(value: &str) -> Result<String, String> {
             dotenv::parse(std::path::Path::new("-"), &format!("K={candidate}\n"))
                 .is_ok_and(|entries| entries.len() == 1 && entries[0].value == value)
         })
-        .ok_or_else(|| format!("`{value}` cannot be written as a dotenv value"))
+        .ok_or_else(|| {
+            format!(
+                "`{}` cannot be written as a dotenv value",
+                crate::diagnostic::truncate(value)
+            )
+        })
 }
 
 /// A key as the cluster file shows it: its documentation, and how it is set.

@@ -292,7 +292,7 @@ impl Checkout {
                 Ok(_) => {
                     return Err(Error::Git(format!(
                         "{} is in the way of a directory of the new commit",
-                        current.display()
+                        crate::printable::path(&current)
                     )));
                 }
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {

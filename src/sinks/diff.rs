@@ -14,6 +14,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
+use crate::printable;
 use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
@@ -296,7 +297,9 @@ fn styled(out: &mut dyn Write, style: Style, text: &str) -> io::Result<()> {
 /// in a render output directory).
 pub fn write_patch(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
     for change in drift.changes_for_review() {
+        // A file committed by hand may be named anything Git allows.
         let name = format!("{}/{}", change.branch, change.path);
+        let name = printable::line(&name);
         styled(
             out,
             palette.header,
@@ -334,7 +337,12 @@ pub fn write_patch(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::
                     ChangeTag::Insert => palette.added,
                     ChangeTag::Equal => Style::new(),
                 };
-                styled(out, style, &format!("{}{}", line.tag(), line.value()))?;
+                let mut text = printable::content(line.value()).into_owned();
+                // A line ended by a lone `\r` shows it escaped and still ends there.
+                if !text.ends_with('\n') && !line.missing_newline() {
+                    text.push('\n');
+                }
+                styled(out, style, &format!("{}{text}", line.tag()))?;
                 if line.missing_newline() {
                     writeln!(out, "\n\\ No newline at end of file")?;
                 }
@@ -368,7 +376,7 @@ pub fn write_stat(drift: &Drift, out: &mut dyn Write, palette: Palette) -> io::R
         .changes_for_review()
         .map(|change| {
             (
-                format!("{}/{}", change.branch, change.path),
+                printable::line(&format!("{}/{}", change.branch, change.path)).into_owned(),
                 line_counts(change),
                 change,
             )

@@ -40,7 +40,7 @@ pub fn locate(fleet: &Fleet) -> Result<Option<Repository>> {
             Repository::open(&path).map(Some).map_err(|error| {
                 Error::Git(format!(
                     "cannot open the fleet repo {} (repo.path in fleet.yaml): {}",
-                    path.display(),
+                    crate::printable::path(&path),
                     error.message()
                 ))
             })
@@ -228,7 +228,10 @@ impl Target {
         };
         for name in [&real, &refname] {
             if !git2::Reference::is_valid_name(name) {
-                return Err(Error::Usage(format!("`{name}` is not a valid branch name")));
+                return Err(Error::Usage(format!(
+                    "`{}` is not a valid branch name",
+                    crate::diagnostic::truncate(name)
+                )));
             }
         }
         let base = base(repo, branch)?;
@@ -576,25 +579,27 @@ pub fn interrupted(repo: &Repository) -> bool {
     journal::path(repo).exists()
 }
 
+/// The refs of a journal, for a note: the journal is a file anyone with the repository could
+/// have written, so its names are printed escaped.
+fn refnames(updates: &[journal::RefUpdate]) -> String {
+    let names: Vec<&str> = updates
+        .iter()
+        .map(|update| update.refname.as_str())
+        .collect();
+    crate::printable::line(&names.join(", ")).into_owned()
+}
+
 /// Finishes a commit a killed fleetgen left half done (see [`journal`]); says so on stderr.
 pub fn recover(repo: &Repository, committer: &Signature<'_>) -> Result<()> {
     match journal::recover(repo, committer)? {
         Recovered::Nothing => {}
         Recovered::Forward(updates) => eprintln!(
             "note: finished an interrupted fleetgen commit: {} moved",
-            updates
-                .iter()
-                .map(|update| update.refname.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            refnames(&updates)
         ),
         Recovered::Back(updates) => eprintln!(
             "note: undid an interrupted fleetgen commit: {} left as they were",
-            updates
-                .iter()
-                .map(|update| update.refname.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            refnames(&updates)
         ),
     }
     Ok(())
@@ -793,7 +798,8 @@ fn fallback_time(variable: &str) -> Result<Time> {
     };
     parse_raw_time(&value).ok_or_else(|| {
         Error::Usage(format!(
-            "{variable}=`{value}`: without a git identity configured, only `<unix seconds> <+hhmm>` is understood"
+            "{variable}=`{}`: without a git identity configured, only `<unix seconds> <+hhmm>` is understood",
+            crate::diagnostic::truncate(&value)
         ))
     })
 }

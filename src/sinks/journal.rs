@@ -302,12 +302,13 @@ fn finish_checkouts(repo: &Repository, updates: &[RefUpdate]) -> Result<()> {
         for checkout in checkout::of_branch(repo, &update.refname)? {
             let skipped = checkout.update(update.old, update.new)?;
             if !skipped.is_empty() {
-                eprintln!(
+                let warning = format!(
                     "warning: {} changed in {} while fleetgen was committing; left as they are: {}",
                     update.refname,
                     checkout.workdir.display(),
                     skipped.join(", ")
                 );
+                eprintln!("{}", crate::printable::line(&warning));
             }
         }
     }

@@ -88,7 +88,7 @@ pub fn resolve(root: &Path, configured: &Path, out: Option<&Path>) -> Result<Pat
 fn refuse(path: &Path, problem: &str) -> Error {
     Error::Usage(format!(
         "refusing to render into {}: it {problem}",
-        path.display()
+        crate::printable::path(path)
     ))
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
+use crate::printable;
 use crate::sinks::changes::{ChangeKind, FileChange};
 use crate::view::natural;
 
@@ -261,13 +262,13 @@ impl fmt::Display for BranchSummary {
     /// `dev (environment dev): 2 added, 1 modified` and the cluster lines, at most
     /// [`SUMMARY_LINES`] lines whatever the size of the change.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.branch)?;
+        write!(f, "{}", printable::line(&self.branch))?;
         if let Some(env) = &self.environment {
-            write!(f, " (environment {env})")?;
+            write!(f, " (environment {})", printable::line(env))?;
         }
         write!(f, ": {}", self.counts)?;
         for line in self.cluster_lines() {
-            write!(f, "\n  {line}")?;
+            write!(f, "\n  {}", printable::line(&line))?;
         }
         Ok(())
     }
@@ -282,26 +283,29 @@ pub fn commit_message(
     subject: Option<&str>,
 ) -> String {
     let summary = BranchSummary::new(branch, environment, changes);
+    // Every generated line is one line whatever the names in it hold, so a name can add
+    // neither a paragraph nor a trailer (`Signed-off-by:`) to the message.
+    let label = printable::line(&summary.label()).into_owned();
     let mut message = match subject {
         Some(subject) => subject.trim().to_owned(),
         None => {
             let mut clusters: Vec<&str> = summary.clusters.keys().map(String::as_str).collect();
             clusters.sort_by(|a, b| natural::cmp(a, b));
             match clusters.len() {
-                0 => format!("Render {}", summary.label()),
+                0 => format!("Render {label}"),
                 count if count <= NAMED_IN_SUBJECT => {
-                    format!("Render {}: {}", summary.label(), clusters.join(", "))
+                    format!("Render {label}: {}", printable::line(&clusters.join(", ")))
                 }
-                count => format!("Render {}: {count} clusters", summary.label()),
+                count => format!("Render {label}: {count} clusters"),
             }
         }
     };
-    let _ = write!(message, "\n\n{}: {}\n", summary.label(), summary.counts);
+    let _ = write!(message, "\n\n{label}: {}\n", summary.counts);
     let lines = summary.cluster_lines();
     if !lines.is_empty() {
         message.push('\n');
         for line in lines {
-            let _ = writeln!(message, "{line}");
+            let _ = writeln!(message, "{}", printable::line(&line));
         }
     }
     if changes.len() <= LISTED_FILES {
@@ -309,7 +313,8 @@ pub fn commit_message(
         let mut files: Vec<&FileChange> = changes.iter().collect();
         files.sort_by(|a, b| natural::cmp(&a.path, &b.path));
         for change in files {
-            let _ = writeln!(message, "{} {}", change.kind.letter(), change.path);
+            let path = printable::line(&change.path);
+            let _ = writeln!(message, "{} {path}", change.kind.letter());
         }
     }
     message
@@ -407,6 +412,32 @@ mod tests {
             message.starts_with("Roll out team\n\nmain: 1 added, 1 modified\n"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn hostile_names_add_no_line_to_a_commit_message_or_a_summary() {
+        let forged = "x\n\nSigned-off-by: Mallory <m@example.com>\n::error::forged\x1b[2J\r";
+        let changes = [
+            change(
+                &format!("tenants/a/{forged}/sandbox.yaml"),
+                ChangeKind::Added,
+            ),
+            change(&format!("infra/{forged}/x.yaml"), ChangeKind::Added),
+            change(&format!("{forged}.yaml"), ChangeKind::Added),
+        ];
+        let message = commit_message(forged, Some(forged), &changes, None);
+        let summary = BranchSummary::new(forged, Some(forged), &changes).to_string();
+        for text in [&message, &summary] {
+            assert!(!text.contains(['\x1b', '\r']), "{text}");
+            for line in text.lines() {
+                let line = line.trim_start();
+                assert!(
+                    !line.starts_with("Signed-off-by") && !line.starts_with("::"),
+                    "{text}"
+                );
+            }
+        }
+        assert!(message.contains("tenant x\\n\\nSigned-off-by"), "{message}");
     }
 
     /// 60 clusters × 100 tenants, with the shape of a fleet-wide change plus a few clusters

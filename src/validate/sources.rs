@@ -176,7 +176,10 @@ fn add_overrides(
 fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
     Diagnostic::error(
         "schema-source",
-        format!("validation.{field} names `{given}`, which does not exist"),
+        format!(
+            "validation.{field} names `{}`, which does not exist",
+            crate::diagnostic::truncate(given)
+        ),
     )
     .at_file(crate::load::FLEET_FILE)
     .with_hint(format!(

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::natural;
 use crate::error::Result;
 use crate::model::Fleet;
+use crate::printable;
 use crate::render::Rendered;
 use crate::validate::graph::{BOOTSTRAP, Simulation};
 use crate::validate::kept::Kept;
@@ -348,12 +349,13 @@ impl FleetGraph {
             if index > 0 {
                 out.push('\n');
             }
-            let _ = writeln!(
-                out,
+            // Every line is one line whatever the names in it hold (see `printable`).
+            let line = format!(
                 "cluster {}  ({})",
                 cluster.name,
                 cluster_facts(self, cluster)
             );
+            let _ = writeln!(out, "{}", printable::line(&line));
             let own: Vec<usize> = roots
                 .iter()
                 .copied()
@@ -372,11 +374,11 @@ impl FleetGraph {
             }
             for (driver, labels) in from_elsewhere {
                 let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                let _ = writeln!(
-                    out,
+                let line = format!(
                     "  applied by {} on {driver}",
                     crate::sinks::summary::fold(&labels, APPLIED_BY_LISTED)
                 );
+                let _ = writeln!(out, "{}", printable::line(&line));
             }
             for (position, root) in own.iter().enumerate() {
                 let mut visiting = BTreeSet::new();
@@ -408,12 +410,8 @@ impl FleetGraph {
         } else {
             ("├── ", "│   ")
         };
-        let _ = writeln!(
-            out,
-            "{prefix}{branch}{}{}",
-            node.id.describe(),
-            annotation(node)
-        );
+        let line = format!("{}{}", node.id.describe(), annotation(node));
+        let _ = writeln!(out, "{prefix}{branch}{}", printable::line(&line));
         if !visiting.insert(position) {
             return;
         }
@@ -449,7 +447,8 @@ impl FleetGraph {
                 Ok(child) => self.tree(out, children, *child, &prefix, last, visiting),
                 Err(object) => {
                     let branch = if last { "└── " } else { "├── " };
-                    let _ = writeln!(out, "{prefix}{branch}{}", object.describe());
+                    let line = object.describe();
+                    let _ = writeln!(out, "{prefix}{branch}{}", printable::line(&line));
                 }
             }
         }
@@ -758,13 +757,12 @@ fn node_label(node: &KustomizationNode) -> String {
 /// cannot end the label or open markup.
 fn mermaid_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
+    for character in printable::line(text).chars() {
         match character {
             '"' => out.push_str("#quot;"),
             '<' => out.push_str("#lt;"),
             '>' => out.push_str("#gt;"),
             '#' => out.push_str("#35;"),
-            '\n' | '\r' => out.push(' '),
             other => out.push(other),
         }
     }
@@ -774,11 +772,10 @@ fn mermaid_text(text: &str) -> String {
 /// Text inside a quoted DOT string.
 fn dot_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
+    for character in printable::line(text).chars() {
         match character {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' | '\r' => out.push(' '),
             other => out.push(other),
         }
     }
@@ -795,6 +792,8 @@ mod tests {
             mermaid_text("a\"]; click x \"<b>#"),
             "a#quot;]; click x #quot;#lt;b#gt;#35;"
         );
-        assert_eq!(dot_text("a\"];\\\nb"), "a\\\"];\\\\ b");
+        assert_eq!(dot_text("a\"];\\\nb"), "a\\\"];\\\\\\\\nb");
+        assert_eq!(mermaid_text("a\n\x1b[2Jb"), "a\\n\\u{1b}[2Jb");
+        assert_eq!(dot_text("a\r\x1b[2Jb"), "a\\\\r\\\\u{1b}[2Jb");
     }
 }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use super::natural;
 use crate::model::Fleet;
+use crate::printable;
 use crate::sinks::diff::{self, Drift, Palette};
 use crate::sinks::summary::{Counts, classify, plural};
 
@@ -108,11 +109,18 @@ pub fn diff(drift: &Drift, fleet: &Fleet) -> String {
     out
 }
 
-/// A table cell: the pipe and line ends would break the table, and `<` could open markup.
+/// A table cell: one line, and every character Markdown gives a meaning backslash-escaped,
+/// so a name can neither end the cell or the table nor open code, emphasis, a link, an
+/// entity or an HTML tag.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
+    let mut out = String::with_capacity(text.len());
+    for character in printable::line(text).chars() {
+        if "\\`*_[]()<>&|#!~".contains(character) {
+            out.push('\\');
+        }
+        out.push(character);
+    }
+    out
 }
 
 /// The affected clusters and the managers that drive them, as a Mermaid flowchart.
@@ -172,7 +180,9 @@ fn picture(fleet: &Fleet, affected: &BTreeSet<String>) -> String {
 }
 
 fn mermaid_label(text: &str) -> String {
-    text.replace('"', "#quot;")
+    printable::line(text)
+        .replace('"', "#quot;")
+        .replace('`', "#96;")
         .replace('<', "#lt;")
         .replace('>', "#gt;")
 }
@@ -235,8 +245,13 @@ mod tests {
 
     #[test]
     fn cells_and_fences_cannot_be_broken_out_of() {
-        assert_eq!(cell("a|b\n<img>"), "a\\|b &lt;img>");
+        assert_eq!(cell("a|b\n<img>"), "a\\|b\\\\n\\<img\\>");
+        assert_eq!(
+            cell("[x](https://example.com) ``` &lt; **b** \x1b[2J"),
+            "\\[x\\]\\(https://example.com\\) \\`\\`\\` \\&lt; \\*\\*b\\*\\* \\\\u{1b}\\[2J"
+        );
         assert_eq!(longest_backtick_run("x ```` y `` z"), 4);
         assert_eq!(mermaid_label("a\"<b>"), "a#quot;#lt;b#gt;");
+        assert_eq!(mermaid_label("a\n```\n`b`"), "a\\n#96;#96;#96;\\n#96;b#96;");
     }
 }

@@ -151,7 +151,7 @@ impl Schemas {
                 if let [field] = unexpected.as_slice() {
                     pointer = format!("{pointer}/{}", escape_segment(field));
                     findings.push(
-                        Diagnostic::error("schema", format!("{what}: {pointer}: unknown field `{field}`"))
+                        Diagnostic::error("schema", format!("{what}: {pointer}: unknown field `{}`", crate::diagnostic::truncate(field)))
                             .at(document.location(&pointer))
                             .with_hint("the API has no such field in this version; remove it or move it to where the schema has it"),
                     );
