@@ -156,7 +156,7 @@ impl Shape {
                     return Some((
                         format!(
                             "renders top-level key `{}`, which the template does not declare",
-                            crate::diagnostic::truncate(&key)
+                            crate::diagnostic::truncate(key)
                         ),
                         source,
                     ));
