@@ -93,6 +93,11 @@ impl Tree {
         self.files.get(path).map(|file| file.content.as_slice())
     }
 
+    /// The tree's own copy of `path`, to borrow for as long as the tree lives.
+    pub fn key(&self, path: &str) -> Option<&str> {
+        self.files.get_key_value(path).map(|(key, _)| key.as_str())
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }

@@ -14,14 +14,19 @@ pub const FILE: &str = "kustomization.yaml";
 /// Adds the missing kustomization files to `tree`. Directories in `declared` get one even when
 /// empty; those in `bootstrap` never do; a kustomization.yaml written by a blueprint is kept.
 pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeSet<String>) {
-    let mut directories: BTreeSet<String> = declared.clone();
+    let mut directories: BTreeSet<String> = BTreeSet::new();
     for path in tree.paths() {
         let mut dir = parent(path);
         while let Some(current) = dir {
+            if directories.contains(current) {
+                // Its parents went in with it.
+                break;
+            }
             directories.insert(current.to_owned());
             dir = parent(current);
         }
     }
+    directories.extend(declared.iter().cloned());
     directories.retain(|dir| dir.matches('/').count() >= 1 && !bootstrap.contains(dir));
 
     let mut entries: BTreeMap<&str, BTreeSet<String>> = directories

@@ -33,7 +33,7 @@ pub struct Document<'t> {
     id: Identity,
 }
 
-const PRUNE_ANNOTATION: &str = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
+const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// The fields every check reads, kept when the value is not.
 #[derive(Debug, Clone, Default)]
@@ -49,18 +49,20 @@ struct Identity {
 
 impl Identity {
     fn of(value: &Value) -> Self {
-        let text = |pointer: &str| {
-            value
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(Box::from)
-        };
+        // Field by field rather than by JSON pointer: a pointer is split and unescaped into new
+        // strings on every call, and this runs for every document of a render.
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(Box::from);
+        let metadata = value.get("metadata");
         Self {
-            api_version: text("/apiVersion"),
-            kind: text("/kind"),
-            name: text("/metadata/name"),
-            namespace: text("/metadata/namespace"),
-            prune: text(PRUNE_ANNOTATION),
+            api_version: text(value.get("apiVersion")),
+            kind: text(value.get("kind")),
+            name: text(metadata.and_then(|metadata| metadata.get("name"))),
+            namespace: text(metadata.and_then(|metadata| metadata.get("namespace"))),
+            prune: text(
+                metadata
+                    .and_then(|metadata| metadata.get("annotations"))
+                    .and_then(|annotations| annotations.get(PRUNE_ANNOTATION)),
+            ),
         }
     }
 }

@@ -20,7 +20,7 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[derive(Debug, Default)]
 pub(super) struct Build<'a> {
     pub(super) objects: Vec<Placed<'a>>,
-    pub(super) files: BTreeSet<String>,
+    pub(super) files: BTreeSet<&'a str>,
 }
 
 impl<'a> Walker<'a> {
@@ -46,7 +46,7 @@ impl<'a> Walker<'a> {
             .borrow_mut()
             .insert(key.clone(), Rc::new(Build::default()));
         let build = match self.kustomization_file(branch, dir) {
-            Some(file) => self.build_kustomization(branch, dir, &file),
+            Some(file) => self.build_kustomization(branch, dir, file),
             None if generated => self.build_generated(branch, dir),
             None => Build::default(),
         };
@@ -55,12 +55,17 @@ impl<'a> Walker<'a> {
         Some(build)
     }
 
-    fn kustomization_file(&self, branch: &str, dir: &str) -> Option<String> {
-        let tree = self.rendered.branches.trees.get(branch)?;
+    fn kustomization_file(&self, branch: &str, dir: &str) -> Option<&'a str> {
+        let tree = self.tree(branch)?;
         KUSTOMIZATION_FILES
             .iter()
-            .map(|name| join(dir, name))
-            .find(|path| tree.contains(path))
+            .find_map(|name| tree.key(&join(dir, name)))
+    }
+
+    /// The rendered tree of `branch`, borrowed for as long as the walk.
+    fn tree(&self, branch: &str) -> Option<&'a crate::tree::Tree> {
+        let rendered: &'a crate::render::Rendered = self.rendered;
+        rendered.branches.trees.get(branch)
     }
 
     fn objects_of(&self, branch: &str, path: &str) -> Vec<Placed<'a>> {
@@ -78,7 +83,7 @@ impl<'a> Walker<'a> {
 
     fn build_generated(&self, branch: &str, dir: &str) -> Build<'a> {
         let mut build = Build::default();
-        let Some(tree) = self.rendered.branches.trees.get(branch) else {
+        let Some(tree) = self.tree(branch) else {
             return build;
         };
         let prefix = if dir.is_empty() {
@@ -106,7 +111,7 @@ impl<'a> Walker<'a> {
                     included_dirs.insert(sub);
                 }
                 None if is_yaml(path) && path != OWNED_LIST && !path.starts_with(".fleetgen/") => {
-                    build.files.insert(path.to_owned());
+                    build.files.insert(path);
                     origins.add_file(&mut build.objects, self.objects_of(branch, path));
                 }
                 None => {}
@@ -114,7 +119,7 @@ impl<'a> Walker<'a> {
         }
         for sub in included_dirs {
             if let Some(inner) = self.build(branch, &sub, false) {
-                build.files.extend(inner.files.iter().cloned());
+                build.files.extend(inner.files.iter().copied());
                 origins.add_build(&mut build.objects, &inner.objects);
             }
         }
@@ -122,9 +127,9 @@ impl<'a> Walker<'a> {
         build
     }
 
-    fn build_kustomization(&self, branch: &str, dir: &str, file: &str) -> Build<'a> {
+    fn build_kustomization(&self, branch: &str, dir: &str, file: &'a str) -> Build<'a> {
         let mut build = Build::default();
-        build.files.insert(file.to_owned());
+        build.files.insert(file);
         let Some(kustomization) = self.files.get(branch, file).first() else {
             return build;
         };
@@ -154,10 +159,12 @@ impl<'a> Walker<'a> {
                     );
                     continue;
                 };
-                let tree = &self.rendered.branches.trees[branch];
-                if tree.contains(&target) {
-                    build.files.insert(target.clone());
-                    origins.add_file(&mut build.objects, self.objects_of(branch, &target));
+                let tree = self
+                    .tree(branch)
+                    .expect("the branch of a build is rendered");
+                if let Some(file) = tree.key(&target) {
+                    build.files.insert(file);
+                    origins.add_file(&mut build.objects, self.objects_of(branch, file));
                 } else if self
                     .directories
                     .get(branch)
@@ -172,7 +179,7 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                     if let Some(inner) = self.build(branch, &target, false) {
-                        build.files.extend(inner.files.iter().cloned());
+                        build.files.extend(inner.files.iter().copied());
                         origins.add_build(&mut build.objects, &inner.objects);
                     }
                 } else if let Some(how) = self
@@ -234,9 +241,12 @@ impl<'a> Walker<'a> {
                     }),
             );
         for (pointer, path) in patch_files.collect::<Vec<_>>() {
-            match normalize(dir, &path) {
-                Some(target) if self.rendered.branches.trees[branch].contains(&target) => {
-                    build.files.insert(target);
+            let tree = self
+                .tree(branch)
+                .expect("the branch of a build is rendered");
+            match normalize(dir, &path).and_then(|target| tree.key(&target)) {
+                Some(file) => {
+                    build.files.insert(file);
                 }
                 _ => diagnostics.push(
                     Diagnostic::error(

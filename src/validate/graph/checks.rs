@@ -13,15 +13,12 @@ use crate::validate::kept::Kept;
 /// Every rendered YAML file must be used by some build that reaches a cluster.
 pub(super) fn report_unreachable(
     rendered: &Rendered,
-    visited: &BTreeSet<(String, String)>,
+    visited: &BTreeSet<(&str, &str)>,
     diagnostics: &mut Diagnostics,
 ) {
     for (branch, tree) in rendered.branches.iter() {
         for path in tree.paths() {
-            if path == OWNED_LIST
-                || !is_yaml(path)
-                || visited.contains(&(branch.to_owned(), path.to_owned()))
-            {
+            if path == OWNED_LIST || !is_yaml(path) || visited.contains(&(branch, path)) {
                 continue;
             }
             diagnostics.push(

@@ -265,10 +265,10 @@ impl<'a> Walker<'a> {
             );
             return;
         };
-        for file in &build.files {
-            self.simulation
-                .visited
-                .insert((branch.clone(), file.clone()));
+        if let Some(branch) = self.branch_key(&branch) {
+            for file in &build.files {
+                self.simulation.visited.insert((branch, *file));
+            }
         }
         let target_namespace = document.str_at("/spec/targetNamespace");
         let via: Arc<str> = format!(

@@ -96,7 +96,7 @@ struct Source {
 pub struct Simulation<'a> {
     pub clusters: BTreeMap<String, Vec<Applied<'a>>>,
     /// `(branch, path)` of every rendered file some build used.
-    pub visited: BTreeSet<(String, String)>,
+    pub visited: BTreeSet<(&'a str, &'a str)>,
     pub diagnostics: Diagnostics,
 }
 
@@ -166,6 +166,10 @@ impl<'a> Walker<'a> {
                 let mut current = path;
                 while let Some(index) = current.rfind('/') {
                     current = &current[..index];
+                    if set.contains(current) {
+                        // Its parents went in with it.
+                        break;
+                    }
                     set.insert(current.to_owned());
                 }
             }
@@ -201,6 +205,16 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The rendered trees' own copy of a branch name.
+    fn branch_key(&self, branch: &str) -> Option<&'a str> {
+        let rendered: &'a Rendered = self.rendered;
+        rendered
+            .branches
+            .trees
+            .get_key_value(branch)
+            .map(|(key, _)| key.as_str())
+    }
+
     fn main_branch(&self) -> &str {
         &self.fleet.repo.main_branch
     }
@@ -230,8 +244,9 @@ impl<'a> Walker<'a> {
             let via: Arc<str> = format!("{BOOTSTRAP}/{BOOTSTRAP}").into();
             match self.build(&main, &path, true) {
                 Some(build) => {
+                    let branch = self.branch_key(&main);
                     for file in &build.files {
-                        self.simulation.visited.insert((main.clone(), file.clone()));
+                        self.simulation.visited.extend(branch.map(|branch| (branch, *file)));
                     }
                     self.apply(&name, &build, None, &via, &name.as_str().into());
                 }
