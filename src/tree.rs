@@ -80,10 +80,10 @@ impl Tree {
         content: impl Into<Vec<u8>>,
         origin: Option<Origin>,
     ) -> Option<Vec<u8>> {
-        let file = File {
-            content: content.into(),
-            origin,
-        };
+        let mut content = content.into();
+        // A tree is held whole until the run ends: spare capacity would be held with it.
+        content.shrink_to_fit();
+        let file = File { content, origin };
         self.files
             .insert(path.into(), file)
             .map(|file| file.content)

@@ -263,10 +263,10 @@ impl<'a> Walker<'a> {
             let before: BTreeSet<_> = build.objects.iter().map(Placed::id).collect();
             for object in &mut build.objects {
                 if self.namespaced(object) != Some(false) {
-                    object.namespace = Some(namespace.to_owned().into());
+                    object.namespace = Some(Cow::Borrowed(namespace));
                 } else if object.group().is_empty() && object.kind() == "Namespace" {
                     // kustomize renames Namespace objects to the namespace it sets.
-                    object.name = namespace.to_owned().into();
+                    object.name = Cow::Borrowed(namespace);
                 }
             }
             // Only ids that were distinct before and collide now are the transformation's doing.
@@ -351,24 +351,28 @@ impl<'a> Walker<'a> {
 /// reported by that build only.
 #[derive(Debug, Default)]
 struct Origins {
-    /// Per object, the index of the included build it came from.
-    builds: Vec<Option<usize>>,
-    next: usize,
+    /// Per object, the number of the included build it came from, or [`Origins::FILE`]: one
+    /// entry per object of every build, so kept small.
+    builds: Vec<u32>,
+    next: u32,
 }
 
 impl Origins {
+    /// An object of a file the kustomization lists itself.
+    const FILE: u32 = u32::MAX;
+
     fn add_file<'a>(&mut self, objects: &mut Vec<Placed<'a>>, found: Vec<Placed<'a>>) {
-        self.builds.extend(found.iter().map(|_| None));
+        self.builds.extend(found.iter().map(|_| Self::FILE));
         objects.extend(found);
     }
 
     fn add_build<'a>(&mut self, objects: &mut Vec<Placed<'a>>, found: &[Placed<'a>]) {
-        self.builds.extend(found.iter().map(|_| Some(self.next)));
-        self.next += 1;
+        self.builds.extend(found.iter().map(|_| self.next));
+        self.next = (self.next + 1).min(Self::FILE - 1);
         objects.extend(found.iter().cloned());
     }
 
     fn same_build(&self, a: usize, b: usize) -> bool {
-        matches!((self.builds.get(a), self.builds.get(b)), (Some(Some(x)), Some(Some(y))) if x == y)
+        matches!((self.builds.get(a), self.builds.get(b)), (Some(x), Some(y)) if x == y && *x != Self::FILE)
     }
 }
