@@ -2,7 +2,7 @@
 //! not go round in a cycle, no object applied twice to one cluster, and no rendered file that
 //! no build uses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -13,7 +13,7 @@ use crate::validate::kept::Kept;
 /// Every rendered YAML file must be used by some build that reaches a cluster.
 pub(super) fn report_unreachable(
     rendered: &Rendered,
-    visited: &BTreeSet<(&str, &str)>,
+    visited: &HashSet<(&str, &str)>,
     diagnostics: &mut Diagnostics,
 ) {
     for (branch, tree) in rendered.branches.iter() {

@@ -18,7 +18,7 @@ mod paths;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -95,8 +95,9 @@ struct Source {
 #[derive(Debug, Default)]
 pub struct Simulation<'a> {
     pub clusters: BTreeMap<String, Vec<Applied<'a>>>,
-    /// `(branch, path)` of every rendered file some build used.
-    pub visited: BTreeSet<(&'a str, &'a str)>,
+    /// `(branch, path)` of every rendered file some build used: a file is added once per
+    /// build that includes it, so hashed rather than ordered.
+    pub visited: HashSet<(&'a str, &'a str)>,
     pub diagnostics: Diagnostics,
 }
 
