@@ -124,6 +124,18 @@ impl Tree {
         self.files.keys().map(String::as_str)
     }
 
+    /// The paths that start with `prefix`, in order, found without looking at the others.
+    pub fn paths_starting_with<'t, 'p>(
+        &'t self,
+        prefix: &'p str,
+    ) -> impl Iterator<Item = &'t str> + use<'t, 'p> {
+        use std::ops::Bound;
+        self.files
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .map(|(path, _)| path.as_str())
+            .take_while(move |path| path.starts_with(prefix))
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
@@ -292,6 +304,25 @@ mod tests {
         let parsed = parse_owned_list(tree.get(OWNED_LIST).unwrap()).unwrap();
         assert_eq!(parsed.keys().collect::<Vec<_>>(), ["a.yaml", "b/x.yaml"]);
         assert_eq!(parsed["a.yaml"], sha256_hex(b"a"));
+    }
+
+    #[test]
+    fn paths_starting_with_a_prefix_are_a_range() {
+        let tree: Tree = [
+            "a/b",
+            "a/b/c.yaml",
+            "a/bc.yaml",
+            "a/b/d/e.yaml",
+            "b.yaml",
+            "a/a.yaml",
+        ]
+        .into_iter()
+        .map(|path| (path.to_owned(), Vec::new()))
+        .collect();
+        let found: Vec<&str> = tree.paths_starting_with("a/b/").collect();
+        assert_eq!(found, ["a/b/c.yaml", "a/b/d/e.yaml"]);
+        assert_eq!(tree.paths_starting_with("").count(), 6);
+        assert_eq!(tree.paths_starting_with("z").count(), 0);
     }
 
     #[test]
