@@ -245,11 +245,17 @@ fn suggestion(expression: &str, context: &Value) -> Option<String> {
 /// template fails for every unit the template renders for, and a line per unit would bury
 /// everything else.
 pub(super) fn group_by_place<'u>(failures: Vec<(Diagnostic, &'u Unit)>) -> Diagnostics {
+    // Found by hash: a mistake can fail every one of a large fleet's units, each with its
+    // own message (a path it renders to), and a scan per failure was quadratic in them.
     let mut groups: Vec<(Diagnostic, Vec<&'u Unit>)> = Vec::new();
+    let mut seen: std::collections::HashMap<Diagnostic, usize> = std::collections::HashMap::new();
     for (diagnostic, unit) in failures {
-        match groups.iter_mut().find(|(kept, _)| *kept == diagnostic) {
-            Some((_, units)) => units.push(unit),
-            None => groups.push((diagnostic, vec![unit])),
+        match seen.get(&diagnostic) {
+            Some(&at) => groups[at].1.push(unit),
+            None => {
+                seen.insert(diagnostic.clone(), groups.len());
+                groups.push((diagnostic, vec![unit]));
+            }
         }
     }
     let mut diagnostics: Diagnostics = groups

@@ -186,11 +186,16 @@ pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) 
 /// One finding per template, file and problem, naming the branches it was found on: a value
 /// a cluster's file gets wrong is wrong on each environment's branch alike.
 pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, Diagnostic)>) -> Diagnostics {
+    // Found by hash: a value wrong in every file of a large fleet makes as many findings.
     let mut groups: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
+    let mut seen: HashMap<Diagnostic, usize> = HashMap::new();
     for (branch, finding) in findings {
-        match groups.iter_mut().find(|(kept, _)| *kept == finding) {
-            Some((_, branches)) => branches.push(branch),
-            None => groups.push((finding, vec![branch])),
+        match seen.get(&finding) {
+            Some(&at) => groups[at].1.push(branch),
+            None => {
+                seen.insert(finding.clone(), groups.len());
+                groups.push((finding, vec![branch]));
+            }
         }
     }
     let mut diagnostics: Diagnostics = groups
@@ -297,6 +302,31 @@ fn plaintext_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_fold_per_problem_naming_their_branches_in_natural_order() {
+        let finding = |path: &str| {
+            Diagnostic::error("value-shape", format!("{path} renders 2 documents"))
+                .at_file("blueprints/b/files/x.yaml")
+        };
+        let folded = fold([
+            ("e10", finding("a.yaml")),
+            ("e2", finding("a.yaml")),
+            ("e2", finding("b.yaml")),
+        ]);
+        let messages: Vec<&str> = folded.iter().map(|found| found.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "a.yaml renders 2 documents (on branches e2 and e10)",
+                "b.yaml renders 2 documents (on branch e2)"
+            ]
+        );
+        // As many distinct findings as a large fleet has files: grouped by hash, not by a scan
+        // of the groups per finding.
+        let many = (0..50_000).map(|index| ("main", finding(&format!("f{index}.yaml"))));
+        assert_eq!(fold(many).iter().count(), 50_000);
+    }
 
     fn field(text: &str) -> Option<&'static str> {
         plaintext_field(&super::super::documents::parse(text).unwrap())
