@@ -17,7 +17,7 @@ pub mod secrets;
 pub mod sources;
 pub mod strict;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -151,22 +151,26 @@ fn merge_unknown_kinds(findings: Vec<Diagnostic>) -> Diagnostics {
     let is_unknown = |diagnostic: &Diagnostic| {
         diagnostic.rule == "unknown-kind" && diagnostic.message.starts_with("no schema for ")
     };
+    // Per unknown kind's message, its place in `merged`: looked up, not searched for, since a
+    // large fleet can have as many findings as files.
+    let mut kinds: HashMap<String, usize> = HashMap::new();
     for finding in findings {
-        let same = is_unknown(&finding)
-            .then(|| {
-                merged
-                    .iter_mut()
-                    .find(|(kept, _)| is_unknown(kept) && kept.message == finding.message)
-            })
-            .flatten();
-        match same {
-            Some((kept, count)) => {
+        if !is_unknown(&finding) {
+            merged.push((finding, 1));
+            continue;
+        }
+        match kinds.get(&finding.message) {
+            Some(&at) => {
+                let (kept, count) = &mut merged[at];
                 *count += 1;
                 if finding.location < kept.location {
                     *kept = finding;
                 }
             }
-            None => merged.push((finding, 1)),
+            None => {
+                kinds.insert(finding.message.clone(), merged.len());
+                merged.push((finding, 1));
+            }
         }
     }
     merged
