@@ -73,22 +73,29 @@ impl Builder<'_> {
                 && !failed.contains(&spec.name)
                 && values.get(&spec.name).is_none()
             {
-                let why = match (&spec.required, spec.name.as_str()) {
-                    (_, "MANAGED_BY") if capi => {
-                        format!(" (PROVIDER={provider} is provisioned by a management cluster)")
-                    }
-                    (Required::ForRemoteFlux, _) => " (FLUX=remote)".to_owned(),
+                let (why, because) = match (&spec.required, spec.name.as_str()) {
+                    (_, "MANAGED_BY") if capi => (
+                        format!(" (PROVIDER={provider} is provisioned by a management cluster)"),
+                        Some("PROVIDER"),
+                    ),
+                    (Required::ForRemoteFlux, _) => (" (FLUX=remote)".to_owned(), Some("FLUX")),
                     (Required::ForProviders(providers), _) if !providers.is_empty() => {
-                        format!(" (PROVIDER={provider})")
+                        (format!(" (PROVIDER={provider})"), Some("PROVIDER"))
                     }
-                    _ => String::new(),
+                    _ => (String::new(), None),
                 };
+                // A missing key has no line of its own: the line that makes it required is
+                // where the reader looks, and where the key usually goes.
+                let at = because
+                    .and_then(|key| values.get(key))
+                    .and_then(|resolved| resolved.location.clone())
+                    .unwrap_or_else(|| Location::file(&file.source.path));
                 self.diagnostics.push(
                     Diagnostic::error(
                         "missing-key",
                         format!("missing required key {}{why}", spec.name),
                     )
-                    .at(Location::file(&file.source.path))
+                    .at(at)
                     .with_hint(format!("add {}=… : {}", spec.name, spec.help)),
                 );
             }
