@@ -350,6 +350,37 @@ mod tests {
     }
 
     #[test]
+    fn a_folded_finding_notes_its_other_files_briefly() {
+        let at = |cluster: &str| Location::new(format!("main/infra/{cluster}/ns.yaml"), 7, 1);
+        let mut diagnostic = Diagnostic::error("schema", "v1 Namespace a: /spec: no").at(at("c1"));
+        let also = |clusters: &[&str]| {
+            Some(Box::new(Also {
+                template: PathBuf::from("blueprints/ns/files/ns.yaml"),
+                locations: clusters.iter().map(|cluster| at(cluster)).collect(),
+            }))
+        };
+        diagnostic.also = also(&["c2"]);
+        assert_eq!(
+            diagnostic.to_string(),
+            "main/infra/c1/ns.yaml:7:1: error: v1 Namespace a: /spec: no [schema]\n  note: also in 1 more file rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml)"
+        );
+        diagnostic.also = also(&["c2", "c3", "c4"]);
+        assert!(
+            diagnostic.to_string().ends_with(
+                "in 3 more files rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml, main/infra/c3/ns.yaml and main/infra/c4/ns.yaml)"
+            ),
+            "{diagnostic}"
+        );
+        diagnostic.also = also(&["c2", "c3", "c4", "c5", "c10"]);
+        assert!(
+            diagnostic.to_string().ends_with(
+                "in 5 more files rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml, main/infra/c3/ns.yaml, main/infra/c4/ns.yaml and 2 more)"
+            ),
+            "{diagnostic}"
+        );
+    }
+
+    #[test]
     fn suggests_only_close_names() {
         assert_eq!(
             did_you_mean("NODE_CDIR", ["NODE_CIDR", "POD_CIDR"]),

@@ -7,8 +7,8 @@
 //! the same template and at the same line and column within their document, become one: at
 //! the first of their files in natural order (the precise place a user opens), listing the
 //! others in [`Also`]. A message that begins with its object's description (`v1 Namespace
-//! dev-redis: …`, as the schema check words them) is compared without it: objects a template
-//! writes are often named after their unit, and the mistake is the same.
+//! dev-redis: …`, as the schema and graph checks word them) is compared without it: objects a
+//! template writes are often named after their unit, and the mistake is the same.
 //!
 //! Files without an origin (trees read from disk, computed kustomizations) are left alone:
 //! nothing says that two of them share a mistake rather than merely look alike.
@@ -31,8 +31,8 @@ struct Key<'a> {
     message: String,
     hint: Option<String>,
     template: &'a Path,
-    /// Line within the document, from 1, and column.
-    position: (usize, usize),
+    /// Line within the document, from 0 (negative before it), and column.
+    position: (isize, usize),
 }
 
 /// Folds `findings` per template mistake (see the module's documentation); every other finding
@@ -80,10 +80,11 @@ fn key<'v>(
     let location = finding.location.as_ref()?;
     let document = document_at(location, files, branches)?;
     let template = values.template(document.origin?)?;
-    let described = format!("{}: ", document.describe());
+    // The object's description as a whole word: `v1 Namespace a` does not begin `… ab: …`.
     let message = finding
         .message
-        .strip_prefix(&described)
+        .strip_prefix(&document.describe())
+        .filter(|rest| rest.is_empty() || rest.starts_with([':', ' ']))
         .unwrap_or(&finding.message);
     Some(Key {
         severity: finding.severity,
@@ -91,7 +92,10 @@ fn key<'v>(
         message: message.to_owned(),
         hint: finding.hint.clone(),
         template,
-        position: (location.line + 1 - document.first_line, location.column),
+        position: (
+            location.line as isize - document.first_line as isize,
+            location.column,
+        ),
     })
 }
 
@@ -113,10 +117,12 @@ fn document_at<'a, 't>(
         .filter(|(_, documents)| !documents.is_empty())
         .max_by_key(|(length, _)| *length)?
         .1;
+    // A finding about the whole file is at its line 1, which may precede the first document.
     documents
         .iter()
         .rev()
         .find(|document| document.first_line <= location.line)
+        .or(documents.first())
 }
 
 /// One finding for a group: the first in natural order of file, with the others listed.
@@ -145,4 +151,65 @@ fn fold(mut group: Vec<Diagnostic>, template: &Path) -> Diagnostic {
         locations,
     }));
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Tree;
+
+    fn branches(files: &[(&str, &str)]) -> Branches {
+        let mut branches = Branches::default();
+        for (file, content) in files {
+            let (branch, path) = file.rsplit_once(':').expect("branch:path");
+            branches
+                .trees
+                .entry(branch.to_owned())
+                .or_insert_with(Tree::new)
+                .insert(path, *content);
+        }
+        branches
+    }
+
+    #[test]
+    fn files_without_an_origin_keep_a_finding_each() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\nspec: {}\n";
+        let branches = branches(&[("dev:a/ns.yaml", text), ("dev:b/ns.yaml", text)]);
+        let (documents, _) = super::super::document::parse_branches(&branches);
+        let findings: Vec<Diagnostic> = ["dev/a/ns.yaml", "dev/b/ns.yaml"]
+            .into_iter()
+            .map(|file| {
+                Diagnostic::error("schema", "v1 Namespace a: /spec: no")
+                    .at(Location::new(file, 5, 1))
+            })
+            .collect();
+        let folded = by_template(
+            findings.clone(),
+            &documents,
+            &branches,
+            &ValueCheck::default(),
+        );
+        assert_eq!(folded, findings);
+    }
+
+    #[test]
+    fn a_finding_is_in_the_document_at_its_line_on_the_longest_branch() {
+        let branches = branches(&[
+            ("fleet:dev/x.yaml", "kind: A\n"),
+            ("fleet/dev:x.yaml", "kind: B\n---\nkind: C\n---\nkind: D\n"),
+        ]);
+        let (documents, _) = super::super::document::parse_branches(&branches);
+        let files = ByFile::new(&documents);
+        let names: Vec<&str> = branches.iter().map(|(branch, _)| branch).collect();
+        let kind_at = |file: &str, line: usize| {
+            document_at(&Location::new(file, line, 1), &files, &names)
+                .and_then(Document::kind)
+                .map(str::to_owned)
+        };
+        assert_eq!(kind_at("fleet/dev/x.yaml", 1).as_deref(), Some("B"));
+        assert_eq!(kind_at("fleet/dev/x.yaml", 3).as_deref(), Some("C"));
+        assert_eq!(kind_at("fleet/dev/x.yaml", 5).as_deref(), Some("D"));
+        assert_eq!(kind_at("fleet/dev/y.yaml", 1), None);
+        assert_eq!(kind_at("elsewhere/x.yaml", 1), None);
+    }
 }
