@@ -5,7 +5,7 @@
 //! terminals and editors turn into links.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -58,6 +58,53 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The same finding in other files rendered from one template, folded into this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub also: Option<Box<Also>>,
+}
+
+/// Where else a finding was made: a template renders for many units, and its mistake is in
+/// each file it writes. Listing them keeps one finding per mistake while nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Also {
+    /// The blueprint file every one of these files was rendered from.
+    pub template: PathBuf,
+    /// Every other place the finding was made, in natural order of file.
+    pub locations: Vec<Location>,
+}
+
+/// Files a note names before it only counts the rest: rendered paths are long.
+const FILES_LISTED: usize = 3;
+
+impl Also {
+    /// `also in 2 more files rendered from <template> (<file> and <file>)`, as printed.
+    pub fn note(&self) -> String {
+        let mut files: Vec<&Path> = self
+            .locations
+            .iter()
+            .map(|location| location.file.as_path())
+            .collect();
+        files.dedup();
+        let noun = if files.len() == 1 { "file" } else { "files" };
+        let mut note = format!(
+            "also in {} more {noun} rendered from {} (",
+            files.len(),
+            self.template.display()
+        );
+        for (index, file) in files.iter().take(FILES_LISTED).enumerate() {
+            let separator = match index {
+                0 => "",
+                _ if index + 1 == files.len() => " and ",
+                _ => ", ",
+            };
+            note.push_str(&format!("{separator}{}", file.display()));
+        }
+        if files.len() > FILES_LISTED {
+            note.push_str(&format!(" and {} more", files.len() - FILES_LISTED));
+        }
+        note.push(')');
+        note
+    }
 }
 
 /// Longest message kept: a message may quote input, and input may be a megabyte.
@@ -98,6 +145,7 @@ impl Diagnostic {
             location: None,
             message: bounded(message.into()),
             hint: None,
+            also: None,
         }
     }
 
@@ -142,6 +190,9 @@ impl fmt::Display for Diagnostic {
         write!(f, "{severity}: {message} [{}]", self.rule)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {}", printable::line(hint))?;
+        }
+        if let Some(also) = &self.also {
+            write!(f, "\n  note: {}", printable::line(&also.note()))?;
         }
         Ok(())
     }
@@ -296,6 +347,37 @@ mod tests {
         );
         // The data keeps the value as it was, for JSON to escape its own way.
         assert!(diagnostic.message.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_folded_finding_notes_its_other_files_briefly() {
+        let at = |cluster: &str| Location::new(format!("main/infra/{cluster}/ns.yaml"), 7, 1);
+        let mut diagnostic = Diagnostic::error("schema", "v1 Namespace a: /spec: no").at(at("c1"));
+        let also = |clusters: &[&str]| {
+            Some(Box::new(Also {
+                template: PathBuf::from("blueprints/ns/files/ns.yaml"),
+                locations: clusters.iter().map(|cluster| at(cluster)).collect(),
+            }))
+        };
+        diagnostic.also = also(&["c2"]);
+        assert_eq!(
+            diagnostic.to_string(),
+            "main/infra/c1/ns.yaml:7:1: error: v1 Namespace a: /spec: no [schema]\n  note: also in 1 more file rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml)"
+        );
+        diagnostic.also = also(&["c2", "c3", "c4"]);
+        assert!(
+            diagnostic.to_string().ends_with(
+                "in 3 more files rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml, main/infra/c3/ns.yaml and main/infra/c4/ns.yaml)"
+            ),
+            "{diagnostic}"
+        );
+        diagnostic.also = also(&["c2", "c3", "c4", "c5", "c10"]);
+        assert!(
+            diagnostic.to_string().ends_with(
+                "in 5 more files rendered from blueprints/ns/files/ns.yaml (main/infra/c2/ns.yaml, main/infra/c3/ns.yaml, main/infra/c4/ns.yaml and 2 more)"
+            ),
+            "{diagnostic}"
+        );
     }
 
     #[test]

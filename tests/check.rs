@@ -58,12 +58,22 @@ fn a_field_the_api_no_longer_has_is_caught_by_the_schema() {
         .collect();
     assert_eq!(
         schema.len(),
-        2,
-        "one per cluster with local Flux: {findings:#}"
+        1,
+        "one for the template, not one per cluster: {findings:#}"
     );
     assert_eq!(
         schema[0]["file"],
         "main/infra/k3d-america/monitoring/sync.yaml"
+    );
+    assert_eq!(
+        schema[0]["also"],
+        serde_json::json!({
+            "template": "blueprints/monitoring/files/sync.yaml",
+            "locations": [
+                {"file": "main/infra/k3d-emea/monitoring/sync.yaml", "line": 10, "column": 1},
+            ],
+        }),
+        "the other cluster's file, in full"
     );
     assert_eq!(
         schema[0]["line"], 10,
@@ -100,4 +110,122 @@ fn every_problem_is_listed_and_the_exit_code_is_1() {
         (&findings[1]["line"], &findings[1]["column"]),
         (&serde_json::json!(2), &serde_json::json!(1))
     );
+}
+
+/// The redis blueprint renders `service.yaml` for every cluster of each environment: five files
+/// on two branches, whose Services are named after their environment.
+const SERVICE: &str = "blueprints/redis/files/service.yaml";
+
+/// Misspells a field of the Service `file` writes, as a template author might.
+fn misspell(root: &Path, file: &str) {
+    let path = root.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replace("spec:\n", "spec:\n  sessionAffinityy: None\n"),
+    )
+    .unwrap();
+}
+
+fn stderr_of(root: &Path, args: &[&str]) -> (i32, String) {
+    let output = fleetgen(root).args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_mistake_in_a_template_is_one_finding_however_many_files_it_renders() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    misspell(root, SERVICE);
+    let (code, stderr) = stderr_of(root, &["check", "--no-drift"]);
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!("template_mistake_check", stderr);
+    assert_eq!(stderr.matches("[schema]").count(), 1, "{stderr}");
+
+    // The gate of `render` is the same validation: it refuses with the same one finding.
+    let (code, refused) = stderr_of(root, &["render"]);
+    assert_eq!(code, 1, "{refused}");
+    let finding = stderr.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(refused.contains(&finding), "{refused}");
+    assert_eq!(refused.matches("[schema]").count(), 1, "{refused}");
+    assert!(!root.join("out").exists(), "nothing was written");
+
+    let (code, findings) = check_json(root);
+    assert_eq!(code, 1);
+    let findings = findings.as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let files: Vec<&str> = findings[0]["also"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|location| location["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "dev/infra/k3d-emea/redis/service.yaml",
+            "dev/infra/k3s-america-south/redis/service.yaml",
+            "qa/infra/k3d-america/redis/service.yaml",
+            "qa/infra/k3d-emea/redis/service.yaml",
+        ],
+        "every other file, in natural order"
+    );
+    assert_eq!(findings[0]["also"]["template"], SERVICE);
+}
+
+#[test]
+fn two_templates_with_the_same_mistake_stay_two_findings() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    // A second blueprint writing the same Service under another name beside redis: the same
+    // mistake at the same line, another template to fix.
+    let copy = root.join("blueprints/cache");
+    fs::create_dir_all(copy.join("files")).unwrap();
+    fs::write(
+        copy.join("blueprint.yaml"),
+        "scope: environment-cluster\ntarget: infra/{{ cluster.name }}/cache\n",
+    )
+    .unwrap();
+    let service = fs::read_to_string(root.join(SERVICE)).unwrap();
+    fs::write(
+        copy.join("files/service.yaml"),
+        service.replacen("  name: redis\n", "  name: cache\n", 1),
+    )
+    .unwrap();
+    misspell(root, SERVICE);
+    misspell(root, "blueprints/cache/files/service.yaml");
+    let (code, findings) = check_json(root);
+    assert_eq!(code, 1, "{findings:#}");
+    let folded: Vec<(&str, &str, usize)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["file"].as_str().unwrap(),
+                finding["also"]["template"].as_str().unwrap(),
+                finding["also"]["locations"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        folded,
+        [
+            (
+                "dev/infra/k3d-america/cache/service.yaml",
+                "blueprints/cache/files/service.yaml",
+                4
+            ),
+            ("dev/infra/k3d-america/redis/service.yaml", SERVICE, 4),
+        ],
+        "{findings:#}"
+    );
+    let mistake = |finding: &serde_json::Value| {
+        let message = finding["message"].as_str().unwrap();
+        message.split_once(": ").unwrap().1.to_owned()
+    };
+    assert_eq!(mistake(&findings[0]), mistake(&findings[1]));
 }

@@ -8,7 +8,7 @@
 //! so a validated render parses each file once.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -79,6 +79,12 @@ impl ValueCheck {
     pub(super) fn origin(template: u32, set: u32) -> Origin {
         Origin::new((u64::from(template) << 32) | (u64::from(set) + 1))
             .expect("never zero: the set is counted from one")
+    }
+
+    /// The blueprint file a file with `origin` was rendered from
+    /// (`blueprints/<name>/files/<path>`), to name it in findings about the rendered file.
+    pub fn template(&self, origin: Origin) -> Option<&Path> {
+        self.decode(origin).map(|((_, place), _)| place.as_path())
     }
 
     fn decode(&self, origin: Origin) -> Option<(&(Shape, PathBuf), ValueSet)> {

@@ -30,6 +30,9 @@ pub struct Document<'t> {
     pub text: &'t str,
     /// The parsed document, or `Null` when no check after the schemas reads it.
     pub value: Kept,
+    /// The template and values its file was rendered from, when render wrote it: what names
+    /// the template of a finding about it (see [`ValueCheck::template`]).
+    pub origin: Option<Origin>,
     id: Identity,
 }
 
@@ -264,6 +267,7 @@ pub fn parse_and_check<'t>(
                             text: one.text,
                             id: Identity::of(&one.value),
                             value: Kept::Null,
+                            origin: *origin,
                         };
                         document.keep_if_read_later(&one.value);
                         findings.extend(check(&document, one.value));
@@ -313,6 +317,7 @@ pub fn parse_file<'t>(
             text: one.text,
             id: Identity::of(&one.value),
             value: Kept::from(&one.value),
+            origin: None,
         })
         .collect())
 }

@@ -7,6 +7,7 @@
 
 pub mod document;
 pub mod embedded;
+pub mod fold;
 mod gate;
 pub mod graph;
 pub mod input;
@@ -119,10 +120,19 @@ pub fn validate_with(
             .at_file(crate::load::FLEET_FILE)
             .with_hint("set `validation.crds` and `validation.kubernetes` in fleet/fleet.yaml"),
         );
-    } else {
-        diagnostics.extend(merge_unknown_kinds(parsed.findings));
     }
-    diagnostics.extend(graph::check(fleet, rendered, &parsed.documents, schemas));
+    // A template's mistake is in every file it renders: one finding each, listing the files.
+    let mut per_document: Vec<Diagnostic> = match schemas.is_empty() {
+        true => Vec::new(),
+        false => merge_unknown_kinds(parsed.findings).into_iter().collect(),
+    };
+    per_document.extend(graph::check(fleet, rendered, &parsed.documents, schemas));
+    diagnostics.extend(Diagnostics::from_iter(fold::by_template(
+        per_document,
+        &parsed.documents,
+        &rendered.branches,
+        &rendered.values,
+    )));
     diagnostics.extend(input::check(fleet));
     diagnostics.extend(crate::render::values::fold(parsed.values));
     diagnostics.sort();
