@@ -65,7 +65,7 @@ pub struct Diagnostic {
 
 /// Where else a finding was made: a template renders for many units, and its mistake is in
 /// each file it writes. Listing them keeps one finding per mistake while nothing is lost.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Also {
     /// The blueprint file every one of these files was rendered from.
     pub template: PathBuf,
