@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::documents::{self, Parsed};
 use super::is_yaml;
 use super::shape::Shape;
-use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 use crate::plan::{Unit, ValueSource};
 use crate::progress::Progress;
@@ -174,12 +174,12 @@ pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) 
         .filter(|(_, path, _, _)| is_yaml(path))
         .collect();
     progress.start("checking values", files.len() as u64);
-    let findings: Vec<(&str, Diagnostic)> = files
+    let findings: Vec<(&str, &str, Diagnostic)> = files
         .par_iter()
         .filter_map(|(branch, path, content, origin)| {
             let finding = read_back(values, branch, path, content, *origin);
             progress.advance(1);
-            finding.map(|finding| (*branch, finding))
+            finding.map(|finding| (*branch, *path, finding))
         })
         .collect();
     progress.finish();
@@ -189,26 +189,47 @@ pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) 
     Err(Error::Invalid(fold(findings)))
 }
 
-/// One finding per template, file and problem, naming the branches it was found on: a value
-/// a cluster's file gets wrong is wrong on each environment's branch alike.
-pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, Diagnostic)>) -> Diagnostics {
+/// One finding per template and problem: at its first file in natural order, naming the
+/// branches that file was found on, with every other file listed in [`Also`]. A value a
+/// cluster's file gets wrong is wrong on each environment's branch alike, and a fleet-wide
+/// value can break a template in every file it renders. A finding names its file in its
+/// message; findings that differ only there are one.
+pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, &'b str, Diagnostic)>) -> Diagnostics {
+    type Member<'b> = (&'b str, &'b str, Diagnostic);
     // Found by hash: a value wrong in every file of a large fleet makes as many findings.
-    let mut groups: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
+    let mut groups: Vec<Vec<Member<'b>>> = Vec::new();
     let mut seen: HashMap<Diagnostic, usize> = HashMap::new();
-    for (branch, finding) in findings {
-        match seen.get(&finding) {
-            Some(&at) => groups[at].1.push(branch),
+    for (branch, path, finding) in findings {
+        let mut key = finding.clone();
+        key.message = key.message.replacen(path, "\0", 1);
+        match seen.get(&key) {
+            Some(&at) => groups[at].push((branch, path, finding)),
             None => {
-                seen.insert(finding.clone(), groups.len());
-                groups.push((finding, vec![branch]));
+                seen.insert(key, groups.len());
+                groups.push(vec![(branch, path, finding)]);
             }
         }
     }
     let mut diagnostics: Diagnostics = groups
         .into_iter()
-        .map(|(mut diagnostic, mut branches)| {
-            crate::view::natural::sort(&mut branches, |branch| branch);
+        .map(|mut members| {
+            members.sort_by(|a, b| {
+                crate::view::natural::cmp(a.1, b.1)
+                    .then_with(|| crate::view::natural::cmp(a.0, b.0))
+            });
+            let first_path = members[0].1;
+            let mut branches: Vec<&str> = members
+                .iter()
+                .filter(|(_, path, _)| *path == first_path)
+                .map(|(branch, ..)| *branch)
+                .collect();
             branches.dedup();
+            let others: Vec<Location> = members
+                .iter()
+                .filter(|(_, path, _)| *path != first_path)
+                .map(|(branch, path, _)| Location::file(format!("{branch}/{path}")))
+                .collect();
+            let (_, _, mut diagnostic) = members.swap_remove(0);
             let noun = if branches.len() == 1 {
                 "branch"
             } else {
@@ -216,6 +237,15 @@ pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, Diagnostic)>) -> Di
             };
             let listed = super::failure::listed(&branches, super::failure::NAMES_LISTED);
             diagnostic.message = format!("{} (on {noun} {listed})", diagnostic.message);
+            if let (false, Some(template)) = (
+                others.is_empty(),
+                diagnostic.location.as_ref().map(|at| at.file.clone()),
+            ) {
+                diagnostic.also = Some(Box::new(Also {
+                    template,
+                    locations: others,
+                }));
+            }
             diagnostic
         })
         .collect();
@@ -310,28 +340,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn findings_fold_per_problem_naming_their_branches_in_natural_order() {
-        let finding = |path: &str| {
+    fn findings_fold_per_template_and_problem_naming_branches_and_files_in_natural_order() {
+        let finding = |path: &str, template: &str| {
             Diagnostic::error("value-shape", format!("{path} renders 2 documents"))
-                .at_file("blueprints/b/files/x.yaml")
+                .at_file(format!("blueprints/{template}/files/x.yaml"))
         };
         let folded = fold([
-            ("e10", finding("a.yaml")),
-            ("e2", finding("a.yaml")),
-            ("e2", finding("b.yaml")),
+            ("e10", "c10/x.yaml", finding("c10/x.yaml", "b")),
+            ("e10", "c2/x.yaml", finding("c2/x.yaml", "b")),
+            ("e2", "c2/x.yaml", finding("c2/x.yaml", "b")),
+            ("e2", "c3/x.yaml", finding("c3/x.yaml", "b")),
+            ("e2", "c2/x.yaml", finding("c2/x.yaml", "other")),
         ]);
-        let messages: Vec<&str> = folded.iter().map(|found| found.message.as_str()).collect();
+        let shown: Vec<String> = folded.iter().map(ToString::to_string).collect();
         assert_eq!(
-            messages,
+            shown,
             [
-                "a.yaml renders 2 documents (on branches e2 and e10)",
-                "b.yaml renders 2 documents (on branch e2)"
+                "blueprints/b/files/x.yaml:1:1: error: c2/x.yaml renders 2 documents (on branches e2 and e10) [value-shape]\n  note: also in 2 more files rendered from blueprints/b/files/x.yaml (e2/c3/x.yaml and e10/c10/x.yaml)",
+                "blueprints/other/files/x.yaml:1:1: error: c2/x.yaml renders 2 documents (on branch e2) [value-shape]",
             ]
         );
-        // As many distinct findings as a large fleet has files: grouped by hash, not by a scan
-        // of the groups per finding.
-        let many = (0..50_000).map(|index| ("main", finding(&format!("f{index}.yaml"))));
-        assert_eq!(fold(many).iter().count(), 50_000);
+        // As many findings as a large fleet has files: grouped by hash, not by a scan of the
+        // groups per finding.
+        let paths: Vec<String> = (0..50_000).map(|index| format!("f{index}.yaml")).collect();
+        let many = paths
+            .iter()
+            .map(|path| ("main", path.as_str(), finding(path, "b")));
+        let folded = fold(many);
+        assert_eq!(folded.iter().count(), 1);
+        let also = folded.iter().next().unwrap().also.as_ref().unwrap();
+        assert_eq!(also.locations.len(), 49_999);
     }
 
     fn field(text: &str) -> Option<&'static str> {

@@ -199,7 +199,7 @@ pub struct Parsed<'t> {
     /// Files that are not valid YAML.
     pub syntax: Vec<Diagnostic>,
     /// What the value check found in rendered files (see [`ValueCheck`]), with the branch.
-    pub values: Vec<(&'t str, Diagnostic)>,
+    pub values: Vec<(&'t str, &'t str, Diagnostic)>,
     /// What the per-document check found, in document order.
     pub findings: Vec<Diagnostic>,
 }
@@ -279,14 +279,14 @@ pub fn parse_and_check<'t>(
                 read
             })
             .collect();
-        for (result, (branch, ..)) in per_file.into_iter().zip(&chunk) {
+        for (result, (branch, path, ..)) in per_file.into_iter().zip(&chunk) {
             match result {
                 Ok((documents, findings, value_finding)) => {
                     parsed.documents.extend(documents);
                     parsed.findings.extend(findings);
                     parsed
                         .values
-                        .extend(value_finding.map(|finding| (*branch, finding)));
+                        .extend(value_finding.map(|finding| (*branch, *path, finding)));
                 }
                 Err(diagnostic) => parsed.syntax.push(diagnostic),
             }
