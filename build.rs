@@ -3,11 +3,12 @@
 //! - The default blueprints are compiled into the binary (`include_dir!`); cargo only notices
 //!   edits to files it already knows, so a blueprint file added or removed would not trigger a
 //!   rebuild. Watching the whole directory makes it do so.
-//! - The upstream schemas of `vendor/schemas/` are embedded compressed, one blob per CRD and per
-//!   Kubernetes minor, with an index (group, kind, versions, scope) written as Rust data, so that
-//!   a run decompresses only the blobs of the kinds its fleet uses.
+//! - The upstream schemas of `vendor/schemas/` are embedded compressed, one blob per CRD and,
+//!   per Kubernetes minor, one blob per kind's definition with every definition it refers to,
+//!   with an index (group, kind, versions, scope) written as Rust data, so that a run
+//!   decompresses only the blobs of the kinds its fleet uses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -123,10 +124,27 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
         for ((group, version, kind), name) in &kinds {
             write!(table, "({group:?}, {version:?}, {kind:?}, {name:?}), ").unwrap();
         }
-        let path = blob(blobs, &format!("kubernetes-{minor}.deflate"), &document);
+        let mut roots: BTreeSet<&str> = kinds.values().map(String::as_str).collect();
+        if document["$defs"].get(OBJECT_META).is_some() {
+            // Custom resources' metadata is checked against it on its own.
+            roots.insert(OBJECT_META);
+        }
+        let mut pieces = String::new();
+        for (index, root) in roots.into_iter().enumerate() {
+            let path = blob(
+                blobs,
+                &format!("kubernetes-{minor}-{index}.deflate"),
+                &piece(&document, root),
+            );
+            write!(
+                pieces,
+                "KubernetesPiece {{ name: {root:?}, data: include_bytes!({path:?}) }}, "
+            )
+            .unwrap();
+        }
         writeln!(
             code,
-            "    KubernetesRelease {{ minor: {minor:?}, version: {:?}, package: {:?}, default: {}, kinds: &[{table}], data: include_bytes!({path:?}) }},",
+            "    KubernetesRelease {{ minor: {minor:?}, version: {:?}, package: {:?}, default: {}, kinds: &[{table}], pieces: &[{pieces}] }},",
             release["version"].as_str().unwrap(),
             release["package"].as_str().unwrap(),
             release["default"].as_bool().unwrap_or(false),
@@ -135,4 +153,63 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
     }
     code.push_str("];\n");
     code
+}
+
+/// The definition custom resources' `metadata` is checked against (as in the validator).
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/// The definitions document cut down to `root` and every definition it refers to, directly or
+/// not: all a validator of `root` resolves. Its other top-level keys (`$schema`) stay, so that
+/// the piece is read as the whole document would be.
+fn piece(document: &Value, root: &str) -> Value {
+    let definitions = document["$defs"].as_object().expect("$defs");
+    let mut needed = BTreeSet::new();
+    let mut pending = vec![root.to_owned()];
+    while let Some(name) = pending.pop() {
+        let Some(definition) = definitions.get(&name) else {
+            panic!("kubernetes definitions: `{name}` is referred to but not defined");
+        };
+        if needed.insert(name) {
+            references(definition, &mut pending);
+        }
+    }
+    let mut cut: serde_json::Map<String, Value> = document
+        .as_object()
+        .expect("the definitions document is an object")
+        .iter()
+        .filter(|(key, _)| *key != "$defs")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    cut.insert(
+        "$defs".to_owned(),
+        definitions
+            .iter()
+            .filter(|(name, _)| needed.contains(*name))
+            .map(|(name, definition)| (name.clone(), definition.clone()))
+            .collect(),
+    );
+    Value::Object(cut)
+}
+
+/// The definition names of the `#/$defs/...` references under `node`.
+fn references(node: &Value, out: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    // A property may be named `$ref` (JSONSchemaProps has one): only a string is
+                    // a reference.
+                    Value::String(target) if key == "$ref" => {
+                        let name = target.strip_prefix("#/$defs/").unwrap_or_else(|| {
+                            panic!("kubernetes definitions: unexpected reference `{target}`")
+                        });
+                        out.push(name.replace("~1", "/").replace("~0", "~"));
+                    }
+                    _ => references(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, out)),
+        _ => {}
+    }
 }

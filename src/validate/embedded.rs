@@ -1,9 +1,10 @@
 //! The upstream schemas compiled into the binary (`vendor/schemas/`, see its README): the CRDs
 //! of Flux and Cluster API with its providers, and the built-in kinds of two Kubernetes minors.
 //!
-//! `build.rs` stores each CRD and each Kubernetes minor as its own deflated blob next to an
-//! index of what it defines, so that finding out what is known costs nothing and a run inflates
-//! only the blobs of the kinds its fleet has, once.
+//! `build.rs` stores each CRD as its own deflated blob and cuts each Kubernetes minor into one
+//! blob per kind (its definition and every definition it refers to), next to an index of what
+//! they define, so that finding out what is known costs nothing and a run inflates only the
+//! blobs of the kinds its fleet has, once.
 
 use std::sync::OnceLock;
 
@@ -50,6 +51,16 @@ pub struct KubernetesRelease {
     pub default: bool,
     /// `(group, version, kind, definition name)`.
     pub kinds: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    /// One per definition name of `kinds`, and ObjectMeta; sorted by name.
+    pub pieces: &'static [KubernetesPiece],
+}
+
+/// The part of a Kubernetes definitions document one definition needs: the definitions
+/// document cut down to it and every definition it refers to, directly or not.
+#[derive(Debug)]
+pub struct KubernetesPiece {
+    /// The definition the piece is for.
+    pub name: &'static str,
     data: &'static [u8],
 }
 
@@ -79,7 +90,17 @@ impl CrdFile {
 }
 
 impl KubernetesRelease {
-    /// The definitions document, inflated afresh: its one user keeps it.
+    /// The position in [`KubernetesRelease::pieces`] of the piece for definition `name`.
+    pub fn piece(&self, name: &str) -> Option<usize> {
+        self.pieces
+            .binary_search_by(|piece| piece.name.cmp(name))
+            .ok()
+    }
+}
+
+impl KubernetesPiece {
+    /// The cut-down definitions document, inflated afresh: its one user keeps what it makes of
+    /// it.
     pub fn document(&self) -> Value {
         inflate(self.data)
     }
@@ -116,15 +137,74 @@ mod tests {
             assert_eq!(document["spec"]["names"]["kind"], file.kind);
         }
         for release in KUBERNETES {
-            let document = release.document();
             for (_, _, _, name) in release.kinds {
-                assert!(document["$defs"].get(*name).is_some(), "{name}");
+                assert!(release.piece(name).is_some(), "{}: {name}", release.minor);
+            }
+            for piece in release.pieces {
+                let document = piece.document();
+                let definitions = document["$defs"].as_object().unwrap();
+                assert!(definitions.contains_key(piece.name), "{}", piece.name);
+                // A piece is all its validator can resolve: every reference stays inside it.
+                let mut targets = Vec::new();
+                references(&document, &mut targets);
+                for target in targets {
+                    let name = target.strip_prefix("#/$defs/").unwrap_or(&target);
+                    assert!(
+                        definitions.contains_key(name),
+                        "{} {}: {target}",
+                        release.minor,
+                        piece.name
+                    );
+                }
             }
         }
         assert_eq!(
             KUBERNETES.iter().filter(|release| release.default).count(),
             1
         );
+    }
+
+    fn references(node: &Value, out: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        Value::String(target) if key == "$ref" => out.push(target.clone()),
+                        _ => references(value, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| references(item, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn pieces_are_cut_per_kind() {
+        let release = kubernetes(None).unwrap();
+        let name = |kind: &str| {
+            release
+                .kinds
+                .iter()
+                .find(|(group, version, found, _)| {
+                    group.is_empty() && *version == "v1" && *found == kind
+                })
+                .unwrap()
+                .3
+        };
+        let config_map = release.pieces[release.piece(name("ConfigMap")).unwrap()].document();
+        let pod = release.pieces[release.piece(name("Pod")).unwrap()].document();
+        let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+        assert!(config_map["$defs"].get(meta).is_some());
+        assert!(
+            config_map["$defs"]
+                .get("io.k8s.api.core.v1.PodSpec")
+                .is_none()
+        );
+        assert!(pod["$defs"].get("io.k8s.api.core.v1.PodSpec").is_some());
+        // A piece keeps the document's draft.
+        assert!(config_map["$schema"].is_string());
+        assert!(release.piece(meta).is_some());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Compiling validators: a CRD version's schema, and the Kubernetes definitions document,
-//! each prepared and compiled on first use and then shared.
+//! Compiling validators: a CRD version's schema, and a Kubernetes definition (from its embedded
+//! piece, or from a definitions document given whole), each prepared and compiled on first use
+//! and then shared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -60,15 +61,19 @@ pub(super) struct CoreDocument {
 }
 
 /// The built-in kinds of one Kubernetes definitions source: which definition describes which
-/// group/version/kind, and the document, prepared on first use.
+/// group/version/kind, and their validators, prepared on first use.
 pub(super) struct Core {
     pub(super) source: Source,
     pub(super) kinds: HashMap<Gvk, String>,
     pub(super) versions: BTreeMap<(String, String), BTreeSet<String>>,
     pub(super) groups: BTreeSet<String>,
+    /// A definitions document given whole, prepared when it was added.
     pub(super) document: OnceLock<std::result::Result<CoreDocument, String>>,
-    /// The embedded release `document` is made from.
-    pub(super) embedded: Option<&'static embedded::KubernetesRelease>,
+    /// The embedded release the validators are made from, one piece each.
+    embedded: Option<&'static embedded::KubernetesRelease>,
+    /// The validator of each piece of `embedded`, in its order: a kind inflates and prepares
+    /// its own piece only.
+    pieces: Vec<Compiled>,
 }
 
 impl std::fmt::Debug for Core {
@@ -98,29 +103,65 @@ impl Core {
             groups,
             document: OnceLock::new(),
             embedded: None,
+            pieces: Vec::new(),
         }
     }
 
-    fn document(&self) -> std::result::Result<&CoreDocument, &String> {
-        self.document
-            .get_or_init(|| {
-                let release = self
-                    .embedded
-                    .ok_or("the definitions document was not kept")?;
-                prepare_core(release.document()).map(|(document, _)| document)
+    /// The built-in kinds of an embedded release.
+    pub(super) fn embedded(source: Source, release: &'static embedded::KubernetesRelease) -> Self {
+        let kinds = release
+            .kinds
+            .iter()
+            .map(|(group, version, kind, name)| {
+                (
+                    (
+                        (*group).to_owned(),
+                        (*version).to_owned(),
+                        (*kind).to_owned(),
+                    ),
+                    (*name).to_owned(),
+                )
             })
-            .as_ref()
+            .collect();
+        Self {
+            embedded: Some(release),
+            pieces: release.pieces.iter().map(|_| OnceLock::new()).collect(),
+            ..Self::new(source, kinds)
+        }
     }
 
     pub(super) fn validator(&self, name: &str) -> &std::result::Result<Validator, String> {
         static UNAVAILABLE: OnceLock<std::result::Result<Validator, String>> = OnceLock::new();
-        match self.document() {
-            Ok(document) => match document.validators.get(name) {
+        if let Some(release) = self.embedded {
+            return match release.piece(name) {
+                Some(index) => self.pieces[index]
+                    .get_or_init(|| compile_piece(release.pieces[index].document(), name)),
+                None => UNAVAILABLE.get_or_init(|| Err(format!("no definition {name}"))),
+            };
+        }
+        match self.document.get() {
+            Some(Ok(document)) => match document.validators.get(name) {
                 Some(slot) => slot.get_or_init(|| compile_core(document, name)),
                 None => UNAVAILABLE.get_or_init(|| Err(format!("no definition {name}"))),
             },
-            Err(problem) => UNAVAILABLE.get_or_init(|| Err(problem.clone())),
+            Some(Err(problem)) => UNAVAILABLE.get_or_init(|| Err(problem.clone())),
+            None => UNAVAILABLE.get_or_init(|| Err("no definitions document".to_owned())),
         }
+    }
+
+    /// Which pieces of the embedded release have been prepared, by definition name.
+    #[cfg(test)]
+    pub(super) fn prepared_pieces(&self) -> Vec<&'static str> {
+        let Some(release) = self.embedded else {
+            return Vec::new();
+        };
+        release
+            .pieces
+            .iter()
+            .zip(&self.pieces)
+            .filter(|(_, slot)| slot.get().is_some())
+            .map(|(piece, _)| piece.name)
+            .collect()
     }
 }
 
@@ -147,11 +188,21 @@ fn compile_core(document: &CoreDocument, name: &str) -> std::result::Result<Vali
         .map_err(|error| error.to_string())
 }
 
-/// Makes a definitions document strict and registers it for `$ref`s; returns it with the
-/// definition name of each group/version/kind.
-pub(super) fn prepare_core(
-    mut document: Value,
-) -> std::result::Result<(CoreDocument, HashMap<Gvk, String>), String> {
+/// The validator of definition `name` from its embedded piece, prepared as a whole document
+/// would be: the same strictness, the same registration, only fewer definitions.
+fn compile_piece(mut piece: Value, name: &str) -> std::result::Result<Validator, String> {
+    let container = make_strict(&mut piece)?;
+    let document = CoreDocument {
+        registry: register(piece)?,
+        container,
+        validators: HashMap::new(),
+    };
+    compile_core(&document, name)
+}
+
+/// Makes every definition of a definitions document strict; returns the JSON pointer of their
+/// container.
+fn make_strict(document: &mut Value) -> std::result::Result<String, String> {
     let container = ["/$defs", "/definitions", "/components/schemas"]
         .into_iter()
         .find(|pointer| document.pointer(pointer).is_some_and(Value::is_object))
@@ -161,9 +212,36 @@ pub(super) fn prepare_core(
         .pointer_mut(&container)
         .and_then(Value::as_object_mut)
         .expect("found above");
-    let mut kinds = HashMap::new();
     for (name, definition) in definitions.iter_mut() {
         *definition = strict_core_schema(name, definition);
+    }
+    Ok(container)
+}
+
+/// Registers a definitions document for `$ref`s under [`CORE_URI`].
+fn register(mut document: Value) -> std::result::Result<Registry<'static>, String> {
+    if let Some(object) = document.as_object_mut() {
+        // Our own URI is the base; an `$id` would move it somewhere we never registered.
+        object.remove("$id");
+    }
+    Registry::new()
+        .add(CORE_URI, document)
+        .and_then(|builder| builder.prepare())
+        .map_err(|error| format!("cannot index its definitions: {error}"))
+}
+
+/// Makes a definitions document strict and registers it for `$ref`s; returns it with the
+/// definition name of each group/version/kind.
+pub(super) fn prepare_core(
+    mut document: Value,
+) -> std::result::Result<(CoreDocument, HashMap<Gvk, String>), String> {
+    let container = make_strict(&mut document)?;
+    let definitions = document
+        .pointer(&container)
+        .and_then(Value::as_object)
+        .expect("found by make_strict");
+    let mut kinds = HashMap::new();
+    for (name, definition) in definitions {
         for gvk in definition["x-kubernetes-group-version-kind"]
             .as_array()
             .into_iter()
@@ -189,14 +267,7 @@ pub(super) fn prepare_core(
     if definitions.contains_key(OBJECT_META) {
         names.push(OBJECT_META.to_owned());
     }
-    if let Some(object) = document.as_object_mut() {
-        // Our own URI is the base; an `$id` would move it somewhere we never registered.
-        object.remove("$id");
-    }
-    let registry = Registry::new()
-        .add(CORE_URI, document)
-        .and_then(|builder| builder.prepare())
-        .map_err(|error| format!("cannot index its definitions: {error}"))?;
+    let registry = register(document)?;
     let validators = names
         .into_iter()
         .map(|name| (name, OnceLock::new()))

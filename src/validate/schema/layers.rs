@@ -59,29 +59,14 @@ impl Schemas {
                 );
             }
         }
-        let kinds = release
-            .kinds
-            .iter()
-            .map(|(group, version, kind, name)| {
-                (
-                    (
-                        (*group).to_owned(),
-                        (*version).to_owned(),
-                        (*kind).to_owned(),
-                    ),
-                    (*name).to_owned(),
-                )
-            })
-            .collect();
-        let mut core = Core::new(
+        let core = Core::embedded(
             Source {
                 layer: Layer::Embedded,
                 origin: format!("Kubernetes {}", release.version),
                 upstream: Some(release.package.to_owned()),
             },
-            kinds,
+            release,
         );
-        core.embedded = Some(release);
         schemas.cores.push(core);
         schemas.layer = Layer::FleetSettings;
         Ok(schemas)

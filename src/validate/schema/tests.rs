@@ -190,3 +190,35 @@ fn the_kubernetes_minor_is_chosen() {
             .contains("embedded: 1.33, 1.34")
     );
 }
+
+#[test]
+fn a_kind_prepares_only_its_own_piece() {
+    let schemas = Schemas::embedded(None).unwrap();
+    let core = &schemas.cores[0];
+    assert!(core.prepared_pieces().is_empty());
+    let config_map =
+        parse("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  nmespace: b\n");
+    assert_eq!(schemas.check(&config_map, false).len(), 1);
+    assert_eq!(core.prepared_pieces(), ["io.k8s.api.core.v1.ConfigMap"]);
+    // Once: a second object of the kind finds its validator ready.
+    assert_eq!(schemas.check(&config_map, false).len(), 1);
+    assert_eq!(core.prepared_pieces(), ["io.k8s.api.core.v1.ConfigMap"]);
+    // A custom resource's metadata needs ObjectMeta's piece, and nothing else built in.
+    let kustomization = parse(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  nmespace: b\nspec:\n  interval: 1m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: a\n",
+    );
+    let findings = schemas.check(&kustomization, false);
+    assert!(
+        findings
+            .iter()
+            .any(|finding| finding.message.contains("unknown field `nmespace`")),
+        "{findings:?}"
+    );
+    assert_eq!(
+        core.prepared_pieces(),
+        [
+            "io.k8s.api.core.v1.ConfigMap",
+            "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+        ]
+    );
+}
