@@ -84,7 +84,7 @@ pub fn line(text: &str) -> Cow<'_, str> {
 
 /// `text` whose line breaks are its own layout (a list of paths, a `hint:` line): those are
 /// kept, every other hidden character is escaped. The values placed in such a text must have
-/// gone through [`line`] (or [`crate::diagnostic::truncate`]) already.
+/// gone through [`line()`] (or [`crate::diagnostic::truncate`]) already.
 pub fn lines(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n')
 }
