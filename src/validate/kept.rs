@@ -25,8 +25,8 @@ pub enum Kept {
     Object(Box<[(Key, Kept)]>),
 }
 
-/// A mapping key: one of the common keys, by its place in [`COMMON_KEYS`], or any other,
-/// owned. Sixteen bytes where a `Cow` takes twenty-four: a held fleet has millions of entries.
+/// A mapping key: one of the common keys, by its place in their list, or any other, owned.
+/// Sixteen bytes where a `Cow` takes twenty-four: a held fleet has millions of entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
     Common(u8),
