@@ -229,3 +229,44 @@ fn two_templates_with_the_same_mistake_stay_two_findings() {
     };
     assert_eq!(mistake(&findings[0]), mistake(&findings[1]));
 }
+
+/// A blueprint whose target no Kustomization reaches misses on every cluster and environment:
+/// one finding at its first file, listing the others, and none for the kustomization.yaml
+/// render computed beside each of them.
+#[test]
+fn a_template_nothing_reaches_is_one_finding() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    fs::create_dir_all(root.join("blueprints/unused/files")).unwrap();
+    fs::write(
+        root.join("blueprints/unused/blueprint.yaml"),
+        "scope: environment-cluster\ntarget: unused/{{ cluster.name }}\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("blueprints/unused/files/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unused\n  namespace: default\ndata:\n  a: b\n",
+    )
+    .unwrap();
+    let (code, findings) = check_json(root);
+    assert_eq!(code, 1);
+    let findings = findings.as_array().unwrap();
+    let unreachable: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|finding| finding["rule"] == "unreachable")
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{findings:#?}");
+    assert_eq!(unreachable[0]["file"], "dev/unused/k3d-america/cm.yaml");
+    assert_eq!(
+        unreachable[0]["also"]["template"],
+        "blueprints/unused/files/cm.yaml"
+    );
+    assert_eq!(
+        unreachable[0]["also"]["locations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "{findings:#?}"
+    );
+}

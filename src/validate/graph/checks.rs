@@ -3,30 +3,73 @@
 //! no build uses.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
 
 use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::render::{Rendered, is_yaml};
 use crate::tree::OWNED_LIST;
 use crate::validate::kept::Kept;
+use crate::view::natural;
 
-/// Every rendered YAML file must be used by some build that reaches a cluster.
+/// Every rendered YAML file must be used by some build that reaches a cluster. Files one
+/// template rendered are one finding, at the first of them in natural order, listing the
+/// others: a blueprint whose target no Kustomization reaches misses on every cluster.
 pub(super) fn report_unreachable(
     rendered: &Rendered,
     visited: &HashSet<(&str, &str)>,
     diagnostics: &mut Diagnostics,
 ) {
+    let mut by_template: BTreeMap<&Path, Vec<String>> = BTreeMap::new();
+    let mut alone = Vec::new();
+    // Directories holding an unreachable file a template wrote, with their parents: the
+    // kustomization.yaml render computed there is unreachable because of that file, and says
+    // nothing more.
+    let mut covered: HashSet<String> = HashSet::new();
     for (branch, tree) in rendered.branches.iter() {
-        for path in tree.paths() {
+        for (path, _, origin) in tree.iter_with_origins() {
             if path == OWNED_LIST || !is_yaml(path) || visited.contains(&(branch, path)) {
                 continue;
             }
-            diagnostics.push(
-                Diagnostic::error("unreachable", format!("{branch}/{path} is reached from no cluster's bootstrap path"))
-                    .at_file(format!("{branch}/{path}"))
-                    .with_hint("Flux never applies it: reference its directory from a Kustomization or a kustomization.yaml, or do not render it"),
-            );
+            let file = format!("{branch}/{path}");
+            match origin.and_then(|origin| rendered.values.template(origin)) {
+                Some(template) => {
+                    let mut dir = file.as_str();
+                    while let Some((parent, _)) = dir.rsplit_once('/') {
+                        if !covered.insert(parent.to_owned()) {
+                            break;
+                        }
+                        dir = parent;
+                    }
+                    by_template.entry(template).or_default().push(file);
+                }
+                None => alone.push(file),
+            }
         }
+    }
+    alone.retain(|file| {
+        let computed = file.ends_with(&format!("/{}", crate::render::kustomization::FILE));
+        let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+        !(computed && covered.contains(dir))
+    });
+    let finding = |file: &str| {
+        Diagnostic::error("unreachable", format!("{file} is reached from no cluster's bootstrap path"))
+            .at_file(file)
+            .with_hint("Flux never applies it: reference its directory from a Kustomization or a kustomization.yaml, or do not render it")
+    };
+    for file in &alone {
+        diagnostics.push(finding(file));
+    }
+    for (template, mut files) in by_template {
+        natural::sort(&mut files, String::as_str);
+        let mut diagnostic = finding(&files[0]);
+        if files.len() > 1 {
+            diagnostic.also = Some(Box::new(Also {
+                template: template.to_path_buf(),
+                locations: files[1..].iter().map(Location::file).collect(),
+            }));
+        }
+        diagnostics.push(diagnostic);
     }
 }
 
