@@ -41,13 +41,80 @@ const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// The fields every check reads, kept when the value is not.
 #[derive(Debug, Clone, Default)]
 struct Identity {
-    api_version: Option<Box<str>>,
-    kind: Option<Box<str>>,
+    api_version: Word,
+    kind: Word,
     name: Option<Box<str>>,
-    namespace: Option<Box<str>>,
+    namespace: Word,
     /// Flux's `kustomize.toolkit.fluxcd.io/prune` annotation, which any object may carry: what
     /// Flux prunes is worked out from objects whose value is let go.
     prune: Option<Box<str>>,
+}
+
+/// A field most documents share a few values of: apiVersion, kind, namespace. One of the
+/// [`COMMON_WORDS`] is not allocated, and the field takes sixteen bytes whatever it holds
+/// (an absent field is a number no word has: a variant of its own would take eight more).
+#[derive(Debug, Clone)]
+enum Word {
+    Common(u8),
+    Other(Box<str>),
+}
+
+impl Default for Word {
+    fn default() -> Self {
+        Word::Common(Word::ABSENT)
+    }
+}
+
+/// Values of apiVersion, kind and namespace common in fleets, sorted.
+const COMMON_WORDS: &[&str] = &[
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Deployment",
+    "GitRepository",
+    "HelmRelease",
+    "HelmRepository",
+    "Kustomization",
+    "Namespace",
+    "NetworkPolicy",
+    "OCIRepository",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "apps/v1",
+    "default",
+    "flux-system",
+    "helm.toolkit.fluxcd.io/v2",
+    "kustomize.config.k8s.io/v1beta1",
+    "kustomize.toolkit.fluxcd.io/v1",
+    "networking.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+    "source.toolkit.fluxcd.io/v1",
+    "v1",
+];
+
+impl Word {
+    const ABSENT: u8 = u8::MAX;
+
+    fn of(value: Option<&Value>) -> Self {
+        match value.and_then(Value::as_str) {
+            None => Word::default(),
+            Some(text) => match COMMON_WORDS.binary_search(&text) {
+                Ok(index) => Word::Common(u8::try_from(index).expect("few common words")),
+                Err(_) => Word::Other(text.into()),
+            },
+        }
+    }
+
+    fn as_deref(&self) -> Option<&str> {
+        match self {
+            Word::Common(Word::ABSENT) => None,
+            Word::Common(index) => Some(COMMON_WORDS[usize::from(*index)]),
+            Word::Other(text) => Some(text),
+        }
+    }
 }
 
 impl Identity {
@@ -57,10 +124,10 @@ impl Identity {
         let text = |value: Option<&Value>| value.and_then(Value::as_str).map(Box::from);
         let metadata = value.get("metadata");
         Self {
-            api_version: text(value.get("apiVersion")),
-            kind: text(value.get("kind")),
+            api_version: Word::of(value.get("apiVersion")),
+            kind: Word::of(value.get("kind")),
             name: text(metadata.and_then(|metadata| metadata.get("name"))),
-            namespace: text(metadata.and_then(|metadata| metadata.get("namespace"))),
+            namespace: Word::of(metadata.and_then(|metadata| metadata.get("namespace"))),
             prune: text(
                 metadata
                     .and_then(|metadata| metadata.get("annotations"))
@@ -592,6 +659,23 @@ kind: Second
         let documents = parse_file("main", "a.yaml", TEXT.as_bytes()).unwrap();
         assert_eq!(documents.len(), 2);
         documents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn common_words_are_sorted_and_any_word_reads_back() {
+        assert!(COMMON_WORDS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(COMMON_WORDS.len() <= usize::from(Word::ABSENT));
+        assert_eq!(std::mem::size_of::<Word>(), 16);
+        for text in ["v1", "flux-system", "Kustomization", "tenant-a", ""] {
+            let value = Value::String(text.to_owned());
+            assert_eq!(Word::of(Some(&value)).as_deref(), Some(text));
+        }
+        assert!(matches!(
+            Word::of(Some(&Value::from("v1"))),
+            Word::Common(_)
+        ));
+        assert_eq!(Word::of(None).as_deref(), None);
+        assert_eq!(Word::of(Some(&Value::from(1))).as_deref(), None);
     }
 
     #[test]
