@@ -61,6 +61,14 @@ pub fn parse(text: &str) -> Result<Value, (usize, String)> {
     })
 }
 
+/// [`parse_file`] of a file's bytes; on failure, the file's line (none for a file that is not
+/// text) and the message.
+pub fn parse_bytes(content: &[u8]) -> Result<Vec<Parsed<'_>>, (Option<usize>, String)> {
+    let text =
+        std::str::from_utf8(content).map_err(|_| (None, "the file is not UTF-8".to_owned()))?;
+    parse_file(text).map_err(|(line, message)| (Some(line), message))
+}
+
 /// Every non-empty document of a file, with its first line and text, parsed; on failure, the
 /// file's line and the message.
 pub fn parse_file(text: &str) -> Result<Vec<Parsed<'_>>, (usize, String)> {

@@ -118,9 +118,9 @@ impl Shape {
 
     /// The first way `documents` exceed this shape, as a message, with the value whose text
     /// explains it when one does.
-    pub fn violation<'a>(
+    pub fn violation<'a, 'v>(
         &self,
-        documents: &[&Value],
+        documents: impl Iterator<Item = &'v Value> + Clone,
         sources: impl Iterator<Item = &'a ValueSource> + Clone,
     ) -> Option<(String, Option<&'a ValueSource>)> {
         let Shape::Closed {
@@ -132,7 +132,7 @@ impl Shape {
         };
         // An empty document (a lone `---` at the end) adds nothing.
         let count = documents
-            .iter()
+            .clone()
             .filter(|document| !document.is_null())
             .count();
         if let Some(most) = most
@@ -228,10 +228,6 @@ mod tests {
             .collect()
     }
 
-    fn refs(values: &[Value]) -> Vec<&Value> {
-        values.iter().collect()
-    }
-
     fn closed(keys: &[&str], documents: Option<usize>) -> Shape {
         Shape::Closed {
             keys: keys.iter().map(|key| (*key).to_owned()).collect(),
@@ -317,12 +313,12 @@ mod tests {
         );
         assert_eq!(
             Shape::of("a: 1\n")
-                .violation(&refs(&parse("b: 1\n")), std::iter::empty())
+                .violation(parse("b: 1\n").iter(), std::iter::empty())
                 .map(|v| v.0),
             Some("renders top-level key `b`, which the template does not declare".to_owned())
         );
         assert_eq!(
-            Shape::Open.violation(&refs(&parse("b: 1\n")), std::iter::empty()),
+            Shape::Open.violation(parse("b: 1\n").iter(), std::iter::empty()),
             None
         );
     }
@@ -333,14 +329,14 @@ mod tests {
         let sources = [source("admin"), source("x\nextra: key")];
         let (message, value) = shape
             .violation(
-                &refs(&parse("kind: X\ndata: x\nextra: key\n")),
+                parse("kind: X\ndata: x\nextra: key\n").iter(),
                 sources.iter(),
             )
             .unwrap();
         assert!(message.contains("`extra`"), "{message}");
         assert_eq!(value.unwrap().text, "x\nextra: key");
         assert_eq!(
-            shape.violation(&refs(&parse("kind: X\ndata: 1\n")), sources.iter()),
+            shape.violation(parse("kind: X\ndata: 1\n").iter(), sources.iter()),
             None
         );
     }
@@ -350,10 +346,7 @@ mod tests {
         let shape = closed(&["kind"], Some(1));
         let sources = [source("admin\n---\nkind: Secret")];
         let (message, value) = shape
-            .violation(
-                &refs(&parse("kind: X\n---\nkind: Secret\n")),
-                sources.iter(),
-            )
+            .violation(parse("kind: X\n---\nkind: Secret\n").iter(), sources.iter())
             .unwrap();
         assert!(message.contains("2 documents"), "{message}");
         assert_eq!(
@@ -362,13 +355,13 @@ mod tests {
         );
         // A trailing empty document is no document.
         assert_eq!(
-            shape.violation(&refs(&parse("kind: X\n---\n")), sources.iter()),
+            shape.violation(parse("kind: X\n---\n").iter(), sources.iter()),
             None
         );
         // Any number when the template loops around its separator.
         let any = closed(&["kind"], None);
         assert_eq!(
-            any.violation(&refs(&parse("kind: X\n---\nkind: Y\n")), sources.iter()),
+            any.violation(parse("kind: X\n---\nkind: Y\n").iter(), sources.iter()),
             None
         );
     }

@@ -89,7 +89,9 @@ impl ValueCheck {
 
     fn decode(&self, origin: Origin) -> Option<(&(Shape, PathBuf), ValueSet)> {
         let template = usize::try_from(origin.get() >> 32).ok()?;
-        let set = usize::try_from(origin.get() & u64::from(u32::MAX)).ok()? - 1;
+        let set = usize::try_from(origin.get() & u64::from(u32::MAX))
+            .ok()?
+            .checked_sub(1)?;
         Some((self.templates.get(template)?, *self.sets.get(set)?))
     }
 
@@ -109,8 +111,8 @@ impl ValueCheck {
             let sources = self.clusters[cluster]
                 .iter()
                 .chain(tenant.into_iter().flat_map(|tenant| &self.tenants[tenant]));
-            let values: Vec<&Value> = documents.iter().map(|document| &document.value).collect();
-            if let Some((problem, value)) = shape.violation(&values, sources) {
+            let values = documents.iter().map(|document| &document.value);
+            if let Some((problem, value)) = shape.violation(values, sources) {
                 let from = match value {
                     Some(value) => format!(" (from the value at {})", value.location),
                     None => String::new(),
@@ -260,9 +262,7 @@ fn read_back(
     content: &[u8],
     origin: Origin,
 ) -> Option<Diagnostic> {
-    let parsed = std::str::from_utf8(content)
-        .map_err(|_| (1, "not UTF-8".to_owned()))
-        .and_then(documents::parse_file);
+    let parsed = documents::parse_bytes(content);
     match parsed {
         Ok(documents) => values.file(branch, path, Some(origin), &documents),
         Err((_, message)) => values.unreadable(path, Some(origin), &message),

@@ -137,7 +137,26 @@ impl Identity {
     }
 }
 
-impl Document<'_> {
+impl<'t> Document<'t> {
+    /// A parsed document of file `path` of `branch`, holding no value yet.
+    fn new(
+        branch: &'t str,
+        path: &'t str,
+        origin: Option<Origin>,
+        parsed: &documents::Parsed<'t>,
+    ) -> Self {
+        Document {
+            branch,
+            path,
+            index: parsed.index,
+            first_line: parsed.first_line,
+            text: parsed.text,
+            id: Identity::of(&parsed.value),
+            value: Kept::Null,
+            origin,
+        }
+    }
+
     /// `<branch>/<path>`, the file name findings about rendered output use.
     pub fn file(&self) -> String {
         format!("{}/{}", self.branch, self.path)
@@ -274,16 +293,16 @@ pub struct Parsed<'t> {
 /// Every YAML document of every file of `branches`, in branch and path order, plus the
 /// findings for files that are not valid YAML.
 pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic>) {
-    let parsed = parse_and_check(branches, &ValueCheck::default(), |_, _| Vec::new(), &|| {});
+    let parsed = parse_and_check(branches, None, |_, _| Vec::new(), &|| {});
     (parsed.documents, parsed.syntax)
 }
 
-/// Parses every YAML document of `branches` once, in parallel, runs the value check on each
-/// file, hands `check` each document's whole value (to keep or consume), and keeps of each
+/// Parses every YAML document of `branches` once, in parallel, runs the value check (when
+/// given) on each file, hands `check` each document's whole value (to keep or consume), and keeps of each
 /// what the later checks need. `tick` is called once per file, from any thread.
 pub fn parse_and_check<'t>(
     branches: &'t Branches,
-    values: &ValueCheck,
+    values: Option<&ValueCheck>,
     check: impl Fn(&Document<'t>, Value) -> Vec<Diagnostic> + Sync,
     tick: &(dyn Fn() + Sync),
 ) -> Parsed<'t> {
@@ -316,26 +335,18 @@ pub fn parse_and_check<'t>(
         let per_file: Vec<FileResult<'t>> = chunk
             .par_iter()
             .map(|(branch, path, content, origin)| {
-                let result = parse_values(content).map_err(|(line, message)| {
+                let result = documents::parse_bytes(content).map_err(|(line, message)| {
                     values
-                        .unreadable(path, *origin, &message)
+                        .and_then(|values| values.unreadable(path, *origin, &message))
                         .unwrap_or_else(|| syntax_error(branch, path, line, message))
                 });
                 let read = result.map(|read| {
-                    let value_finding = values.file(branch, path, *origin, &read);
+                    let value_finding =
+                        values.and_then(|values| values.file(branch, path, *origin, &read));
                     let mut documents = Vec::with_capacity(read.len());
                     let mut findings = Vec::new();
                     for one in read {
-                        let mut document = Document {
-                            branch,
-                            path,
-                            index: one.index,
-                            first_line: one.first_line,
-                            text: one.text,
-                            id: Identity::of(&one.value),
-                            value: Kept::Null,
-                            origin: *origin,
-                        };
+                        let mut document = Document::new(branch, path, *origin, &one);
                         document.keep_if_read_later(&one.value);
                         findings.extend(check(&document, one.value));
                         documents.push(document);
@@ -373,28 +384,15 @@ pub fn parse_file<'t>(
     path: &'t str,
     content: &'t [u8],
 ) -> Result<Vec<Document<'t>>, Diagnostic> {
-    Ok(parse_values(content)
+    Ok(documents::parse_bytes(content)
         .map_err(|(line, message)| syntax_error(branch, path, line, message))?
         .into_iter()
-        .map(|one| Document {
-            branch,
-            path,
-            index: one.index,
-            first_line: one.first_line,
-            text: one.text,
-            id: Identity::of(&one.value),
-            value: Kept::from(&one.value),
-            origin: None,
+        .map(|one| {
+            let mut document = Document::new(branch, path, None, &one);
+            document.value = Kept::from(&one.value);
+            document
         })
         .collect())
-}
-
-/// Each non-empty document of a file, parsed; on failure, the file's line (none for a file
-/// that is not text) and the parser's message.
-fn parse_values(content: &[u8]) -> Result<Vec<documents::Parsed<'_>>, (Option<usize>, String)> {
-    let text =
-        std::str::from_utf8(content).map_err(|_| (None, "the file is not UTF-8".to_owned()))?;
-    documents::parse_file(text).map_err(|(line, message)| (Some(line), message))
 }
 
 fn syntax_error(branch: &str, path: &str, line: Option<usize>, message: String) -> Diagnostic {

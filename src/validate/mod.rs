@@ -98,7 +98,7 @@ pub fn validate_with(
     // hand; the graph then reads only what it needs of it.
     let parsed = document::parse_and_check(
         &rendered.branches,
-        &rendered.values,
+        Some(&rendered.values),
         |document, value| {
             if schemas.is_empty() || !document.is_object() {
                 Vec::new()
