@@ -2,6 +2,9 @@
 //! to a JSON value. This is the one way any stage reads rendered output, so that the value
 //! check and validation can never see a file differently, and a file is parsed once per run.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -88,6 +91,25 @@ pub fn parse_file(text: &str) -> Result<Vec<Parsed<'_>>, (usize, String)> {
     Ok(documents)
 }
 
+/// The indices of `contents` grouped by equal bytes: each group in order, the groups in the
+/// order of their first member. A fleet renders many files alike (a tenant's app on every
+/// cluster that does not tell them apart), and equal bytes read back alike, so a batch parses
+/// each distinct content once and hands every member the same documents.
+pub fn same_content<'c>(contents: impl IntoIterator<Item = &'c [u8]>) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut first: HashMap<&'c [u8], usize> = HashMap::new();
+    for (index, content) in contents.into_iter().enumerate() {
+        match first.entry(content) {
+            Entry::Occupied(group) => groups[*group.get()].push(index),
+            Entry::Vacant(slot) => {
+                slot.insert(groups.len());
+                groups.push(vec![index]);
+            }
+        }
+    }
+    groups
+}
+
 /// One document of a rendered file.
 #[derive(Debug)]
 pub struct Parsed<'t> {
@@ -140,6 +162,15 @@ mod tests {
         );
         let documents = parse_file("--- |\n  text\n").unwrap();
         assert_eq!(documents[0].value, serde_json::json!("text\n"));
+    }
+
+    #[test]
+    fn equal_contents_are_one_group_in_order_of_first_member() {
+        let contents: [&[u8]; 5] = [b"a: 1\n", b"b: 2\n", b"a: 1\n", b"a: 1 \n", b"b: 2\n"];
+        assert_eq!(
+            same_content(contents),
+            vec![vec![0, 2], vec![1, 4], vec![3]]
+        );
     }
 
     #[test]

@@ -176,12 +176,26 @@ pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) 
         .filter(|(_, path, _, _)| is_yaml(path))
         .collect();
     progress.start("checking values", files.len() as u64);
-    let findings: Vec<(&str, &str, Diagnostic)> = files
+    // Files alike are read once: many clusters render a tenant's files to the same bytes.
+    let groups = documents::same_content(files.iter().map(|(_, _, content, _)| *content));
+    let findings: Vec<(&str, &str, Diagnostic)> = groups
         .par_iter()
-        .filter_map(|(branch, path, content, origin)| {
-            let finding = read_back(values, branch, path, content, *origin);
-            progress.advance(1);
-            finding.map(|finding| (*branch, *path, finding))
+        .flat_map_iter(|group| {
+            let (_, _, content, _) = files[group[0]];
+            let parsed = documents::parse_bytes(content);
+            let findings: Vec<_> = group
+                .iter()
+                .filter_map(|&index| {
+                    let (branch, path, _, origin) = files[index];
+                    let finding = match &parsed {
+                        Ok(documents) => values.file(branch, path, Some(origin), documents),
+                        Err((_, message)) => values.unreadable(path, Some(origin), message),
+                    };
+                    progress.advance(1);
+                    finding.map(|finding| (branch, path, finding))
+                })
+                .collect();
+            findings
         })
         .collect();
     progress.finish();
@@ -253,20 +267,6 @@ pub fn fold<'b>(findings: impl IntoIterator<Item = (&'b str, &'b str, Diagnostic
         .collect();
     diagnostics.sort();
     diagnostics
-}
-
-fn read_back(
-    values: &ValueCheck,
-    branch: &str,
-    path: &str,
-    content: &[u8],
-    origin: Origin,
-) -> Option<Diagnostic> {
-    let parsed = documents::parse_bytes(content);
-    match parsed {
-        Ok(documents) => values.file(branch, path, Some(origin), &documents),
-        Err((_, message)) => values.unreadable(path, Some(origin), &message),
-    }
 }
 
 const PLAINTEXT_RULE: &str = "plaintext-secret";

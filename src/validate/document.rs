@@ -298,8 +298,11 @@ pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic
 }
 
 /// Parses every YAML document of `branches` once, in parallel, runs the value check (when
-/// given) on each file, hands `check` each document's whole value (to keep or consume), and keeps of each
-/// what the later checks need. `tick` is called once per file, from any thread.
+/// given) on each file, hands `check` each document's whole value (to keep or consume), and
+/// keeps of each what the later checks need. `tick` is called once per file, from any thread.
+///
+/// What `check` finds must follow from the document's bytes alone, up to the file it names:
+/// of files with equal bytes, it sees one unless that one has findings.
 pub fn parse_and_check<'t>(
     branches: &'t Branches,
     values: Option<&ValueCheck>,
@@ -330,35 +333,21 @@ pub fn parse_and_check<'t>(
     };
     let mut remaining = files().peekable();
     while remaining.peek().is_some() {
-        let chunk: Vec<(&str, &str, &[u8], Option<Origin>)> =
+        let chunk: Vec<FileAt<'t>> =
             remaining.by_ref().take(PARSE_CHUNK).collect();
-        let per_file: Vec<FileResult<'t>> = chunk
+        // Files alike are read once: many clusters render a tenant's files to the same bytes.
+        let groups = documents::same_content(chunk.iter().map(|(_, _, content, _)| *content));
+        let mut per_file: Vec<Option<FileResult<'t>>> = Vec::new();
+        per_file.resize_with(chunk.len(), || None);
+        let read: Vec<Vec<(usize, FileResult<'t>)>> = groups
             .par_iter()
-            .map(|(branch, path, content, origin)| {
-                let result = documents::parse_bytes(content).map_err(|(line, message)| {
-                    values
-                        .and_then(|values| values.unreadable(path, *origin, &message))
-                        .unwrap_or_else(|| syntax_error(branch, path, line, message))
-                });
-                let read = result.map(|read| {
-                    let value_finding =
-                        values.and_then(|values| values.file(branch, path, *origin, &read));
-                    let mut documents = Vec::with_capacity(read.len());
-                    let mut findings = Vec::new();
-                    for one in read {
-                        let mut document = Document::new(branch, path, *origin, &one);
-                        document.keep_if_read_later(&one.value);
-                        findings.extend(check(&document, one.value));
-                        documents.push(document);
-                    }
-                    (documents, findings, value_finding)
-                });
-                tick();
-                read
-            })
+            .map(|group| read_alike(&chunk, group, values, &check, tick))
             .collect();
+        for (index, result) in read.into_iter().flatten() {
+            per_file[index] = Some(result);
+        }
         for (result, (branch, path, ..)) in per_file.into_iter().zip(&chunk) {
-            match result {
+            match result.expect("every file of a chunk is in one group") {
                 Ok((documents, findings, value_finding)) => {
                     parsed.documents.extend(documents);
                     parsed.findings.extend(findings);
@@ -371,6 +360,85 @@ pub fn parse_and_check<'t>(
         }
     }
     parsed
+}
+
+/// A rendered file: branch, path, content and origin.
+type FileAt<'t> = (&'t str, &'t str, &'t [u8], Option<Origin>);
+
+/// Reads the files of `group`, which hold equal bytes, from one parse: each gets its own
+/// documents and value check (the values that filled it are its own). `check` runs on the
+/// first; its findings depend on a document's bytes and differ only in the file they name, so
+/// the others are checked, each from a parse of its own, only when the first has findings.
+fn read_alike<'t>(
+    chunk: &[FileAt<'t>],
+    group: &[usize],
+    values: Option<&ValueCheck>,
+    check: &(impl Fn(&Document<'t>, Value) -> Vec<Diagnostic> + Sync),
+    tick: &(dyn Fn() + Sync),
+) -> Vec<(usize, FileResult<'t>)> {
+    let (_, _, content, _) = chunk[group[0]];
+    let read = match documents::parse_bytes(content) {
+        Ok(read) => read,
+        Err((line, message)) => {
+            return group
+                .iter()
+                .map(|&index| {
+                    let (branch, path, _, origin) = chunk[index];
+                    let diagnostic = values
+                        .and_then(|values| values.unreadable(path, origin, &message))
+                        .unwrap_or_else(|| syntax_error(branch, path, line, message.clone()));
+                    tick();
+                    (index, Err(diagnostic))
+                })
+                .collect();
+        }
+    };
+    let mut files: Vec<(usize, Vec<Document<'t>>, Option<Diagnostic>)> = group
+        .iter()
+        .map(|&index| {
+            let (branch, path, _, origin) = chunk[index];
+            let value_finding = values.and_then(|values| values.file(branch, path, origin, &read));
+            let documents = read
+                .iter()
+                .map(|one| {
+                    let mut document = Document::new(branch, path, origin, one);
+                    document.keep_if_read_later(&one.value);
+                    document
+                })
+                .collect();
+            tick();
+            (index, documents, value_finding)
+        })
+        .collect();
+    let mut findings = vec![checked(&files[0].1, read, check)];
+    if !findings[0].is_empty() {
+        for (index, documents, _) in &files[1..] {
+            let (_, _, content, _) = chunk[*index];
+            let again = documents::parse_bytes(content).unwrap_or_default();
+            findings.push(checked(documents, again, check));
+        }
+    }
+    findings.resize_with(files.len(), Vec::new);
+    files
+        .drain(..)
+        .zip(findings)
+        .map(|((index, documents, value_finding), findings)| {
+            (index, Ok((documents, findings, value_finding)))
+        })
+        .collect()
+}
+
+/// `check`'s findings for each of a file's documents, handed their values.
+fn checked<'t>(
+    documents: &[Document<'t>],
+    read: Vec<documents::Parsed<'t>>,
+    check: &impl Fn(&Document<'t>, Value) -> Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    documents
+        .iter()
+        .zip(read)
+        .flat_map(|(document, one)| check(document, one.value))
+        .collect()
 }
 
 /// Files parsed in parallel before their documents join the list: enough to keep every
