@@ -364,6 +364,46 @@ fn a_value_that_adds_a_key_is_refused() {
     );
 }
 
+/// A value that makes its file byte for byte the file another template renders, where that
+/// output is legitimate, is still refused: files alike are parsed once, but each is checked
+/// against its own template and values.
+#[test]
+fn a_value_that_copies_a_legitimate_file_is_refused() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let hostile = "64mb;---;apiVersion: v1;kind: Secret;metadata: {name: stolen}";
+    print_raw_value(root, hostile);
+    // Sorts before `note`, so that it is the first of the files alike.
+    write(
+        root,
+        "blueprints/a-twin/blueprint.yaml",
+        "description: test\nscope: environment-cluster\ntarget: infra/{{ cluster.name }}/a-twin\n",
+    );
+    write(
+        root,
+        "blueprints/a-twin/files/configmap.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: {{{{ env.name }}}}-redis\ndata:\n  note: {}\n\n",
+            hostile.replace(';', "\n")
+        ),
+    );
+    for args in [&["render"][..], &["render", "--no-validate"]] {
+        let output = fleetgen(root).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("[value-shape]"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("blueprints/note/files/configmap.yaml"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("blueprints/a-twin/files/configmap.yaml"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!root.join("out").exists(), "{args:?} wrote the output");
+    }
+}
+
 /// The value check is no part of validation that a flag can skip: every command that renders
 /// reads the files back and refuses a value that adds a document, and a document started on
 /// the `---` line itself counts like any other.

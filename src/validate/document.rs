@@ -333,8 +333,7 @@ pub fn parse_and_check<'t>(
     };
     let mut remaining = files().peekable();
     while remaining.peek().is_some() {
-        let chunk: Vec<FileAt<'t>> =
-            remaining.by_ref().take(PARSE_CHUNK).collect();
+        let chunk: Vec<FileAt<'t>> = remaining.by_ref().take(PARSE_CHUNK).collect();
         // Files alike are read once: many clusters render a tenant's files to the same bytes.
         let groups = documents::same_content(chunk.iter().map(|(_, _, content, _)| *content));
         let mut per_file: Vec<Option<FileResult<'t>>> = Vec::new();
@@ -742,6 +741,72 @@ kind: Second
         ));
         assert_eq!(Word::of(None).as_deref(), None);
         assert_eq!(Word::of(Some(&Value::from(1))).as_deref(), None);
+    }
+
+    #[test]
+    fn files_alike_are_checked_once_unless_the_check_finds_something() {
+        let mut branches = Branches::default();
+        let mut tree = crate::tree::Tree::new();
+        for path in ["a.yaml", "b.yaml", "c.yaml"] {
+            tree.insert(path, "kind: Good\n---\nkind: Other\n");
+        }
+        for path in ["d.yaml", "e.yaml"] {
+            tree.insert(path, "kind: Bad\n");
+        }
+        tree.insert("f.yaml", "kind: Bad # not alike\n");
+        branches.trees.insert("main".to_owned(), tree);
+        let checked = std::sync::Mutex::new(Vec::new());
+        let parsed = parse_and_check(
+            &branches,
+            None,
+            |document, value| {
+                checked.lock().unwrap().push(document.path);
+                match value.get("kind").and_then(Value::as_str) {
+                    Some("Bad") => vec![Diagnostic::error("bad", "bad").at(document.location(""))],
+                    _ => Vec::new(),
+                }
+            },
+            &|| {},
+        );
+        // Every file has its own documents, in order.
+        let files: Vec<(&str, &str)> = parsed
+            .documents
+            .iter()
+            .map(|document| (document.path, document.kind().unwrap()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("a.yaml", "Good"),
+                ("a.yaml", "Other"),
+                ("b.yaml", "Good"),
+                ("b.yaml", "Other"),
+                ("c.yaml", "Good"),
+                ("c.yaml", "Other"),
+                ("d.yaml", "Bad"),
+                ("e.yaml", "Bad"),
+                ("f.yaml", "Bad"),
+            ]
+        );
+        // A file alike to one the check passed is not checked again; one alike to a file with
+        // findings is, and its findings name it.
+        let mut checked = checked.into_inner().unwrap();
+        checked.sort();
+        assert_eq!(checked, ["a.yaml", "a.yaml", "d.yaml", "e.yaml", "f.yaml"]);
+        let found: Vec<String> = parsed
+            .findings
+            .iter()
+            .map(|finding| {
+                finding
+                    .location
+                    .as_ref()
+                    .unwrap()
+                    .file
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(found, ["main/d.yaml", "main/e.yaml", "main/f.yaml"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! generates where there is none; and the id conflicts kustomize refuses.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::paths::{is_remote, join, normalize};
@@ -20,7 +20,8 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[derive(Debug, Default)]
 pub(super) struct Build<'a> {
     pub(super) objects: Vec<Placed<'a>>,
-    pub(super) files: BTreeSet<&'a str>,
+    /// Every file the build reads, once per way it is reached: only ever marked as reached.
+    pub(super) files: Vec<&'a str>,
 }
 
 impl<'a> Walker<'a> {
@@ -113,7 +114,7 @@ impl<'a> Walker<'a> {
                     included_dirs.insert(sub);
                 }
                 None if is_yaml(path) && path != OWNED_LIST && !path.starts_with(".fleetgen/") => {
-                    build.files.insert(path);
+                    build.files.push(path);
                     origins.add_file(&mut build.objects, self.objects_of(branch, path));
                 }
                 None => {}
@@ -131,7 +132,7 @@ impl<'a> Walker<'a> {
 
     fn build_kustomization(&self, branch: &str, dir: &str, file: &'a str) -> Build<'a> {
         let mut build = Build::default();
-        build.files.insert(file);
+        build.files.push(file);
         let Some(kustomization) = self.files.get(branch, file).first() else {
             return build;
         };
@@ -165,7 +166,7 @@ impl<'a> Walker<'a> {
                     .tree(branch)
                     .expect("the branch of a build is rendered");
                 if let Some(file) = tree.key(&target) {
-                    build.files.insert(file);
+                    build.files.push(file);
                     origins.add_file(&mut build.objects, self.objects_of(branch, file));
                 } else if self
                     .directories
@@ -248,7 +249,7 @@ impl<'a> Walker<'a> {
                 .expect("the branch of a build is rendered");
             match normalize(dir, &path).and_then(|target| tree.key(&target)) {
                 Some(file) => {
-                    build.files.insert(file);
+                    build.files.push(file);
                 }
                 _ => diagnostics.push(
                     Diagnostic::error(
@@ -262,7 +263,12 @@ impl<'a> Walker<'a> {
         self.report_build_duplicates(branch, &build.objects, &origins, None);
 
         if let Some(namespace) = kustomization.value.get("namespace").and_then(Kept::as_str) {
-            let before: BTreeSet<_> = build.objects.iter().map(Placed::id).collect();
+            let before = build
+                .objects
+                .iter()
+                .map(Placed::id)
+                .collect::<HashSet<_>>()
+                .len();
             for object in &mut build.objects {
                 if self.namespaced(object) != Some(false) {
                     object.namespace = Some(Cow::Borrowed(namespace));
@@ -272,7 +278,7 @@ impl<'a> Walker<'a> {
                 }
             }
             // Only ids that were distinct before and collide now are the transformation's doing.
-            if before.len() == build.objects.len() {
+            if before == build.objects.len() {
                 self.report_build_duplicates(
                     branch,
                     &build.objects,
@@ -315,7 +321,7 @@ impl<'a> Walker<'a> {
         origins: &Origins,
         namespace: Option<(&Document<'_>, &str)>,
     ) {
-        let mut seen: BTreeMap<_, (usize, &Placed<'a>)> = BTreeMap::new();
+        let mut seen: HashMap<_, (usize, &Placed<'a>)> = HashMap::new();
         let mut findings = Vec::new();
         for (index, object) in objects.iter().enumerate() {
             if let Some((first_index, first)) = seen.insert(object.id(), (index, object)) {

@@ -2,7 +2,7 @@
 //! not go round in a cycle, no object applied twice to one cluster, and no rendered file that
 //! no build uses.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
@@ -158,7 +158,7 @@ impl<'a> Walker<'a> {
     pub(super) fn check_duplicates(&mut self) {
         let mut diagnostics = Vec::new();
         for (cluster, applied) in &self.simulation.clusters {
-            let mut seen: BTreeMap<_, &Applied<'a>> = BTreeMap::new();
+            let mut seen: HashMap<_, &Applied<'a>> = HashMap::new();
             for entry in applied {
                 if let Some(first) = seen.insert(entry.object.id(), entry) {
                     if first.via == entry.via {

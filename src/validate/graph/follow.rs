@@ -23,6 +23,12 @@ impl<'a> Walker<'a> {
         via: &Arc<str>,
         via_cluster: &Arc<str>,
     ) {
+        let flux_cluster = self
+            .fleet
+            .clusters
+            .get(cluster)
+            .is_some_and(|cluster| !cluster.is_remote());
+        let mut applied = Vec::with_capacity(build.objects.len());
         for object in &build.objects {
             let mut object = object.clone();
             if let Some(namespace) = target_namespace
@@ -30,24 +36,20 @@ impl<'a> Walker<'a> {
             {
                 object.namespace = Some(Cow::Borrowed(namespace));
             }
-            let group = object.group().to_owned();
-            let kind = object.kind().to_owned();
+            let document: &'a Document<'a> = object.document;
+            let group = document.group_version().map_or("", |(group, _)| group);
+            let kind = document.kind().unwrap_or_default();
             if group == FLUX_SOURCE {
                 let branch = self.tracked_branch(object.document);
                 self.sources.entry(cluster.to_owned()).or_default().insert(
                     source_key(
-                        &kind,
+                        kind,
                         object.namespace.as_deref().unwrap_or_default(),
                         &object.name,
                     ),
                     Source { branch },
                 );
             }
-            let flux_cluster = self
-                .fleet
-                .clusters
-                .get(cluster)
-                .is_some_and(|cluster| !cluster.is_remote());
             if group == FLUX_KUSTOMIZE && kind == "Kustomization" {
                 if !flux_cluster {
                     self.simulation.diagnostics.push(
@@ -83,16 +85,17 @@ impl<'a> Walker<'a> {
                     object: object.clone(),
                 });
             }
-            self.simulation
-                .clusters
-                .entry(cluster.to_owned())
-                .or_default()
-                .push(Applied {
-                    object,
-                    via: Arc::clone(via),
-                    via_cluster: Arc::clone(via_cluster),
-                });
+            applied.push(Applied {
+                object,
+                via: Arc::clone(via),
+                via_cluster: Arc::clone(via_cluster),
+            });
         }
+        self.simulation
+            .clusters
+            .entry(cluster.to_owned())
+            .or_default()
+            .extend(applied);
     }
 
     /// The branch of the fleet repo a GitRepository tracks, when it clones the fleet repo.

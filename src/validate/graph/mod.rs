@@ -55,12 +55,13 @@ impl Placed<'_> {
         self.document.kind().unwrap_or_default()
     }
 
-    fn id(&self) -> (String, String, String, String) {
+    /// Group, kind, namespace and name: what kustomize and the API server tell objects apart by.
+    fn id(&self) -> (&str, &str, &str, &str) {
         (
-            self.group().to_owned(),
-            self.kind().to_owned(),
-            self.namespace.as_deref().unwrap_or_default().to_owned(),
-            self.name.to_string(),
+            self.group(),
+            self.kind(),
+            self.namespace.as_deref().unwrap_or_default(),
+            &self.name,
         )
     }
 
