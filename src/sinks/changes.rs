@@ -11,10 +11,11 @@
 //! that `diff --out DIR`, `diff` against the branches and `commit` can never disagree.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::fs;
 use std::io;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -108,10 +109,10 @@ pub enum Entry {
 pub trait Base {
     fn entry(&self, path: &str) -> Result<Entry>;
 
-    /// Whether `path` already holds exactly `content` as a plain file, when the base can tell
-    /// without reading it (a Git tree knows each blob's id); `false` means "look".
-    fn holds(&self, _path: &str, _content: &[u8]) -> Result<bool> {
-        Ok(false)
+    /// What the base can tell about `tree` without reading its files (a Git tree knows the id
+    /// of every blob and subtree); nothing known means "look at every path".
+    fn known(&self, _tree: &Tree) -> Result<Known> {
+        Ok(Known::default())
     }
 
     /// How messages name `path` of this base.
@@ -132,6 +133,111 @@ pub trait Base {
     }
 }
 
+/// The parts of a rendered tree a [`Base`] already holds exactly, found without reading them.
+///
+/// A directory listed here holds the rendered files below it as plain files, with the same
+/// contents, and nothing else: no file there can be added, modified, deleted or in conflict,
+/// so [`plan`] looks at none of its paths, rendered or listed as owned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// `a/b/`, or the empty string for the whole branch; none inside another.
+    dirs: BTreeSet<String>,
+    /// Rendered files outside those directories that are already there as plain files with
+    /// the same content.
+    files: HashSet<String>,
+}
+
+impl Known {
+    /// Records `dir` (`a/b`, or empty for the whole branch) as holding exactly what was
+    /// rendered below it. The caller records no directory inside another.
+    pub fn add_dir(&mut self, dir: &str) {
+        self.dirs.insert(match dir {
+            "" => String::new(),
+            dir => format!("{dir}/"),
+        });
+    }
+
+    /// Records the rendered file at `path` as already there, unchanged and plain.
+    pub fn add_file(&mut self, path: String) {
+        self.files.insert(path);
+    }
+
+    /// The identical directories, each with a trailing `/` (the whole branch is the empty
+    /// string), in path order.
+    pub fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(String::as_str)
+    }
+
+    pub fn holds_file(&self, path: &str) -> bool {
+        self.files.contains(path)
+    }
+
+    /// Whether `path` lies in an identical directory.
+    pub fn covers(&self, path: &str) -> bool {
+        // Only the last directory not after `path` can hold it: one between it and `path`
+        // would be inside it.
+        self.dirs
+            .range::<str, _>((Bound::Unbounded, Bound::Included(path)))
+            .next_back()
+            .is_some_and(|dir| path.starts_with(dir.as_str()))
+    }
+}
+
+/// Paths in order, telling which lie in one of the known directories by moving along them
+/// with the paths instead of searching for each.
+struct Skipping<'k> {
+    dirs: std::iter::Peekable<std::collections::btree_set::Iter<'k, String>>,
+}
+
+impl<'k> Skipping<'k> {
+    fn new(known: &'k Known) -> Self {
+        Self {
+            dirs: known.dirs.iter().peekable(),
+        }
+    }
+
+    /// Whether `path`, not before any path asked before, is in one of the directories.
+    fn covers(&mut self, path: &str) -> bool {
+        while let Some(dir) = self.dirs.peek() {
+            if path.starts_with(dir.as_str()) {
+                return true;
+            }
+            if dir.as_str() > path {
+                return false;
+            }
+            // Every later path is past this directory's paths too.
+            self.dirs.next();
+        }
+        false
+    }
+}
+
+/// The entries of `map` outside the known directories, in order, found without walking the
+/// entries inside them.
+fn outside<'m, V>(
+    map: &'m BTreeMap<String, V>,
+    known: &Known,
+) -> impl Iterator<Item = (&'m String, &'m V)> + use<'m, V> {
+    let mut gaps = Vec::with_capacity(known.dirs.len() + 1);
+    let mut from = Some(Bound::Unbounded);
+    for dir in &known.dirs {
+        let Some(start) = from.take() else { break };
+        gaps.push((start, Bound::Excluded(dir.clone())));
+        // The paths in `a/b/` are those from `a/b/` up to, not including, `a/b0`; nothing
+        // is outside the whole branch.
+        from = dir
+            .strip_suffix('/')
+            .map(|name| Bound::Included(format!("{name}0")));
+    }
+    gaps.extend(from.map(|start| (start, Bound::Unbounded)));
+    gaps.into_iter().flat_map(move |(from, to)| {
+        map.range::<str, _>((
+            from.as_ref().map(String::as_str),
+            to.as_ref().map(String::as_str),
+        ))
+    })
+}
+
 /// The tree as it will be written: with an ownership list, so that fleetgen can tell its files
 /// from hand-written ones next time. Rendered trees are already sealed; this only matters for
 /// trees built by other callers.
@@ -149,7 +255,8 @@ pub fn sealed(tree: &Tree) -> Cow<'_, Tree> {
 /// Conflicts are marked, not refused: callers decide.
 pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange>> {
     let tree = sealed(tree);
-    let owned = owned_list(branch, base)?;
+    let known = base.known(&tree)?;
+    let owned = owned_list(branch, base, &tree, &known)?;
     // The digests of the new contents, already computed when the tree was sealed.
     let new_digests = match base.trusts_digests() {
         true => tree
@@ -167,8 +274,10 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
         new,
     };
     let mut changes = Vec::new();
+    let mut identical = Skipping::new(&known);
     for (path, content) in tree.iter() {
-        if base.holds(path, content)?
+        if identical.covers(path)
+            || known.holds_file(path)
             || (new_digests
                 .get(path)
                 .is_some_and(|digest| owned.get(path) == Some(digest))
@@ -212,7 +321,7 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
             )),
         }
     }
-    for (path, digest) in &owned {
+    for (path, digest) in outside(&owned, &known) {
         if tree.contains(path) {
             continue;
         }
@@ -233,9 +342,21 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
 }
 
 /// The ownership list of a branch, refused when it holds anything fleetgen would not write.
-fn owned_list(branch: &str, base: &dyn Base) -> Result<BTreeMap<String, String>> {
-    let Entry::File { content, .. } = base.entry(OWNED_LIST)? else {
-        return Ok(BTreeMap::new());
+/// Read from `tree` when the base is known to hold the same bytes.
+fn owned_list(
+    branch: &str,
+    base: &dyn Base,
+    tree: &Tree,
+    known: &Known,
+) -> Result<BTreeMap<String, String>> {
+    let content = match tree.get(OWNED_LIST) {
+        Some(rendered) if known.covers(OWNED_LIST) || known.holds_file(OWNED_LIST) => {
+            Cow::Borrowed(rendered)
+        }
+        _ => match base.entry(OWNED_LIST)? {
+            Entry::File { content, .. } => Cow::Owned(content),
+            _ => return Ok(BTreeMap::new()),
+        },
     };
     parse_owned_list(&content).map_err(|corrupt| {
         let diagnostic = Diagnostic::error(
@@ -520,6 +641,38 @@ mod tests {
             .iter()
             .map(|change| (change.path.clone(), change.kind, change.conflict))
             .collect()
+    }
+
+    #[test]
+    fn paths_in_known_directories_are_skipped_and_no_others() {
+        let mut known = Known::default();
+        known.add_dir("a");
+        known.add_dir("a.b");
+        known.add_dir("c/d");
+        let paths = [
+            "a", "a.b", "a.b/x", "a.bc", "a/x", "a/y/z", "a0", "b", "c/d", "c/d/e", "c/d0",
+        ];
+        let map: BTreeMap<String, ()> = paths.iter().map(|path| ((*path).to_owned(), ())).collect();
+        let outside_known: Vec<&str> = outside(&map, &known)
+            .map(|(path, _)| path.as_str())
+            .collect();
+        assert_eq!(
+            outside_known,
+            ["a", "a.b", "a.bc", "a0", "b", "c/d", "c/d0"]
+        );
+        let mut skipping = Skipping::new(&known);
+        for path in map.keys() {
+            let skipped = skipping.covers(path);
+            assert_eq!(skipped, known.covers(path), "{path}");
+            assert_eq!(skipped, !outside_known.contains(&path.as_str()), "{path}");
+        }
+
+        known.add_file("b".to_owned());
+        assert!(known.holds_file("b") && !known.holds_file("a"));
+        let mut whole = Known::default();
+        whole.add_dir("");
+        assert_eq!(outside(&map, &whole).count(), 0);
+        assert!(paths.iter().all(|path| whole.covers(path)));
     }
 
     #[test]
