@@ -15,6 +15,7 @@ use crate::sinks::git::FILE_MODE;
 use crate::sinks::tree_ids::{self, RenderedDir};
 use crate::tree::Tree;
 
+/// A commit's tree as the [`Base`] of a planned change.
 pub struct GitBase<'repo> {
     repo: &'repo Repository,
     tree: Option<git2::Tree<'repo>>,
