@@ -128,6 +128,7 @@ impl Base for GitBase<'_> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::path::Path;
 
     use super::*;
     use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
@@ -144,6 +145,23 @@ mod tests {
     impl Base for PerFile<'_> {
         fn entry(&self, path: &str) -> Result<Entry> {
             self.0.entry(path)
+        }
+    }
+
+    /// The commit with its ids, recording every path the per-file rules look at.
+    struct Watched<'repo> {
+        base: GitBase<'repo>,
+        looked_at: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl Base for Watched<'_> {
+        fn known(&self, tree: &Tree) -> Result<Known> {
+            self.base.known(tree)
+        }
+
+        fn entry(&self, path: &str) -> Result<Entry> {
+            self.looked_at.borrow_mut().push(path.to_owned());
+            self.base.entry(path)
         }
     }
 
@@ -212,7 +230,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
         let head = commit(&repo, on_branch);
-        let fast = GitBase::new(&repo, Some(head)).unwrap();
+        let fast = Watched {
+            base: GitBase::new(&repo, Some(head)).unwrap(),
+            looked_at: Default::default(),
+        };
         let skipped: Vec<String> = fast
             .known(tree)
             .unwrap()
@@ -220,6 +241,12 @@ mod tests {
             .map(str::to_owned)
             .collect();
         let changes = changes::plan("dev", tree, &fast).unwrap();
+        for path in fast.looked_at.borrow().iter() {
+            assert!(
+                !skipped.iter().any(|dir| path.starts_with(dir.as_str())),
+                "{path} was looked at, in a directory known identical"
+            );
+        }
         let per_file = PerFile(GitBase::new(&repo, Some(head)).unwrap());
         assert_eq!(changes, changes::plan("dev", tree, &per_file).unwrap());
         (changes, skipped)
@@ -344,6 +371,8 @@ mod tests {
             )]
         );
         assert_eq!(changes[0].old.as_deref(), Some(&b"edited"[..]));
+        // The ownership list is the rendered one: read from the tree, not the branch.
+        assert!(skipped.contains(&".fleetgen/".to_owned()));
         assert!(skipped.contains(&"clusters/c3/tenants/".to_owned()));
     }
 
@@ -468,6 +497,35 @@ mod tests {
                 "clusters/c3/"
             ])
         );
+    }
+
+    #[test]
+    fn identical_subtrees_are_not_read() {
+        let old = rendered(|_| {});
+        let tree = rendered(|tree| {
+            tree.insert("clusters/c1/kustomization.yaml", "changed");
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let head = commit(&repo, &files(&old));
+        // Gone from the object database: reading them would fail.
+        let root = repo.find_commit(head).unwrap().tree().unwrap();
+        for skipped in ["clusters/c2", "clusters/c1/tenants"] {
+            let id = root.get_path(Path::new(skipped)).unwrap().id().to_string();
+            std::fs::remove_file(dir.path().join("objects").join(&id[..2]).join(&id[2..])).unwrap();
+        }
+        // A fresh handle: no cached copy of them either.
+        let repo = Repository::open_bare(dir.path()).unwrap();
+        let changes = changes::plan("dev", &tree, &GitBase::new(&repo, Some(head)).unwrap());
+        assert_eq!(
+            summary(&changes.unwrap()),
+            [
+                (OWNED_LIST, ChangeKind::Modified, None),
+                ("clusters/c1/kustomization.yaml", ChangeKind::Modified, None),
+            ]
+        );
+        let per_file = PerFile(GitBase::new(&repo, Some(head)).unwrap());
+        assert!(changes::plan("dev", &tree, &per_file).is_err());
     }
 
     #[test]
