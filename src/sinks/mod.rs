@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod checkout;
 pub mod diff;
+pub mod dir_base;
 pub mod git;
 pub mod git_base;
 pub mod journal;
