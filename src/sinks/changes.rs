@@ -379,6 +379,7 @@ fn owned_list(
 /// Refuses a rendered tree that a Git tree or a file system cannot hold: empty, `.` or `..`
 /// components, `.git`, control characters, or a path that is both a file and a directory.
 pub fn check_paths(branch: &str, tree: &Tree) -> std::result::Result<(), String> {
+    let mut previous = "";
     for path in tree.paths() {
         if let Err(problem) = check_tree_path(path) {
             return Err(format!(
@@ -386,7 +387,18 @@ pub fn check_paths(branch: &str, tree: &Tree) -> std::result::Result<(), String>
                 path.escape_debug()
             ));
         }
-        for (index, _) in path.match_indices('/') {
+        // Paths come in order, so most parents were the previous path's too, and checked
+        // with it: looking each up again would cost a search per directory level per file.
+        let shared = path
+            .bytes()
+            .zip(previous.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        previous = path;
+        for (index, _) in path
+            .match_indices('/')
+            .filter(|(index, _)| *index >= shared)
+        {
             let parent = &path[..index];
             if tree.contains(parent) {
                 return Err(format!(
@@ -634,5 +646,19 @@ mod tests {
         );
         tree.remove("a");
         assert!(check_paths("dev", &tree).is_ok());
+        // A parent found as a file below parents already checked with earlier paths.
+        for (file, others) in [
+            ("x/y", &["x/a", "x/y.b", "x/y/z"][..]),
+            ("x/y/z", &["x/y/a", "x/y/z-", "x/y/z/w/v"][..]),
+        ] {
+            let mut tree = Tree::new();
+            for path in others.iter().chain([&file]) {
+                tree.insert(*path, "");
+            }
+            assert_eq!(
+                check_paths("dev", &tree).unwrap_err(),
+                format!("branch dev: `{file}` is both a file and a directory")
+            );
+        }
     }
 }
