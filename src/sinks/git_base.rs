@@ -7,6 +7,9 @@
 //! below an equal id is known identical and never read; the per-file rules of
 //! [`crate::sinks::changes::plan`] see only the rest.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use git2::{ObjectType, Oid, Repository};
 
 use crate::error::Result;
@@ -19,6 +22,10 @@ use crate::tree::Tree;
 pub struct GitBase<'repo> {
     repo: &'repo Repository,
     tree: Option<git2::Tree<'repo>>,
+    /// The subtrees read so far, by path: the per-file rules look at paths in the directories
+    /// the comparison read, and a large directory (`clusters/`) would otherwise be read again
+    /// for every file below it.
+    read: RefCell<HashMap<String, git2::Tree<'repo>>>,
 }
 
 impl<'repo> GitBase<'repo> {
@@ -28,7 +35,21 @@ impl<'repo> GitBase<'repo> {
             Some(oid) => Some(repo.find_commit(oid)?.tree()?),
             None => None,
         };
-        Ok(Self { repo, tree })
+        Ok(Self {
+            repo,
+            tree,
+            read: RefCell::default(),
+        })
+    }
+
+    /// The subtree `id` at `dir`, read once.
+    fn subtree(&self, dir: &str, id: Oid) -> Result<git2::Tree<'repo>> {
+        if let Some(tree) = self.read.borrow().get(dir) {
+            return Ok(tree.clone());
+        }
+        let tree = self.repo.find_tree(id)?;
+        self.read.borrow_mut().insert(dir.to_owned(), tree.clone());
+        Ok(tree)
     }
 
     /// Records what of `rendered` the directory `dir` of the base (at `prefix`, empty or
@@ -55,8 +76,8 @@ impl<'repo> GitBase<'repo> {
                     if entry.id() == sub.id {
                         known.add_dir(prefix);
                     } else {
+                        let base = self.subtree(prefix, entry.id())?;
                         prefix.push('/');
-                        let base = self.repo.find_tree(entry.id())?;
                         self.compare(&base, sub, prefix, known)?;
                     }
                     prefix.truncate(len);
@@ -96,18 +117,17 @@ impl Base for GitBase<'_> {
             return Ok(Entry::Missing);
         };
         let mut current = root.clone();
-        let mut components = path.split('/').peekable();
-        let mut walked = String::new();
-        while let Some(name) = components.next() {
-            if !walked.is_empty() {
-                walked.push('/');
-            }
-            walked.push_str(name);
+        let mut start = 0;
+        loop {
+            let (name, end) = match path[start..].find('/') {
+                Some(offset) => (&path[start..start + offset], Some(start + offset)),
+                None => (&path[start..], None),
+            };
             let (kind, id, mode) = match current.get_name(name) {
                 Some(entry) => (entry.kind(), entry.id(), entry.filemode()),
                 None => return Ok(Entry::Missing),
             };
-            if components.peek().is_none() {
+            let Some(end) = end else {
                 return Ok(match kind {
                     Some(ObjectType::Blob) => Entry::File {
                         content: self.repo.find_blob(id)?.content().to_vec(),
@@ -115,13 +135,14 @@ impl Base for GitBase<'_> {
                     },
                     _ => Entry::Other,
                 });
-            }
+            };
+            let walked = &path[..end];
             match kind {
-                Some(ObjectType::Tree) => current = self.repo.find_tree(id)?,
-                _ => return Ok(Entry::Blocked(walked)),
+                Some(ObjectType::Tree) => current = self.subtree(walked, id)?,
+                _ => return Ok(Entry::Blocked(walked.to_owned())),
             }
+            start = end + 1;
         }
-        Ok(Entry::Missing)
     }
 }
 
@@ -526,6 +547,45 @@ mod tests {
         );
         let per_file = PerFile(GitBase::new(&repo, Some(head)).unwrap());
         assert!(changes::plan("dev", &tree, &per_file).is_err());
+    }
+
+    #[test]
+    fn each_subtree_is_read_once() {
+        // A directory too large for Git's own object cache.
+        let fleet = |changed: &str| {
+            let mut tree = Tree::new();
+            for cluster in 0..300 {
+                tree.insert(format!("clusters/c{cluster}/k.yaml"), "k");
+            }
+            tree.insert("clusters/c7/k.yaml", changed);
+            tree.seal();
+            tree
+        };
+        let (old, tree) = (fleet("k"), fleet("changed"));
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let head = commit(&repo, &files(&old));
+        let clusters = repo.find_commit(head).unwrap().tree().unwrap();
+        let clusters = clusters.get_name("clusters").unwrap().id().to_string();
+        assert_eq!(
+            repo.find_tree(clusters.parse().unwrap()).unwrap().len(),
+            300
+        );
+
+        let repo = Repository::open_bare(dir.path()).unwrap();
+        let base = GitBase::new(&repo, Some(head)).unwrap();
+        base.known(&tree).unwrap();
+        // Gone once read: the plan must not need it again.
+        let loose = dir.path().join("objects").join(&clusters[..2]);
+        std::fs::remove_file(loose.join(&clusters[2..])).unwrap();
+        let changes = changes::plan("dev", &tree, &base).unwrap();
+        assert_eq!(
+            summary(&changes),
+            [
+                (OWNED_LIST, ChangeKind::Modified, None),
+                ("clusters/c7/k.yaml", ChangeKind::Modified, None),
+            ]
+        );
     }
 
     #[test]
