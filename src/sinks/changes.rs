@@ -8,14 +8,16 @@
 //! `commit` refuses without `--force` and `diff`/`check` report.
 //!
 //! The rules live here once, over a [`Base`] that is either a commit's tree or a directory, so
-//! that `diff --out DIR`, `diff` against the branches and `commit` can never disagree.
+//! that `diff --out DIR`, `diff` against the branches and `commit` can never disagree. A base
+//! may know directories that already hold exactly what was rendered ([`Known`]: a commit's
+//! tree tells by ids, see `git_base.rs`); nothing below them can change, so the rules are
+//! applied only to the rest.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -108,10 +110,10 @@ pub enum Entry {
 pub trait Base {
     fn entry(&self, path: &str) -> Result<Entry>;
 
-    /// Whether `path` already holds exactly `content` as a plain file, when the base can tell
-    /// without reading it (a Git tree knows each blob's id); `false` means "look".
-    fn holds(&self, _path: &str, _content: &[u8]) -> Result<bool> {
-        Ok(false)
+    /// What the base can tell about `tree` without reading its files (a Git tree knows the id
+    /// of every blob and subtree); nothing known means "look at every path".
+    fn known(&self, _tree: &Tree) -> Result<Known> {
+        Ok(Known::default())
     }
 
     /// How messages name `path` of this base.
@@ -132,6 +134,111 @@ pub trait Base {
     }
 }
 
+/// The parts of a rendered tree a [`Base`] already holds exactly, found without reading them.
+///
+/// A directory listed here holds the rendered files below it as plain files, with the same
+/// contents, and nothing else: no file there can be added, modified, deleted or in conflict,
+/// so [`plan`] looks at none of its paths, rendered or listed as owned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// `a/b/`, or the empty string for the whole branch; none inside another.
+    dirs: BTreeSet<String>,
+    /// Rendered files outside those directories that are already there as plain files with
+    /// the same content.
+    files: HashSet<String>,
+}
+
+impl Known {
+    /// Records `dir` (`a/b`, or empty for the whole branch) as holding exactly what was
+    /// rendered below it. The caller records no directory inside another.
+    pub fn add_dir(&mut self, dir: &str) {
+        self.dirs.insert(match dir {
+            "" => String::new(),
+            dir => format!("{dir}/"),
+        });
+    }
+
+    /// Records the rendered file at `path` as already there, unchanged and plain.
+    pub fn add_file(&mut self, path: String) {
+        self.files.insert(path);
+    }
+
+    /// The identical directories, each with a trailing `/` (the whole branch is the empty
+    /// string), in path order.
+    pub fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(String::as_str)
+    }
+
+    pub fn holds_file(&self, path: &str) -> bool {
+        self.files.contains(path)
+    }
+
+    /// Whether `path` lies in an identical directory.
+    pub fn covers(&self, path: &str) -> bool {
+        // Only the last directory not after `path` can hold it: one between it and `path`
+        // would be inside it.
+        self.dirs
+            .range::<str, _>((Bound::Unbounded, Bound::Included(path)))
+            .next_back()
+            .is_some_and(|dir| path.starts_with(dir.as_str()))
+    }
+}
+
+/// Paths in order, telling which lie in one of the known directories by moving along them
+/// with the paths instead of searching for each.
+struct Skipping<'k> {
+    dirs: std::iter::Peekable<std::collections::btree_set::Iter<'k, String>>,
+}
+
+impl<'k> Skipping<'k> {
+    fn new(known: &'k Known) -> Self {
+        Self {
+            dirs: known.dirs.iter().peekable(),
+        }
+    }
+
+    /// Whether `path`, not before any path asked before, is in one of the directories.
+    fn covers(&mut self, path: &str) -> bool {
+        while let Some(dir) = self.dirs.peek() {
+            if path.starts_with(dir.as_str()) {
+                return true;
+            }
+            if dir.as_str() > path {
+                return false;
+            }
+            // Every later path is past this directory's paths too.
+            self.dirs.next();
+        }
+        false
+    }
+}
+
+/// The entries of `map` outside the known directories, in order, found without walking the
+/// entries inside them.
+fn outside<'m, V>(
+    map: &'m BTreeMap<String, V>,
+    known: &Known,
+) -> impl Iterator<Item = (&'m String, &'m V)> + use<'m, V> {
+    let mut gaps = Vec::with_capacity(known.dirs.len() + 1);
+    let mut from = Some(Bound::Unbounded);
+    for dir in &known.dirs {
+        let Some(start) = from.take() else { break };
+        gaps.push((start, Bound::Excluded(dir.clone())));
+        // The paths in `a/b/` are those from `a/b/` up to, not including, `a/b0`; nothing
+        // is outside the whole branch.
+        from = dir
+            .strip_suffix('/')
+            .map(|name| Bound::Included(format!("{name}0")));
+    }
+    gaps.extend(from.map(|start| (start, Bound::Unbounded)));
+    gaps.into_iter().flat_map(move |(from, to)| {
+        map.range::<str, _>((
+            from.as_ref().map(String::as_str),
+            to.as_ref().map(String::as_str),
+        ))
+    })
+}
+
 /// The tree as it will be written: with an ownership list, so that fleetgen can tell its files
 /// from hand-written ones next time. Rendered trees are already sealed; this only matters for
 /// trees built by other callers.
@@ -149,7 +256,8 @@ pub fn sealed(tree: &Tree) -> Cow<'_, Tree> {
 /// Conflicts are marked, not refused: callers decide.
 pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange>> {
     let tree = sealed(tree);
-    let owned = owned_list(branch, base)?;
+    let known = base.known(&tree)?;
+    let owned = owned_list(branch, base, &tree, &known)?;
     // The digests of the new contents, already computed when the tree was sealed.
     let new_digests = match base.trusts_digests() {
         true => tree
@@ -167,8 +275,10 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
         new,
     };
     let mut changes = Vec::new();
+    let mut identical = Skipping::new(&known);
     for (path, content) in tree.iter() {
-        if base.holds(path, content)?
+        if identical.covers(path)
+            || known.holds_file(path)
             || (new_digests
                 .get(path)
                 .is_some_and(|digest| owned.get(path) == Some(digest))
@@ -212,7 +322,7 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
             )),
         }
     }
-    for (path, digest) in &owned {
+    for (path, digest) in outside(&owned, &known) {
         if tree.contains(path) {
             continue;
         }
@@ -233,9 +343,21 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
 }
 
 /// The ownership list of a branch, refused when it holds anything fleetgen would not write.
-fn owned_list(branch: &str, base: &dyn Base) -> Result<BTreeMap<String, String>> {
-    let Entry::File { content, .. } = base.entry(OWNED_LIST)? else {
-        return Ok(BTreeMap::new());
+/// Read from `tree` when the base is known to hold the same bytes.
+fn owned_list(
+    branch: &str,
+    base: &dyn Base,
+    tree: &Tree,
+    known: &Known,
+) -> Result<BTreeMap<String, String>> {
+    let content = match tree.get(OWNED_LIST) {
+        Some(rendered) if known.covers(OWNED_LIST) || known.holds_file(OWNED_LIST) => {
+            Cow::Borrowed(rendered)
+        }
+        _ => match base.entry(OWNED_LIST)? {
+            Entry::File { content, .. } => Cow::Owned(content),
+            _ => return Ok(BTreeMap::new()),
+        },
     };
     parse_owned_list(&content).map_err(|corrupt| {
         let diagnostic = Diagnostic::error(
@@ -254,192 +376,10 @@ fn owned_list(branch: &str, base: &dyn Base) -> Result<BTreeMap<String, String>>
     })
 }
 
-/// What the walk of a directory found at a path, without following symlinks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Dir,
-    File,
-    Symlink,
-    /// A FIFO, socket or device.
-    Special,
-}
-
-/// `<out>/<branch>/` as the [`Base`] of a planned change.
-///
-/// The directory is walked once, without following symlinks, into an index of what is where;
-/// files are read only when a rule needs their content. So a symlink inside the branch is
-/// never followed out of it, a FIFO never blocks a read, and a path's lookup costs no system
-/// call.
-pub struct DirBase {
-    root: PathBuf,
-    index: BTreeMap<String, Kind>,
-    /// Entries whose names are not UTF-8, in walk order (parents first): never fleetgen's,
-    /// but kept like every other hand-written file.
-    foreign: Vec<(PathBuf, Kind)>,
-    trust_digests: bool,
-}
-
-impl DirBase {
-    /// Indexes `root`; a missing `root` is an empty branch.
-    pub fn open(root: &Path) -> Result<Self> {
-        let read_error = |path: &Path, source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut index = BTreeMap::new();
-        let mut foreign = Vec::new();
-        match fs::symlink_metadata(root) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(read_error(root, source)),
-            Ok(metadata) if !metadata.is_dir() => {
-                return Err(read_error(root, not_a_directory(&metadata)));
-            }
-            Ok(_) => {
-                for entry in walkdir::WalkDir::new(root).min_depth(1) {
-                    let entry = entry.map_err(|error| {
-                        let path = error.path().unwrap_or(root).to_path_buf();
-                        read_error(&path, error.into())
-                    })?;
-                    let relative = entry
-                        .path()
-                        .strip_prefix(root)
-                        .expect("the walk stays below its root");
-                    let file_type = entry.file_type();
-                    let kind = if file_type.is_dir() {
-                        Kind::Dir
-                    } else if file_type.is_file() {
-                        Kind::File
-                    } else if file_type.is_symlink() {
-                        Kind::Symlink
-                    } else {
-                        Kind::Special
-                    };
-                    match relative.to_str() {
-                        Some(relative) => {
-                            index.insert(relative.replace(std::path::MAIN_SEPARATOR, "/"), kind);
-                        }
-                        None => foreign.push((relative.to_path_buf(), kind)),
-                    }
-                }
-            }
-        }
-        Ok(Self {
-            root: root.to_path_buf(),
-            index,
-            foreign,
-            trust_digests: false,
-        })
-    }
-
-    /// Takes a file as unchanged when its listed digest matches (see [`Base::trusts_digests`]).
-    pub fn trusting_digests(mut self) -> Self {
-        self.trust_digests = true;
-        self
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Everything below the root, parents before children.
-    pub fn index(&self) -> &BTreeMap<String, Kind> {
-        &self.index
-    }
-
-    /// Entries with names that are not UTF-8, parents first.
-    pub fn foreign(&self) -> &[(PathBuf, Kind)] {
-        &self.foreign
-    }
-
-    pub fn kind(&self, path: &str) -> Option<Kind> {
-        self.index.get(path).copied()
-    }
-
-    /// The first parent of `path` that is not a directory, with what it is.
-    pub fn in_the_way(&self, path: &str) -> Option<(&str, Kind)> {
-        path.match_indices('/').find_map(|(end, _)| {
-            let parent = &path[..end];
-            match self.index.get_key_value(parent) {
-                Some((_, Kind::Dir)) | None => None,
-                Some((key, kind)) => Some((key.as_str(), *kind)),
-            }
-        })
-    }
-
-    /// The content of the regular file at `path`, read without following a symlink.
-    pub fn read(&self, path: &str) -> Result<Vec<u8>> {
-        read_regular(&self.root.join(path))
-    }
-}
-
-/// Reads a regular file, refusing a symlink (`O_NOFOLLOW`) and anything else that is not a
-/// regular file, so that a swap after the walk cannot redirect or block the read.
-pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let read_error = |source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-        .map_err(read_error)?;
-    let metadata = file.metadata().map_err(read_error)?;
-    if !metadata.is_file() {
-        return Err(read_error(not_a_directory(&metadata)));
-    }
-    let mut content = Vec::with_capacity(metadata.len() as usize);
-    file.read_to_end(&mut content).map_err(read_error)?;
-    Ok(content)
-}
-
-fn not_a_directory(metadata: &fs::Metadata) -> io::Error {
-    let what = if metadata.is_symlink() {
-        "a symbolic link, which fleetgen does not follow"
-    } else if metadata.is_dir() {
-        "a directory"
-    } else if metadata.is_file() {
-        "a file"
-    } else {
-        "a special file"
-    };
-    io::Error::other(format!("unexpected: it is {what}"))
-}
-
-impl Base for DirBase {
-    fn entry(&self, path: &str) -> Result<Entry> {
-        if let Some((in_the_way, _)) = self.in_the_way(path) {
-            return Ok(Entry::Blocked(in_the_way.to_owned()));
-        }
-        match self.index.get(path) {
-            None => Ok(Entry::Missing),
-            Some(Kind::File) => Ok(Entry::File {
-                content: self.read(path)?,
-                plain: true,
-            }),
-            Some(_) => Ok(Entry::Other),
-        }
-    }
-
-    fn describe(&self, path: &str) -> PathBuf {
-        self.root.join(path)
-    }
-
-    fn trusts_digests(&self) -> bool {
-        self.trust_digests
-    }
-
-    fn is_plain_file(&self, path: &str) -> Result<bool> {
-        Ok(self.in_the_way(path).is_none() && self.index.get(path) == Some(&Kind::File))
-    }
-}
-
 /// Refuses a rendered tree that a Git tree or a file system cannot hold: empty, `.` or `..`
 /// components, `.git`, control characters, or a path that is both a file and a directory.
 pub fn check_paths(branch: &str, tree: &Tree) -> std::result::Result<(), String> {
+    let mut previous = "";
     for path in tree.paths() {
         if let Err(problem) = check_tree_path(path) {
             return Err(format!(
@@ -447,7 +387,18 @@ pub fn check_paths(branch: &str, tree: &Tree) -> std::result::Result<(), String>
                 path.escape_debug()
             ));
         }
-        for (index, _) in path.match_indices('/') {
+        // Paths come in order, so most parents were the previous path's too, and checked
+        // with it: looking each up again would cost a search per directory level per file.
+        let shared = path
+            .bytes()
+            .zip(previous.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        previous = path;
+        for (index, _) in path
+            .match_indices('/')
+            .filter(|(index, _)| *index >= shared)
+        {
             let parent = &path[..index];
             if tree.contains(parent) {
                 return Err(format!(
@@ -520,6 +471,38 @@ mod tests {
             .iter()
             .map(|change| (change.path.clone(), change.kind, change.conflict))
             .collect()
+    }
+
+    #[test]
+    fn paths_in_known_directories_are_skipped_and_no_others() {
+        let mut known = Known::default();
+        known.add_dir("a");
+        known.add_dir("a.b");
+        known.add_dir("c/d");
+        let paths = [
+            "a", "a.b", "a.b/x", "a.bc", "a/x", "a/y/z", "a0", "b", "c/d", "c/d/e", "c/d0",
+        ];
+        let map: BTreeMap<String, ()> = paths.iter().map(|path| ((*path).to_owned(), ())).collect();
+        let outside_known: Vec<&str> = outside(&map, &known)
+            .map(|(path, _)| path.as_str())
+            .collect();
+        assert_eq!(
+            outside_known,
+            ["a", "a.b", "a.bc", "a0", "b", "c/d", "c/d0"]
+        );
+        let mut skipping = Skipping::new(&known);
+        for path in map.keys() {
+            let skipped = skipping.covers(path);
+            assert_eq!(skipped, known.covers(path), "{path}");
+            assert_eq!(skipped, !outside_known.contains(&path.as_str()), "{path}");
+        }
+
+        known.add_file("b".to_owned());
+        assert!(known.holds_file("b") && !known.holds_file("a"));
+        let mut whole = Known::default();
+        whole.add_dir("");
+        assert_eq!(outside(&map, &whole).count(), 0);
+        assert!(paths.iter().all(|path| whole.covers(path)));
     }
 
     #[test]
@@ -663,5 +646,19 @@ mod tests {
         );
         tree.remove("a");
         assert!(check_paths("dev", &tree).is_ok());
+        // A parent found as a file below parents already checked with earlier paths.
+        for (file, others) in [
+            ("x/y", &["x/a", "x/y.b", "x/y/z"][..]),
+            ("x/y/z", &["x/y/a", "x/y/z-", "x/y/z/w/v"][..]),
+        ] {
+            let mut tree = Tree::new();
+            for path in others.iter().chain([&file]) {
+                tree.insert(*path, "");
+            }
+            assert_eq!(
+                check_paths("dev", &tree).unwrap_err(),
+                format!("branch dev: `{file}` is both a file and a directory")
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::Fleet;
 use crate::printable;
 use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
+use crate::sinks::dir_base::DirBase;
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
 use crate::tree::{Branches, OWNED_LIST};
@@ -233,7 +234,7 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
     for (branch, tree) in branches.iter() {
         let root = out.join(branch);
         changes::check_paths(branch, tree).map_err(Error::Git)?;
-        let changes = changes::plan(branch, tree, &changes::DirBase::open(&root)?)?;
+        let changes = changes::plan(branch, tree, &DirBase::open(&root)?)?;
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
             exists: root.is_dir(),

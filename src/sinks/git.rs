@@ -21,12 +21,13 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, Time, TreeWalkMode
 use crate::error::{Error, Result};
 use crate::load::{BLUEPRINTS_DIR, ENVIRONMENTS_DIR};
 use crate::model::Fleet;
-use crate::sinks::changes::{self, Base, ChangeKind, Entry, FileChange};
+use crate::sinks::changes::{self, ChangeKind, FileChange};
+use crate::sinks::git_base::GitBase;
 use crate::sinks::journal::{self, Recovered, RefUpdate};
 use crate::sinks::{checkout, summary};
 use crate::tree::{Branches, Tree};
 
-const FILE_MODE: i32 = 0o100_644;
+pub(crate) const FILE_MODE: i32 = 0o100_644;
 const TREE_MODE: i32 = 0o040_000;
 
 /// The fleet repo of `fleet`, if there is one: `repo.path` in fleet.yaml (relative to the fleet
@@ -117,78 +118,6 @@ pub fn read_branch(repo: &Repository, branch: &str) -> Result<Option<(Oid, Tree)
     match failure {
         Some(error) => Err(error.into()),
         None => Ok(Some((oid, tree))),
-    }
-}
-
-/// A commit's tree as the [`Base`] of a planned change.
-pub struct GitBase<'repo> {
-    repo: &'repo Repository,
-    tree: Option<git2::Tree<'repo>>,
-    /// Every plain file of the tree with its blob id, read in one walk: an unchanged rendered
-    /// file is recognised by hashing it, without reading the blob or the trees above it.
-    blobs: std::collections::HashMap<String, Oid>,
-}
-
-impl<'repo> GitBase<'repo> {
-    /// The tree of `commit`, or an empty base for a branch that does not exist yet.
-    pub fn new(repo: &'repo Repository, commit: Option<Oid>) -> Result<Self> {
-        let tree = match commit {
-            Some(oid) => Some(repo.find_commit(oid)?.tree()?),
-            None => None,
-        };
-        let mut blobs = std::collections::HashMap::new();
-        if let Some(tree) = &tree {
-            tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-                if entry.kind() == Some(ObjectType::Blob) && entry.filemode() == FILE_MODE {
-                    let name = String::from_utf8_lossy(entry.name_bytes());
-                    blobs.insert(format!("{dir}{name}"), entry.id());
-                }
-                TreeWalkResult::Ok
-            })?;
-        }
-        Ok(Self { repo, tree, blobs })
-    }
-}
-
-impl Base for GitBase<'_> {
-    fn holds(&self, path: &str, content: &[u8]) -> Result<bool> {
-        match self.blobs.get(path) {
-            Some(id) => Ok(*id == Oid::hash_object(ObjectType::Blob, content)?),
-            None => Ok(false),
-        }
-    }
-
-    fn entry(&self, path: &str) -> Result<Entry> {
-        let Some(root) = &self.tree else {
-            return Ok(Entry::Missing);
-        };
-        let mut current = root.clone();
-        let mut components = path.split('/').peekable();
-        let mut walked = String::new();
-        while let Some(name) = components.next() {
-            if !walked.is_empty() {
-                walked.push('/');
-            }
-            walked.push_str(name);
-            let (kind, id, mode) = match current.get_name(name) {
-                Some(entry) => (entry.kind(), entry.id(), entry.filemode()),
-                None => return Ok(Entry::Missing),
-            };
-            if components.peek().is_none() {
-                return Ok(match kind {
-                    Some(ObjectType::Blob) => Entry::File {
-                        content: self.repo.find_blob(id)?.content().to_vec(),
-                        plain: mode == FILE_MODE,
-                    },
-                    _ => Entry::Other,
-                });
-            }
-            match kind {
-                Some(ObjectType::Tree) => current = self.repo.find_tree(id)?,
-                _ => return Ok(Entry::Blocked(walked)),
-            }
-        }
-        Ok(Entry::Missing)
     }
 }
 

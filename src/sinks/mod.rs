@@ -5,8 +5,11 @@
 pub mod changes;
 pub mod checkout;
 pub mod diff;
+pub mod dir_base;
 pub mod git;
+pub mod git_base;
 pub mod journal;
 pub mod output;
 pub mod summary;
+pub mod tree_ids;
 pub mod write;

@@ -26,7 +26,8 @@ use rayon::prelude::*;
 use crate::atomic;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::sinks::changes::{self, ChangeKind, DirBase, FileChange, Kind};
+use crate::sinks::changes::{self, ChangeKind, FileChange};
+use crate::sinks::dir_base::{self, DirBase, Kind};
 use crate::tree::{Branches, Tree};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -339,7 +340,7 @@ fn link_or_copy(old: &Path, new: &Path, kind: Kind) -> Result<()> {
     match fs::hard_link(old, new) {
         Ok(()) => Ok(()),
         Err(_) if kind == Kind::File => {
-            let content = changes::read_regular(old)?;
+            let content = dir_base::read_regular(old)?;
             write_new(new, &content)?;
             let permissions = fs::symlink_metadata(old)
                 .map_err(|source| Error::Read {

@@ -1,0 +1,199 @@
+//! The Git ids a rendered [`Tree`]'s directories would have once committed, computed in memory.
+//!
+//! Two Git trees with the same id hold the same files, so comparing these ids with a commit's
+//! tree, top-down, tells which directories of a branch already hold exactly what was rendered
+//! without reading them (see `git_base.rs`). The ids must be the ones Git itself computes:
+//! every file as a plain blob (`100644`), every directory as a tree (`40000`), entries in
+//! Git's order.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use git2::{ObjectType, Oid};
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::tree::Tree;
+
+/// One directory of a rendered tree, with the ids of everything in it.
+#[derive(Debug)]
+pub struct RenderedDir<'t> {
+    /// The id of the Git tree holding this directory.
+    pub id: Oid,
+    /// Files directly in the directory: name → blob id.
+    pub files: BTreeMap<&'t str, Oid>,
+    pub dirs: BTreeMap<&'t str, RenderedDir<'t>>,
+}
+
+/// The root directory of `tree`, every file hashed once.
+///
+/// A path that is both a file and a directory gives a tree Git would not write; callers
+/// refuse such trees first (`changes::check_paths`).
+pub fn rendered(tree: &Tree) -> Result<RenderedDir<'_>> {
+    let files: Vec<(&str, &[u8])> = tree.iter().collect();
+    // Hashing is nearly all of the cost: a branch is tens of megabytes.
+    let ids = files
+        .par_iter()
+        .map(|(_, content)| Oid::hash_object(ObjectType::Blob, content))
+        .collect::<std::result::Result<Vec<Oid>, git2::Error>>()?;
+    let mut root = RenderedDir::empty();
+    for ((path, _), id) in files.iter().zip(ids) {
+        let mut dir = &mut root;
+        let mut rest = *path;
+        while let Some((name, tail)) = rest.split_once('/') {
+            dir = dir.dirs.entry(name).or_insert_with(RenderedDir::empty);
+            rest = tail;
+        }
+        dir.files.insert(rest, id);
+    }
+    root.hash()?;
+    Ok(root)
+}
+
+impl RenderedDir<'_> {
+    fn empty() -> Self {
+        Self {
+            id: Oid::ZERO_SHA1,
+            files: BTreeMap::new(),
+            dirs: BTreeMap::new(),
+        }
+    }
+
+    /// Fills in the ids of this directory and those below it, children first.
+    fn hash(&mut self) -> Result<()> {
+        for dir in self.dirs.values_mut() {
+            dir.hash()?;
+        }
+        let mut entries: Vec<(&str, bool, Oid)> = self
+            .files
+            .iter()
+            .map(|(name, id)| (*name, false, *id))
+            .chain(self.dirs.iter().map(|(name, dir)| (*name, true, dir.id)))
+            .collect();
+        entries.sort_by(|a, b| git_order((a.0, a.1), (b.0, b.1)));
+        let mut object = Vec::with_capacity(entries.len() * 64);
+        for (name, is_dir, id) in entries {
+            object.extend_from_slice(if is_dir { b"40000 " } else { b"100644 " });
+            object.extend_from_slice(name.as_bytes());
+            object.push(0);
+            object.extend_from_slice(id.as_bytes());
+        }
+        self.id = Oid::hash_object(ObjectType::Tree, &object)?;
+        Ok(())
+    }
+}
+
+/// Git's order of the entries of a tree: by name, a directory compared as if its name ended
+/// in `/` (so `a.b` comes before the directory `a`, and after a file `a`).
+fn git_order((a, a_dir): (&str, bool), (b, b_dir): (&str, bool)) -> Ordering {
+    let a = a.bytes().chain(a_dir.then_some(b'/'));
+    a.cmp(b.bytes().chain(b_dir.then_some(b'/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git2::Repository;
+
+    fn tree(paths: &[&str]) -> Tree {
+        let mut tree = Tree::new();
+        for path in paths {
+            tree.insert(*path, format!("content of {path}\n"));
+        }
+        tree
+    }
+
+    /// The tree Git writes for the same files, through its index.
+    fn written_by_git(repo: &Repository, tree: &Tree) -> Oid {
+        let mut index = repo.index().unwrap();
+        index.clear().unwrap();
+        for (path, content) in tree.iter() {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(content).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        index.write_tree_to(repo).unwrap()
+    }
+
+    #[test]
+    fn tree_ids_are_the_ones_git_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        for paths in [
+            &["a"][..],
+            // A directory sorts as if named `a/`: after `a.b`, before `a0`.
+            &["a.b", "a/x", "a0", "a-"],
+            &[
+                "a/b/c/d.yaml",
+                "a/b/c.yaml",
+                "a/b.c/d",
+                "a/b-c",
+                "b",
+                ".fleetgen/owned.sha256",
+            ],
+            &["z/y/x/w/v", "z/y/x/w.v", "z/y.x/w", "Z", "é/ü", "a b/c"],
+        ] {
+            let tree = tree(paths);
+            let rendered = rendered(&tree).unwrap();
+            let written = written_by_git(&repo, &tree);
+            assert_eq!(rendered.id, written, "{paths:?}");
+            // Every directory on the way down too, and every blob.
+            let git_tree = repo.find_tree(written).unwrap();
+            assert_same(&repo, &rendered, &git_tree);
+        }
+    }
+
+    fn assert_same(repo: &Repository, rendered: &RenderedDir<'_>, git_tree: &git2::Tree<'_>) {
+        assert_eq!(rendered.id, git_tree.id());
+        assert_eq!(git_tree.len(), rendered.files.len() + rendered.dirs.len());
+        for (name, id) in &rendered.files {
+            assert_eq!(git_tree.get_name(name).unwrap().id(), *id, "{name}");
+        }
+        for (name, dir) in &rendered.dirs {
+            let sub = repo
+                .find_tree(git_tree.get_name(name).unwrap().id())
+                .unwrap();
+            assert_same(repo, dir, &sub);
+        }
+    }
+
+    #[test]
+    fn a_tree_builder_agrees_on_names_that_sort_differently_as_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blob = repo.blob(b"x").unwrap();
+        let mut inner = repo.treebuilder(None).unwrap();
+        inner.insert("x", blob, 0o100_644).unwrap();
+        let inner = inner.write().unwrap();
+        let mut outer = repo.treebuilder(None).unwrap();
+        outer.insert("a", inner, 0o040_000).unwrap();
+        outer.insert("a.b", blob, 0o100_644).unwrap();
+        outer.insert("a0", blob, 0o100_644).unwrap();
+        let outer = outer.write().unwrap();
+
+        let mut tree = Tree::new();
+        for path in ["a/x", "a.b", "a0"] {
+            tree.insert(path, "x");
+        }
+        assert_eq!(rendered(&tree).unwrap().id, outer);
+        // Sorting plain names would put `a/` last: a different (and invalid) tree.
+        assert_eq!(
+            git_order(("a", true), ("a.b", false)),
+            Ordering::Greater,
+            "a/ after a.b"
+        );
+        assert_eq!(git_order(("a", false), ("a.b", false)), Ordering::Less);
+    }
+}
