@@ -30,23 +30,18 @@ impl<'a> Walker<'a> {
     /// below it, and every subdirectory that has a kustomization file as a whole. `None` when
     /// the directory does not exist.
     pub(super) fn build(&self, branch: &str, dir: &str, generated: bool) -> Option<Rc<Build<'a>>> {
-        let key = (branch.to_owned(), dir.to_owned(), generated);
+        let (branch, dirs) = self.directories.get_key_value(branch)?;
+        let (dir, kustomization) = dirs.get_key_value(dir)?;
+        let key = (*branch, *dir, generated);
         if let Some(build) = self.builds.borrow().get(&key) {
             return Some(Rc::clone(build));
-        }
-        if !self
-            .directories
-            .get(branch)
-            .is_some_and(|dirs| dirs.contains(dir))
-        {
-            return None;
         }
         // A directory that includes itself (through `..`) would recurse forever; seeing it
         // again while it is being built ends that loop with an empty build.
         self.builds
             .borrow_mut()
-            .insert(key.clone(), Rc::new(Build::default()));
-        let build = match self.kustomization_file(branch, dir) {
+            .insert(key, Rc::new(Build::default()));
+        let build = match kustomization {
             Some(file) => self.build_kustomization(branch, dir, file),
             None if generated => self.build_generated(branch, dir),
             None => Build::default(),
@@ -56,11 +51,14 @@ impl<'a> Walker<'a> {
         Some(build)
     }
 
+    fn is_directory(&self, branch: &str, dir: &str) -> bool {
+        self.directories
+            .get(branch)
+            .is_some_and(|dirs| dirs.contains_key(dir))
+    }
+
     fn kustomization_file(&self, branch: &str, dir: &str) -> Option<&'a str> {
-        let tree = self.tree(branch)?;
-        KUSTOMIZATION_FILES
-            .iter()
-            .find_map(|name| tree.key(&join(dir, name)))
+        *self.directories.get(branch)?.get(dir)?
     }
 
     /// The rendered tree of `branch`, borrowed for as long as the walk.
@@ -168,11 +166,7 @@ impl<'a> Walker<'a> {
                 if let Some(file) = tree.key(&target) {
                     build.files.push(file);
                     origins.add_file(&mut build.objects, self.objects_of(branch, file));
-                } else if self
-                    .directories
-                    .get(branch)
-                    .is_some_and(|dirs| dirs.contains(&target))
-                {
+                } else if self.is_directory(branch, &target) {
                     if self.kustomization_file(branch, &target).is_none() {
                         diagnostics.push(
                             Diagnostic::error("missing-resource", format!("{field} entry `{entry}` is a directory without a kustomization.yaml"))
@@ -355,6 +349,36 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Every directory of `tree` that holds a file at any depth (the root is `""`), with the
+/// kustomization file it has, if any: the first of [`KUSTOMIZATION_FILES`] there, as kustomize
+/// looks for them.
+pub(super) fn directories(tree: &crate::tree::Tree) -> HashMap<&str, Option<&str>> {
+    let mut directories = HashMap::from([("", None)]);
+    for path in tree.paths() {
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if let Some(rank) = KUSTOMIZATION_FILES.iter().position(|file| *file == name) {
+            let slot = directories.entry(parent).or_insert(None);
+            let better = slot.is_none_or(|held: &str| {
+                let held = held.rsplit_once('/').map_or(held, |(_, name)| name);
+                KUSTOMIZATION_FILES.iter().position(|file| *file == held) > Some(rank)
+            });
+            if better {
+                *slot = Some(path);
+            }
+        }
+        let mut current = path;
+        while let Some((dir, _)) = current.rsplit_once('/') {
+            if directories.contains_key(dir) && dir != parent {
+                // Its parents went in with it.
+                break;
+            }
+            directories.entry(dir).or_insert(None);
+            current = dir;
+        }
+    }
+    directories
+}
+
 /// Where each object of a build came from, so that a duplicate inside an included build is
 /// reported by that build only.
 #[derive(Debug, Default)]
@@ -382,5 +406,43 @@ impl Origins {
 
     fn same_build(&self, a: usize, b: usize) -> bool {
         matches!((self.builds.get(a), self.builds.get(b)), (Some(x), Some(y)) if x == y && *x != Self::FILE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_know_their_kustomization_file_as_kustomize_picks_it() {
+        let mut tree = crate::tree::Tree::new();
+        for path in [
+            "kustomization.yaml",
+            "a/b/c/file.yaml",
+            "a/b/Kustomization",
+            "a/b/kustomization.yml",
+            "a/x/kustomization.yml",
+            "a/x/Kustomization",
+            "d/notes.yaml",
+        ] {
+            tree.insert(path, "kind: X\n");
+        }
+        let directories = directories(&tree);
+        let mut listed: Vec<(&str, Option<&str>)> = directories
+            .iter()
+            .map(|(dir, file)| (*dir, *file))
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                ("", Some("kustomization.yaml")),
+                ("a", None),
+                ("a/b", Some("a/b/kustomization.yml")),
+                ("a/b/c", None),
+                ("a/x", Some("a/x/kustomization.yml")),
+                ("d", None),
+            ]
+        );
     }
 }

@@ -139,9 +139,10 @@ struct Walker<'a> {
     rendered: &'a Rendered,
     schemas: &'a Schemas,
     files: ByFile<'a, 'a>,
-    /// Per branch, every directory that holds a file, at any depth.
-    directories: BTreeMap<String, BTreeSet<String>>,
-    builds: RefCell<HashMap<(String, String, bool), Rc<Build<'a>>>>,
+    /// Per branch, every directory that holds a file at any depth, with its kustomization
+    /// file if it has one: the walk asks both of every directory it passes.
+    directories: HashMap<&'a str, HashMap<&'a str, Option<&'a str>>>,
+    builds: RefCell<HashMap<(&'a str, &'a str, bool), Rc<Build<'a>>>>,
     /// Findings of kustomize builds, which run memoised behind shared references.
     build_findings: RefCell<Vec<Diagnostic>>,
     tenant_namespaces: BTreeSet<String>,
@@ -160,22 +161,11 @@ impl<'a> Walker<'a> {
         documents: &'a [Document<'a>],
         schemas: &'a Schemas,
     ) -> Self {
-        let mut directories: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (branch, tree) in rendered.branches.iter() {
-            let set = directories.entry(branch.to_owned()).or_default();
-            set.insert(String::new());
-            for path in tree.paths() {
-                let mut current = path;
-                while let Some(index) = current.rfind('/') {
-                    current = &current[..index];
-                    if set.contains(current) {
-                        // Its parents went in with it.
-                        break;
-                    }
-                    set.insert(current.to_owned());
-                }
-            }
-        }
+        let directories = rendered
+            .branches
+            .iter()
+            .map(|(branch, tree)| (branch, build::directories(tree)))
+            .collect();
         let tenant_namespaces = fleet
             .environments
             .values()
