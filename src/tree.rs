@@ -196,7 +196,7 @@ pub struct CorruptLine {
 /// edit through a pull request: a line fleetgen did not write could point it at a file outside
 /// the branch. So any line that is not exactly what [`Tree::owned_list`] writes makes the whole
 /// list corrupt, and the caller refuses to act on it.
-pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<String, String>, CorruptLine> {
+pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<&str, &str>, CorruptLine> {
     let mut owned = BTreeMap::new();
     let body = text.strip_suffix(b"\n").unwrap_or(text);
     if body.is_empty() {
@@ -223,7 +223,7 @@ pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<String, String>, Corrupt
         if path == OWNED_LIST || path.starts_with(".fleetgen/") {
             return Err(corrupt("lists fleetgen's own bookkeeping"));
         }
-        if owned.insert(path.to_owned(), digest.to_owned()).is_some() {
+        if owned.insert(path, digest).is_some() {
             return Err(corrupt(&format!("`{path}` is listed twice")));
         }
     }
@@ -302,7 +302,7 @@ mod tests {
         tree.insert("a.yaml", "a");
         tree.seal();
         let parsed = parse_owned_list(tree.get(OWNED_LIST).unwrap()).unwrap();
-        assert_eq!(parsed.keys().collect::<Vec<_>>(), ["a.yaml", "b/x.yaml"]);
+        assert_eq!(parsed.keys().copied().collect::<Vec<_>>(), ["a.yaml", "b/x.yaml"]);
         assert_eq!(parsed["a.yaml"], sha256_hex(b"a"));
     }
 

@@ -13,7 +13,7 @@
 //! tree tells by ids, see `git_base.rs`); nothing below them can change, so the rules are
 //! applied only to the rest.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Bound;
@@ -215,10 +215,10 @@ impl<'k> Skipping<'k> {
 
 /// The entries of `map` outside the known directories, in order, found without walking the
 /// entries inside them.
-fn outside<'m, V>(
-    map: &'m BTreeMap<String, V>,
+fn outside<'m, K: Borrow<str> + Ord, V>(
+    map: &'m BTreeMap<K, V>,
     known: &Known,
-) -> impl Iterator<Item = (&'m String, &'m V)> + use<'m, V> {
+) -> impl Iterator<Item = (&'m K, &'m V)> + use<'m, K, V> {
     let mut gaps = Vec::with_capacity(known.dirs.len() + 1);
     let mut from = Some(Bound::Unbounded);
     for dir in &known.dirs {
@@ -257,7 +257,8 @@ pub fn sealed(tree: &Tree) -> Cow<'_, Tree> {
 pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange>> {
     let tree = sealed(tree);
     let known = base.known(&tree)?;
-    let owned = owned_list(branch, base, &tree, &known)?;
+    let owned_text = owned_list(base, &tree, &known)?;
+    let owned = parse_owned(branch, base, owned_text.as_deref().unwrap_or_default())?;
     // The digests of the new contents, already computed when the tree was sealed.
     let new_digests = match base.trusts_digests() {
         true => tree
@@ -292,7 +293,7 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
             Entry::Blocked(in_the_way) => {
                 // An old generated file where a directory is now needed goes away with the
                 // other stale files; whether it was edited is decided there.
-                let stale = owned.contains_key(&in_the_way) && !tree.contains(&in_the_way);
+                let stale = owned.contains_key(in_the_way.as_str()) && !tree.contains(&in_the_way);
                 let conflict = (!stale).then_some(Conflict::HandWritten);
                 changes.push(change(path, ChangeKind::Added, conflict, None, new));
             }
@@ -342,24 +343,28 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
     Ok(changes)
 }
 
-/// The ownership list of a branch, refused when it holds anything fleetgen would not write.
-/// Read from `tree` when the base is known to hold the same bytes.
-fn owned_list(
-    branch: &str,
-    base: &dyn Base,
-    tree: &Tree,
-    known: &Known,
-) -> Result<BTreeMap<String, String>> {
-    let content = match tree.get(OWNED_LIST) {
+/// The text of a branch's ownership list, if it has one: read from `tree` when the base is
+/// known to hold the same bytes.
+fn owned_list<'t>(base: &dyn Base, tree: &'t Tree, known: &Known) -> Result<Option<Cow<'t, [u8]>>> {
+    Ok(match tree.get(OWNED_LIST) {
         Some(rendered) if known.covers(OWNED_LIST) || known.holds_file(OWNED_LIST) => {
-            Cow::Borrowed(rendered)
+            Some(Cow::Borrowed(rendered))
         }
         _ => match base.entry(OWNED_LIST)? {
-            Entry::File { content, .. } => Cow::Owned(content),
-            _ => return Ok(BTreeMap::new()),
+            Entry::File { content, .. } => Some(Cow::Owned(content)),
+            _ => None,
         },
-    };
-    parse_owned_list(&content).map_err(|corrupt| {
+    })
+}
+
+/// The ownership list of a branch, path to digest, refused when it holds anything fleetgen
+/// would not write.
+fn parse_owned<'l>(
+    branch: &str,
+    base: &dyn Base,
+    content: &'l [u8],
+) -> Result<BTreeMap<&'l str, &'l str>> {
+    parse_owned_list(content).map_err(|corrupt| {
         let diagnostic = Diagnostic::error(
             "corrupt-ownership-list",
             format!(

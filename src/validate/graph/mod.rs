@@ -134,6 +134,9 @@ struct Pending<'a> {
     object: Placed<'a>,
 }
 
+/// Branch, directory, and whether kustomize-controller would generate a kustomization there.
+type BuildKey<'a> = (&'a str, &'a str, bool);
+
 struct Walker<'a> {
     fleet: &'a Fleet,
     rendered: &'a Rendered,
@@ -142,7 +145,7 @@ struct Walker<'a> {
     /// Per branch, every directory that holds a file at any depth, with its kustomization
     /// file if it has one: the walk asks both of every directory it passes.
     directories: HashMap<&'a str, HashMap<&'a str, Option<&'a str>>>,
-    builds: RefCell<HashMap<(&'a str, &'a str, bool), Rc<Build<'a>>>>,
+    builds: RefCell<HashMap<BuildKey<'a>, Rc<Build<'a>>>>,
     /// Findings of kustomize builds, which run memoised behind shared references.
     build_findings: RefCell<Vec<Diagnostic>>,
     tenant_namespaces: BTreeSet<String>,
