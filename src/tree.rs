@@ -302,7 +302,10 @@ mod tests {
         tree.insert("a.yaml", "a");
         tree.seal();
         let parsed = parse_owned_list(tree.get(OWNED_LIST).unwrap()).unwrap();
-        assert_eq!(parsed.keys().copied().collect::<Vec<_>>(), ["a.yaml", "b/x.yaml"]);
+        assert_eq!(
+            parsed.keys().copied().collect::<Vec<_>>(),
+            ["a.yaml", "b/x.yaml"]
+        );
         assert_eq!(parsed["a.yaml"], sha256_hex(b"a"));
     }
 

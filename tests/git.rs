@@ -150,6 +150,52 @@ fn the_first_commit_creates_every_branch() {
     assert_eq!(dev.summary(), Ok(Some("Render environment dev: a")));
 }
 
+/// A commit run stores its objects as one pack, not a file each, and Git reads it whole.
+#[test]
+fn a_commit_run_writes_one_pack_that_git_accepts() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let objects = repo.path().join("objects");
+    let loose: Vec<_> = std::fs::read_dir(&objects)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.len() == 2)
+        .collect();
+    assert_eq!(loose, Vec::<String>::new());
+    let packs = std::fs::read_dir(objects.join("pack"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("pack".as_ref()))
+        .count();
+    assert_eq!(packs, 1);
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict", "--no-dangling"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    // A second run with a change adds one more pack, readable together with the first.
+    git::commit(
+        &repo,
+        &fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]),
+        &options(),
+    )
+    .unwrap();
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict", "--no-dangling"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+}
+
 #[test]
 fn a_second_commit_with_nothing_changed_creates_nothing() {
     let (_dir, repo) = new_repo();

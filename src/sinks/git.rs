@@ -24,6 +24,7 @@ use crate::model::Fleet;
 use crate::sinks::changes::{self, ChangeKind, FileChange};
 use crate::sinks::git_base::GitBase;
 use crate::sinks::journal::{self, Recovered, RefUpdate};
+use crate::sinks::pack::{self, Objects};
 use crate::sinks::{checkout, summary};
 use crate::tree::{Branches, Tree};
 
@@ -275,62 +276,67 @@ pub fn commit_targets(
         return Err(Error::HandEdited(conflicts));
     }
 
-    let mut done = Vec::new();
-    let mut updates = Vec::new();
-    for (target, changes) in planned {
-        let mut result = BranchCommit {
-            target: target.clone(),
-            outcome: Outcome::UpToDate,
-            changes,
-            message: String::new(),
-        };
-        if result.changes.is_empty() {
+    // Every object of the run goes into packs, not a file each (see `pack`); the refs move
+    // only once they are written.
+    let (done, updates) = pack::with_pack(repo, |objects| {
+        let mut done = Vec::new();
+        let mut updates = Vec::new();
+        for (target, changes) in planned {
+            let mut result = BranchCommit {
+                target: target.clone(),
+                outcome: Outcome::UpToDate,
+                changes,
+                message: String::new(),
+            };
+            if result.changes.is_empty() {
+                done.push(result);
+                continue;
+            }
+            let environment = options.environments.get(&target.branch).map(String::as_str);
+            result.message = summary::commit_message(
+                &target.branch,
+                environment,
+                &result.changes,
+                options.subject.as_deref(),
+            );
+            if options.dry_run {
+                result.outcome = Outcome::WouldCommit;
+                done.push(result);
+                continue;
+            }
+            let base_tree = match target.base {
+                Some(oid) => Some(objects.repo().find_commit(oid)?.tree()?),
+                None => None,
+            };
+            let tree_id = build_tree(objects, base_tree.as_ref(), &result.changes)?;
+            if Some(tree_id) == base_tree.as_ref().map(git2::Tree::id)
+                || already_there(repo, target, tree_id)?
+            {
+                result.changes.clear();
+                result.message.clear();
+                done.push(result);
+                continue;
+            }
+            let writer = objects.repo();
+            let tree = writer.find_tree(tree_id)?;
+            let parents = match target.base {
+                Some(oid) => vec![writer.find_commit(oid)?],
+                None => Vec::new(),
+            };
+            let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            let oid = objects.commit(
+                &options.author,
+                &options.committer,
+                &result.message,
+                &tree,
+                &parents,
+            )?;
+            result.outcome = Outcome::Committed(oid);
+            updates.push((target, oid));
             done.push(result);
-            continue;
         }
-        let environment = options.environments.get(&target.branch).map(String::as_str);
-        result.message = summary::commit_message(
-            &target.branch,
-            environment,
-            &result.changes,
-            options.subject.as_deref(),
-        );
-        if options.dry_run {
-            result.outcome = Outcome::WouldCommit;
-            done.push(result);
-            continue;
-        }
-        let base_tree = match target.base {
-            Some(oid) => Some(repo.find_commit(oid)?.tree()?),
-            None => None,
-        };
-        let tree_id = build_tree(repo, base_tree.as_ref(), &result.changes)?;
-        if Some(tree_id) == base_tree.as_ref().map(git2::Tree::id)
-            || already_there(repo, target, tree_id)?
-        {
-            result.changes.clear();
-            result.message.clear();
-            done.push(result);
-            continue;
-        }
-        let tree = repo.find_tree(tree_id)?;
-        let parents = match target.base {
-            Some(oid) => vec![repo.find_commit(oid)?],
-            None => Vec::new(),
-        };
-        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        let oid = repo.commit(
-            None,
-            &options.author,
-            &options.committer,
-            &result.message,
-            &tree,
-            &parents,
-        )?;
-        result.outcome = Outcome::Committed(oid);
-        updates.push((target, oid));
-        done.push(result);
-    }
+        Ok((done, updates))
+    })?;
     update_refs(repo, &updates, &options.committer)?;
     Ok(done)
 }
@@ -368,7 +374,7 @@ impl<'a> Edits<'a> {
 /// Writes the tree `base` becomes with `changes` applied and returns its id. Directories
 /// without edits are not visited, so they keep their ids; a directory left empty disappears.
 fn build_tree(
-    repo: &Repository,
+    objects: &mut Objects<'_>,
     base: Option<&git2::Tree<'_>>,
     changes: &[FileChange],
 ) -> Result<Oid> {
@@ -380,22 +386,22 @@ fn build_tree(
         };
         edits.add(&change.path, content);
     }
-    match write_edits(repo, base, &edits)? {
+    match write_edits(objects, base, &edits)? {
         Some(oid) => Ok(oid),
-        None => Ok(repo.treebuilder(None)?.write()?),
+        None => objects.tree(&objects.repo().treebuilder(None)?),
     }
 }
 
 fn write_edits(
-    repo: &Repository,
+    objects: &mut Objects<'_>,
     base: Option<&git2::Tree<'_>>,
     edits: &Edits<'_>,
 ) -> Result<Option<Oid>> {
-    let mut builder = repo.treebuilder(base)?;
+    let mut builder = objects.repo().treebuilder(base)?;
     for (name, content) in &edits.files {
         match content {
             Some(content) => {
-                builder.insert(name, repo.blob(content)?, FILE_MODE)?;
+                builder.insert(name, objects.blob(content)?, FILE_MODE)?;
             }
             None if builder.get(name)?.is_some() => builder.remove(name)?,
             None => {}
@@ -405,11 +411,11 @@ fn write_edits(
         // A file (hand-written, when forced) where a directory is needed is replaced by it.
         let child_base = match base.and_then(|tree| tree.get_name(name)) {
             Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                Some(repo.find_tree(entry.id())?)
+                Some(objects.repo().find_tree(entry.id())?)
             }
             _ => None,
         };
-        match write_edits(repo, child_base.as_ref(), child)? {
+        match write_edits(objects, child_base.as_ref(), child)? {
             Some(oid) => {
                 builder.insert(name, oid, TREE_MODE)?;
             }
@@ -420,7 +426,7 @@ fn write_edits(
     if builder.is_empty() {
         Ok(None)
     } else {
-        Ok(Some(builder.write()?))
+        Ok(Some(objects.tree(&builder)?))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod git;
 pub mod git_base;
 pub mod journal;
 pub mod output;
+pub mod pack;
 pub mod summary;
 pub mod tree_ids;
 pub mod write;
