@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
+use super::walk::Merged;
+use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed};
 use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::render::{Rendered, is_yaml};
 use crate::tree::OWNED_LIST;
@@ -73,7 +74,7 @@ pub(super) fn report_unreachable(
     }
 }
 
-impl<'a> Walker<'a> {
+impl<'a> Merged<'_, 'a> {
     /// dependsOn of Kustomizations and HelmReleases: each names an object of the same kind on
     /// the same cluster, and no chain comes back to where it started.
     pub(super) fn check_dependencies(&mut self) {
