@@ -65,7 +65,7 @@ pub(super) struct Walked<'a> {
     visited: HashSet<(&'a str, &'a str)>,
     diagnostics: Vec<(Step, Diagnostic)>,
     build_findings: Vec<(BuildKey<'a>, Diagnostic)>,
-    built: HashMap<BuildKey<'a>, Step>,
+    pub(super) built: HashMap<BuildKey<'a>, Step>,
     cyclic: bool,
     /// Kustomizations that never resolved, and the rounds the walk took.
     left: Vec<Pending<'a>>,
@@ -82,7 +82,7 @@ pub(super) struct Walked<'a> {
 }
 
 impl<'c, 'a> Walk<'c, 'a> {
-    fn new(context: &'c Context<'a>, roots: BTreeSet<String>) -> Self {
+    pub(super) fn new(context: &'c Context<'a>, roots: BTreeSet<String>) -> Self {
         Self {
             context,
             roots: roots.clone(),
@@ -195,7 +195,7 @@ impl<'c, 'a> Walk<'c, 'a> {
             .push(((self.step.clone(), index), item));
     }
 
-    fn run(mut self) -> Walked<'a> {
+    pub(super) fn run(mut self) -> Walked<'a> {
         let context = self.context;
         let main = context.main_branch();
         for (index, cluster) in context.fleet.clusters.values().enumerate() {
@@ -316,7 +316,7 @@ fn flux_clusters(context: &Context<'_>) -> impl Iterator<Item = String> {
 
 /// The groups of walks that must be walked together because one gives another Flux objects
 /// that may change its walk; empty when the walks stand alone.
-fn join(walks: &[Walked<'_>]) -> Vec<BTreeSet<String>> {
+pub(super) fn join(walks: &[Walked<'_>]) -> Vec<BTreeSet<String>> {
     let walk_of: HashMap<&str, usize> = walks
         .iter()
         .enumerate()
