@@ -290,12 +290,8 @@ pub(super) fn parallel<'a>(context: &Context<'a>) -> Simulation<'a> {
             return merge(context, done);
         }
         // Walks of clusters that affect each other are done again, together.
-        let (again, kept): (Vec<_>, Vec<_>) = done
-            .into_iter()
-            .partition(|walked| joined.iter().any(|group| !walked.roots.is_disjoint(group)));
-        done = kept;
+        done.retain(|walked| joined.iter().all(|group| walked.roots.is_disjoint(group)));
         groups = joined;
-        drop(again);
     }
 }
 
