@@ -67,8 +67,9 @@ pub(super) struct Walked<'a> {
     build_findings: Vec<(BuildKey<'a>, Diagnostic)>,
     pub(super) built: HashMap<BuildKey<'a>, Step>,
     cyclic: bool,
-    /// Kustomizations that never resolved, and the rounds the walk took.
+    /// Kustomizations whose source never reached their cluster.
     left: Vec<Pending<'a>>,
+    /// Rounds through the queue, the last one without progress.
     rounds: u32,
     /// HelmReleases, by the step that applied them and their place in it.
     helm_releases: Vec<((Step, u32), Pending<'a>)>,
