@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
+use super::Placed;
 use super::paths::{is_remote, join, normalize};
-use super::{Placed, Walker};
+use super::walk::Walk;
 use crate::diagnostic::Diagnostic;
 use crate::render::is_yaml;
 use crate::tree::OWNED_LIST;
@@ -24,16 +25,22 @@ pub(super) struct Build<'a> {
     pub(super) files: Vec<&'a str>,
 }
 
-impl<'a> Walker<'a> {
+/// `(branch, directory, generated)`: a build, as the walk memoises it.
+pub(super) type BuildKey<'a> = (&'a str, &'a str, bool);
+
+impl<'a> Walk<'_, 'a> {
     /// Builds `dir` on `branch` the way kustomize does, or — when `generated` and the directory
     /// has no kustomization file — the way kustomize-controller generates one: every YAML file
     /// below it, and every subdirectory that has a kustomization file as a whole. `None` when
     /// the directory does not exist.
     pub(super) fn build(&self, branch: &str, dir: &str, generated: bool) -> Option<Rc<Build<'a>>> {
-        let (branch, dirs) = self.directories.get_key_value(branch)?;
+        let (branch, dirs) = self.context.directories.get_key_value(branch)?;
         let (dir, kustomization) = dirs.get_key_value(dir)?;
-        let key = (*branch, *dir, generated);
+        let key: BuildKey<'a> = (*branch, *dir, generated);
         if let Some(build) = self.builds.borrow().get(&key) {
+            if !self.built.borrow().contains_key(&key) {
+                self.cyclic.set(true);
+            }
             return Some(Rc::clone(build));
         }
         // A directory that includes itself (through `..`) would recurse forever; seeing it
@@ -41,34 +48,43 @@ impl<'a> Walker<'a> {
         self.builds
             .borrow_mut()
             .insert(key, Rc::new(Build::default()));
+        let mut findings = Vec::new();
         let build = match kustomization {
-            Some(file) => self.build_kustomization(branch, dir, file),
-            None if generated => self.build_generated(branch, dir),
+            Some(file) => self.build_kustomization(branch, dir, file, &mut findings),
+            None if generated => self.build_generated(branch, dir, &mut findings),
             None => Build::default(),
         };
+        // Findings belong to the build that makes them, so that the merge of the walks keeps
+        // them once however many walks make it.
+        self.build_findings
+            .borrow_mut()
+            .extend(findings.into_iter().map(|finding| (key, finding)));
+        self.built.borrow_mut().insert(key, self.step.clone());
         let build = Rc::new(build);
         self.builds.borrow_mut().insert(key, Rc::clone(&build));
         Some(build)
     }
 
     fn is_directory(&self, branch: &str, dir: &str) -> bool {
-        self.directories
+        self.context
+            .directories
             .get(branch)
             .is_some_and(|dirs| dirs.contains_key(dir))
     }
 
     fn kustomization_file(&self, branch: &str, dir: &str) -> Option<&'a str> {
-        *self.directories.get(branch)?.get(dir)?
+        *self.context.directories.get(branch)?.get(dir)?
     }
 
     /// The rendered tree of `branch`, borrowed for as long as the walk.
     fn tree(&self, branch: &str) -> Option<&'a crate::tree::Tree> {
-        let rendered: &'a crate::render::Rendered = self.rendered;
+        let rendered: &'a crate::render::Rendered = self.context.rendered;
         rendered.branches.trees.get(branch)
     }
 
     fn objects_of(&self, branch: &str, path: &str) -> Vec<Placed<'a>> {
-        self.files
+        self.context
+            .files
             .get(branch, path)
             .iter()
             .filter(|document| document.is_object())
@@ -80,7 +96,12 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
-    fn build_generated(&self, branch: &str, dir: &str) -> Build<'a> {
+    fn build_generated(
+        &self,
+        branch: &str,
+        dir: &str,
+        findings: &mut Vec<Diagnostic>,
+    ) -> Build<'a> {
         let mut build = Build::default();
         let Some(tree) = self.tree(branch) else {
             return build;
@@ -124,14 +145,20 @@ impl<'a> Walker<'a> {
                 origins.add_build(&mut build.objects, &inner.objects);
             }
         }
-        self.report_build_duplicates(branch, &build.objects, &origins, None);
+        self.report_build_duplicates(branch, &build.objects, &origins, None, findings);
         build
     }
 
-    fn build_kustomization(&self, branch: &str, dir: &str, file: &'a str) -> Build<'a> {
+    fn build_kustomization(
+        &self,
+        branch: &str,
+        dir: &str,
+        file: &'a str,
+        findings: &mut Vec<Diagnostic>,
+    ) -> Build<'a> {
         let mut build = Build::default();
         build.files.push(file);
-        let Some(kustomization) = self.files.get(branch, file).first() else {
+        let Some(kustomization) = self.context.files.get(branch, file).first() else {
             return build;
         };
         let mut diagnostics = Vec::new();
@@ -180,6 +207,7 @@ impl<'a> Walker<'a> {
                         origins.add_build(&mut build.objects, &inner.objects);
                     }
                 } else if let Some(how) = self
+                    .context
                     .rendered
                     .operator_files
                     .get(branch)
@@ -254,7 +282,7 @@ impl<'a> Walker<'a> {
                 ),
             }
         }
-        self.report_build_duplicates(branch, &build.objects, &origins, None);
+        self.report_build_duplicates(branch, &build.objects, &origins, None, findings);
 
         if let Some(namespace) = kustomization.value.get("namespace").and_then(Kept::as_str) {
             let before = build
@@ -264,7 +292,7 @@ impl<'a> Walker<'a> {
                 .collect::<HashSet<_>>()
                 .len();
             for object in &mut build.objects {
-                if self.namespaced(object) != Some(false) {
+                if self.context.namespaced(object) != Some(false) {
                     object.namespace = Some(Cow::Borrowed(namespace));
                 } else if object.group().is_empty() && object.kind() == "Namespace" {
                     // kustomize renames Namespace objects to the namespace it sets.
@@ -278,6 +306,7 @@ impl<'a> Walker<'a> {
                     &build.objects,
                     &Origins::default(),
                     Some((kustomization, namespace)),
+                    findings,
                 );
             }
         }
@@ -298,14 +327,8 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        self.simulation_diagnostics(diagnostics);
+        findings.extend(diagnostics);
         build
-    }
-
-    /// Build findings go straight into the results; builds are memoised, so each is reported
-    /// once, and identical findings from two builds are merged when sorted.
-    fn simulation_diagnostics(&self, diagnostics: Vec<Diagnostic>) {
-        self.build_findings.borrow_mut().extend(diagnostics);
     }
 
     fn report_build_duplicates(
@@ -314,9 +337,9 @@ impl<'a> Walker<'a> {
         objects: &[Placed<'a>],
         origins: &Origins,
         namespace: Option<(&Document<'_>, &str)>,
+        findings: &mut Vec<Diagnostic>,
     ) {
         let mut seen: HashMap<_, (usize, &Placed<'a>)> = HashMap::new();
-        let mut findings = Vec::new();
         for (index, object) in objects.iter().enumerate() {
             if let Some((first_index, first)) = seen.insert(object.id(), (index, object)) {
                 if origins.same_build(first_index, index) {
@@ -345,7 +368,6 @@ impl<'a> Walker<'a> {
                 findings.push(diagnostic);
             }
         }
-        self.simulation_diagnostics(findings);
     }
 }
 

@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Walker};
+use rayon::prelude::*;
+
+use super::walk::Merged;
+use super::{Applied, BOOTSTRAP, FLUX_HELM, FLUX_KUSTOMIZE, Placed, Simulation};
 use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::render::{Rendered, is_yaml};
 use crate::tree::OWNED_LIST;
@@ -73,103 +76,132 @@ pub(super) fn report_unreachable(
     }
 }
 
-impl<'a> Walker<'a> {
+impl<'a> Merged<'_, 'a> {
     /// dependsOn of Kustomizations and HelmReleases: each names an object of the same kind on
     /// the same cluster, and no chain comes back to where it started.
     pub(super) fn check_dependencies(&mut self) {
-        let mut diagnostics = Vec::new();
-        for (cluster, applied) in &self.simulation.clusters {
-            let mut graph: BTreeMap<KindName, Vec<KindName>> = BTreeMap::new();
-            let mut objects: BTreeMap<KindName, &Applied<'a>> = BTreeMap::new();
-            for entry in applied
-                .iter()
-                .filter(|entry| is_dependent_kind(&entry.object))
-            {
-                let key = (
-                    entry.object.kind().to_owned(),
-                    entry
-                        .object
-                        .namespace
-                        .as_deref()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    entry.object.name.to_string(),
-                );
-                objects.entry(key).or_insert(entry);
-            }
-            for (key, entry) in &objects {
-                let document = entry.object.document;
-                for (index, dependency) in document
-                    .value
-                    .pointer("/spec/dependsOn")
-                    .and_then(Kept::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let Some(name) = dependency.get("name").and_then(Kept::as_str) else {
-                        continue;
-                    };
-                    let namespace = dependency
-                        .get("namespace")
-                        .and_then(Kept::as_str)
-                        .unwrap_or(&key.1);
-                    let target = (key.0.clone(), namespace.to_owned(), name.to_owned());
-                    if !objects.contains_key(&target) {
-                        diagnostics.push(
-                            Diagnostic::error("depends-on", format!("{}: dependsOn {} {namespace}/{name} does not exist on cluster {cluster}", entry.object.describe(), key.0))
-                                .at(document.location(&format!("/spec/dependsOn/{index}/name")))
-                                .with_hint("Flux waits for it forever"),
-                        );
-                        continue;
-                    }
-                    graph.entry(key.clone()).or_default().push(target);
-                }
-            }
-            for cycle in cycles(&graph) {
-                let first = &cycle[0];
-                let entry = objects[first];
-                let names: Vec<String> = cycle
-                    .iter()
-                    .chain(std::iter::once(first))
-                    .map(|(_, namespace, name)| format!("{namespace}/{name}"))
-                    .collect();
-                diagnostics.push(
-                    Diagnostic::error(
-                        "dependency-cycle",
-                        format!(
-                            "{}s on cluster {cluster} depend on each other: {}",
-                            first.0,
-                            names.join(" → ")
-                        ),
-                    )
-                    .at(entry.object.document.location("/spec/dependsOn"))
-                    .with_hint("none of them ever becomes ready; remove one dependsOn"),
-                );
-            }
-        }
-        self.simulation
-            .diagnostics
-            .extend(diagnostics.into_iter().collect());
+        let diagnostics = per_cluster(&self.simulation, dependency_findings);
+        self.simulation.diagnostics.extend(diagnostics);
     }
 
     /// Two objects with one group/kind/namespace/name on one cluster: two owners fighting, or
     /// one overwriting the other.
     pub(super) fn check_duplicates(&mut self) {
-        let mut diagnostics = Vec::new();
-        for (cluster, applied) in &self.simulation.clusters {
-            let mut seen: HashMap<_, &Applied<'a>> = HashMap::new();
-            for entry in applied {
-                if let Some(first) = seen.insert(entry.object.id(), entry) {
-                    if first.via == entry.via {
-                        // One build: the kustomize build check has reported it already.
-                        continue;
-                    }
-                    if is_bootstrap_install(cluster, first, entry) {
-                        continue;
-                    }
-                    let (first, second) = order(first, entry);
-                    diagnostics.push(
+        let diagnostics = per_cluster(&self.simulation, duplicate_findings);
+        self.simulation.diagnostics.extend(diagnostics);
+    }
+}
+
+/// The findings of `check` on each cluster, in parallel, in the order of the clusters.
+fn per_cluster<'a>(
+    simulation: &Simulation<'a>,
+    check: impl Fn(&str, &[Applied<'a>], &mut Vec<Diagnostic>) + Sync,
+) -> Diagnostics {
+    simulation
+        .clusters
+        .par_iter()
+        .flat_map_iter(|(cluster, applied)| {
+            let mut diagnostics = Vec::new();
+            check(cluster, applied, &mut diagnostics);
+            diagnostics
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn dependency_findings<'a>(
+    cluster: &str,
+    applied: &[Applied<'a>],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut graph: BTreeMap<KindName, Vec<KindName>> = BTreeMap::new();
+    let mut objects: BTreeMap<KindName, &Applied<'a>> = BTreeMap::new();
+    for entry in applied
+        .iter()
+        .filter(|entry| is_dependent_kind(&entry.object))
+    {
+        let key = (
+            entry.object.kind().to_owned(),
+            entry
+                .object
+                .namespace
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
+            entry.object.name.to_string(),
+        );
+        objects.entry(key).or_insert(entry);
+    }
+    for (key, entry) in &objects {
+        let document = entry.object.document;
+        for (index, dependency) in document
+            .value
+            .pointer("/spec/dependsOn")
+            .and_then(Kept::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let Some(name) = dependency.get("name").and_then(Kept::as_str) else {
+                continue;
+            };
+            let namespace = dependency
+                .get("namespace")
+                .and_then(Kept::as_str)
+                .unwrap_or(&key.1);
+            let target = (key.0.clone(), namespace.to_owned(), name.to_owned());
+            if !objects.contains_key(&target) {
+                diagnostics.push(
+                            Diagnostic::error("depends-on", format!("{}: dependsOn {} {namespace}/{name} does not exist on cluster {cluster}", entry.object.describe(), key.0))
+                                .at(document.location(&format!("/spec/dependsOn/{index}/name")))
+                                .with_hint("Flux waits for it forever"),
+                        );
+                continue;
+            }
+            graph.entry(key.clone()).or_default().push(target);
+        }
+    }
+    for cycle in cycles(&graph) {
+        let first = &cycle[0];
+        let entry = objects[first];
+        let names: Vec<String> = cycle
+            .iter()
+            .chain(std::iter::once(first))
+            .map(|(_, namespace, name)| format!("{namespace}/{name}"))
+            .collect();
+        diagnostics.push(
+            Diagnostic::error(
+                "dependency-cycle",
+                format!(
+                    "{}s on cluster {cluster} depend on each other: {}",
+                    first.0,
+                    names.join(" → ")
+                ),
+            )
+            .at(entry.object.document.location("/spec/dependsOn"))
+            .with_hint("none of them ever becomes ready; remove one dependsOn"),
+        );
+    }
+}
+
+fn duplicate_findings<'a>(
+    cluster: &str,
+    applied: &[Applied<'a>],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<_, &Applied<'a>> = HashMap::new();
+    for entry in applied {
+        if let Some(first) = seen.insert(entry.object.id(), entry) {
+            if first.via == entry.via {
+                // One build: the kustomize build check has reported it already.
+                continue;
+            }
+            if is_bootstrap_install(cluster, first, entry) {
+                continue;
+            }
+            let (first, second) = order(first, entry);
+            diagnostics.push(
                         Diagnostic::error(
                             "duplicate-object",
                             format!(
@@ -184,12 +216,7 @@ impl<'a> Walker<'a> {
                         .at(second.object.document.location("/metadata/name"))
                         .with_hint("objects in a shared namespace need names of their own, e.g. prefixed with the cluster's name"),
                     );
-                }
-            }
         }
-        self.simulation
-            .diagnostics
-            .extend(diagnostics.into_iter().collect());
     }
 }
 

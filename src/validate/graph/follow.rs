@@ -5,14 +5,19 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use super::build::Build;
 use super::paths::normalize;
-use super::{Applied, FLUX_HELM, FLUX_KUSTOMIZE, FLUX_SOURCE, Pending, Source, Walker, source_key};
+use super::walk::{Merged, Walk};
+use super::{
+    Applied, Context, FLUX_HELM, FLUX_KUSTOMIZE, FLUX_SOURCE, Pending, Source, Sources, source_key,
+};
 use crate::diagnostic::Diagnostic;
 use crate::validate::document::Document;
 use crate::validate::kept::Kept;
 
-impl<'a> Walker<'a> {
+impl<'a> Walk<'_, 'a> {
     /// Records `build`'s objects as applied to `cluster`, and queues the Flux objects among
     /// them.
     pub(super) fn apply(
@@ -23,16 +28,14 @@ impl<'a> Walker<'a> {
         via: &Arc<str>,
         via_cluster: &Arc<str>,
     ) {
-        let flux_cluster = self
-            .fleet
-            .clusters
-            .get(cluster)
-            .is_some_and(|cluster| !cluster.is_remote());
+        let context = self.context;
+        let flux_cluster = context.runs_flux(cluster);
         let mut applied = Vec::with_capacity(build.objects.len());
+        let (mut queued, mut helm_releases) = (0, 0);
         for object in &build.objects {
             let mut object = object.clone();
             if let Some(namespace) = target_namespace
-                && self.namespaced(&object) != Some(false)
+                && context.namespaced(&object) != Some(false)
             {
                 object.namespace = Some(Cow::Borrowed(namespace));
             }
@@ -40,8 +43,9 @@ impl<'a> Walker<'a> {
             let group = document.group_version().map_or("", |(group, _)| group);
             let kind = document.kind().unwrap_or_default();
             if group == FLUX_SOURCE {
-                let branch = self.tracked_branch(object.document);
-                self.sources.entry(cluster.to_owned()).or_default().insert(
+                let branch = context.tracked_branch(object.document);
+                self.add_source(
+                    cluster,
                     source_key(
                         kind,
                         object.namespace.as_deref().unwrap_or_default(),
@@ -52,7 +56,7 @@ impl<'a> Walker<'a> {
             }
             if group == FLUX_KUSTOMIZE && kind == "Kustomization" {
                 if !flux_cluster {
-                    self.simulation.diagnostics.push(
+                    self.report(
                         Diagnostic::warning(
                             "not-reconciled",
                             format!(
@@ -66,24 +70,22 @@ impl<'a> Walker<'a> {
                         ),
                     );
                 } else {
-                    let identity = (
-                        cluster.to_owned(),
-                        object.namespace.as_deref().unwrap_or_default().to_owned(),
-                        object.name.to_string(),
-                    );
-                    if self.followed.insert(identity) {
-                        self.pending.push(Pending {
-                            cluster: cluster.to_owned(),
-                            object: object.clone(),
-                        });
-                    }
+                    let item = Pending {
+                        cluster: cluster.to_owned(),
+                        object: object.clone(),
+                        key: Vec::new(),
+                    };
+                    self.queue(item, &mut queued);
                 }
             }
             if group == FLUX_HELM && kind == "HelmRelease" {
-                self.helm_releases.push(Pending {
+                let item = Pending {
                     cluster: cluster.to_owned(),
                     object: object.clone(),
-                });
+                    key: Vec::new(),
+                };
+                self.queue_helm_release(item, helm_releases);
+                helm_releases += 1;
             }
             applied.push(Applied {
                 object,
@@ -91,15 +93,130 @@ impl<'a> Walker<'a> {
                 via_cluster: Arc::clone(via_cluster),
             });
         }
-        self.simulation
-            .clusters
-            .entry(cluster.to_owned())
-            .or_default()
-            .extend(applied);
+        self.record(cluster, applied);
     }
 
+    /// Follows a Kustomization whose source resolved: checks its references, then applies what
+    /// its path builds to its target cluster.
+    pub(super) fn follow(&mut self, item: &Pending<'a>) {
+        let context = self.context;
+        let mut findings = Vec::new();
+        context.check_kustomization_refs(item, &mut findings);
+        let source = context
+            .resolve_source(self.sources(), item, "/spec/sourceRef")
+            .expect("only resolved items are followed");
+        let target = context.target_cluster(item, &mut findings);
+        for finding in findings {
+            self.report(finding);
+        }
+        if let Some(target) = &target {
+            self.reach(target);
+        }
+        let document = item.object.document;
+        let (Some(branch), Some(target)) = (source.branch, target) else {
+            return;
+        };
+        let raw_path = document.str_at("/spec/path").unwrap_or("./");
+        let known_branch = branch == context.main_branch()
+            || context
+                .fleet
+                .environments
+                .values()
+                .any(|env| env.branch == branch);
+        let Some(branch) = context.branch_key(&branch) else {
+            if !known_branch {
+                self.report(
+                    Diagnostic::error(
+                        "missing-path",
+                        format!(
+                            "{}: its source tracks branch {branch}, which the fleet does not have",
+                            item.object.describe()
+                        ),
+                    )
+                    .at(document.location("/spec/sourceRef/name")),
+                );
+            }
+            return;
+        };
+        let Some(path) = normalize("", raw_path.trim_start_matches("./")) else {
+            self.report(
+                Diagnostic::error(
+                    "missing-path",
+                    format!(
+                        "{}: path {raw_path} leaves the repository root",
+                        item.object.describe()
+                    ),
+                )
+                .at(document.location("/spec/path")),
+            );
+            return;
+        };
+        let path = path.trim_end_matches('/').to_owned();
+        let Some(build) = self.build(branch, &path, true) else {
+            self.report(
+                Diagnostic::error(
+                    "missing-path",
+                    format!(
+                        "{}: path {raw_path} does not exist on branch {branch}",
+                        item.object.describe()
+                    ),
+                )
+                .at(document.location("/spec/path"))
+                .with_hint("Flux fails this Kustomization with \"kustomization path not found\""),
+            );
+            return;
+        };
+        self.visit(branch, &build.files);
+        let target_namespace = document.str_at("/spec/targetNamespace");
+        let via: Arc<str> = format!(
+            "{}/{}",
+            item.object.namespace.as_deref().unwrap_or_default(),
+            item.object.name
+        )
+        .into();
+        let via_cluster: Arc<str> = item.cluster.as_str().into();
+        self.apply(&target, &build, target_namespace, &via, &via_cluster);
+    }
+}
+
+impl Merged<'_, '_> {
+    pub(super) fn check_helm_release(&mut self, item: &Pending<'_>, out: &mut Vec<Diagnostic>) {
+        let context = self.context;
+        context.check_lockdown(
+            item,
+            &["/spec/chart/spec/sourceRef", "/spec/chartRef"],
+            "/spec/targetNamespace",
+            out,
+        );
+        let document = item.object.document;
+        let pointer = if document.value.pointer("/spec/chartRef").is_some() {
+            "/spec/chartRef"
+        } else {
+            "/spec/chart/spec/sourceRef"
+        };
+        let kind = document
+            .value
+            .pointer(&format!("{pointer}/kind"))
+            .and_then(Kept::as_str)
+            .unwrap_or("HelmRepository");
+        if kind != "HelmChart"
+            && context
+                .resolve_source(&self.sources, item, pointer)
+                .is_none()
+        {
+            out.push(context.missing_source(&self.sources, item, pointer, "HelmRepository"));
+        }
+        if document.str_at("/spec/kubeConfig/secretRef/name").is_some()
+            && let Some(target) = context.target_cluster(item, out)
+        {
+            self.simulation.clusters.entry(target).or_default();
+        }
+    }
+}
+
+impl<'a> Context<'a> {
     /// The branch of the fleet repo a GitRepository tracks, when it clones the fleet repo.
-    fn tracked_branch(&self, document: &Document<'_>) -> Option<String> {
+    pub(super) fn tracked_branch(&self, document: &Document<'_>) -> Option<String> {
         if document.kind() != Some("GitRepository") {
             return None;
         }
@@ -120,7 +237,12 @@ impl<'a> Walker<'a> {
     }
 
     /// The source a Flux object's reference at `pointer` names, if it reaches the same cluster.
-    pub(super) fn resolve_source(&self, item: &Pending<'a>, pointer: &str) -> Option<Source> {
+    pub(super) fn resolve_source(
+        &self,
+        sources: &BTreeMap<String, Sources>,
+        item: &Pending<'_>,
+        pointer: &str,
+    ) -> Option<Source> {
         let reference = item.object.document.value.pointer(pointer)?;
         let kind = reference
             .get("kind")
@@ -132,32 +254,31 @@ impl<'a> Walker<'a> {
             .and_then(Kept::as_str)
             .or(item.object.namespace.as_deref())
             .unwrap_or_default();
-        self.sources
+        sources
             .get(&item.cluster)?
             .get(&source_key(kind, namespace, name))
             .cloned()
     }
 
-    pub(super) fn report_missing_source(
-        &mut self,
-        item: &Pending<'a>,
+    /// The finding for a source reference at `pointer` that names nothing on the cluster.
+    pub(super) fn missing_source(
+        &self,
+        sources: &BTreeMap<String, Sources>,
+        item: &Pending<'_>,
         pointer: &str,
         default_kind: &str,
-    ) {
+    ) -> Diagnostic {
         let document = item.object.document;
         let Some(reference) = document.value.pointer(pointer) else {
-            self.simulation.diagnostics.push(
-                Diagnostic::error(
-                    "source-not-found",
-                    format!(
-                        "{} has no {}",
-                        item.object.describe(),
-                        pointer_name(pointer)
-                    ),
-                )
-                .at(document.location("/spec")),
-            );
-            return;
+            return Diagnostic::error(
+                "source-not-found",
+                format!(
+                    "{} has no {}",
+                    item.object.describe(),
+                    pointer_name(pointer)
+                ),
+            )
+            .at(document.location("/spec"));
         };
         let kind = reference
             .get("kind")
@@ -172,8 +293,7 @@ impl<'a> Walker<'a> {
             .and_then(Kept::as_str)
             .or(item.object.namespace.as_deref())
             .unwrap_or_default();
-        let known: Vec<String> = self
-            .sources
+        let known: Vec<String> = sources
             .get(&item.cluster)
             .into_iter()
             .flatten()
@@ -203,89 +323,15 @@ impl<'a> Walker<'a> {
                 known.join(", ")
             )),
         };
-        self.simulation.diagnostics.push(diagnostic);
-    }
-
-    /// Follows a Kustomization whose source resolved: checks its references, then applies what
-    /// its path builds to its target cluster.
-    pub(super) fn follow(&mut self, item: &Pending<'a>) {
-        self.check_kustomization_refs(item);
-        let document = item.object.document;
-        let source = self
-            .resolve_source(item, "/spec/sourceRef")
-            .expect("only resolved items are followed");
-        let target = self.target_cluster(item);
-        let (Some(branch), Some(target)) = (source.branch, target) else {
-            return;
-        };
-        let raw_path = document.str_at("/spec/path").unwrap_or("./");
-        let known_branch = branch == self.main_branch()
-            || self
-                .fleet
-                .environments
-                .values()
-                .any(|env| env.branch == branch);
-        if !self.rendered.branches.trees.contains_key(&branch) {
-            if !known_branch {
-                self.simulation.diagnostics.push(
-                    Diagnostic::error(
-                        "missing-path",
-                        format!(
-                            "{}: its source tracks branch {branch}, which the fleet does not have",
-                            item.object.describe()
-                        ),
-                    )
-                    .at(document.location("/spec/sourceRef/name")),
-                );
-            }
-            return;
-        }
-        let Some(path) = normalize("", raw_path.trim_start_matches("./")) else {
-            self.simulation.diagnostics.push(
-                Diagnostic::error(
-                    "missing-path",
-                    format!(
-                        "{}: path {raw_path} leaves the repository root",
-                        item.object.describe()
-                    ),
-                )
-                .at(document.location("/spec/path")),
-            );
-            return;
-        };
-        let path = path.trim_end_matches('/').to_owned();
-        let Some(build) = self.build(&branch, &path, true) else {
-            self.simulation.diagnostics.push(
-                Diagnostic::error(
-                    "missing-path",
-                    format!(
-                        "{}: path {raw_path} does not exist on branch {branch}",
-                        item.object.describe()
-                    ),
-                )
-                .at(document.location("/spec/path"))
-                .with_hint("Flux fails this Kustomization with \"kustomization path not found\""),
-            );
-            return;
-        };
-        if let Some(branch) = self.branch_key(&branch) {
-            for file in &build.files {
-                self.simulation.visited.insert((branch, *file));
-            }
-        }
-        let target_namespace = document.str_at("/spec/targetNamespace");
-        let via: Arc<str> = format!(
-            "{}/{}",
-            item.object.namespace.as_deref().unwrap_or_default(),
-            item.object.name
-        )
-        .into();
-        let via_cluster: Arc<str> = item.cluster.as_str().into();
-        self.apply(&target, &build, target_namespace, &via, &via_cluster);
+        diagnostic
     }
 
     /// The cluster a Flux object applies to: the one its kubeConfig Secret is for, or its own.
-    fn target_cluster(&mut self, item: &Pending<'a>) -> Option<String> {
+    pub(super) fn target_cluster(
+        &self,
+        item: &Pending<'_>,
+        out: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
         let document = item.object.document;
         let Some(secret) = document.str_at("/spec/kubeConfig/secretRef/name") else {
             return Some(item.cluster.clone());
@@ -296,7 +342,7 @@ impl<'a> Walker<'a> {
             namespace.to_string(),
             secret.to_owned(),
         )) {
-            self.simulation.diagnostics.push(
+            out.push(
                 Diagnostic::error(
                     "kubeconfig-secret",
                     format!("{}: kubeConfig Secret {namespace}/{secret} on cluster {} is not one the fleet provides", item.object.describe(), item.cluster),
@@ -308,24 +354,26 @@ impl<'a> Walker<'a> {
         let cluster = secret
             .strip_suffix("-kubeconfig")
             .filter(|name| self.fleet.clusters.contains_key(*name))?;
-        self.simulation
-            .clusters
-            .entry(cluster.to_owned())
-            .or_default();
         Some(cluster.to_owned())
     }
 
     /// Tenant lockdown and cross-namespace references of a Kustomization.
-    pub(super) fn check_kustomization_refs(&mut self, item: &Pending<'a>) {
-        self.check_lockdown(item, &["/spec/sourceRef"], "/spec/targetNamespace");
+    pub(super) fn check_kustomization_refs(&self, item: &Pending<'_>, out: &mut Vec<Diagnostic>) {
+        self.check_lockdown(item, &["/spec/sourceRef"], "/spec/targetNamespace", out);
     }
 
-    fn check_lockdown(&mut self, item: &Pending<'a>, references: &[&str], target_namespace: &str) {
+    pub(super) fn check_lockdown(
+        &self,
+        item: &Pending<'_>,
+        references: &[&str],
+        target_namespace: &str,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let document = item.object.document;
         let namespace = item.object.namespace.clone().unwrap_or_default();
         let tenant = self.is_tenant_namespace(&namespace);
         if tenant && document.str_at("/spec/serviceAccountName").is_none() {
-            self.simulation.diagnostics.push(
+            out.push(
                 Diagnostic::error("tenant-service-account", format!("{} is in tenant namespace {namespace} but sets no serviceAccountName", item.object.describe()))
                     .at(document.location("/spec"))
                     .with_hint("without it Flux applies the tenant's manifests with its own cluster-wide rights; set the tenant's service account"),
@@ -368,7 +416,7 @@ impl<'a> Walker<'a> {
         for (pointer, other) in outside {
             let location = document.location(&pointer);
             if tenant {
-                self.simulation.diagnostics.push(
+                out.push(
                     Diagnostic::error(
                         "tenant-lockdown",
                         format!(
@@ -384,37 +432,12 @@ impl<'a> Walker<'a> {
             } else if !self.fleet.validation.cross_namespace_refs
                 && !pointer.ends_with("targetNamespace")
             {
-                self.simulation.diagnostics.push(
+                out.push(
                     Diagnostic::error("cross-namespace-ref", format!("{} in namespace {namespace} references namespace {other}", item.object.describe()))
                         .at(location)
                         .with_hint("Flux with --no-cross-namespace-refs rejects this; set `validation.crossNamespaceRefs: true` in fleet/fleet.yaml if the fleet's Flux allows it"),
                 );
             }
-        }
-    }
-
-    pub(super) fn check_helm_release(&mut self, item: &Pending<'a>) {
-        self.check_lockdown(
-            item,
-            &["/spec/chart/spec/sourceRef", "/spec/chartRef"],
-            "/spec/targetNamespace",
-        );
-        let document = item.object.document;
-        let pointer = if document.value.pointer("/spec/chartRef").is_some() {
-            "/spec/chartRef"
-        } else {
-            "/spec/chart/spec/sourceRef"
-        };
-        let kind = document
-            .value
-            .pointer(&format!("{pointer}/kind"))
-            .and_then(Kept::as_str)
-            .unwrap_or("HelmRepository");
-        if kind != "HelmChart" && self.resolve_source(item, pointer).is_none() {
-            self.report_missing_source(item, pointer, "HelmRepository");
-        }
-        if document.str_at("/spec/kubeConfig/secretRef/name").is_some() {
-            let _ = self.target_cluster(item);
         }
     }
 }

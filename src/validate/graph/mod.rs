@@ -15,20 +15,18 @@ mod build;
 mod checks;
 mod follow;
 mod paths;
+mod walk;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::document::{ByFile, Document};
 use super::schema::Schemas;
 use super::secrets;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::model::Fleet;
 use crate::render::Rendered;
-use build::Build;
 
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
 const FLUX_SOURCE: &str = "source.toolkit.fluxcd.io";
@@ -87,7 +85,7 @@ pub struct Applied<'a> {
 
 /// A Flux source on a cluster, and the branch of the fleet repo it tracks when it is the
 /// fleet repo (other repositories are outside the rendered trees).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Source {
     branch: Option<String>,
 }
@@ -115,16 +113,16 @@ pub fn check(
     diagnostics
 }
 
-/// Follows the Flux objects from every cluster's bootstrap path.
+/// Follows the Flux objects from every cluster's bootstrap path: each cluster's Flux in a walk
+/// of its own, in parallel, merged as if one walk had followed them all.
 pub fn simulate<'a>(
     fleet: &'a Fleet,
     rendered: &'a Rendered,
     documents: &'a [Document<'a>],
     schemas: &'a Schemas,
 ) -> Simulation<'a> {
-    let mut walker = Walker::new(fleet, rendered, documents, schemas);
-    walker.run();
-    walker.finish()
+    let context = Context::new(fleet, rendered, documents, schemas);
+    walk::parallel(&context)
 }
 
 /// A Flux Kustomization (or HelmRelease) on a cluster, waiting to be followed.
@@ -132,12 +130,16 @@ pub fn simulate<'a>(
 struct Pending<'a> {
     cluster: String,
     object: Placed<'a>,
+    /// Where the item stands in the queue of one walk over every cluster: see [`walk::Step`].
+    key: walk::Step,
 }
 
-/// Branch, directory, and whether kustomize-controller would generate a kustomization there.
-type BuildKey<'a> = (&'a str, &'a str, bool);
+/// The Flux sources on one cluster, by `(name, kind, namespace)`.
+type Sources = BTreeMap<(String, String, String), Source>;
 
-struct Walker<'a> {
+/// What every walk reads and none changes: the fleet, its rendered trees and what is derived
+/// from them once.
+struct Context<'a> {
     fleet: &'a Fleet,
     rendered: &'a Rendered,
     schemas: &'a Schemas,
@@ -145,19 +147,11 @@ struct Walker<'a> {
     /// Per branch, every directory that holds a file at any depth, with its kustomization
     /// file if it has one: the walk asks both of every directory it passes.
     directories: HashMap<&'a str, HashMap<&'a str, Option<&'a str>>>,
-    builds: RefCell<HashMap<BuildKey<'a>, Rc<Build<'a>>>>,
-    /// Findings of kustomize builds, which run memoised behind shared references.
-    build_findings: RefCell<Vec<Diagnostic>>,
     tenant_namespaces: BTreeSet<String>,
     kubeconfigs: BTreeSet<(String, String, String)>,
-    sources: BTreeMap<String, BTreeMap<(String, String, String), Source>>,
-    followed: BTreeSet<(String, String, String)>,
-    pending: Vec<Pending<'a>>,
-    helm_releases: Vec<Pending<'a>>,
-    simulation: Simulation<'a>,
 }
 
-impl<'a> Walker<'a> {
+impl<'a> Context<'a> {
     fn new(
         fleet: &'a Fleet,
         rendered: &'a Rendered,
@@ -188,15 +182,8 @@ impl<'a> Walker<'a> {
             schemas,
             files: ByFile::new(documents),
             directories,
-            builds: RefCell::new(HashMap::new()),
-            build_findings: RefCell::new(Vec::new()),
             tenant_namespaces,
             kubeconfigs,
-            sources: BTreeMap::new(),
-            followed: BTreeSet::new(),
-            pending: Vec::new(),
-            helm_releases: Vec::new(),
-            simulation: Simulation::default(),
         }
     }
 
@@ -210,84 +197,17 @@ impl<'a> Walker<'a> {
             .map(|(key, _)| key.as_str())
     }
 
-    fn main_branch(&self) -> &str {
-        &self.fleet.repo.main_branch
+    fn main_branch(&self) -> &'a str {
+        let fleet: &'a Fleet = self.fleet;
+        &fleet.repo.main_branch
     }
 
-    fn run(&mut self) {
-        let main = self.main_branch().to_owned();
-        for cluster in self
-            .fleet
+    /// Whether Flux runs on `cluster` itself, so that it reconciles the Kustomizations there.
+    fn runs_flux(&self, cluster: &str) -> bool {
+        self.fleet
             .clusters
-            .values()
-            .filter(|cluster| !cluster.is_remote())
-        {
-            let name = cluster.name.clone();
-            self.simulation.clusters.entry(name.clone()).or_default();
-            self.sources.entry(name.clone()).or_default().insert(
-                source_key("GitRepository", BOOTSTRAP, BOOTSTRAP),
-                Source {
-                    branch: Some(main.clone()),
-                },
-            );
-            self.followed
-                .insert((name.clone(), BOOTSTRAP.to_owned(), BOOTSTRAP.to_owned()));
-            let path = format!("clusters/{name}");
-            if !self.rendered.branches.trees.contains_key(&main) {
-                continue;
-            }
-            let via: Arc<str> = format!("{BOOTSTRAP}/{BOOTSTRAP}").into();
-            match self.build(&main, &path, true) {
-                Some(build) => {
-                    let branch = self.branch_key(&main);
-                    for file in &build.files {
-                        self.simulation.visited.extend(branch.map(|branch| (branch, *file)));
-                    }
-                    self.apply(&name, &build, None, &via, &name.as_str().into());
-                }
-                None => self.simulation.diagnostics.push(
-                    Diagnostic::error("missing-path", format!("cluster {name} has no bootstrap path {path} on branch {main}"))
-                        .at_file(&cluster.file)
-                        .with_hint("`flux bootstrap --path` points there; a blueprint must render the cluster's entry point"),
-                ),
-            }
-        }
-        // Sources may arrive after the Kustomizations that use them, so follow what resolves
-        // until nothing more does; what is left names a source that never reaches the cluster.
-        loop {
-            let pending = std::mem::take(&mut self.pending);
-            let before = pending.len();
-            let mut waiting = Vec::new();
-            for item in pending {
-                if self.resolve_source(&item, "/spec/sourceRef").is_some() {
-                    self.follow(&item);
-                } else {
-                    waiting.push(item);
-                }
-            }
-            let progressed = waiting.len() < before || !self.pending.is_empty();
-            self.pending.extend(waiting);
-            if !progressed {
-                break;
-            }
-        }
-        for item in std::mem::take(&mut self.pending) {
-            self.report_missing_source(&item, "/spec/sourceRef", "GitRepository");
-            self.check_kustomization_refs(&item);
-        }
-        for item in std::mem::take(&mut self.helm_releases) {
-            self.check_helm_release(&item);
-        }
-        self.check_dependencies();
-        self.check_duplicates();
-    }
-
-    fn finish(mut self) -> Simulation<'a> {
-        let findings = std::mem::take(&mut *self.build_findings.borrow_mut());
-        self.simulation
-            .diagnostics
-            .extend(findings.into_iter().collect());
-        self.simulation
+            .get(cluster)
+            .is_some_and(|cluster| !cluster.is_remote())
     }
 
     fn namespaced(&self, object: &Placed<'_>) -> Option<bool> {
@@ -298,3 +218,11 @@ impl<'a> Walker<'a> {
 fn source_key(kind: &str, namespace: &str, name: &str) -> (String, String, String) {
     (name.to_owned(), kind.to_owned(), namespace.to_owned())
 }
+
+/// The source `flux bootstrap` creates on every cluster with its own Flux.
+fn bootstrap_source() -> (String, String, String) {
+    source_key("GitRepository", BOOTSTRAP, BOOTSTRAP)
+}
+
+#[cfg(test)]
+mod tests;
