@@ -154,6 +154,18 @@ impl Kept {
         }
     }
 
+    /// The items of the list at `name` in a mapping; none when there is no list there.
+    pub fn list(&self, name: &str) -> &[Kept] {
+        self.get(name).and_then(Kept::as_array).unwrap_or_default()
+    }
+
+    /// The items of the list at a JSON pointer; none when there is no list there.
+    pub fn list_at(&self, pointer: &str) -> &[Kept] {
+        self.pointer(pointer)
+            .and_then(Kept::as_array)
+            .unwrap_or_default()
+    }
+
     /// The entries of a mapping, sorted by key.
     pub fn as_object(&self) -> Option<&[(Key, Kept)]> {
         match self {
@@ -257,6 +269,21 @@ mod tests {
             Some("Kustomization")
         );
         assert_eq!(kept.get("nope"), None);
+    }
+
+    #[test]
+    fn lists_are_empty_where_there_is_no_list() {
+        let kept = Kept::from(&sample());
+        let names: Vec<_> = kept
+            .list_at("/spec/dependsOn")
+            .iter()
+            .map(|item| item.get("name").and_then(Kept::as_str))
+            .collect();
+        assert_eq!(names, [Some("infra"), Some("tenants")]);
+        assert!(kept.list_at("/spec/path").is_empty());
+        assert!(kept.list_at("/spec/missing").is_empty());
+        assert_eq!(kept.get("spec").unwrap().list("dependsOn").len(), 2);
+        assert!(kept.list("kind").is_empty());
     }
 
     #[test]

@@ -534,14 +534,7 @@ fn push_list(
     purpose: &str,
     found: &mut Vec<(String, String)>,
 ) {
-    for (index, entry) in document
-        .value
-        .pointer(pointer)
-        .and_then(Kept::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (index, entry) in document.value.list_at(pointer).iter().enumerate() {
         if entry.get("kind").and_then(Kept::as_str) == Some("Secret") {
             found.push((format!("{pointer}/{index}/name"), purpose.to_owned()));
         }

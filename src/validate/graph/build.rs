@@ -164,12 +164,7 @@ impl<'a> Walk<'_, 'a> {
         let mut diagnostics = Vec::new();
         let mut origins = Origins::default();
         for field in ["resources", "bases", "components"] {
-            let entries = kustomization
-                .value
-                .get(field)
-                .and_then(Kept::as_array)
-                .unwrap_or_default();
-            for (index, entry) in entries.iter().enumerate() {
+            for (index, entry) in kustomization.value.list(field).iter().enumerate() {
                 let Some(entry) = entry.as_str() else {
                     continue;
                 };
@@ -237,10 +232,8 @@ impl<'a> Walk<'_, 'a> {
         // Patches are part of the build too: a listed patch file must exist.
         let patch_files = kustomization
             .value
-            .get("patches")
-            .and_then(Kept::as_array)
-            .into_iter()
-            .flatten()
+            .list("patches")
+            .iter()
             .enumerate()
             .filter_map(|(index, patch)| {
                 patch
@@ -251,10 +244,8 @@ impl<'a> Walk<'_, 'a> {
             .chain(
                 kustomization
                     .value
-                    .get("patchesStrategicMerge")
-                    .and_then(Kept::as_array)
-                    .into_iter()
-                    .flatten()
+                    .list("patchesStrategicMerge")
+                    .iter()
                     .enumerate()
                     .filter_map(|(index, patch)| {
                         patch

@@ -135,14 +135,7 @@ fn dependency_findings<'a>(
     }
     for (key, entry) in &objects {
         let document = entry.object.document;
-        for (index, dependency) in document
-            .value
-            .pointer("/spec/dependsOn")
-            .and_then(Kept::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (index, dependency) in document.value.list_at("/spec/dependsOn").iter().enumerate() {
             let Some(name) = dependency.get("name").and_then(Kept::as_str) else {
                 continue;
             };

@@ -390,14 +390,7 @@ impl<'a> Context<'a> {
                 outside.push((format!("{pointer}/namespace"), other.to_owned()));
             }
         }
-        for (index, dependency) in document
-            .value
-            .pointer("/spec/dependsOn")
-            .and_then(Kept::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (index, dependency) in document.value.list_at("/spec/dependsOn").iter().enumerate() {
             if let Some(other) = dependency.get("namespace").and_then(Kept::as_str)
                 && other != namespace
             {
