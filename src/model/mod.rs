@@ -10,7 +10,7 @@ pub mod names;
 pub mod policy;
 pub mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
@@ -145,11 +145,15 @@ impl Fleet {
             .map(|(name, values)| (&self.clusters[name], values))
     }
 
-    /// Names of the clusters whose Flux `driver` drives, itself excluded.
-    pub fn remotes_of<'a>(&'a self, driver: &'a str) -> impl Iterator<Item = &'a Cluster> + 'a {
-        self.clusters
-            .values()
-            .filter(move |cluster| cluster.is_remote() && cluster.driver() == driver)
+    /// The clusters each cluster's Flux drives, itself excluded, in name order. One pass over
+    /// the clusters for callers that ask of every cluster: a scan per question made planning
+    /// quadratic in the clusters.
+    pub fn remotes_by_driver(&self) -> HashMap<&str, Vec<&Cluster>> {
+        let mut remotes: HashMap<&str, Vec<&Cluster>> = HashMap::new();
+        for cluster in self.clusters.values().filter(|cluster| cluster.is_remote()) {
+            remotes.entry(cluster.driver()).or_default().push(cluster);
+        }
+        remotes
     }
 }
 

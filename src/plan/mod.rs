@@ -228,12 +228,19 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         interval: fleet.repo.interval.clone(),
         cross_namespace_refs: fleet.validation.cross_namespace_refs,
     });
+    let remotes = fleet.remotes_by_driver();
+    let remotes_of = |driver: &str| remotes.get(driver).map_or(&[][..], Vec::as_slice);
     let mut units = Vec::new();
     let main = fleet.repo.main_branch.clone();
     for cluster in fleet.clusters.values() {
         let context = Context {
             fleet: fleet_context.clone(),
-            cluster: Arc::new(cluster_context(fleet, cluster, &cluster.values)),
+            cluster: Arc::new(cluster_context(
+                fleet,
+                cluster,
+                &cluster.values,
+                remotes_of(&cluster.name),
+            )),
             env: None,
             tenant: None,
             app: None,
@@ -254,7 +261,12 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
         for (cluster, values) in fleet.env_clusters(env) {
             let context = Context {
                 fleet: fleet_context.clone(),
-                cluster: Arc::new(cluster_context(fleet, cluster, values)),
+                cluster: Arc::new(cluster_context(
+                    fleet,
+                    cluster,
+                    values,
+                    remotes_of(&cluster.name),
+                )),
                 env: Some(env_context.clone()),
                 tenant: None,
                 app: None,
@@ -275,8 +287,9 @@ pub fn plan(fleet: &Fleet, selected: &[String]) -> Plan {
             for (tenant_name, membership) in &env.tenants {
                 let tenant = &fleet.tenants[tenant_name];
                 let on_cluster = membership.clusters.contains(&cluster.name);
-                let remotes: Vec<&Cluster> = fleet
-                    .remotes_of(&cluster.name)
+                let remotes: Vec<&Cluster> = remotes_of(&cluster.name)
+                    .iter()
+                    .copied()
                     .filter(|remote| {
                         membership.clusters.contains(&remote.name)
                             && env.clusters.contains_key(&remote.name)
@@ -367,7 +380,13 @@ fn environment_context(env: &Environment) -> EnvironmentContext {
     }
 }
 
-fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> ClusterContext {
+/// The context of `cluster` with `values`; `remotes` are the clusters its Flux drives.
+fn cluster_context(
+    fleet: &Fleet,
+    cluster: &Cluster,
+    values: &Values,
+    remotes: &[&Cluster],
+) -> ClusterContext {
     let rendered = fleet
         .keys
         .names()
@@ -393,10 +412,7 @@ fn cluster_context(fleet: &Fleet, cluster: &Cluster, values: &Values) -> Cluster
         capi: cluster.is_capi(),
         manager: cluster.manager.clone(),
         driver: cluster.driver().to_owned(),
-        remotes: fleet
-            .remotes_of(&cluster.name)
-            .map(|remote| remote.name.clone())
-            .collect(),
+        remotes: remotes.iter().map(|remote| remote.name.clone()).collect(),
         environments: fleet
             .environments
             .values()
