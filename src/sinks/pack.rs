@@ -5,7 +5,7 @@
 //! are gathered in memory instead (libgit2's in-memory backend, on a repository handle of
 //! their own so that no later write of the caller's can land there and be lost), and written
 //! out as a pack whenever enough have gathered, and at the end. A ref only ever moves after
-//! [`Packer::finish`], so a run that stops midway leaves at most an unused pack.
+//! [`with_pack`] has returned, so a run that stops midway leaves at most an unused pack.
 
 use std::collections::HashSet;
 use std::io::Write;
