@@ -426,6 +426,37 @@ fn add_qa_with_shop(root: &Path) {
     .unwrap();
 }
 
+/// A private tenant only on a cluster without Flux that os-edge's Flux drives still has its
+/// source on os-edge: os-edge's manager hands over its Secret for that environment too.
+#[test]
+fn a_private_tenant_only_on_a_cluster_os_edge_drives_gets_its_secret_from_the_manager() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    make_shop_private(root);
+    fs::write(
+        root.join("fleet/clusters/edge-small.env"),
+        "PROVIDER=existing\nFLUX=remote\nMANAGED_BY=os-edge\nPOD_CIDR=10.90.0.0/16\nSERVICE_CIDR=10.91.0.0/16\n",
+    )
+    .unwrap();
+    let qa = root.join("environments/qa");
+    fs::create_dir_all(qa.join("clusters")).unwrap();
+    fs::create_dir_all(qa.join("tenants")).unwrap();
+    fs::write(qa.join("environment.yaml"), "branch: qa\n").unwrap();
+    fs::write(qa.join("clusters/os-edge.env"), "").unwrap();
+    fs::write(qa.join("clusters/edge-small.env"), "").unwrap();
+    fs::write(qa.join("tenants/shop.yaml"), "clusters: [edge-small]\n").unwrap();
+    let (ok, stderr) = check(root);
+    assert!(ok, "{stderr}");
+
+    let secrets = needed(root);
+    let source = find(&secrets, "mgmt", "os-edge", "os-edge-flux-system");
+    assert!(
+        source.purpose.contains("in dev-shop, qa-shop on os-edge"),
+        "{}",
+        source.purpose
+    );
+}
+
 /// The Secrets that reach os-edge through the manager's hand-over of its environments and
 /// tenants: `namespace/name` with their data.
 fn handed_over(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {

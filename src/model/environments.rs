@@ -301,7 +301,7 @@ impl Builder<'_> {
                             self.diagnostics.push(diagnostic);
                         }
                     }
-                    listed.clone()
+                    listed.iter().cloned().collect()
                 }
             };
             memberships.insert(

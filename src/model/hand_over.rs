@@ -89,6 +89,11 @@ impl Fleet {
         if !cluster.is_capi() || cluster.is_remote() || cluster.manager.is_none() {
             return Vec::new();
         }
+        let driven: Vec<&Cluster> = self
+            .clusters
+            .values()
+            .filter(|other| other.is_remote() && other.driver() == cluster.name)
+            .collect();
         let mut found = Vec::new();
         for env in self
             .environments
@@ -102,13 +107,12 @@ impl Fleet {
                 let Some(secret) = &tenant.secret_ref else {
                     continue;
                 };
-                let sourced_here = membership.clusters.iter().any(|member| {
-                    *member == cluster.name
-                        || (env.clusters.contains_key(member)
-                            && self.clusters.get(member).is_some_and(|member| {
-                                member.is_remote() && member.driver() == cluster.name
-                            }))
-                });
+                // The tenant's members this cluster drives: its own, or one of its remotes.
+                let sourced_here = membership.clusters.contains(&cluster.name)
+                    || driven.iter().any(|remote| {
+                        env.clusters.contains_key(&remote.name)
+                            && membership.clusters.contains(&remote.name)
+                    });
                 if sourced_here {
                     found.push(TenantHandOver {
                         env,

@@ -121,7 +121,9 @@ pub struct TenantMembership {
     pub file: PathBuf,
     pub branch: String,
     pub apps: Vec<String>,
-    pub clusters: Vec<String>,
+    /// The clusters of the environment the tenant is on: asked of every cluster and tenant,
+    /// so a set, not a list to scan.
+    pub clusters: BTreeSet<String>,
 }
 
 impl Fleet {
