@@ -150,6 +150,20 @@ fn the_first_commit_creates_every_branch() {
     assert_eq!(dev.summary(), Ok(Some("Render environment dev: a")));
 }
 
+/// `git fsck --strict` finds nothing wrong in the repository at `dir`.
+fn assert_fsck_passes(dir: &std::path::Path) {
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict", "--no-dangling"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+}
+
 /// A commit run stores its objects as one pack, not a file each, and Git reads it whole.
 #[test]
 fn a_commit_run_writes_one_pack_that_git_accepts() {
@@ -167,16 +181,7 @@ fn a_commit_run_writes_one_pack_that_git_accepts() {
         .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("pack".as_ref()))
         .count();
     assert_eq!(packs, 1);
-    let fsck = std::process::Command::new("git")
-        .args(["fsck", "--strict", "--no-dangling"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck_passes(dir.path());
     // A second run with a change adds one more pack, readable together with the first.
     git::commit(
         &repo,
@@ -184,16 +189,7 @@ fn a_commit_run_writes_one_pack_that_git_accepts() {
         &options(),
     )
     .unwrap();
-    let fsck = std::process::Command::new("git")
-        .args(["fsck", "--strict", "--no-dangling"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck_passes(dir.path());
 }
 
 #[test]

@@ -11,7 +11,10 @@ use crate::diagnostic::Diagnostics;
 use crate::model::Fleet;
 use crate::pipeline::{Compiled, compile};
 use crate::render::Rendered;
-use crate::validate::{document, load_schemas};
+use crate::tree::Tree;
+use crate::validate::document::{self, Document};
+use crate::validate::load_schemas;
+use crate::validate::schema::Schemas;
 
 fn compiled(root: &Path) -> Compiled {
     compile(root, &[]).unwrap_or_else(|error| panic!("{} compiles: {error}", root.display()))
@@ -53,12 +56,32 @@ fn joined(context: &Context<'_>) -> Vec<BTreeSet<String>> {
     walk::join(&walks)
 }
 
-/// Walks `rendered` in parallel and in one walk, asserts that both agree, and returns the
-/// findings and the groups of clusters walked together.
-fn walk_both_ways(fleet: &Fleet, rendered: &Rendered) -> (Diagnostics, Vec<BTreeSet<String>>) {
+/// The main branch's rendered tree, to plant files in.
+fn main_tree(compiled: &mut Compiled) -> &mut Tree {
+    let main = compiled.fleet.repo.main_branch.clone();
+    compiled
+        .rendered
+        .branches
+        .trees
+        .get_mut(&main)
+        .expect("the main branch is rendered")
+}
+
+/// What a walk's context is made of: the fleet's schemas and the rendered documents.
+fn schemas_and_documents<'r>(
+    fleet: &Fleet,
+    rendered: &'r Rendered,
+) -> (Schemas, Vec<Document<'r>>) {
     let (schemas, _) = load_schemas(fleet, Some(rendered)).expect("schemas load");
     let (documents, syntax) = document::parse_branches(&rendered.branches);
     assert!(syntax.is_empty(), "{syntax:?}");
+    (schemas, documents)
+}
+
+/// Walks `rendered` in parallel and in one walk, asserts that both agree, and returns the
+/// findings and the groups of clusters walked together.
+fn walk_both_ways(fleet: &Fleet, rendered: &Rendered) -> (Diagnostics, Vec<BTreeSet<String>>) {
+    let (schemas, documents) = schemas_and_documents(fleet, rendered);
     let context = Context::new(fleet, rendered, &documents, &schemas);
     let parallel = walk::parallel(&context);
     let joint = walk::joint(&context);
@@ -88,13 +111,7 @@ fn a_cluster_whose_flux_its_manager_installs_stands_alone_when_it_gets_only_flux
 fn a_cluster_given_a_kustomization_by_its_manager_is_walked_with_the_manager() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capi-fleet");
     let mut compiled = compiled(&root);
-    let main = compiled.fleet.repo.main_branch.clone();
-    let tree = compiled
-        .rendered
-        .branches
-        .trees
-        .get_mut(&main)
-        .expect("the main branch is rendered");
+    let tree = main_tree(&mut compiled);
     // The manager applies this folder to os-edge before its Flux runs; its own Flux never does.
     let list = "clusters/os-edge/flux-system/environments/kustomization.yaml";
     let text = String::from_utf8(tree.get(list).expect("the fixture has it").to_vec()).unwrap();
@@ -112,8 +129,7 @@ fn a_cluster_given_a_kustomization_by_its_manager_is_walked_with_the_manager() {
         "handed-over/config.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: handed-over\n  namespace: default\ndata:\n  key: value\n",
     );
-    let (schemas, _) = load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, _) = document::parse_branches(&compiled.rendered.branches);
+    let (schemas, documents) = schemas_and_documents(&compiled.fleet, &compiled.rendered);
     let context = Context::new(&compiled.fleet, &compiled.rendered, &documents, &schemas);
     assert_eq!(
         joined(&context),
@@ -136,12 +152,7 @@ fn a_cluster_given_a_kustomization_by_its_manager_is_walked_with_the_manager() {
 fn a_finding_in_a_directory_two_clusters_build_is_reported_once() {
     let mut compiled = compiled(Path::new(env!("CARGO_MANIFEST_DIR")));
     let main = compiled.fleet.repo.main_branch.clone();
-    let tree = compiled
-        .rendered
-        .branches
-        .trees
-        .get_mut(&main)
-        .expect("the main branch is rendered");
+    let tree = main_tree(&mut compiled);
     for cluster in ["k3d-america", "k3d-emea"] {
         tree.insert(
             format!("clusters/{cluster}/shared.yaml"),
@@ -165,8 +176,7 @@ fn a_finding_in_a_directory_two_clusters_build_is_reported_once() {
     assert_eq!(missing.len(), 1, "{diagnostics}");
 
     // Both clusters' walks build the directory: the finding is made twice and kept once.
-    let (schemas, _) = load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, _) = document::parse_branches(&compiled.rendered.branches);
+    let (schemas, documents) = schemas_and_documents(&compiled.fleet, &compiled.rendered);
     let context = Context::new(&compiled.fleet, &compiled.rendered, &documents, &schemas);
     for cluster in ["k3d-america", "k3d-emea"] {
         let walked = Walk::new(&context, BTreeSet::from([cluster.to_owned()])).run();
@@ -180,13 +190,7 @@ fn a_finding_in_a_directory_two_clusters_build_is_reported_once() {
 #[test]
 fn directories_that_include_each_other_build_as_in_one_walk() {
     let mut compiled = compiled(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let main = compiled.fleet.repo.main_branch.clone();
-    let tree = compiled
-        .rendered
-        .branches
-        .trees
-        .get_mut(&main)
-        .expect("the main branch is rendered");
+    let tree = main_tree(&mut compiled);
     // Which of the two a build takes in depends on which one the walk met first.
     for (cluster, dir, other) in [("k3d-america", "a", "b"), ("k3d-emea", "b", "a")] {
         tree.insert(
