@@ -36,6 +36,11 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 
 /// An exclusive lock on `dir`, held until the returned file is dropped (or the process dies).
 /// A second writer fails at once instead of interleaving its swaps with the first one's.
+/// Whether `dir` has the lock file of an earlier run (which [`lock_dir`] leaves in place).
+pub fn has_lock_file(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(LOCK_FILE)).is_ok_and(|metadata| metadata.is_file())
+}
+
 pub fn lock_dir(dir: &Path) -> Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(LOCK_FILE);

@@ -93,6 +93,34 @@ impl Unchecked {
         Ok((compiled, diagnostics))
     }
 
+    /// The fleet that was rendered.
+    pub fn fleet(&self) -> &Fleet {
+        &self.0.fleet
+    }
+
+    /// [`Unchecked::gate`], running `alongside` on the rendered trees meanwhile, on another
+    /// thread: work that reads them, or prepares to write them, without writing (the rendered
+    /// tree reaches nothing before the gate has passed).
+    pub fn gate_alongside<R: Send>(
+        self,
+        settings: &validate::Settings,
+        progress: &dyn Progress,
+        alongside: impl FnOnce(&Rendered) -> R + Send,
+    ) -> (Result<(Compiled, Diagnostics)>, R) {
+        let compiled = self.0;
+        let (validated, other) = rayon::join(
+            || validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress),
+            || alongside(&compiled.rendered),
+        );
+        let gated = validated.and_then(|diagnostics| {
+            if diagnostics.has_errors() {
+                return Err(Error::Invalid(diagnostics));
+            }
+            Ok((compiled, diagnostics))
+        });
+        (gated, other)
+    }
+
     /// [`Unchecked::validate`] as a gate: every finding as [`Error::Invalid`] when one is an
     /// error, the warnings otherwise.
     pub fn gate(

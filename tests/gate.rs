@@ -149,6 +149,56 @@ fn every_sink_refuses_every_planted_defect() {
     }
 }
 
+/// A render into an output fleetgen wrote before works out its changes while validation runs;
+/// a refused render still writes nothing there, and says what validation found, not what the
+/// planned write would have refused.
+#[test]
+fn a_refused_render_into_an_earlier_output_leaves_it_as_it_was() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    assert_eq!(run(root, &["render"]).0, 0);
+    // The planted defect changes this file, so the write would refuse its hand edit.
+    let edited = root.join("out/main/infra/k3d-america/nginx/release.yaml");
+    let text = fs::read_to_string(&edited).unwrap();
+    fs::write(&edited, format!("{text}# edited by hand\n")).unwrap();
+    fs::write(root.join("out/main/notes.md"), "mine\n").unwrap();
+    let (_, plant, first) = defects().remove(2);
+    plant(root);
+    let before = snapshot_dir(&root.join("out"));
+
+    let (code, stderr) = run(root, &["render"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(first), "{stderr}");
+    assert!(!stderr.contains("edited by hand"), "{stderr}");
+    assert_eq!(snapshot_dir(&root.join("out")), before);
+
+    // Without the gate, the planned write is what refuses.
+    let (code, stderr) = run(root, &["render", "--no-validate"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("edited by hand"), "{stderr}");
+    assert!(stderr.contains("release.yaml"), "{stderr}");
+    assert_eq!(snapshot_dir(&root.join("out")), before);
+}
+
+/// A directory fleetgen never wrote to gets nothing, not even a lock file, from a refused render.
+#[test]
+fn a_refused_render_into_a_directory_of_ones_own_adds_nothing() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    fs::create_dir_all(root.join("out")).unwrap();
+    fs::write(root.join("out/notes.md"), "mine\n").unwrap();
+    let (_, plant, first) = defects().remove(2);
+    plant(root);
+    let (code, stderr) = run(root, &["render"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(first), "{stderr}");
+    let names: Vec<_> = fs::read_dir(root.join("out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.md"]);
+}
+
 #[test]
 fn no_validate_lets_a_sink_through() {
     let fleet = example_fleet();

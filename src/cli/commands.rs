@@ -47,16 +47,19 @@ pub fn execute(cli: Cli) -> Result<i32> {
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
     let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
-    let compiled = super::validate_commands::gate(unchecked, &args.gate, &progress)?;
+    let options = write::Options { force: args.force };
+    let configured = unchecked.fleet().output.clone();
+    // What the write will change is worked out while validation runs: it only reads the
+    // output directory; nothing is written before the gate has passed.
+    let (compiled, (out, ahead)) =
+        super::validate_commands::gate_alongside(unchecked, &args.gate, &progress, |rendered| {
+            let out = crate::sinks::output::resolve(root, &configured, args.out.as_deref())?;
+            let ahead = write::plan_ahead(&out, &rendered.branches, options)?;
+            Ok((out, ahead))
+        })?;
     say::compiled(&compiled);
-    let out = crate::sinks::output::resolve(root, &compiled.fleet.output, args.out.as_deref())?;
     let report = say::timed("write", || {
-        write::write_with(
-            &out,
-            &compiled.rendered.branches,
-            write::Options { force: args.force },
-            &progress,
-        )
+        ahead.write(&out, &compiled.rendered.branches, options, &progress)
     })?;
     for (verb, paths) in [
         ("added", &report.added),

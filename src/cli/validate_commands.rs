@@ -12,6 +12,7 @@ use super::say;
 use crate::error::Result;
 use crate::pipeline::{self, Compiled, Unchecked};
 use crate::progress::Progress;
+use crate::render::Rendered;
 use crate::validate::{self, secrets::Secret};
 use crate::view;
 
@@ -78,6 +79,32 @@ pub fn gate(unchecked: Unchecked, args: &GateArgs, progress: &dyn Progress) -> R
         let _ = writeln!(stderr, "{warning}");
     }
     Ok(compiled)
+}
+
+/// [`gate`], running `alongside` on the rendered trees meanwhile (see
+/// [`Unchecked::gate_alongside`]). A gate's error comes first: `alongside`'s is returned only
+/// when the gate has passed.
+pub fn gate_alongside<R: Send>(
+    unchecked: Unchecked,
+    args: &GateArgs,
+    progress: &dyn Progress,
+    alongside: impl FnOnce(&Rendered) -> Result<R> + Send,
+) -> Result<(Compiled, R)> {
+    if args.no_validate {
+        let compiled = unchecked.check_values(progress)?;
+        let other = alongside(&compiled.rendered)?;
+        return Ok((compiled, other));
+    }
+    let (gated, other) = say::timed("validate", || {
+        unchecked.gate_alongside(&args.validation.settings(), progress, alongside)
+    });
+    let (compiled, warnings) = gated?;
+    let other = other?;
+    let mut stderr = std::io::stderr().lock();
+    for warning in warnings.iter() {
+        let _ = writeln!(stderr, "{warning}");
+    }
+    Ok((compiled, other))
 }
 
 #[derive(Debug, Args)]

@@ -77,6 +77,82 @@ pub fn write_with(
     let _lock = atomic::lock_dir(out)?;
     atomic::recover_branches(out)?;
     let (plans, report) = plan(out, branches, options)?;
+    stage_and_swap(out, &plans, progress)?;
+    Ok(report)
+}
+
+/// What writing `branches` under an output directory that already exists will change, worked
+/// out under its lock before anything is written: so that it can be, while validation runs
+/// (see [`plan_ahead`]).
+pub struct Ahead {
+    planned: Option<Planned>,
+}
+
+struct Planned {
+    _lock: fs::File,
+    /// Per branch, in branch order: its directory as it was read, and what changes.
+    plans: Vec<(String, DirBase, Vec<FileChange>)>,
+    report: Report,
+}
+
+/// Plans writing `branches` under `out`, if fleetgen has written there before (its lock file
+/// is there): this takes the lock, finishes or undoes what a killed run left, and reads the
+/// branch directories, but writes nothing new, so that it can run before validation has
+/// passed. The lock is held until the write. Anywhere else, [`Ahead::write`] does it all.
+pub fn plan_ahead(out: &Path, branches: &Branches, options: Options) -> Result<Ahead> {
+    let written_before = fs::symlink_metadata(out).is_ok_and(|metadata| metadata.is_dir())
+        && atomic::has_lock_file(out);
+    if !written_before {
+        return Ok(Ahead { planned: None });
+    }
+    let lock = atomic::lock_dir(out)?;
+    atomic::recover_branches(out)?;
+    let (plans, report) = plan(out, branches, options)?;
+    let plans = branches
+        .iter()
+        .zip(plans)
+        .map(|((branch, _), plan)| (branch.to_owned(), plan.base, plan.changes))
+        .collect();
+    Ok(Ahead {
+        planned: Some(Planned {
+            _lock: lock,
+            plans,
+            report,
+        }),
+    })
+}
+
+impl Ahead {
+    /// Writes `branches`, the ones it was planned for, as planned.
+    pub fn write(
+        self,
+        out: &Path,
+        branches: &Branches,
+        options: Options,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        let Some(planned) = self.planned else {
+            return write_with(out, branches, options, progress);
+        };
+        let plans: Vec<BranchPlan<'_>> = planned
+            .plans
+            .into_iter()
+            .map(|(branch, base, changes)| BranchPlan {
+                tree: branches
+                    .trees
+                    .get(&branch)
+                    .expect("written with the branches it was planned for"),
+                base,
+                changes,
+            })
+            .collect();
+        stage_and_swap(out, &plans, progress)?;
+        Ok(planned.report)
+    }
+}
+
+/// Stages every changed branch, then swaps them all in.
+fn stage_and_swap(out: &Path, plans: &[BranchPlan<'_>], progress: &dyn Progress) -> Result<()> {
     let changed: Vec<&BranchPlan<'_>> = plans
         .iter()
         .filter(|plan| !plan.changes.is_empty())
@@ -109,8 +185,7 @@ pub fn write_with(
         return Err(error);
     }
     progress.finish();
-    atomic::swap_in(&staged)?;
-    Ok(report)
+    atomic::swap_in(&staged)
 }
 
 /// One branch: its directory, what is in it, and what changes.
