@@ -13,6 +13,7 @@ pub mod graph;
 pub mod input;
 pub mod input_schema;
 pub mod kept;
+mod locate;
 pub mod schema;
 pub mod secrets;
 pub mod sources;
