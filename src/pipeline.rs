@@ -128,11 +128,7 @@ impl Unchecked {
         settings: &validate::Settings,
         progress: &dyn Progress,
     ) -> Result<(Compiled, Diagnostics)> {
-        let (compiled, diagnostics) = self.validate(settings, progress)?;
-        if diagnostics.has_errors() {
-            return Err(Error::Invalid(diagnostics));
-        }
-        Ok((compiled, diagnostics))
+        self.gate_alongside(settings, progress, |_| ()).0
     }
 }
 

@@ -68,16 +68,7 @@ pub struct GateArgs {
 /// check. Refuses to go on when there is an error (every finding is in the error); prints the
 /// warnings otherwise.
 pub fn gate(unchecked: Unchecked, args: &GateArgs, progress: &dyn Progress) -> Result<Compiled> {
-    if args.no_validate {
-        return unchecked.check_values(progress);
-    }
-    let (compiled, warnings) = say::timed("validate", || {
-        unchecked.gate(&args.validation.settings(), progress)
-    })?;
-    let mut stderr = std::io::stderr().lock();
-    for warning in warnings.iter() {
-        let _ = writeln!(stderr, "{warning}");
-    }
+    let (compiled, ()) = gate_alongside(unchecked, args, progress, |_| Ok(()))?;
     Ok(compiled)
 }
 

@@ -74,11 +74,8 @@ pub fn write_with(
         path: out.to_path_buf(),
         source,
     })?;
-    let _lock = atomic::lock_dir(out)?;
-    atomic::recover_branches(out)?;
-    let (plans, report) = plan(out, branches, options)?;
-    stage_and_swap(out, &plans, progress)?;
-    Ok(report)
+    let planned = Planned::new(out, branches, options)?;
+    planned.write(out, branches, progress)
 }
 
 /// What writing `branches` under an output directory that already exists will change, worked
@@ -102,39 +99,35 @@ struct Planned {
 pub fn plan_ahead(out: &Path, branches: &Branches, options: Options) -> Result<Ahead> {
     let written_before = fs::symlink_metadata(out).is_ok_and(|metadata| metadata.is_dir())
         && atomic::has_lock_file(out);
-    if !written_before {
-        return Ok(Ahead { planned: None });
-    }
-    let lock = atomic::lock_dir(out)?;
-    atomic::recover_branches(out)?;
-    let (plans, report) = plan(out, branches, options)?;
-    let plans = branches
-        .iter()
-        .zip(plans)
-        .map(|((branch, _), plan)| (branch.to_owned(), plan.base, plan.changes))
-        .collect();
-    Ok(Ahead {
-        planned: Some(Planned {
+    let planned = match written_before {
+        true => Some(Planned::new(out, branches, options)?),
+        false => None,
+    };
+    Ok(Ahead { planned })
+}
+
+impl Planned {
+    /// Takes the lock of `out`, which exists, finishes or undoes what a killed run left, and
+    /// works out what writing `branches` there changes.
+    fn new(out: &Path, branches: &Branches, options: Options) -> Result<Self> {
+        let lock = atomic::lock_dir(out)?;
+        atomic::recover_branches(out)?;
+        let (plans, report) = plan(out, branches, options)?;
+        let plans = branches
+            .iter()
+            .zip(plans)
+            .map(|((branch, _), plan)| (branch.to_owned(), plan.base, plan.changes))
+            .collect();
+        Ok(Self {
             _lock: lock,
             plans,
             report,
-        }),
-    })
-}
+        })
+    }
 
-impl Ahead {
-    /// Writes `branches`, the ones it was planned for, as planned.
-    pub fn write(
-        self,
-        out: &Path,
-        branches: &Branches,
-        options: Options,
-        progress: &dyn Progress,
-    ) -> Result<Report> {
-        let Some(planned) = self.planned else {
-            return write_with(out, branches, options, progress);
-        };
-        let plans: Vec<BranchPlan<'_>> = planned
+    /// Stages and swaps in `branches`, the ones it was planned for, as planned.
+    fn write(self, out: &Path, branches: &Branches, progress: &dyn Progress) -> Result<Report> {
+        let plans: Vec<BranchPlan<'_>> = self
             .plans
             .into_iter()
             .map(|(branch, base, changes)| BranchPlan {
@@ -147,7 +140,23 @@ impl Ahead {
             })
             .collect();
         stage_and_swap(out, &plans, progress)?;
-        Ok(planned.report)
+        Ok(self.report)
+    }
+}
+
+impl Ahead {
+    /// Writes `branches`, the ones it was planned for, as planned.
+    pub fn write(
+        self,
+        out: &Path,
+        branches: &Branches,
+        options: Options,
+        progress: &dyn Progress,
+    ) -> Result<Report> {
+        match self.planned {
+            Some(planned) => planned.write(out, branches, progress),
+            None => write_with(out, branches, options, progress),
+        }
     }
 }
 
