@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::schema::{Layer, Schemas};
@@ -115,14 +116,22 @@ pub fn load_schemas_with(
         }
     }
     if let Some(rendered) = rendered {
-        for (branch, tree) in rendered.branches.iter() {
-            for (path, content) in tree.iter() {
-                if crate::render::is_yaml(path)
-                    && mentions_crd(content)
-                    && let Ok(text) = std::str::from_utf8(content)
-                {
-                    let _ = schemas.add_crd_text(text, &format!("{branch}/{path}"));
-                }
+        let files: Vec<(&str, &str, &[u8])> = rendered
+            .branches
+            .iter()
+            .flat_map(|(branch, tree)| {
+                tree.iter()
+                    .map(move |(path, content)| (branch, path, content))
+            })
+            .collect();
+        // Every rendered byte is searched, on every core; the few hits are added in order.
+        let hits: Vec<_> = files
+            .into_par_iter()
+            .filter(|(_, path, content)| crate::render::is_yaml(path) && mentions_crd(content))
+            .collect();
+        for (branch, path, content) in hits {
+            if let Ok(text) = std::str::from_utf8(content) {
+                let _ = schemas.add_crd_text(text, &format!("{branch}/{path}"));
             }
         }
     }
@@ -203,13 +212,18 @@ fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
             let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
             !hidden && !skip.contains(entry.path())
         });
-    walker
+    let candidates: Vec<PathBuf> = walker
         .filter_map(|entry| entry.ok())
         .filter(|entry| {
             entry.file_type().is_file()
                 && crate::render::is_yaml(&entry.file_name().to_string_lossy())
         })
-        .filter(|entry| std::fs::read(entry.path()).is_ok_and(|content| mentions_crd(&content)))
         .map(|entry| entry.into_path())
+        .collect();
+    // A fleet repo's root is often the checkout of its main branch, thousands of rendered
+    // files: reading them is most of this, and it parallelises.
+    candidates
+        .into_par_iter()
+        .filter(|path| std::fs::read(path).is_ok_and(|content| mentions_crd(&content)))
         .collect()
 }
