@@ -2,7 +2,6 @@
 //! to a JSON value. This is the one way any stage reads rendered output, so that the value
 //! check and validation can never see a file differently, and a file is parsed once per run.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use serde::Deserialize;
@@ -96,9 +95,13 @@ pub fn parse_file(text: &str) -> Result<Vec<Parsed<'_>>, (usize, String)> {
 /// cluster that does not tell them apart), and equal bytes read back alike, so a batch parses
 /// each distinct content once and hands every member the same documents.
 pub fn same_content<'c>(contents: impl IntoIterator<Item = &'c [u8]>) -> Vec<Vec<usize>> {
+    let contents = contents.into_iter();
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut first: HashMap<&'c [u8], usize> = HashMap::new();
-    for (index, content) in contents.into_iter().enumerate() {
+    // Whole files are hashed here, every rendered byte: foldhash does that several times faster
+    // than the standard library's SipHash, and is still seeded anew for each run.
+    let mut first: foldhash::HashMap<&'c [u8], usize> =
+        foldhash::HashMap::with_capacity_and_hasher(contents.size_hint().0, Default::default());
+    for (index, content) in contents.enumerate() {
         match first.entry(content) {
             Entry::Occupied(group) => groups[*group.get()].push(index),
             Entry::Vacant(slot) => {

@@ -48,9 +48,9 @@ impl ValueCheck {
     /// The index of each unit's set of values, in unit order. Units of one cluster and tenant
     /// share a set, so the values are kept once however many units there are.
     pub(super) fn add_units(&mut self, units: &[Unit]) -> Vec<u32> {
-        let mut clusters = HashMap::new();
-        let mut tenants = HashMap::new();
-        let mut sets = HashMap::new();
+        let mut clusters = foldhash::HashMap::default();
+        let mut tenants = foldhash::HashMap::default();
+        let mut sets = foldhash::HashMap::default();
         units
             .iter()
             .map(|unit| {

@@ -3,7 +3,9 @@
 //! generates where there is none; and the id conflicts kustomize refuses.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::rc::Rc;
 
 use super::Placed;
@@ -366,7 +368,7 @@ impl<'a> Walk<'_, 'a> {
 /// kustomization file it has, if any: the first of [`KUSTOMIZATION_FILES`] there, as kustomize
 /// looks for them.
 pub(super) fn directories(tree: &crate::tree::Tree) -> HashMap<&str, Option<&str>> {
-    let mut directories = HashMap::from([("", None)]);
+    let mut directories: HashMap<&str, Option<&str>> = [("", None)].into_iter().collect();
     for path in tree.paths() {
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
         if let Some(rank) = KUSTOMIZATION_FILES.iter().position(|file| *file == name) {

@@ -2,7 +2,9 @@
 //! not go round in a cycle, no object applied twice to one cluster, and no rendered file that
 //! no build uses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 
 use rayon::prelude::*;

@@ -18,7 +18,9 @@ mod paths;
 mod walk;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::document::{ByFile, Document};

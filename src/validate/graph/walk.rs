@@ -13,7 +13,9 @@
 //! depending on where its build starts, so then every cluster is walked in one walk.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -399,6 +401,10 @@ fn merge<'a>(context: &Context<'a>, walks: Vec<Walked<'a>>) -> Simulation<'a> {
     let mut diagnostics = Vec::new();
     let mut left = Vec::new();
     let mut helm_releases = Vec::new();
+    // Sized once: grown walk by walk, the set would be rehashed a dozen times over.
+    simulation
+        .visited
+        .reserve(walks.iter().map(|walked| walked.visited.len()).sum());
     for walked in walks {
         for cluster in walked.clusters {
             simulation.clusters.entry(cluster).or_default();
