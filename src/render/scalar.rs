@@ -34,9 +34,9 @@ pub fn is_plain_safe(text: &str) -> bool {
         && !text.ends_with([' ', ':'])
         && !text.contains(": ")
         && !text.contains(" #")
-        && text
-            .chars()
-            .all(|c| c.is_alphanumeric() || " ._-/:@+=~%^()".contains(c))
+        && text.chars().all(|c| {
+            c.is_alphanumeric() || (c.is_ascii() && b" ._-/:@+=~%^()".contains(&(c as u8)))
+        })
 }
 
 /// `text` as a double-quoted YAML scalar that survives any placement (see the module comment).
