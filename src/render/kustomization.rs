@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use crate::render::is_yaml;
 use crate::tree::{GENERATED_HEADER, Tree};
 
@@ -14,24 +16,35 @@ pub const FILE: &str = "kustomization.yaml";
 /// Adds the missing kustomization files to `tree`. Directories in `declared` get one even when
 /// empty; those in `bootstrap` never do; a kustomization.yaml written by a blueprint is kept.
 pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeSet<String>) {
-    let mut directories: BTreeSet<String> = BTreeSet::new();
+    for (path, text) in missing(tree, declared, bootstrap) {
+        tree.insert(path, text);
+    }
+}
+
+/// The kustomization files [`complete`] adds, worked out from borrowed paths (a large branch
+/// has tens of thousands of directories) and written on every core.
+fn missing(
+    tree: &Tree,
+    declared: &BTreeSet<String>,
+    bootstrap: &BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let mut directories: BTreeSet<&str> = BTreeSet::new();
     for path in tree.paths() {
         let mut dir = parent(path);
         while let Some(current) = dir {
-            if directories.contains(current) {
+            if !directories.insert(current) {
                 // Its parents went in with it.
                 break;
             }
-            directories.insert(current.to_owned());
             dir = parent(current);
         }
     }
-    directories.extend(declared.iter().cloned());
-    directories.retain(|dir| dir.matches('/').count() >= 1 && !bootstrap.contains(dir));
+    directories.extend(declared.iter().map(String::as_str));
+    directories.retain(|dir| dir.contains('/') && !bootstrap.contains(*dir));
 
-    let mut entries: BTreeMap<&str, BTreeSet<String>> = directories
+    let mut entries: BTreeMap<&str, BTreeSet<&str>> = directories
         .iter()
-        .map(|dir| (dir.as_str(), BTreeSet::new()))
+        .map(|dir| (*dir, BTreeSet::new()))
         .collect();
     for path in tree.paths() {
         if let Some(dir) = parent(path) {
@@ -41,7 +54,7 @@ pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeS
                 && name != "kustomization.yml"
                 && let Some(list) = entries.get_mut(dir)
             {
-                list.insert(name.to_owned());
+                list.insert(name);
             }
         }
     }
@@ -49,24 +62,26 @@ pub fn complete(tree: &mut Tree, declared: &BTreeSet<String>, bootstrap: &BTreeS
         if let Some(up) = parent(dir) {
             let name = &dir[up.len() + 1..];
             if let Some(list) = entries.get_mut(up) {
-                list.insert(name.to_owned());
+                list.insert(name);
             }
         }
     }
-    for (dir, resources) in entries {
-        let path = format!("{dir}/{FILE}");
-        if tree.contains(&path) || tree.contains(&format!("{dir}/kustomization.yml")) {
-            continue;
-        }
-        tree.insert(path, render(&resources));
-    }
+    let entries: Vec<(&str, BTreeSet<&str>)> = entries.into_iter().collect();
+    entries
+        .into_par_iter()
+        .filter_map(|(dir, resources)| {
+            let path = format!("{dir}/{FILE}");
+            let kept = tree.contains(&path) || tree.contains(&format!("{dir}/kustomization.yml"));
+            (!kept).then(|| (path, render(&resources)))
+        })
+        .collect()
 }
 
 fn parent(path: &str) -> Option<&str> {
     path.rfind('/').map(|index| &path[..index])
 }
 
-fn render(resources: &BTreeSet<String>) -> String {
+fn render(resources: &BTreeSet<&str>) -> String {
     let mut text = format!(
         "{GENERATED_HEADER}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
     );
