@@ -31,25 +31,33 @@ pub(super) fn report_unreachable(
     // kustomization.yaml render computed there is unreachable because of that file, and says
     // nothing more.
     let mut covered: HashSet<String> = HashSet::new();
-    for (branch, tree) in rendered.branches.iter() {
-        for (path, _, origin) in tree.iter_with_origins() {
-            if path == OWNED_LIST || !is_yaml(path) || visited.contains(&(branch, path)) {
-                continue;
-            }
-            let file = format!("{branch}/{path}");
-            match origin.and_then(|origin| rendered.values.template(origin)) {
-                Some(template) => {
-                    let mut dir = file.as_str();
-                    while let Some((parent, _)) = dir.rsplit_once('/') {
-                        if !covered.insert(parent.to_owned()) {
-                            break;
-                        }
-                        dir = parent;
+    // Every rendered file is looked up, a branch per core; the few left are reported in order.
+    let branches: Vec<_> = rendered.branches.iter().collect();
+    let unvisited: Vec<Vec<_>> = branches
+        .par_iter()
+        .map(|(branch, tree)| {
+            tree.iter_with_origins()
+                .filter(|(path, _, _)| {
+                    *path != OWNED_LIST && is_yaml(path) && !visited.contains(&(*branch, *path))
+                })
+                .map(|(path, _, origin)| (*branch, path, origin))
+                .collect()
+        })
+        .collect();
+    for (branch, path, origin) in unvisited.into_iter().flatten() {
+        let file = format!("{branch}/{path}");
+        match origin.and_then(|origin| rendered.values.template(origin)) {
+            Some(template) => {
+                let mut dir = file.as_str();
+                while let Some((parent, _)) = dir.rsplit_once('/') {
+                    if !covered.insert(parent.to_owned()) {
+                        break;
                     }
-                    by_template.entry(template).or_default().push(file);
+                    dir = parent;
                 }
-                None => alone.push(file),
+                by_template.entry(template).or_default().push(file);
             }
+            None => alone.push(file),
         }
     }
     alone.retain(|file| {
