@@ -182,7 +182,7 @@ impl<'a> Context<'a> {
             fleet,
             rendered,
             schemas,
-            files: ByFile::new(documents),
+            files: ByFile::indexed(documents),
             directories,
             tenant_namespaces,
             kubeconfigs,
