@@ -222,3 +222,29 @@ fn a_kind_prepares_only_its_own_piece() {
         ]
     );
 }
+
+#[test]
+fn nulls_are_dropped_before_checking_as_the_api_server_does() {
+    let schemas = Schemas::embedded(None).unwrap();
+    let messages = |text: &str| -> Vec<String> {
+        schemas
+            .check(&parse(text), false)
+            .iter()
+            .map(|finding| finding.message.clone())
+            .collect()
+    };
+    // A built-in kind ignores a null in any field; a custom resource drops it where its schema
+    // does not say `nullable` (`suspend` would otherwise be refused: null is not a boolean).
+    assert_eq!(
+        messages(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: b\nimmutable: null\n"
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        messages(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: a\n  namespace: b\nspec:\n  interval: 1m\n  url: https://example.com/a.git\n  suspend: null\n"
+        ),
+        Vec::<String>::new()
+    );
+}
