@@ -11,7 +11,7 @@ use git2::Repository;
 
 use super::args::{Format, Output};
 use super::say;
-use super::validate_commands::{GateArgs, ValidationArgs, gate};
+use super::validate_commands::{GateArgs, ValidationArgs, gate, gate_alongside};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -260,10 +260,15 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
     let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
-    let compiled = gate(unchecked, &args.gate, &progress)?;
+    // The status of the source checkout only reads the source, so it runs while validation
+    // does. Its error waits behind the gate's and the fleet repo's, as when it ran after them.
+    let root = unchecked.fleet().root.clone();
+    let (compiled, uncommitted) = gate_alongside(unchecked, &args.gate, &progress, move |_| {
+        Ok(git::uncommitted_source(&root))
+    })?;
     say::compiled(&compiled);
     let repo = git::open(&compiled.fleet)?;
-    let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
+    let uncommitted = uncommitted?;
     if !uncommitted.is_empty() {
         // File names of the source may hold anything; the message below has a layout of its own.
         let listed = crate::printable::line(&fold(&uncommitted, 5)).into_owned();
