@@ -453,6 +453,131 @@ fn hand_edits_are_refused_unless_forced() {
 }
 
 #[test]
+fn hand_edits_on_several_branches_are_refused_together_and_forced_per_branch() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    commit_by_hand(
+        &repo,
+        "main",
+        "clusters/b/sync.yaml",
+        Some("kind: Kustomization\nname: mine\n"),
+    );
+    commit_by_hand(
+        &repo,
+        "dev",
+        "infra/a/redis/deployment.yaml",
+        Some("replicas: 5\n"),
+    );
+    let theirs = (head(&repo, "main"), head(&repo, "dev"));
+
+    let mut changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let main = changed.trees.get_mut("main").unwrap();
+    *main = tree(&[
+        ("clusters/a/sync.yaml", "kind: Kustomization\nname: a2\n"),
+        ("clusters/b/sync.yaml", "kind: Kustomization\nname: b2\n"),
+    ]);
+    let error = git::commit(&repo, &changed, &options()).unwrap_err();
+    match &error {
+        Error::HandEdited(paths) => {
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    "dev:infra/a/redis/deployment.yaml",
+                    "main:clusters/b/sync.yaml"
+                ]
+            );
+        }
+        other => panic!("expected HandEdited, got {other}"),
+    }
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), theirs);
+
+    let forced = CommitOptions {
+        force: true,
+        ..options()
+    };
+    let done = git::commit(&repo, &changed, &forced).unwrap();
+    let overwritten: Vec<(&str, Vec<&str>)> = done
+        .iter()
+        .map(|result| {
+            let paths = result
+                .changes
+                .iter()
+                .filter(|change| change.conflict == Some(Conflict::EditedByHand))
+                .map(|change| change.path.as_str())
+                .collect();
+            (result.target.branch.as_str(), paths)
+        })
+        .collect();
+    assert_eq!(
+        overwritten,
+        [
+            ("dev", vec!["infra/a/redis/deployment.yaml"]),
+            ("main", vec!["clusters/b/sync.yaml"])
+        ]
+    );
+    assert_eq!(
+        files(&repo, "main")["clusters/b/sync.yaml"],
+        "kind: Kustomization\nname: b2\n"
+    );
+    assert_eq!(
+        files(&repo, "dev")["infra/a/redis/deployment.yaml"],
+        "replicas: 2\n"
+    );
+}
+
+/// Branches are planned at once; each result is still its own branch's, in branch order,
+/// exactly what planning that branch alone gives.
+#[test]
+fn branches_planned_at_once_get_the_changes_each_would_get_alone() {
+    let (_dir, repo) = new_repo();
+    let rendered = |round: usize| Branches {
+        trees: (0..8)
+            .map(|branch| {
+                let files: Vec<(String, String)> = (0..6)
+                    // Each branch changes, adds and drops files of its own in round 1.
+                    .filter(|file| round == 0 || (file + branch) % 4 != 0)
+                    .map(|file| {
+                        let edit = round * usize::from((file * branch) % 3 == 1);
+                        (
+                            format!("clusters/c{file}/app-{branch}.yaml"),
+                            format!("branch: {branch}\nfile: {file}\nedit: {edit}\n"),
+                        )
+                    })
+                    .chain(
+                        (round == 1 && branch % 2 == 0)
+                            .then(|| (format!("new/{branch}.yaml"), format!("new: {branch}\n"))),
+                    )
+                    .collect();
+                let files: Vec<(&str, &str)> = files
+                    .iter()
+                    .map(|(path, content)| (path.as_str(), content.as_str()))
+                    .collect();
+                (format!("e{branch}"), tree(&files))
+            })
+            .collect(),
+    };
+    git::commit(&repo, &rendered(0), &options()).unwrap();
+    let next = rendered(1);
+    let dry = CommitOptions {
+        dry_run: true,
+        ..options()
+    };
+    let done = git::commit(&repo, &next, &dry).unwrap();
+    let branches: Vec<&str> = done.iter().map(|r| r.target.branch.as_str()).collect();
+    assert_eq!(branches, ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"]);
+    for (result, (branch, tree)) in done.iter().zip(next.iter()) {
+        let alone = git::changes(&repo, branch, head(&repo, branch), tree).unwrap();
+        assert!(!alone.is_empty(), "{branch}");
+        assert!(alone.iter().all(|change| change.branch == branch));
+        assert_eq!(result.changes, alone, "{branch}");
+    }
+}
+
+#[test]
 fn branch_prefix_leaves_the_real_branch_untouched() {
     let (_dir, repo) = new_repo();
     git::commit(&repo, &fleet(&[]), &options()).unwrap();
