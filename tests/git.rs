@@ -192,6 +192,75 @@ fn a_commit_run_writes_one_pack_that_git_accepts() {
     assert_fsck_passes(dir.path());
 }
 
+/// The object ids in each pack of the repository at `dir`, by pack file name.
+fn packed(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let packs = dir.join(".git/objects/pack");
+    let mut found = BTreeMap::new();
+    for entry in fs::read_dir(&packs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension() != Some("idx".as_ref()) {
+            continue;
+        }
+        let index = std::process::Command::new("git")
+            .arg("show-index")
+            .stdin(fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(index.status.success());
+        let ids = String::from_utf8(index.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| line.split(' ').nth(1).unwrap().to_owned())
+            .collect();
+        found.insert(
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            ids,
+        );
+    }
+    found
+}
+
+/// A commit run packs only objects the repository lacks: a file changed to content the
+/// repository already holds, and the trees left as they were, are not stored twice.
+#[test]
+fn a_commit_run_packs_no_object_the_repository_had() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = packed(dir.path());
+    let had: std::collections::BTreeSet<&String> = before.values().flatten().collect();
+    let existing = "path: ./infra/a\n";
+    let new = "replicas: 3\n";
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("infra/a/redis/deployment.yaml", Some(existing)),
+            ("infra/a/redis/service.yaml", Some(new)),
+            (
+                "tenants/a/team/apps/api.yaml",
+                Some("namespace: dev-team\n"),
+            ),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let after = packed(dir.path());
+    let added: Vec<&String> = after
+        .iter()
+        .filter(|(name, _)| !before.contains_key(*name))
+        .flat_map(|(_, ids)| ids)
+        .collect();
+    let blob = |content: &str| {
+        Oid::hash_object(git2::ObjectType::Blob, content.as_bytes())
+            .unwrap()
+            .to_string()
+    };
+    assert!(had.contains(&blob(existing)));
+    assert!(added.contains(&&blob(new)), "{added:?}");
+    let again: Vec<&&String> = added.iter().filter(|id| had.contains(**id)).collect();
+    assert_eq!(again, Vec::<&&String>::new());
+    assert_fsck_passes(dir.path());
+}
+
 #[test]
 fn a_second_commit_with_nothing_changed_creates_nothing() {
     let (_dir, repo) = new_repo();
