@@ -18,6 +18,7 @@ use crate::model::Fleet;
 use crate::pipeline;
 use crate::sinks::diff::{self, Compared, Drift, Palette};
 use crate::sinks::git::{self, CommitOptions, Outcome};
+use crate::sinks::source;
 use crate::sinks::summary::{Counts, plural};
 
 /// When to colour output.
@@ -264,7 +265,7 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     // does. Its error waits behind the gate's and the fleet repo's, as when it ran after them.
     let root = unchecked.fleet().root.clone();
     let (compiled, uncommitted) = gate_alongside(unchecked, &args.gate, &progress, move |_| {
-        Ok(git::uncommitted_source(&root))
+        Ok(source::uncommitted_source(&root))
     })?;
     say::compiled(&compiled);
     let repo = git::open(&compiled.fleet)?;
@@ -378,7 +379,7 @@ fn fold(items: &[String], keep: usize) -> String {
 
 pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     let staged = if args.staged {
-        match git::stage_index(root)? {
+        match source::stage_index(root)? {
             Some(staged) => Some(staged),
             None => return Ok(0),
         }
