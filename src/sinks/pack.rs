@@ -4,8 +4,8 @@
 //! hundreds of thousands of them, and creating those files is most of its time. The objects
 //! are gathered in memory instead (libgit2's in-memory backend, on a repository handle of
 //! their own so that no later write of the caller's can land there and be lost), and written
-//! out as a pack whenever enough have gathered, and at the end. A ref only ever moves after
-//! [`with_pack`] has returned, so a run that stops midway leaves at most an unused pack.
+//! out as packs whenever enough have gathered, and at the end. A ref only ever moves after
+//! [`with_pack`] has returned, so a run that stops midway leaves at most unused packs.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 /// An object's type and bytes, as Git hashes them.
 type Object = (ObjectType, Vec<u8>);
 
-/// Bytes of content gathered in memory before they are written out as a pack: a first commit
+/// Bytes of content gathered in memory before they are written out: a first commit
 /// of a large fleet would otherwise hold all of it at once.
 const FLUSH_BYTES: usize = 64 << 20;
 
