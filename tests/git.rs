@@ -192,6 +192,75 @@ fn a_commit_run_writes_one_pack_that_git_accepts() {
     assert_fsck_passes(dir.path());
 }
 
+/// The object ids in each pack of the repository at `dir`, by pack file name.
+fn packed(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let packs = dir.join(".git/objects/pack");
+    let mut found = BTreeMap::new();
+    for entry in fs::read_dir(&packs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension() != Some("idx".as_ref()) {
+            continue;
+        }
+        let index = std::process::Command::new("git")
+            .arg("show-index")
+            .stdin(fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(index.status.success());
+        let ids = String::from_utf8(index.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| line.split(' ').nth(1).unwrap().to_owned())
+            .collect();
+        found.insert(
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            ids,
+        );
+    }
+    found
+}
+
+/// A commit run packs only objects the repository lacks: a file changed to content the
+/// repository already holds, and the trees left as they were, are not stored twice.
+#[test]
+fn a_commit_run_packs_no_object_the_repository_had() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let before = packed(dir.path());
+    let had: std::collections::BTreeSet<&String> = before.values().flatten().collect();
+    let existing = "path: ./infra/a\n";
+    let new = "replicas: 3\n";
+    git::commit(
+        &repo,
+        &fleet(&[
+            ("infra/a/redis/deployment.yaml", Some(existing)),
+            ("infra/a/redis/service.yaml", Some(new)),
+            (
+                "tenants/a/team/apps/api.yaml",
+                Some("namespace: dev-team\n"),
+            ),
+        ]),
+        &options(),
+    )
+    .unwrap();
+    let after = packed(dir.path());
+    let added: Vec<&String> = after
+        .iter()
+        .filter(|(name, _)| !before.contains_key(*name))
+        .flat_map(|(_, ids)| ids)
+        .collect();
+    let blob = |content: &str| {
+        Oid::hash_object(git2::ObjectType::Blob, content.as_bytes())
+            .unwrap()
+            .to_string()
+    };
+    assert!(had.contains(&blob(existing)));
+    assert!(added.contains(&&blob(new)), "{added:?}");
+    let again: Vec<&&String> = added.iter().filter(|id| had.contains(**id)).collect();
+    assert_eq!(again, Vec::<&&String>::new());
+    assert_fsck_passes(dir.path());
+}
+
 #[test]
 fn a_second_commit_with_nothing_changed_creates_nothing() {
     let (_dir, repo) = new_repo();
@@ -450,6 +519,131 @@ fn hand_edits_are_refused_unless_forced() {
     let files = files(&repo, "dev");
     assert_eq!(files["infra/a/redis/deployment.yaml"], "replicas: 2\n");
     assert_eq!(files["infra/a/redis/service.yaml"], "ours\n");
+}
+
+#[test]
+fn hand_edits_on_several_branches_are_refused_together_and_forced_per_branch() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    commit_by_hand(
+        &repo,
+        "main",
+        "clusters/b/sync.yaml",
+        Some("kind: Kustomization\nname: mine\n"),
+    );
+    commit_by_hand(
+        &repo,
+        "dev",
+        "infra/a/redis/deployment.yaml",
+        Some("replicas: 5\n"),
+    );
+    let theirs = (head(&repo, "main"), head(&repo, "dev"));
+
+    let mut changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let main = changed.trees.get_mut("main").unwrap();
+    *main = tree(&[
+        ("clusters/a/sync.yaml", "kind: Kustomization\nname: a2\n"),
+        ("clusters/b/sync.yaml", "kind: Kustomization\nname: b2\n"),
+    ]);
+    let error = git::commit(&repo, &changed, &options()).unwrap_err();
+    match &error {
+        Error::HandEdited(paths) => {
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    "dev:infra/a/redis/deployment.yaml",
+                    "main:clusters/b/sync.yaml"
+                ]
+            );
+        }
+        other => panic!("expected HandEdited, got {other}"),
+    }
+    assert_eq!((head(&repo, "main"), head(&repo, "dev")), theirs);
+
+    let forced = CommitOptions {
+        force: true,
+        ..options()
+    };
+    let done = git::commit(&repo, &changed, &forced).unwrap();
+    let overwritten: Vec<(&str, Vec<&str>)> = done
+        .iter()
+        .map(|result| {
+            let paths = result
+                .changes
+                .iter()
+                .filter(|change| change.conflict == Some(Conflict::EditedByHand))
+                .map(|change| change.path.as_str())
+                .collect();
+            (result.target.branch.as_str(), paths)
+        })
+        .collect();
+    assert_eq!(
+        overwritten,
+        [
+            ("dev", vec!["infra/a/redis/deployment.yaml"]),
+            ("main", vec!["clusters/b/sync.yaml"])
+        ]
+    );
+    assert_eq!(
+        files(&repo, "main")["clusters/b/sync.yaml"],
+        "kind: Kustomization\nname: b2\n"
+    );
+    assert_eq!(
+        files(&repo, "dev")["infra/a/redis/deployment.yaml"],
+        "replicas: 2\n"
+    );
+}
+
+/// Branches are planned at once; each result is still its own branch's, in branch order,
+/// exactly what planning that branch alone gives.
+#[test]
+fn branches_planned_at_once_get_the_changes_each_would_get_alone() {
+    let (_dir, repo) = new_repo();
+    let rendered = |round: usize| Branches {
+        trees: (0..8)
+            .map(|branch| {
+                let files: Vec<(String, String)> = (0..6)
+                    // Each branch changes, adds and drops files of its own in round 1.
+                    .filter(|file| round == 0 || (file + branch) % 4 != 0)
+                    .map(|file| {
+                        let edit = round * usize::from((file * branch) % 3 == 1);
+                        (
+                            format!("clusters/c{file}/app-{branch}.yaml"),
+                            format!("branch: {branch}\nfile: {file}\nedit: {edit}\n"),
+                        )
+                    })
+                    .chain(
+                        (round == 1 && branch % 2 == 0)
+                            .then(|| (format!("new/{branch}.yaml"), format!("new: {branch}\n"))),
+                    )
+                    .collect();
+                let files: Vec<(&str, &str)> = files
+                    .iter()
+                    .map(|(path, content)| (path.as_str(), content.as_str()))
+                    .collect();
+                (format!("e{branch}"), tree(&files))
+            })
+            .collect(),
+    };
+    git::commit(&repo, &rendered(0), &options()).unwrap();
+    let next = rendered(1);
+    let dry = CommitOptions {
+        dry_run: true,
+        ..options()
+    };
+    let done = git::commit(&repo, &next, &dry).unwrap();
+    let branches: Vec<&str> = done.iter().map(|r| r.target.branch.as_str()).collect();
+    assert_eq!(branches, ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"]);
+    for (result, (branch, tree)) in done.iter().zip(next.iter()) {
+        let alone = git::changes(&repo, branch, head(&repo, branch), tree).unwrap();
+        assert!(!alone.is_empty(), "{branch}");
+        assert!(alone.iter().all(|change| change.branch == branch));
+        assert_eq!(result.changes, alone, "{branch}");
+    }
 }
 
 #[test]

@@ -234,6 +234,48 @@ fn cli_check_reports_an_invalid_fleet_as_json_findings() {
 }
 
 #[test]
+fn cli_require_clean_refuses_uncommitted_source_after_the_gate() {
+    let (dir, repo) = example_repo();
+    let cluster = dir.path().join("fleet/clusters/k3d-emea.env");
+    let clean = fs::read_to_string(&cluster).unwrap();
+
+    // A valid edit not committed: refused, naming the file, with nothing committed.
+    fs::write(&cluster, format!("{clean}SYNC_INTERVAL=7m\n")).unwrap();
+    let refused = fleetgen(dir.path(), &["commit", "--require-clean"]).code(2);
+    assert!(
+        stderr(&refused).contains("uncommitted changes (fleet/clusters/k3d-emea.env)"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(head(&repo, "dev"), None);
+
+    // An invalid one: the gate's finding is the error, not the uncommitted source.
+    fs::write(&cluster, format!("{clean}NODE_CDIR=10.0.0.0/16\n")).unwrap();
+    let invalid = fleetgen(dir.path(), &["commit", "--require-clean"]).code(1);
+    assert!(
+        stderr(&invalid).contains("[unknown-key]"),
+        "{}",
+        stderr(&invalid)
+    );
+    assert!(
+        !stderr(&invalid).contains("uncommitted"),
+        "{}",
+        stderr(&invalid)
+    );
+    assert_eq!(head(&repo, "dev"), None);
+
+    // Without --require-clean the valid edit is committed, with a note.
+    fs::write(&cluster, format!("{clean}SYNC_INTERVAL=7m\n")).unwrap();
+    let noted = fleetgen(dir.path(), &["commit"]).success();
+    assert!(
+        stderr(&noted).contains("rendered with uncommitted changes of the fleet source"),
+        "{}",
+        stderr(&noted)
+    );
+    assert!(head(&repo, "dev").is_some());
+}
+
+#[test]
 fn cli_usage_errors_exit_with_2() {
     let (dir, repo) = example_repo();
     fleetgen(dir.path(), &["diff", "--color", "sometimes"]).code(2);

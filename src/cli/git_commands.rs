@@ -11,13 +11,14 @@ use git2::Repository;
 
 use super::args::{Format, Output};
 use super::say;
-use super::validate_commands::{GateArgs, ValidationArgs, gate};
+use super::validate_commands::{GateArgs, ValidationArgs, gate, gate_alongside};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
 use crate::pipeline;
 use crate::sinks::diff::{self, Compared, Drift, Palette};
 use crate::sinks::git::{self, CommitOptions, Outcome};
+use crate::sinks::source;
 use crate::sinks::summary::{Counts, plural};
 
 /// When to colour output.
@@ -260,10 +261,15 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
     let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
-    let compiled = gate(unchecked, &args.gate, &progress)?;
+    // The status of the source checkout only reads the source, so it runs while validation
+    // does. Its error waits behind the gate's and the fleet repo's, as when it ran after them.
+    let root = unchecked.fleet().root.clone();
+    let (compiled, uncommitted) = gate_alongside(unchecked, &args.gate, &progress, move |_| {
+        Ok(source::uncommitted_source(&root))
+    })?;
     say::compiled(&compiled);
     let repo = git::open(&compiled.fleet)?;
-    let uncommitted = git::uncommitted_source(&compiled.fleet.root)?;
+    let uncommitted = uncommitted?;
     if !uncommitted.is_empty() {
         // File names of the source may hold anything; the message below has a layout of its own.
         let listed = crate::printable::line(&fold(&uncommitted, 5)).into_owned();
@@ -373,7 +379,7 @@ fn fold(items: &[String], keep: usize) -> String {
 
 pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     let staged = if args.staged {
-        match git::stage_index(root)? {
+        match source::stage_index(root)? {
             Some(staged) => Some(staged),
             None => return Ok(0),
         }

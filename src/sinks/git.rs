@@ -14,12 +14,12 @@
 //! working tree is never touched", and it only ever touches the paths the commit changes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, Time, TreeWalkMode, TreeWalkResult};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::load::{BLUEPRINTS_DIR, ENVIRONMENTS_DIR};
 use crate::model::Fleet;
 use crate::sinks::changes::{self, ChangeKind, FileChange};
 use crate::sinks::git_base::GitBase;
@@ -262,8 +262,7 @@ pub fn commit_targets(
 ) -> Result<Vec<BranchCommit>> {
     let mut planned = Vec::new();
     let mut conflicts = Vec::new();
-    for (target, tree) in targets {
-        let changes = changes(repo, &target.branch, target.base, tree)?;
+    for ((target, _), changes) in targets.iter().zip(plan_targets(repo, targets)?) {
         conflicts.extend(
             changes
                 .iter()
@@ -339,6 +338,28 @@ pub fn commit_targets(
     })?;
     update_refs(repo, &updates, &options.committer)?;
     Ok(done)
+}
+
+/// The changes of each target, in the targets' order, the first failure in that order
+/// winning. Reading a branch's base (its ownership list alone is 16 MB at a thousand
+/// clusters) is one thread's work per branch, so the branches are planned at once, each on a
+/// repository handle of its own: a `Repository` may move between threads but not be shared.
+fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Vec<FileChange>>> {
+    if targets.len() < 2 {
+        return targets
+            .iter()
+            .map(|(target, tree)| changes(repo, &target.branch, target.base, tree))
+            .collect();
+    }
+    let path = repo.path().to_path_buf();
+    let planned: Vec<Result<Vec<FileChange>>> = targets
+        .par_iter()
+        .map(|(target, tree)| {
+            let own = Repository::open(&path)?;
+            changes(&own, &target.branch, target.base, tree)
+        })
+        .collect();
+    planned.into_iter().collect()
 }
 
 /// A `--branch-prefix` branch that already holds exactly this tree on top of the real branch
@@ -538,131 +559,6 @@ pub fn recover(repo: &Repository, committer: &Signature<'_>) -> Result<()> {
         ),
     }
     Ok(())
-}
-
-/// The fleet source's files with changes Git has not committed (modified, staged, new, or
-/// deleted), relative to the fleet root: a commit rendered from them publishes what no
-/// commit of the source records. Empty when the source is in no repository.
-pub fn uncommitted_source(root: &Path) -> Result<Vec<String>> {
-    let repo = match Repository::discover(root) {
-        Ok(repo) => repo,
-        Err(error) if error.code() == ErrorCode::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error.into()),
-    };
-    let Some(workdir) = repo.workdir() else {
-        return Ok(Vec::new());
-    };
-    let prefix = relative_prefix(workdir, root);
-    let mut options = git2::StatusOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false)
-        .disable_pathspec_match(false);
-    for input in ["fleet", ENVIRONMENTS_DIR, BLUEPRINTS_DIR] {
-        options.pathspec(format!("{prefix}{input}/"));
-    }
-    let statuses = repo.statuses(Some(&mut options))?;
-    let mut paths: Vec<String> = statuses
-        .iter()
-        .filter(|entry| entry.status() != git2::Status::CURRENT)
-        .filter_map(|entry| {
-            entry
-                .path()
-                .map(|path| path.strip_prefix(&prefix).unwrap_or(path).to_owned())
-                .ok()
-        })
-        .collect();
-    paths.sort();
-    Ok(paths)
-}
-
-/// The fleet source at `root` as staged in its repository's index, copied into a temporary
-/// directory; `None` when the index holds no fleet source there (a checkout of a rendered
-/// branch, or no repository at all). Honours `GIT_INDEX_FILE`, which git sets for hooks of
-/// `git commit -a` and `git commit <path>`.
-pub fn stage_index(root: &Path) -> Result<Option<tempfile::TempDir>> {
-    let repo = match Repository::discover(root) {
-        Ok(repo) => repo,
-        Err(error) if error.code() == ErrorCode::NotFound => return Ok(None),
-        Err(error) => return Err(error.into()),
-    };
-    let Some(workdir) = repo.workdir() else {
-        return Ok(None);
-    };
-    let prefix = relative_prefix(workdir, root);
-    let index = match std::env::var_os("GIT_INDEX_FILE") {
-        Some(file) => git2::Index::open(&workdir.join(file))?,
-        None => repo.index()?,
-    };
-    let fleet_file = format!("{prefix}{}", crate::load::FLEET_FILE);
-    if index.get_path(Path::new(&fleet_file), 0).is_none() {
-        return Ok(None);
-    }
-    let staged = tempfile::Builder::new()
-        .prefix("fleetgen-staged-")
-        .tempdir()
-        .map_err(|source| Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    for entry in index.iter() {
-        let Ok(path) = std::str::from_utf8(&entry.path) else {
-            continue;
-        };
-        let Some(relative) = path.strip_prefix(&prefix) else {
-            continue;
-        };
-        // Stage 0 only (a conflicted path has no staged content), blobs only (no submodules).
-        let stage = (entry.flags >> 12) & 0x3;
-        let kind = entry.mode & 0o170_000;
-        if stage != 0 || (kind != 0o100_000 && kind != 0o120_000) {
-            continue;
-        }
-        let valid = relative
-            .split('/')
-            .all(|part| !matches!(part, "" | "." | "..") && !part.eq_ignore_ascii_case(".git"));
-        if !valid {
-            continue;
-        }
-        let file = staged.path().join(relative);
-        let blob = repo.find_blob(entry.id)?;
-        let write_error = |source| Error::Write {
-            path: file.clone(),
-            source,
-        };
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(write_error)?;
-        }
-        if kind == 0o120_000 {
-            // A link is staged as its target; the loader decides whether it may follow it.
-            #[cfg(unix)]
-            {
-                use std::os::unix::ffi::OsStrExt;
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(blob.content()), &file)
-                    .map_err(write_error)?;
-            }
-        } else {
-            std::fs::write(&file, blob.content()).map_err(write_error)?;
-        }
-    }
-    Ok(Some(staged))
-}
-
-/// `root` relative to `workdir`, `/`-separated with a trailing `/`, or empty at the top.
-fn relative_prefix(workdir: &Path, root: &Path) -> String {
-    let canonical =
-        |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let prefix = canonical(root)
-        .strip_prefix(canonical(workdir))
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let prefix = prefix.to_string_lossy().replace('\\', "/");
-    if prefix.is_empty() {
-        prefix
-    } else {
-        format!("{prefix}/")
-    }
 }
 
 /// The author and committer of fleetgen's commits.

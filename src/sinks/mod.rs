@@ -11,6 +11,7 @@ pub mod git_base;
 pub mod journal;
 pub mod output;
 pub mod pack;
+pub mod source;
 pub mod summary;
 pub mod tree_ids;
 pub mod write;

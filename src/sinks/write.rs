@@ -209,31 +209,20 @@ fn plan<'a>(
     branches: &'a Branches,
     options: Options,
 ) -> Result<(Vec<BranchPlan<'a>>, Report)> {
+    // Each branch folder is walked and compared on its own, all at once; the results are
+    // taken in branch order, so the report, the refusals and the first failure are those of
+    // planning one branch after another.
+    let listed: Vec<(&str, &'a Tree)> = branches.iter().collect();
+    let planned: Vec<Result<(DirBase, Vec<FileChange>)>> = listed
+        .par_iter()
+        .map(|(branch, tree)| plan_branch(out, branch, tree))
+        .collect();
     let mut plans = Vec::new();
     let mut report = Report::default();
     let mut hand_edited = Vec::new();
-    for (branch, tree) in branches.iter() {
-        changes::check_paths(branch, tree).map_err(|problem| Error::Write {
-            path: out.join(branch),
-            source: io::Error::other(problem),
-        })?;
+    for ((branch, tree), planned) in listed.into_iter().zip(planned) {
+        let (base, planned) = planned?;
         let branch_dir = Path::new(branch);
-        let root = out.join(branch_dir);
-        refuse_links_to(out, branch_dir)?;
-        let base = DirBase::open(&root)?.trusting_digests();
-        for path in tree.paths() {
-            if let Some((in_the_way, Kind::Symlink)) = base.in_the_way(path) {
-                return Err(Error::Write {
-                    path: root.join(path),
-                    source: io::Error::other(format!(
-                        "{} is a symbolic link; fleetgen never writes through one \
-                         (remove it, or render somewhere else with --out)",
-                        root.join(in_the_way).display()
-                    )),
-                });
-            }
-        }
-        let planned = changes::plan(branch, tree, &base)?;
         report.unchanged += tree.len()
             - planned
                 .iter()
@@ -260,6 +249,32 @@ fn plan<'a>(
         return Err(Error::HandEdited(hand_edited));
     }
     Ok((plans, report))
+}
+
+/// Reads the folder of `branch` under `out` and works out what writing `tree` there changes.
+fn plan_branch(out: &Path, branch: &str, tree: &Tree) -> Result<(DirBase, Vec<FileChange>)> {
+    changes::check_paths(branch, tree).map_err(|problem| Error::Write {
+        path: out.join(branch),
+        source: io::Error::other(problem),
+    })?;
+    let branch_dir = Path::new(branch);
+    let root = out.join(branch_dir);
+    refuse_links_to(out, branch_dir)?;
+    let base = DirBase::open(&root)?.trusting_digests();
+    for path in tree.paths() {
+        if let Some((in_the_way, Kind::Symlink)) = base.in_the_way(path) {
+            return Err(Error::Write {
+                path: root.join(path),
+                source: io::Error::other(format!(
+                    "{} is a symbolic link; fleetgen never writes through one \
+                     (remove it, or render somewhere else with --out)",
+                    root.join(in_the_way).display()
+                )),
+            });
+        }
+    }
+    let planned = changes::plan(branch, tree, &base)?;
+    Ok((base, planned))
 }
 
 /// Refuses a symlink or a file on the way from `out` to a branch directory: the branch would
@@ -558,6 +573,120 @@ mod tests {
         assert_eq!(
             fs::read_to_string(out.path().join("main/a.yaml")).unwrap(),
             "y"
+        );
+    }
+
+    fn fleet(branches: &[(&str, Vec<(String, String)>)]) -> Branches {
+        let trees = branches
+            .iter()
+            .map(|(branch, files)| {
+                let mut tree = Tree::new();
+                for (path, content) in files {
+                    tree.insert(path.as_str(), content.as_str());
+                }
+                tree.seal();
+                ((*branch).to_owned(), tree)
+            })
+            .collect();
+        Branches { trees }
+    }
+
+    /// Branch folders are planned at once; the report still lists branch after branch, each
+    /// branch's paths in order, as planning them one by one did.
+    #[test]
+    fn branches_planned_at_once_are_reported_in_branch_order() {
+        let names = ["b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"];
+        let files = |round: usize, branch: usize| -> Vec<(String, String)> {
+            (0..5)
+                .filter(|file| round == 0 || !(file + branch).is_multiple_of(3))
+                .map(|file| {
+                    let edit = round * usize::from((file + branch) % 3 == 1);
+                    (format!("d{file}/f.yaml"), format!("{branch} {file} {edit}"))
+                })
+                .chain((round == 1).then(|| ("new.yaml".to_owned(), branch.to_string())))
+                .collect()
+        };
+        let rendered = |round: usize| {
+            let branches: Vec<(&str, Vec<(String, String)>)> = names
+                .iter()
+                .enumerate()
+                .map(|(branch, name)| (*name, files(round, branch)))
+                .collect();
+            fleet(&branches)
+        };
+        let out = tempfile::tempdir().unwrap();
+        write(out.path(), &rendered(0), Options::default()).unwrap();
+        let report = changes(out.path(), &rendered(1), Options::default()).unwrap();
+        let expected = |pick: &dyn Fn(usize, usize) -> bool, extra: Option<&str>| {
+            let mut paths = Vec::new();
+            for (branch, name) in names.iter().enumerate() {
+                let mut listed: Vec<String> = (0..5)
+                    .filter(|file| pick(branch, *file))
+                    .map(|file| format!("d{file}/f.yaml"))
+                    .chain(extra.map(str::to_owned))
+                    .collect();
+                listed.sort();
+                paths.extend(listed.into_iter().map(|path| Path::new(name).join(path)));
+            }
+            paths
+        };
+        assert_eq!(
+            report.added,
+            expected(&|_, _| false, Some("new.yaml")),
+            "added"
+        );
+        assert_eq!(
+            report.modified,
+            // The ownership list changes with the files.
+            expected(
+                &|branch, file| (file + branch) % 3 == 1,
+                Some(".fleetgen/owned.sha256")
+            ),
+            "modified"
+        );
+        assert_eq!(
+            report.removed,
+            expected(&|branch, file| (file + branch).is_multiple_of(3), None),
+            "removed"
+        );
+        let modified_files = report.modified.len() - names.len();
+        assert_eq!(
+            report.unchanged,
+            8 * 5 - modified_files - report.removed.len()
+        );
+    }
+
+    #[test]
+    fn hand_edits_in_several_branches_are_refused_together_and_forced_per_branch() {
+        let rendered = |content: &str| {
+            let files = |name: &str| vec![(format!("{name}.yaml"), content.to_owned())];
+            fleet(&[
+                ("dev", files("a")),
+                ("main", files("b")),
+                ("qa", files("c")),
+            ])
+        };
+        let out = tempfile::tempdir().unwrap();
+        write(out.path(), &rendered("x"), Options::default()).unwrap();
+        fs::write(out.path().join("qa/c.yaml"), "edited").unwrap();
+        fs::write(out.path().join("dev/a.yaml"), "edited").unwrap();
+        let error = write(out.path(), &rendered("y"), Options::default()).unwrap_err();
+        match &error {
+            Error::HandEdited(paths) => assert_eq!(
+                paths,
+                &[out.path().join("dev/a.yaml"), out.path().join("qa/c.yaml")]
+            ),
+            other => panic!("expected HandEdited, got {other}"),
+        }
+        let now = |path: &str| fs::read_to_string(out.path().join(path)).unwrap();
+        assert_eq!(
+            (now("dev/a.yaml"), now("main/b.yaml"), now("qa/c.yaml")),
+            ("edited".to_owned(), "x".to_owned(), "edited".to_owned())
+        );
+        write(out.path(), &rendered("y"), Options { force: true }).unwrap();
+        assert_eq!(
+            (now("dev/a.yaml"), now("main/b.yaml"), now("qa/c.yaml")),
+            ("y".to_owned(), "y".to_owned(), "y".to_owned())
         );
     }
 
