@@ -475,22 +475,13 @@ fn hand_edits_are_refused_unless_forced() {
         ("infra/a/redis/service.yaml", Some("ours\n")),
     ]);
     let error = git::commit(&repo, &changed, &options()).unwrap_err();
-    match &error {
-        Error::HandEdited(paths) => {
-            let paths: Vec<String> = paths
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect();
-            assert_eq!(
-                paths,
-                [
-                    "dev:infra/a/redis/deployment.yaml",
-                    "dev:infra/a/redis/service.yaml"
-                ]
-            );
-        }
-        other => panic!("expected HandEdited, got {other}"),
-    }
+    assert_eq!(
+        hand_edited(&error),
+        [
+            "dev:infra/a/redis/deployment.yaml",
+            "dev:infra/a/redis/service.yaml"
+        ]
+    );
     assert_eq!(head(&repo, "dev"), theirs);
 
     // diff reports the same two files as conflicts instead of refusing.
@@ -546,22 +537,13 @@ fn hand_edits_on_several_branches_are_refused_together_and_forced_per_branch() {
         ("clusters/b/sync.yaml", "kind: Kustomization\nname: b2\n"),
     ]);
     let error = git::commit(&repo, &changed, &options()).unwrap_err();
-    match &error {
-        Error::HandEdited(paths) => {
-            let paths: Vec<String> = paths
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect();
-            assert_eq!(
-                paths,
-                [
-                    "dev:infra/a/redis/deployment.yaml",
-                    "main:clusters/b/sync.yaml"
-                ]
-            );
-        }
-        other => panic!("expected HandEdited, got {other}"),
-    }
+    assert_eq!(
+        hand_edited(&error),
+        [
+            "dev:infra/a/redis/deployment.yaml",
+            "main:clusters/b/sync.yaml"
+        ]
+    );
     assert_eq!((head(&repo, "main"), head(&repo, "dev")), theirs);
 
     let forced = CommitOptions {
@@ -953,4 +935,15 @@ fn the_signature_comes_from_git_config_and_flags_override_it() {
     assert_eq!(author.name(), Ok("Flag Name"));
     let (author, _) = git::signatures(&repo, None, Some("flag@example.com")).unwrap();
     assert_eq!(author.email(), Ok("flag@example.com"));
+}
+
+/// The paths a refused commit names, as `branch:path`.
+fn hand_edited(error: &Error) -> Vec<String> {
+    match error {
+        Error::HandEdited(paths) => paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect(),
+        other => panic!("expected HandEdited, got {other}"),
+    }
 }
