@@ -227,3 +227,39 @@ fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
         .filter(|path| std::fs::read(path).is_ok_and(|content| mentions_crd(&content)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendored_crds_are_found_in_order_and_never_through_a_link_or_a_skipped_folder() {
+        let outside = tempfile::tempdir().unwrap();
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        std::fs::write(outside.path().join("crd.yaml"), crd).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for folder in ["a", "b/c", ".hidden", "out"] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+        }
+        for file in [
+            "b/c/crd.yaml",
+            "a/crd.yml",
+            ".hidden/crd.yaml",
+            "out/crd.yaml",
+        ] {
+            std::fs::write(root.join(file), crd).unwrap();
+        }
+        std::fs::write(root.join("a/other.yaml"), "kind: ConfigMap\n").unwrap();
+        std::fs::write(root.join("a/crd.txt"), crd).unwrap();
+        // A link to a file, and to a folder, outside the fleet: neither is followed.
+        std::os::unix::fs::symlink(outside.path().join("crd.yaml"), root.join("linked.yaml"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
+        let skip = BTreeSet::from([root.join("out")]);
+        assert_eq!(
+            vendored_crd_files(root, &skip),
+            [root.join("a/crd.yml"), root.join("b/c/crd.yaml")]
+        );
+    }
+}

@@ -123,45 +123,36 @@ impl<'a> Walk<'_, 'a> {
                 .environments
                 .values()
                 .any(|env| env.branch == branch);
+        let missing_path = |problem: String, pointer: &str| {
+            Diagnostic::error(
+                "missing-path",
+                format!("{}: {problem}", item.object.describe()),
+            )
+            .at(document.location(pointer))
+        };
         let Some(branch) = context.branch_key(&branch) else {
             if !known_branch {
-                self.report(
-                    Diagnostic::error(
-                        "missing-path",
-                        format!(
-                            "{}: its source tracks branch {branch}, which the fleet does not have",
-                            item.object.describe()
-                        ),
-                    )
-                    .at(document.location("/spec/sourceRef/name")),
-                );
+                self.report(missing_path(
+                    format!("its source tracks branch {branch}, which the fleet does not have"),
+                    "/spec/sourceRef/name",
+                ));
             }
             return;
         };
         let Some(path) = normalize("", raw_path.trim_start_matches("./")) else {
-            self.report(
-                Diagnostic::error(
-                    "missing-path",
-                    format!(
-                        "{}: path {raw_path} leaves the repository root",
-                        item.object.describe()
-                    ),
-                )
-                .at(document.location("/spec/path")),
-            );
+            self.report(missing_path(
+                format!("path {raw_path} leaves the repository root"),
+                "/spec/path",
+            ));
             return;
         };
         let path = path.trim_end_matches('/').to_owned();
         let Some(build) = self.build(branch, &path, true) else {
             self.report(
-                Diagnostic::error(
-                    "missing-path",
-                    format!(
-                        "{}: path {raw_path} does not exist on branch {branch}",
-                        item.object.describe()
-                    ),
+                missing_path(
+                    format!("path {raw_path} does not exist on branch {branch}"),
+                    "/spec/path",
                 )
-                .at(document.location("/spec/path"))
                 .with_hint("Flux fails this Kustomization with \"kustomization path not found\""),
             );
             return;

@@ -39,7 +39,6 @@ pub(super) type Step = Vec<u32>;
 /// The state of one walk: the Flux of `roots`, and everything their Kustomizations apply.
 pub(super) struct Walk<'c, 'a> {
     pub(super) context: &'c Context<'a>,
-    roots: BTreeSet<String>,
     pub(super) builds: RefCell<HashMap<BuildKey<'a>, Rc<Build<'a>>>>,
     /// The step each build was made in, once it is complete.
     pub(super) built: RefCell<HashMap<BuildKey<'a>, Step>>,
@@ -88,7 +87,6 @@ impl<'c, 'a> Walk<'c, 'a> {
     pub(super) fn new(context: &'c Context<'a>, roots: BTreeSet<String>) -> Self {
         Self {
             context,
-            roots: roots.clone(),
             builds: RefCell::new(HashMap::new()),
             built: RefCell::new(HashMap::new()),
             build_findings: RefCell::new(Vec::new()),
@@ -112,7 +110,7 @@ impl<'c, 'a> Walk<'c, 'a> {
     }
 
     pub(super) fn is_root(&self, cluster: &str) -> bool {
-        self.roots.contains(cluster)
+        self.walked.roots.contains(cluster)
     }
 
     pub(super) fn reach(&mut self, cluster: &str) {
