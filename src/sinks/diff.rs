@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::builder::styling::{AnsiColor, Style};
 use git2::Repository;
+use rayon::prelude::*;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
@@ -19,7 +20,7 @@ use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
 use crate::sinks::dir_base::DirBase;
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
-use crate::tree::{Branches, OWNED_LIST};
+use crate::tree::{Branches, OWNED_LIST, Tree};
 
 /// Lines of context around each change, as `git diff` shows.
 const CONTEXT: usize = 3;
@@ -213,9 +214,12 @@ pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
         compared: Compared::Branches(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()),
         branches: Vec::new(),
     };
+    let mut planned = Vec::new();
     for (branch, tree) in branches.iter() {
-        let head = git::base(repo, branch)?;
-        let changes = git::changes(repo, branch, head, tree)?;
+        planned.push((branch, git::base(repo, branch)?, tree));
+    }
+    let changes = git::plan_branches(repo, &planned)?;
+    for ((branch, head, _), changes) in planned.into_iter().zip(changes) {
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
             exists: head.is_some(),
@@ -231,16 +235,23 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
         compared: Compared::Directory(out.to_path_buf()),
         branches: Vec::new(),
     };
-    for (branch, tree) in branches.iter() {
-        let root = out.join(branch);
-        changes::check_paths(branch, tree).map_err(Error::Git)?;
-        let changes = changes::plan(branch, tree, &DirBase::open(&root)?)?;
-        drift.branches.push(BranchDrift {
-            branch: branch.to_owned(),
-            exists: root.is_dir(),
-            changes,
-        });
-    }
+    // A branch folder is walked and compared on a thread of its own; the first failure in
+    // branch order wins, as when they were compared one after another.
+    let branches: Vec<(&str, &Tree)> = branches.iter().collect();
+    let compared: Vec<Result<BranchDrift>> = branches
+        .par_iter()
+        .map(|(branch, tree)| {
+            let root = out.join(branch);
+            changes::check_paths(branch, tree).map_err(Error::Git)?;
+            let changes = changes::plan(branch, tree, &DirBase::open(&root)?)?;
+            Ok(BranchDrift {
+                branch: (*branch).to_owned(),
+                exists: root.is_dir(),
+                changes,
+            })
+        })
+        .collect();
+    drift.branches = compared.into_iter().collect::<Result<_>>()?;
     Ok(drift)
 }
 
@@ -535,6 +546,56 @@ mod tests {
                 .ends_with(": 3 files differ from the rendered fleet (1 added, 1 modified, 1 deleted): a/x.yaml, b.yaml, c.yaml"),
             "{}",
             finding.message
+        );
+    }
+
+    #[test]
+    fn branch_folders_compared_at_once_report_in_branch_order() {
+        let tree = |files: &[&str]| {
+            let mut tree = Tree::new();
+            for path in files {
+                tree.insert(*path, "x\n");
+            }
+            tree.seal();
+            tree
+        };
+        let out = tempfile::tempdir().unwrap();
+        let names = ["e1", "e2", "e3", "e4"];
+        let rendered = Branches {
+            trees: names
+                .iter()
+                .map(|name| ((*name).to_owned(), tree(&[&format!("{name}.yaml")])))
+                .collect(),
+        };
+        crate::sinks::write::write(out.path(), &rendered, Default::default()).unwrap();
+        let changed = Branches {
+            trees: names
+                .iter()
+                .map(|name| ((*name).to_owned(), tree(&["new.yaml"])))
+                .collect(),
+        };
+        let drift = against_dir(out.path(), &changed).unwrap();
+        let order: Vec<&str> = drift.branches.iter().map(|b| b.branch.as_str()).collect();
+        assert_eq!(order, names);
+        for (branch, name) in drift.branches.iter().zip(names) {
+            let paths: Vec<&str> = branch
+                .changes
+                .iter()
+                .filter(|c| !c.path.starts_with('.'))
+                .map(|c| c.path.as_str())
+                .collect();
+            assert_eq!(paths, [&format!("{name}.yaml"), "new.yaml"]);
+        }
+
+        // Two branches a tree cannot be written for: the first of them is named.
+        let mut broken = changed;
+        for name in ["e4", "e2"] {
+            broken.trees.insert(name.to_owned(), tree(&["a", "a/b"]));
+        }
+        let error = against_dir(out.path(), &broken).unwrap_err().to_string();
+        assert!(
+            error.contains("branch e2: `a` is both a file and a directory"),
+            "{error}"
         );
     }
 

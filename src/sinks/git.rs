@@ -341,22 +341,35 @@ pub fn commit_targets(
 }
 
 /// The changes of each target, in the targets' order, the first failure in that order
-/// winning. Reading a branch's base (its ownership list alone is 16 MB at a thousand
+/// winning.
+fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Vec<FileChange>>> {
+    let branches: Vec<_> = targets
+        .iter()
+        .map(|(target, tree)| (target.branch.as_str(), target.base, *tree))
+        .collect();
+    plan_branches(repo, &branches)
+}
+
+/// [`changes`] of each branch onto its base, in the order given, the first failure in that
+/// order winning. Reading a branch's base (its ownership list alone is 16 MB at a thousand
 /// clusters) is one thread's work per branch, so the branches are planned at once, each on a
 /// repository handle of its own: a `Repository` may move between threads but not be shared.
-fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Vec<FileChange>>> {
-    if targets.len() < 2 {
-        return targets
+pub fn plan_branches(
+    repo: &Repository,
+    branches: &[(&str, Option<Oid>, &Tree)],
+) -> Result<Vec<Vec<FileChange>>> {
+    if branches.len() < 2 {
+        return branches
             .iter()
-            .map(|(target, tree)| changes(repo, &target.branch, target.base, tree))
+            .map(|(branch, base, tree)| changes(repo, branch, *base, tree))
             .collect();
     }
     let path = repo.path().to_path_buf();
-    let planned: Vec<Result<Vec<FileChange>>> = targets
+    let planned: Vec<Result<Vec<FileChange>>> = branches
         .par_iter()
-        .map(|(target, tree)| {
+        .map(|(branch, base, tree)| {
             let own = Repository::open(&path)?;
-            changes(&own, &target.branch, target.base, tree)
+            changes(&own, branch, *base, tree)
         })
         .collect();
     planned.into_iter().collect()

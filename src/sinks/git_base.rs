@@ -103,7 +103,7 @@ impl Base for GitBase<'_> {
         let Some(root) = &self.tree else {
             return Ok(known);
         };
-        let rendered = tree_ids::rendered(tree)?;
+        let rendered = tree_ids::rendered(tree);
         if root.id() == rendered.id {
             known.add_dir("");
         } else {
