@@ -87,10 +87,23 @@ impl Unchecked {
         settings: &validate::Settings,
         progress: &dyn Progress,
     ) -> Result<(Compiled, Diagnostics)> {
+        self.validate_alongside(settings, progress, |_| ()).0
+    }
+
+    /// [`Unchecked::validate`], running `alongside` on the rendered trees meanwhile, on
+    /// another thread: work that only reads them.
+    pub fn validate_alongside<R: Send>(
+        self,
+        settings: &validate::Settings,
+        progress: &dyn Progress,
+        alongside: impl FnOnce(&Rendered) -> R + Send,
+    ) -> (Result<(Compiled, Diagnostics)>, R) {
         let compiled = self.0;
-        let diagnostics =
-            validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress)?;
-        Ok((compiled, diagnostics))
+        let (validated, other) = rayon::join(
+            || validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress),
+            || alongside(&compiled.rendered),
+        );
+        (validated.map(|diagnostics| (compiled, diagnostics)), other)
     }
 
     /// The fleet that was rendered.
@@ -107,12 +120,8 @@ impl Unchecked {
         progress: &dyn Progress,
         alongside: impl FnOnce(&Rendered) -> R + Send,
     ) -> (Result<(Compiled, Diagnostics)>, R) {
-        let compiled = self.0;
-        let (validated, other) = rayon::join(
-            || validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress),
-            || alongside(&compiled.rendered),
-        );
-        let gated = validated.and_then(|diagnostics| {
+        let (validated, other) = self.validate_alongside(settings, progress, alongside);
+        let gated = validated.and_then(|(compiled, diagnostics)| {
             if diagnostics.has_errors() {
                 return Err(Error::Invalid(diagnostics));
             }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::git::{checkout_state, files, head};
 use fleetgen::Error;
-use fleetgen::sinks::changes::{ChangeKind, Conflict};
+use fleetgen::sinks::changes::{ChangeKind, Conflict, FileChange};
 use fleetgen::sinks::diff::{self, Palette};
 use fleetgen::sinks::git::{self, CommitOptions, Outcome, Target};
 use fleetgen::tree::{Branches, OWNED_LIST, Tree};
@@ -624,8 +624,85 @@ fn branches_planned_at_once_get_the_changes_each_would_get_alone() {
         let alone = git::changes(&repo, branch, head(&repo, branch), tree).unwrap();
         assert!(!alone.is_empty(), "{branch}");
         assert!(alone.iter().all(|change| change.branch == branch));
-        assert_eq!(result.changes, alone, "{branch}");
+        // A commit takes the contents from the rendered tree; its changes carry none.
+        assert!(
+            result
+                .changes
+                .iter()
+                .all(|c| c.old.is_none() && c.new.is_none())
+        );
+        let without_contents: Vec<FileChange> = alone
+            .into_iter()
+            .map(|change| FileChange {
+                old: None,
+                new: None,
+                ..change
+            })
+            .collect();
+        assert_eq!(result.changes, without_contents, "{branch}");
     }
+}
+
+#[test]
+fn a_commit_planned_ahead_commits_what_a_commit_would() {
+    let (_dir, planned_dir) = new_repo();
+    let (_other, direct) = new_repo();
+    for repo in [&planned_dir, &direct] {
+        git::commit(repo, &fleet(&[]), &options()).unwrap();
+    }
+    let changed = fleet(&[
+        ("tenants/a/team/apps/web.yaml", None),
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+        ("new/file.yaml", Some("new: yes\n")),
+    ]);
+    let plan = git::plan(&planned_dir, &changed, None).unwrap().unwrap();
+    let planned = git::commit_planned(&planned_dir, &changed, plan, &options()).unwrap();
+    let committed = git::commit(&direct, &changed, &options()).unwrap();
+    for (a, b) in planned.iter().zip(&committed) {
+        assert_eq!(
+            (&a.target.branch, &a.changes, &a.message),
+            (&b.target.branch, &b.changes, &b.message)
+        );
+        assert_eq!(a.outcome, b.outcome, "same signature and time, same commit");
+    }
+    for branch in ["main", "dev"] {
+        assert_eq!(
+            files(&planned_dir, branch),
+            files(&direct, branch),
+            "{branch}"
+        );
+    }
+}
+
+#[test]
+fn a_commit_planned_ahead_moves_no_ref_when_one_moved_meanwhile() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let main_before = head(&repo, "main");
+    let changed = fleet(&[("infra/a/redis/deployment.yaml", Some("replicas: 2\n"))]);
+    let plan = git::plan(&repo, &changed, None).unwrap().unwrap();
+    // While the rendered trees were being validated, someone committed to dev.
+    let theirs = commit_by_hand(&repo, "dev", "docs/runbook.md", Some("call someone\n"));
+    let error = git::commit_planned(&repo, &changed, plan, &options()).unwrap_err();
+    assert!(
+        matches!(error, Error::BranchMoved { ref branch, .. } if branch == "dev"),
+        "{error}"
+    );
+    assert_eq!(
+        (head(&repo, "main"), head(&repo, "dev")),
+        (main_before, Some(theirs))
+    );
+}
+
+#[test]
+fn no_commit_is_planned_ahead_over_an_interrupted_one() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    // What a killed run leaves: its journal. Planning against refs it is about to move would
+    // be planning against the wrong commits, so the plan waits for `commit` to finish it.
+    fs::write(repo.commondir().join("fleetgen-refs.journal"), "").unwrap();
+    assert!(git::interrupted(&repo));
+    assert!(git::plan(&repo, &fleet(&[]), None).unwrap().is_none());
 }
 
 #[test]
@@ -946,4 +1023,62 @@ fn hand_edited(error: &Error) -> Vec<String> {
             .collect(),
         other => panic!("expected HandEdited, got {other}"),
     }
+}
+
+#[test]
+fn check_compares_without_contents_and_writes_nothing() {
+    let (dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    let changed = fleet(&[
+        ("infra/a/redis/deployment.yaml", Some("replicas: 2\n")),
+        ("tenants/a/team/apps/web.yaml", None),
+    ]);
+    commit_by_hand(
+        &repo,
+        "dev",
+        "tenants/a/team/sandbox.yaml",
+        Some("edited\n"),
+    );
+    let repo_dir = diff::Against::Repo(Repository::open(dir.path()).unwrap());
+    let out = tempfile::tempdir().unwrap();
+    fleetgen::sinks::write::write(out.path(), &fleet(&[]), Default::default()).unwrap();
+    fs::write(
+        out.path().join("dev/tenants/a/team/sandbox.yaml"),
+        "edited\n",
+    )
+    .unwrap();
+    let out_dir = diff::Against::Directory(out.path().to_path_buf());
+    for against in [&repo_dir, &out_dir] {
+        let full = against.compare(&changed).unwrap();
+        let early = against.findings(&changed).unwrap().unwrap();
+        assert!(early.changes().all(|c| c.old.is_none() && c.new.is_none()));
+        let stripped: Vec<FileChange> = full
+            .changes()
+            .map(|change| FileChange {
+                old: None,
+                new: None,
+                ..change.clone()
+            })
+            .collect();
+        assert_eq!(early.changes().cloned().collect::<Vec<_>>(), stripped);
+        assert!(
+            stripped
+                .iter()
+                .any(|c| c.conflict == Some(Conflict::EditedByHand))
+        );
+        let messages = |drift: &diff::Drift| -> Vec<String> {
+            drift
+                .diagnostics()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(messages(&early), messages(&full));
+    }
+
+    // A killed commit's journal: finishing it moves refs, which only `compare` may do.
+    let journal = repo.commondir().join("fleetgen-refs.journal");
+    fs::write(&journal, "").unwrap();
+    assert!(repo_dir.findings(&changed).is_none());
+    assert!(journal.exists());
 }

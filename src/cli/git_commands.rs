@@ -261,14 +261,23 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
     let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
-    // The status of the source checkout only reads the source, so it runs while validation
-    // does. Its error waits behind the gate's and the fleet repo's, as when it ran after them.
+    // The status of the source checkout and the plan of the commit only read, so they run
+    // while validation does; nothing is written before it has passed. Their errors wait
+    // behind the gate's, in the order they had when they ran after it.
     let root = unchecked.fleet().root.clone();
-    let (compiled, uncommitted) = gate_alongside(unchecked, &args.gate, &progress, move |_| {
-        Ok(source::uncommitted_source(&root))
-    })?;
+    let repo = git::open(unchecked.fleet());
+    let prefix = args.branch_prefix.clone();
+    let (compiled, (repo, uncommitted)) =
+        gate_alongside(unchecked, &args.gate, &progress, move |rendered| {
+            let uncommitted = source::uncommitted_source(&root);
+            let planned = repo.map(|repo| {
+                let plan = git::plan(&repo, &rendered.branches, prefix.as_deref());
+                (repo, plan)
+            });
+            Ok((planned, uncommitted))
+        })?;
     say::compiled(&compiled);
-    let repo = git::open(&compiled.fleet)?;
+    let (repo, plan) = repo?;
     let uncommitted = uncommitted?;
     if !uncommitted.is_empty() {
         // File names of the source may hold anything; the message below has a layout of its own.
@@ -304,8 +313,10 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     options.subject = args.message;
     options.environments = environments(&compiled.fleet);
 
-    let done = say::timed("commit", || {
-        git::commit(&repo, &compiled.rendered.branches, &options)
+    let branches = &compiled.rendered.branches;
+    let done = say::timed("commit", || match plan? {
+        Some(plan) => git::commit_planned(&repo, branches, plan, &options),
+        None => git::commit(&repo, branches, &options),
     })?;
     let mut stdout = io::stdout().lock();
     for result in &done {
@@ -403,19 +414,28 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         }
         Err(error) => return Err(error),
     };
-    let (compiled, mut diagnostics) = say::timed("validate", || {
-        unchecked.validate(&args.validation.settings(), &progress)
-    })?;
+    // The branches are compared while validation runs: it only reads them. Its error waits
+    // behind validation's, as when it ran after it.
+    let against =
+        (!args.no_drift).then(|| diff::Against::of(unchecked.fleet(), args.out.as_deref()));
+    let (validated, (against, early)) = say::timed("validate", || {
+        unchecked.validate_alongside(&args.validation.settings(), &progress, move |rendered| {
+            let early = match &against {
+                Some(Ok(against)) => against.findings(&rendered.branches),
+                _ => None,
+            };
+            (against, early)
+        })
+    });
+    let (compiled, mut diagnostics) = validated?;
     say::compiled(&compiled);
     let mut drift = None;
-    if !args.no_drift {
-        let found = say::timed("compare", || {
-            diff::against_fleet(
-                &compiled.fleet,
-                &compiled.rendered.branches,
-                args.out.as_deref(),
-            )
-        })?;
+    if let Some(against) = against {
+        let against = against?;
+        let found = match early {
+            Some(found) => found,
+            None => say::timed("compare", || against.compare(&compiled.rendered.branches)),
+        }?;
         note_compared(&found, args.out.is_some());
         diagnostics.extend(found.diagnostics());
         drift = Some(found);

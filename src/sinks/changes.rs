@@ -252,9 +252,30 @@ pub fn sealed(tree: &Tree) -> Cow<'_, Tree> {
     }
 }
 
+/// What a planned change carries besides its path, kind and conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The old and new bytes, for patches.
+    Kept,
+    /// Neither: a commit takes the new bytes from the rendered tree and needs no old ones,
+    /// and at a thousand clusters a fleet-wide change would hold the fleet twice more.
+    Omitted,
+}
+
 /// The changes that putting `tree` onto `branch`, currently `base`, would make, in path order.
 /// Conflicts are marked, not refused: callers decide.
 pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange>> {
+    plan_with(branch, tree, base, Contents::Kept)
+}
+
+/// [`plan`], keeping the changes' contents or not.
+pub fn plan_with(
+    branch: &str,
+    tree: &Tree,
+    base: &dyn Base,
+    contents: Contents,
+) -> Result<Vec<FileChange>> {
+    let keep = contents == Contents::Kept;
     let tree = sealed(tree);
     let known = base.known(&tree)?;
     let owned_text = owned_list(base, &tree, &known)?;
@@ -267,14 +288,15 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
             .unwrap_or_default(),
         false => BTreeMap::new(),
     };
-    let change = |path: &str, kind, conflict, old, new| FileChange {
-        branch: branch.to_owned(),
-        path: path.to_owned(),
-        kind,
-        conflict,
-        old,
-        new,
-    };
+    let change =
+        |path: &str, kind, conflict, old: Option<Vec<u8>>, new: Option<Vec<u8>>| FileChange {
+            branch: branch.to_owned(),
+            path: path.to_owned(),
+            kind,
+            conflict,
+            old: old.filter(|_| keep),
+            new: new.filter(|_| keep),
+        };
     let mut changes = Vec::new();
     let mut identical = Skipping::new(&known);
     for (path, content) in tree.iter() {
@@ -287,7 +309,7 @@ pub fn plan(branch: &str, tree: &Tree, base: &dyn Base) -> Result<Vec<FileChange
         {
             continue;
         }
-        let new = Some(content.to_vec());
+        let new = keep.then(|| content.to_vec());
         match base.entry(path)? {
             Entry::Missing => changes.push(change(path, ChangeKind::Added, None, None, new)),
             Entry::Blocked(in_the_way) => {

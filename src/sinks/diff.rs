@@ -16,7 +16,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
 use crate::printable;
-use crate::sinks::changes::{self, ChangeKind, Conflict, FileChange};
+use crate::sinks::changes::{self, ChangeKind, Conflict, Contents, FileChange};
 use crate::sinks::dir_base::DirBase;
 use crate::sinks::git;
 use crate::sinks::summary::{BranchSummary, Counts, plural};
@@ -210,6 +210,10 @@ pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
             .or_else(|_| git2::Signature::now("fleetgen", "fleetgen@localhost"))?;
         git::recover(repo, &committer)?;
     }
+    compare_repo(repo, branches, Contents::Kept)
+}
+
+fn compare_repo(repo: &Repository, branches: &Branches, contents: Contents) -> Result<Drift> {
     let mut drift = Drift {
         compared: Compared::Branches(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()),
         branches: Vec::new(),
@@ -218,7 +222,7 @@ pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
     for (branch, tree) in branches.iter() {
         planned.push((branch, git::base(repo, branch)?, tree));
     }
-    let changes = git::plan_branches(repo, &planned)?;
+    let changes = git::plan_branches(repo, &planned, contents)?;
     for ((branch, head, _), changes) in planned.into_iter().zip(changes) {
         drift.branches.push(BranchDrift {
             branch: branch.to_owned(),
@@ -231,6 +235,10 @@ pub fn against_repo(repo: &Repository, branches: &Branches) -> Result<Drift> {
 
 /// Compares `branches` with `<out>/<branch>/`, as `render` would write them.
 pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
+    compare_dir(out, branches, Contents::Kept)
+}
+
+fn compare_dir(out: &Path, branches: &Branches, contents: Contents) -> Result<Drift> {
     let mut drift = Drift {
         compared: Compared::Directory(out.to_path_buf()),
         branches: Vec::new(),
@@ -243,7 +251,7 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
         .map(|(branch, tree)| {
             let root = out.join(branch);
             changes::check_paths(branch, tree).map_err(Error::Git)?;
-            let changes = changes::plan(branch, tree, &DirBase::open(&root)?)?;
+            let changes = changes::plan_with(branch, tree, &DirBase::open(&root)?, contents)?;
             Ok(BranchDrift {
                 branch: (*branch).to_owned(),
                 exists: root.is_dir(),
@@ -255,19 +263,53 @@ pub fn against_dir(out: &Path, branches: &Branches) -> Result<Drift> {
     Ok(drift)
 }
 
+/// What a fleet's rendered branches are compared with.
+pub enum Against {
+    Repo(Repository),
+    Directory(PathBuf),
+}
+
+impl Against {
+    /// `out` if given, else the fleet repo, else (no repo configured or found) the fleet's
+    /// output directory.
+    pub fn of(fleet: &Fleet, out: Option<&Path>) -> Result<Against> {
+        if let Some(out) = out {
+            return Ok(Against::Directory(out.to_path_buf()));
+        }
+        Ok(match git::locate(fleet)? {
+            Some(repo) => Against::Repo(repo),
+            None => Against::Directory(crate::sinks::output::resolve(
+                &fleet.root,
+                &fleet.output,
+                None,
+            )?),
+        })
+    }
+
+    /// The drift of `branches`, each change's contents kept for patches.
+    pub fn compare(&self, branches: &Branches) -> Result<Drift> {
+        match self {
+            Against::Repo(repo) => against_repo(repo, branches),
+            Against::Directory(out) => against_dir(out, branches),
+        }
+    }
+
+    /// The drift of `branches` without the changes' contents, writing nothing: what `check`
+    /// reports, worked out while validation runs. `None` where a killed commit's journal must
+    /// be finished first, which [`Against::compare`] does.
+    pub fn findings(&self, branches: &Branches) -> Option<Result<Drift>> {
+        match self {
+            Against::Repo(repo) if git::interrupted(repo) => None,
+            Against::Repo(repo) => Some(compare_repo(repo, branches, Contents::Omitted)),
+            Against::Directory(out) => Some(compare_dir(out, branches, Contents::Omitted)),
+        }
+    }
+}
+
 /// Compares with `out` if given, else with the fleet repo, else (no repo configured or found)
 /// with the fleet's output directory.
 pub fn against_fleet(fleet: &Fleet, branches: &Branches, out: Option<&Path>) -> Result<Drift> {
-    if let Some(out) = out {
-        return against_dir(out, branches);
-    }
-    match git::locate(fleet)? {
-        Some(repo) => against_repo(&repo, branches),
-        None => against_dir(
-            &crate::sinks::output::resolve(&fleet.root, &fleet.output, None)?,
-            branches,
-        ),
-    }
+    Against::of(fleet, out)?.compare(branches)
 }
 
 /// Terminal styles for diffs; all plain when colour is off.

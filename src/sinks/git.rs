@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::Fleet;
-use crate::sinks::changes::{self, ChangeKind, FileChange};
+use crate::sinks::changes::{self, ChangeKind, Contents, FileChange};
 use crate::sinks::git_base::GitBase;
 use crate::sinks::journal::{self, Recovered, RefUpdate};
 use crate::sinks::pack::{self, Objects};
@@ -129,8 +129,18 @@ pub fn changes(
     commit: Option<Oid>,
     tree: &Tree,
 ) -> Result<Vec<FileChange>> {
+    changes_with(repo, branch, commit, tree, Contents::Kept)
+}
+
+fn changes_with(
+    repo: &Repository,
+    branch: &str,
+    commit: Option<Oid>,
+    tree: &Tree,
+    contents: Contents,
+) -> Result<Vec<FileChange>> {
     changes::check_paths(branch, tree).map_err(Error::Git)?;
-    changes::plan(branch, tree, &GitBase::new(repo, commit)?)
+    changes::plan_with(branch, tree, &GitBase::new(repo, commit)?, contents)
 }
 
 /// Where one branch's commit goes, and what the refs held when fleetgen read them. Reading
@@ -236,11 +246,68 @@ pub fn commit(
     if !options.dry_run {
         recover(repo, &options.committer)?;
     }
-    let mut targets = Vec::new();
-    for (branch, tree) in branches.iter() {
-        targets.push((Target::read(repo, branch, options.prefix.as_deref())?, tree));
-    }
+    let targets = read_targets(repo, branches, options.prefix.as_deref())?;
     commit_targets(repo, &targets, options)
+}
+
+fn read_targets<'b>(
+    repo: &Repository,
+    branches: &'b Branches,
+    prefix: Option<&str>,
+) -> Result<Vec<(Target, &'b Tree)>> {
+    branches
+        .iter()
+        .map(|(branch, tree)| Ok((Target::read(repo, branch, prefix)?, tree)))
+        .collect()
+}
+
+/// A commit run read and planned, nothing written yet: the refs as they were read, and what
+/// each branch's commit will change.
+#[derive(Debug)]
+pub struct Plan {
+    targets: Vec<Target>,
+    changes: Vec<Vec<FileChange>>,
+}
+
+/// Reads the refs of a commit of `branches` (under `prefix`, as `--branch-prefix`) and plans
+/// its changes, writing nothing, so that it can run while the rendered trees are being
+/// validated. `None` when a killed commit's journal is there: [`commit`] finishes or undoes
+/// it first, and the plan would be of refs about to move.
+pub fn plan(repo: &Repository, branches: &Branches, prefix: Option<&str>) -> Result<Option<Plan>> {
+    if interrupted(repo) {
+        return Ok(None);
+    }
+    let targets = read_targets(repo, branches, prefix)?;
+    let changes = plan_targets(repo, &targets)?;
+    Ok(Some(Plan {
+        targets: targets.into_iter().map(|(target, _)| target).collect(),
+        changes,
+    }))
+}
+
+/// Commits `branches` as [`plan`] planned them. The refs move only if each still holds what
+/// the plan read (see [`Target`]); the plan must be of these same branches.
+pub fn commit_planned(
+    repo: &Repository,
+    branches: &Branches,
+    plan: Plan,
+    options: &CommitOptions,
+) -> Result<Vec<BranchCommit>> {
+    let targets: Vec<(Target, &Tree)> = plan
+        .targets
+        .into_iter()
+        .zip(branches.iter())
+        .map(|(target, (branch, tree))| {
+            assert_eq!(target.branch, branch, "a plan of other branches");
+            (target, tree)
+        })
+        .collect();
+    assert_eq!(
+        targets.len(),
+        plan.changes.len(),
+        "a plan of other branches"
+    );
+    commit_changes(repo, &targets, plan.changes, options)
 }
 
 /// Commits one branch onto `target`, read earlier with [`Target::read`].
@@ -260,16 +327,26 @@ pub fn commit_targets(
     targets: &[(Target, &Tree)],
     options: &CommitOptions,
 ) -> Result<Vec<BranchCommit>> {
+    let changes = plan_targets(repo, targets)?;
+    commit_changes(repo, targets, changes, options)
+}
+
+fn commit_changes(
+    repo: &Repository,
+    targets: &[(Target, &Tree)],
+    changes: Vec<Vec<FileChange>>,
+    options: &CommitOptions,
+) -> Result<Vec<BranchCommit>> {
     let mut planned = Vec::new();
     let mut conflicts = Vec::new();
-    for ((target, _), changes) in targets.iter().zip(plan_targets(repo, targets)?) {
+    for ((target, tree), changes) in targets.iter().zip(changes) {
         conflicts.extend(
             changes
                 .iter()
                 .filter(|change| change.conflict.is_some())
                 .map(|change| PathBuf::from(format!("{}:{}", target.branch, change.path))),
         );
-        planned.push((target, changes));
+        planned.push((target, changes::sealed(tree), changes));
     }
     if !conflicts.is_empty() && !options.force {
         return Err(Error::HandEdited(conflicts));
@@ -280,7 +357,7 @@ pub fn commit_targets(
     let (done, updates) = pack::with_pack(repo, |objects| {
         let mut done = Vec::new();
         let mut updates = Vec::new();
-        for (target, changes) in planned {
+        for (target, tree, changes) in planned {
             let mut result = BranchCommit {
                 target: target.clone(),
                 outcome: Outcome::UpToDate,
@@ -307,7 +384,7 @@ pub fn commit_targets(
                 Some(oid) => Some(objects.repo().find_commit(oid)?.tree()?),
                 None => None,
             };
-            let tree_id = build_tree(objects, base_tree.as_ref(), &result.changes)?;
+            let tree_id = build_tree(objects, base_tree.as_ref(), &tree, &result.changes)?;
             if Some(tree_id) == base_tree.as_ref().map(git2::Tree::id)
                 || already_there(repo, target, tree_id)?
             {
@@ -341,13 +418,13 @@ pub fn commit_targets(
 }
 
 /// The changes of each target, in the targets' order, the first failure in that order
-/// winning.
+/// winning; without their contents, which the rendered trees hold.
 fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Vec<FileChange>>> {
     let branches: Vec<_> = targets
         .iter()
         .map(|(target, tree)| (target.branch.as_str(), target.base, *tree))
         .collect();
-    plan_branches(repo, &branches)
+    plan_branches(repo, &branches, Contents::Omitted)
 }
 
 /// [`changes`] of each branch onto its base, in the order given, the first failure in that
@@ -357,11 +434,12 @@ fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Ve
 pub fn plan_branches(
     repo: &Repository,
     branches: &[(&str, Option<Oid>, &Tree)],
+    contents: Contents,
 ) -> Result<Vec<Vec<FileChange>>> {
     if branches.len() < 2 {
         return branches
             .iter()
-            .map(|(branch, base, tree)| changes(repo, branch, *base, tree))
+            .map(|(branch, base, tree)| changes_with(repo, branch, *base, tree, contents))
             .collect();
     }
     let path = repo.path().to_path_buf();
@@ -369,7 +447,7 @@ pub fn plan_branches(
         .par_iter()
         .map(|(branch, base, tree)| {
             let own = Repository::open(&path)?;
-            changes(&own, branch, *base, tree)
+            changes_with(&own, branch, *base, tree, contents)
         })
         .collect();
     planned.into_iter().collect()
@@ -410,13 +488,17 @@ impl<'a> Edits<'a> {
 fn build_tree(
     objects: &mut Objects<'_>,
     base: Option<&git2::Tree<'_>>,
+    tree: &Tree,
     changes: &[FileChange],
 ) -> Result<Oid> {
     let mut edits = Edits::default();
     for change in changes {
         let content = match change.kind {
             ChangeKind::Deleted => None,
-            ChangeKind::Added | ChangeKind::Modified => change.new.as_deref(),
+            ChangeKind::Added | ChangeKind::Modified => Some(
+                tree.get(&change.path)
+                    .expect("a change adds or modifies a rendered file"),
+            ),
         };
         edits.add(&change.path, content);
     }
