@@ -89,10 +89,21 @@ const COMMON_KEYS: &[&str] = &[
 ];
 
 fn key(text: &str) -> Key {
-    match COMMON_KEYS.binary_search(&text) {
-        Ok(index) => Key::Common(u8::try_from(index).expect("fewer than 256 common keys")),
-        Err(_) => Key::Other(text.into()),
+    match common_index(text) {
+        Some(index) => Key::Common(index),
+        None => Key::Other(text.into()),
     }
+}
+
+/// The place of `text` among [`COMMON_KEYS`]. Every kept mapping key and most lookups pass
+/// through here: a length and a first byte rule out nearly every candidate before any string
+/// is compared, where a bisection compares five or six.
+fn common_index(text: &str) -> Option<u8> {
+    let first = *text.as_bytes().first()?;
+    COMMON_KEYS
+        .iter()
+        .position(|key| key.len() == text.len() && key.as_bytes()[0] == first && *key == text)
+        .map(|index| u8::try_from(index).expect("fewer than 256 common keys"))
 }
 
 impl From<&Value> for Kept {
@@ -177,10 +188,15 @@ impl Kept {
     /// The value of `name` in a mapping.
     pub fn get(&self, name: &str) -> Option<&Kept> {
         let entries = self.as_object()?;
-        let index = entries
-            .binary_search_by(|(key, _)| key.as_str().cmp(name))
-            .ok()?;
-        Some(&entries[index].1)
+        let index = match common_index(name) {
+            // The common keys are sorted, so their places order them as their text would.
+            Some(common) => entries.binary_search_by(|(key, _)| match key {
+                Key::Common(index) => index.cmp(&common),
+                Key::Other(text) => (**text).cmp(name),
+            }),
+            None => entries.binary_search_by(|(key, _)| key.as_str().cmp(name)),
+        };
+        Some(&entries[index.ok()?].1)
     }
 
     /// The node at a JSON pointer (RFC 6901), like `serde_json::Value::pointer`.
@@ -299,6 +315,52 @@ mod tests {
         assert!(matches!(key("spec"), Key::Common(_)));
         assert_eq!(key("spec").as_str(), "spec");
         assert!(matches!(key("specification"), Key::Other(_)));
+        for (index, common) in COMMON_KEYS.iter().enumerate() {
+            assert_eq!(common_index(common), u8::try_from(index).ok(), "{common}");
+        }
+        for other in [
+            "", "s", "spe", "Spec", "spec ", "specs", "namE", "url2", "ur",
+        ] {
+            assert_eq!(common_index(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn every_key_is_found_among_common_and_other_keys() {
+        // Other keys sorted before, between and after the common ones.
+        let names = [
+            "a",
+            "annotations",
+            "apiVersion",
+            "b",
+            "data",
+            "kind",
+            "kinds",
+            "name",
+            "names",
+            "namespace",
+            "spec",
+            "spec2",
+            "specification",
+            "url",
+            "wait",
+            "zzz",
+            "~",
+        ];
+        let value = Value::Object(
+            names
+                .iter()
+                .enumerate()
+                .map(|(index, name)| ((*name).to_owned(), Value::from(index)))
+                .collect(),
+        );
+        let kept = Kept::from(&value);
+        for (index, name) in names.iter().enumerate() {
+            assert_eq!(kept.get(name), Some(&Kept::Number(index.into())), "{name}");
+        }
+        for missing in ["", "b2", "labels", "metadata", "spe", "zz"] {
+            assert_eq!(kept.get(missing), None, "{missing}");
+        }
     }
 
     #[test]

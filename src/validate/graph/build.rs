@@ -173,14 +173,15 @@ impl<'a> Walk<'_, 'a> {
                 if is_remote(entry) {
                     continue;
                 }
-                let pointer = format!("/{field}/{index}");
+                // Only a finding needs it.
+                let pointer = || format!("/{field}/{index}");
                 let Some(target) = normalize(dir, entry) else {
                     diagnostics.push(
                         Diagnostic::error(
                             "missing-resource",
                             format!("{field} entry `{entry}` leaves the branch root"),
                         )
-                        .at(kustomization.location(&pointer)),
+                        .at(kustomization.location(&pointer())),
                     );
                     continue;
                 };
@@ -194,7 +195,7 @@ impl<'a> Walk<'_, 'a> {
                     if self.kustomization_file(branch, &target).is_none() {
                         diagnostics.push(
                             Diagnostic::error("missing-resource", format!("{field} entry `{entry}` is a directory without a kustomization.yaml"))
-                                .at(kustomization.location(&pointer))
+                                .at(kustomization.location(&pointer()))
                                 .with_hint("kustomize builds only directories that have one"),
                         );
                         continue;
@@ -217,7 +218,7 @@ impl<'a> Walk<'_, 'a> {
                             "operator-file",
                             format!("{field} entry `{entry}` is committed by hand on branch {branch}, not rendered"),
                         )
-                        .at(kustomization.location(&pointer))
+                        .at(kustomization.location(&pointer()))
                         .with_hint(how.clone()),
                     );
                 } else {
@@ -226,7 +227,7 @@ impl<'a> Walk<'_, 'a> {
                             "missing-resource",
                             format!("{field} entry `{entry}` does not exist on branch {branch}"),
                         )
-                        .at(kustomization.location(&pointer)),
+                        .at(kustomization.location(&pointer())),
                     );
                 }
             }

@@ -187,7 +187,8 @@ impl Merged<'_, '_> {
         };
         let kind = document
             .value
-            .pointer(&format!("{pointer}/kind"))
+            .pointer(pointer)
+            .and_then(|reference| reference.get("kind"))
             .and_then(Kept::as_str)
             .unwrap_or("HelmRepository");
         if kind != "HelmChart"
@@ -374,7 +375,8 @@ impl<'a> Context<'a> {
         for pointer in references {
             if let Some(other) = document
                 .value
-                .pointer(&format!("{pointer}/namespace"))
+                .pointer(pointer)
+                .and_then(|reference| reference.get("namespace"))
                 .and_then(Kept::as_str)
                 && other != namespace
             {
