@@ -503,7 +503,8 @@ impl<'a, 't> ByFile<'a, 't> {
     pub fn indexed(documents: &'a [Document<'t>]) -> Self {
         let mut by_file = Self::new(documents);
         let state = foldhash::fast::RandomState::default();
-        let mut starts = hashbrown::HashTable::new();
+        // Sized for the most files there can be, so that growing never hashes a path again.
+        let mut starts = hashbrown::HashTable::with_capacity(documents.len());
         for (index, document) in documents.iter().enumerate() {
             let first = index == 0 || {
                 let previous = &documents[index - 1];
