@@ -73,7 +73,7 @@ fn main() {
             tree.iter()
                 .filter(|(path, _)| fleetgen::render::is_yaml(path))
                 .filter_map(move |(path, content)| {
-                    validate::document::parse_file(branch, path, content).ok()
+                    validate::parse::parse_file(branch, path, content).ok()
                 })
                 .flatten()
         })
@@ -100,7 +100,7 @@ fn main() {
             .expect("at least one round")
     };
     let (parse_time, _) = best(&|| {
-        validate::document::parse_branches(&compiled.rendered.branches)
+        validate::parse::parse_branches(&compiled.rendered.branches)
             .0
             .len()
     });

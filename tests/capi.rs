@@ -422,10 +422,10 @@ fn everything_targeting_a_cluster_api_cluster_waits_for_its_cluster() {
 
 #[test]
 fn cluster_api_objects_are_not_applied_by_the_bootstrap_kustomization() {
-    use fleetgen::validate::{self, document, graph};
+    use fleetgen::validate::{self, graph, parse};
     let compiled = fleetgen::pipeline::compile(&fixture(), &[]).unwrap();
     let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, _) = document::parse_branches(&compiled.rendered.branches);
+    let (documents, _) = parse::parse_branches(&compiled.rendered.branches);
     let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
     let mut clusters = 0;
     for applied in &simulation.clusters["mgmt"] {

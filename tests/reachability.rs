@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use fleetgen::pipeline;
-use fleetgen::validate::{self, document, graph};
+use fleetgen::validate::{self, graph, parse};
 
 /// What reaches each cluster: `cluster → {"Kind namespace/name"}`.
 fn reached() -> std::collections::BTreeMap<String, BTreeSet<String>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let compiled = pipeline::compile(&root, &[]).expect("the example fleet compiles");
     let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
+    let (documents, syntax) = parse::parse_branches(&compiled.rendered.branches);
     assert!(syntax.is_empty(), "{syntax:?}");
     let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
     let errors: Vec<String> = simulation

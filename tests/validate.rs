@@ -175,7 +175,7 @@ fn secrets_of_the_base_fleet() {
     let dir = fleet_with(None);
     let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
     let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
-    let (documents, _) = validate::document::parse_branches(&rendered.branches);
+    let (documents, _) = validate::parse::parse_branches(&rendered.branches);
     let schemas = Schemas::new();
     let simulation = validate::graph::simulate(&fleet, &rendered, &documents, &schemas);
     let secrets = validate::secrets::needed(&fleet, &simulation);

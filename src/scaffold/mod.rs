@@ -186,7 +186,7 @@ impl Analysis {
     fn of(compiled: &crate::pipeline::Compiled) -> Result<Self> {
         let (fleet, rendered) = (&compiled.fleet, &compiled.rendered);
         let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
-        let (documents, _) = validate::document::parse_branches(&rendered.branches);
+        let (documents, _) = validate::parse::parse_branches(&rendered.branches);
         let simulation = validate::graph::simulate(fleet, rendered, &documents, &schemas);
         let secrets = validate::secrets::needed(fleet, &simulation)
             .into_iter()

@@ -427,7 +427,7 @@ fn plan_targets(repo: &Repository, targets: &[(Target, &Tree)]) -> Result<Vec<Ve
     plan_branches(repo, &branches, Contents::Omitted)
 }
 
-/// [`changes`] of each branch onto its base, in the order given, the first failure in that
+/// [`changes()`] of each branch onto its base, in the order given, the first failure in that
 /// order winning. Reading a branch's base (its ownership list alone is 16 MB at a thousand
 /// clusters) is one thread's work per branch, so the branches are planned at once, each on a
 /// repository handle of its own: a `Repository` may move between threads but not be shared.

@@ -175,7 +175,7 @@ mod tests {
     fn files_without_an_origin_keep_a_finding_each() {
         let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\nspec: {}\n";
         let branches = branches(&[("dev:a/ns.yaml", text), ("dev:b/ns.yaml", text)]);
-        let (documents, _) = super::super::document::parse_branches(&branches);
+        let (documents, _) = super::super::parse::parse_branches(&branches);
         let findings: Vec<Diagnostic> = ["dev/a/ns.yaml", "dev/b/ns.yaml"]
             .into_iter()
             .map(|file| {
@@ -198,7 +198,7 @@ mod tests {
             ("fleet:dev/x.yaml", "kind: A\n"),
             ("fleet/dev:x.yaml", "kind: B\n---\nkind: C\n---\nkind: D\n"),
         ]);
-        let (documents, _) = super::super::document::parse_branches(&branches);
+        let (documents, _) = super::super::parse::parse_branches(&branches);
         let files = ByFile::new(&documents);
         let names: Vec<&str> = branches.iter().map(|(branch, _)| branch).collect();
         let kind_at = |file: &str, line: usize| {

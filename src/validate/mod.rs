@@ -14,6 +14,7 @@ pub mod input;
 pub mod input_schema;
 pub mod kept;
 mod locate;
+pub mod parse;
 pub mod schema;
 pub mod secrets;
 pub mod sources;
@@ -65,7 +66,7 @@ pub fn check(fleet: &Fleet, rendered: &Rendered, options: Options) -> Result<Dia
 /// Every Secret the fleet needs, for `fleetgen secrets`.
 pub fn needed_secrets(fleet: &Fleet, rendered: &Rendered) -> Result<Vec<secrets::Secret>> {
     let (schemas, _) = load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
+    let (documents, _) = parse::parse_branches(&rendered.branches);
     let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
     Ok(secrets::needed(fleet, &simulation))
 }
@@ -97,7 +98,7 @@ pub fn validate_with(
     progress.start("validating", files);
     // Each document is parsed once and checked against its schema while its whole value is at
     // hand; the graph then reads only what it needs of it.
-    let parsed = document::parse_and_check(
+    let parsed = parse::parse_and_check(
         &rendered.branches,
         Some(&rendered.values),
         |document, value| {
@@ -144,7 +145,7 @@ pub fn validate_with(
 }
 
 /// Validates every document against its schema, in parallel. The documents must keep their
-/// values: [`document::parse_file`] keeps them, [`document::parse_branches`] does not.
+/// values: [`parse::parse_file`] keeps them, [`parse::parse_branches`] does not.
 pub fn check_schemas(
     documents: &[Document<'_>],
     schemas: &Schemas,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::model::Fleet;
 use crate::render::Rendered;
-use crate::validate::{self, document};
+use crate::validate::{self, parse};
 
 /// The objects that reach `cluster`, in the order the walk meets them, each once, with the
 /// namespace its build gives it; with `environment`, only those rendered on that environment's
@@ -21,7 +21,7 @@ pub fn stream(
     environment: Option<&str>,
 ) -> Result<String> {
     let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
+    let (documents, _) = parse::parse_branches(&rendered.branches);
     let simulation = validate::graph::simulate(fleet, rendered, &documents, &schemas);
     let branch = environment
         .and_then(|env| fleet.environments.get(env))

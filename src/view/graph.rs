@@ -17,7 +17,7 @@ use crate::printable;
 use crate::render::Rendered;
 use crate::validate::graph::{BOOTSTRAP, Simulation};
 use crate::validate::kept::Kept;
-use crate::validate::{self, document};
+use crate::validate::{self, parse};
 
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
 /// Kustomizations named on a remote cluster's "applied by" line before the rest are counted.
@@ -120,7 +120,7 @@ pub struct Filter {
 /// Walks the rendered fleet from every bootstrap path and builds its graph.
 pub fn build(fleet: &Fleet, rendered: &Rendered) -> Result<FleetGraph> {
     let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
+    let (documents, _) = parse::parse_branches(&rendered.branches);
     let simulation = validate::graph::simulate(fleet, rendered, &documents, &schemas);
     Ok(FleetGraph::new(fleet, &simulation))
 }

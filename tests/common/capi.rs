@@ -94,10 +94,10 @@ pub struct Reached {
 
 /// What reaches `cluster` in the fleet at `root`, which must compile.
 pub fn reaching(root: &Path, cluster: &str) -> Vec<Reached> {
-    use fleetgen::validate::{self, document, graph};
+    use fleetgen::validate::{self, graph, parse};
     let compiled = fleetgen::pipeline::compile(root, &[]).expect("the fleet compiles");
     let (schemas, _) = validate::load_schemas(&compiled.fleet, Some(&compiled.rendered)).unwrap();
-    let (documents, syntax) = document::parse_branches(&compiled.rendered.branches);
+    let (documents, syntax) = parse::parse_branches(&compiled.rendered.branches);
     assert!(syntax.is_empty(), "{syntax:?}");
     let simulation = graph::simulate(&compiled.fleet, &compiled.rendered, &documents, &schemas);
     simulation.clusters[cluster]

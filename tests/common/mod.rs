@@ -127,7 +127,7 @@ pub fn real_tools() -> Option<RealTools> {
 /// `gotk-components.yaml`, which the operator commits (`flux install --export`); a build that
 /// fails only for that file is counted as skipped.
 pub fn build_and_validate(tools: &RealTools, dir: &Path) -> (bool, String) {
-    use fleetgen::validate::{Schemas, document};
+    use fleetgen::validate::{Schemas, parse};
     static SCHEMAS: std::sync::OnceLock<Schemas> = std::sync::OnceLock::new();
     let schemas = SCHEMAS.get_or_init(|| Schemas::embedded(None).expect("embedded schemas"));
     let mut report = String::new();
@@ -155,7 +155,7 @@ pub fn build_and_validate(tools: &RealTools, dir: &Path) -> (bool, String) {
             report.push_str(&format!("FAIL {name}: kustomize build: {stderr}\n"));
             continue;
         }
-        let findings: Vec<String> = match document::parse_file("build", &name, &output.stdout) {
+        let findings: Vec<String> = match parse::parse_file("build", &name, &output.stdout) {
             Ok(documents) => documents
                 .iter()
                 .filter(|document| document.is_object())

@@ -12,8 +12,9 @@ use crate::model::Fleet;
 use crate::pipeline::{Compiled, compile};
 use crate::render::Rendered;
 use crate::tree::Tree;
-use crate::validate::document::{self, Document};
+use crate::validate::document::Document;
 use crate::validate::load_schemas;
+use crate::validate::parse;
 use crate::validate::schema::Schemas;
 
 fn compiled(root: &Path) -> Compiled {
@@ -73,7 +74,7 @@ fn schemas_and_documents<'r>(
     rendered: &'r Rendered,
 ) -> (Schemas, Vec<Document<'r>>) {
     let (schemas, _) = load_schemas(fleet, Some(rendered)).expect("schemas load");
-    let (documents, syntax) = document::parse_branches(&rendered.branches);
+    let (documents, syntax) = parse::parse_branches(&rendered.branches);
     assert!(syntax.is_empty(), "{syntax:?}");
     (schemas, documents)
 }

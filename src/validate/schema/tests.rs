@@ -29,7 +29,7 @@ fn swagger_definitions_are_made_strict() {
     schemas.set_kubernetes(swagger, "test").unwrap();
     let text =
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmespace: y\ndata:\n  a: b\n";
-    let document = super::super::document::parse_file("main", "cm.yaml", text.as_bytes())
+    let document = super::super::parse::parse_file("main", "cm.yaml", text.as_bytes())
         .unwrap()
         .remove(0);
     let findings = schemas.check(&document, false);
@@ -40,7 +40,7 @@ fn swagger_definitions_are_made_strict() {
     );
     assert_eq!(findings[0].location.as_ref().unwrap().line, 5);
     let text = "apiVersion: v2\nkind: ConfigMap\nmetadata:\n  name: x\n";
-    let document = super::super::document::parse_file("main", "cm.yaml", text.as_bytes())
+    let document = super::super::parse::parse_file("main", "cm.yaml", text.as_bytes())
         .unwrap()
         .remove(0);
     assert_eq!(
@@ -50,7 +50,7 @@ fn swagger_definitions_are_made_strict() {
 }
 
 fn parse(text: &str) -> Document<'_> {
-    super::super::document::parse_file("main", "x.yaml", text.as_bytes())
+    super::super::parse::parse_file("main", "x.yaml", text.as_bytes())
         .unwrap()
         .remove(0)
 }

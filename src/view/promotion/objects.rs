@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::model::{Environment, Fleet};
 use crate::render::Rendered;
 use crate::sinks::summary::{fold, plural};
-use crate::validate::{self, document, graph};
+use crate::validate::{self, graph, parse};
 
 /// Lines of the objects section after its heading (clusters, objects, fields and the counts of
 /// what is left out), whatever the number of objects.
@@ -64,7 +64,7 @@ pub(super) fn section(
     names: &Names,
 ) -> Result<()> {
     let (schemas, _) = validate::load_schemas(fleet, Some(rendered))?;
-    let (documents, _) = document::parse_branches(&rendered.branches);
+    let (documents, _) = parse::parse_branches(&rendered.branches);
     let simulation = graph::simulate(fleet, rendered, &documents, &schemas);
     let ours = applied(fleet, rendered, &simulation, to, &names.target);
     let theirs = applied(fleet, rendered, &simulation, from, &names.source);
