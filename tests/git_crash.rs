@@ -430,3 +430,51 @@ fn a_stale_index_lock_stops_the_roll_forward_with_a_hint() {
     assert!(ok, "{stderr}");
     assert_eq!(git(root, &["status", "--porcelain"]), "");
 }
+
+/// What a `commit` killed inside libgit2's write of the index leaves: the index's lock, and
+/// the file naming fleetgen as its writer, written before the lock was taken. The next run
+/// knows that lock for its own, removes it and finishes the checkout.
+#[test]
+fn an_index_lock_a_killed_commit_left_is_cleared_by_the_next_run() {
+    let dir = edit_stopped_at("index-write", 2);
+    let root = dir.path();
+    let owner = root.join(".git/fleetgen-index.owner");
+    assert!(owner.exists(), "the writer was named before the write");
+    // The lock libgit2 had taken when the kill came: after the owner file.
+    std::thread::sleep(Duration::from_millis(20));
+    let lock = root.join(".git/index.lock");
+    fs::write(&lock, "").unwrap();
+    let (ok, stderr) = run(root, &["diff", "--exit-code"]);
+    assert!(ok, "{stderr}");
+    assert!(!lock.exists() && !owner.exists());
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
+    assert!(run(root, &["commit"]).0);
+}
+
+/// A lock older than the owner file is someone else's, and a live writer's lock is its own
+/// business: neither is removed.
+#[test]
+fn an_index_lock_fleetgen_did_not_leave_is_never_removed() {
+    for live in [false, true] {
+        let dir = edit_stopped_at("checkout-file", 3);
+        let root = dir.path();
+        let lock = root.join(".git/index.lock");
+        let owner = root.join(".git/fleetgen-index.owner");
+        if live {
+            fs::write(&lock, "").unwrap();
+            // This test's own process: alive.
+            fs::write(&owner, std::process::id().to_string()).unwrap();
+        } else {
+            fs::write(&lock, "").unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            let mut gone = Command::new("true").spawn().unwrap();
+            gone.wait().unwrap();
+            fs::write(&owner, gone.id().to_string()).unwrap();
+        }
+        let (ok, stderr) = run(root, &["diff", "--exit-code"]);
+        assert!(!ok, "live: {live}");
+        assert!(stderr.contains("index.lock exists"), "{stderr}");
+        assert!(lock.exists(), "live: {live}");
+        assert_eq!(owner.exists(), live, "a gone writer's name is dropped");
+    }
+}

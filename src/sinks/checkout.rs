@@ -174,6 +174,7 @@ impl Checkout {
             smudge_racy_entries(&mut index, read_at, &written)?;
         }
         // libgit2 would only say the lock exists; a killed fleetgen or git may have left it.
+        self.clear_own_stale_lock();
         let lock = self.repo.path().join("index.lock");
         if lock.exists() {
             return Err(Error::Git(format!(
@@ -184,8 +185,50 @@ impl Checkout {
                 lock.display()
             )));
         }
-        index.write()?;
+        self.write_index(&mut index)?;
         Ok(skipped)
+    }
+
+    /// Writes the index, naming this process as its writer meanwhile: libgit2 takes the
+    /// index's lock, writes the new index beside it and renames it into place, and a kill in
+    /// between leaves the lock, which git and fleetgen then refuse to touch. A lock this
+    /// process left can be told apart by the next run (see `clear_own_stale_lock`).
+    fn write_index(&self, index: &mut git2::Index) -> Result<()> {
+        let owner = self.repo.path().join(INDEX_OWNER);
+        fs::write(&owner, std::process::id().to_string()).map_err(|source| Error::Write {
+            path: owner.clone(),
+            source,
+        })?;
+        crate::sinks::journal::crash_point("index-write");
+        let written = index.write();
+        let _ = fs::remove_file(&owner);
+        Ok(written?)
+    }
+
+    /// Removes the index lock a killed fleetgen left while writing the index: one taken after
+    /// its owner file was written, by a process that is gone. Any other lock is left alone, and
+    /// an owner file whose process is gone is removed with or without a lock.
+    fn clear_own_stale_lock(&self) {
+        let git = self.repo.path();
+        let owner = git.join(INDEX_OWNER);
+        let Ok(text) = fs::read_to_string(&owner) else {
+            return;
+        };
+        if text
+            .trim()
+            .parse::<u32>()
+            .is_ok_and(crate::sinks::journal::alive)
+        {
+            return;
+        }
+        let lock = git.join("index.lock");
+        let modified = |path: &Path| fs::metadata(path).and_then(|metadata| metadata.modified());
+        if let (Ok(owned), Ok(locked)) = (modified(&owner), modified(&lock))
+            && locked >= owned
+        {
+            let _ = fs::remove_file(&lock);
+        }
+        let _ = fs::remove_file(&owner);
     }
 
     fn index(&self) -> Result<git2::Index> {
@@ -447,7 +490,12 @@ fn write_link(target: &[u8], file: &Path) -> io::Result<()> {
     fs::write(file, target)
 }
 
-/// Whether git is writing the checkout's index right now (its lock file exists).
+/// Whether git is writing the checkout's index right now (its lock file exists), once a lock
+/// a killed fleetgen left is gone.
 pub fn index_locked(checkout: &Checkout) -> bool {
+    checkout.clear_own_stale_lock();
     checkout.repo.path().join("index.lock").exists()
 }
+
+/// Beside the index's lock while fleetgen writes the index: the writer's process id.
+const INDEX_OWNER: &str = "fleetgen-index.owner";

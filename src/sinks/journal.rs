@@ -162,7 +162,7 @@ fn sync_dir(dir: &Path) {
 
 /// Whether process `pid` exists. Unknown counts as alive: a lock must never be taken from a
 /// process that may still hold it.
-fn alive(pid: u32) -> bool {
+pub(super) fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }
