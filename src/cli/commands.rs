@@ -79,6 +79,7 @@ fn render(root: &Path, args: RenderArgs) -> Result<i32> {
         report.removed.len(),
         report.unchanged
     ));
+    super::leave(compiled);
     Ok(0)
 }
 

@@ -237,6 +237,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
     if args.output.format == DiffFormat::Markdown {
         let markdown = crate::view::markdown::diff(&drift, &compiled.fleet);
         let _ = io::stdout().lock().write_all(markdown.as_bytes());
+        super::leave((compiled, drift));
         return Ok(exit);
     }
 
@@ -255,6 +256,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
     if say::level() > say::Level::Quiet {
         let _ = diff::write_summary(&drift, &summaries, &mut io::stderr().lock());
     }
+    super::leave((compiled, drift));
     Ok(exit)
 }
 
@@ -367,6 +369,7 @@ pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
             }
         }
     }
+    super::leave((compiled, done));
     Ok(0)
 }
 
@@ -474,6 +477,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
             };
         }
     }
+    super::leave((compiled, drift));
     Ok(if diagnostics.has_errors() { 1 } else { 0 })
 }
 
