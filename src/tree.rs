@@ -94,6 +94,11 @@ impl Tree {
         self.files.get(path).map(|file| file.content.as_slice())
     }
 
+    /// Where the file at `path` came from, if render recorded it.
+    pub fn origin(&self, path: &str) -> Option<Origin> {
+        self.files.get(path).and_then(|file| file.origin)
+    }
+
     /// The tree's own copy of `path`, to borrow for as long as the tree lives.
     pub fn key(&self, path: &str) -> Option<&str> {
         self.files.get_key_value(path).map(|(key, _)| key.as_str())

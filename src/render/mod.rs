@@ -100,9 +100,18 @@ pub fn render_with(
         .collect();
     progress.finish();
 
-    // Per branch and path, the blueprint that wrote the file, to name both writers of one
-    // path; let go once rendered.
-    let mut origins: BTreeMap<&str, BTreeMap<String, &str>> = BTreeMap::new();
+    // The blueprint of each template, to name the first writer of a path two blueprints
+    // write, from the origin the tree keeps of each file.
+    let mut blueprint_of = Vec::new();
+    for blueprint in &compiled {
+        for (_, _, _, template) in &blueprint.files {
+            let template = usize::try_from(*template).expect("a template number fits");
+            if blueprint_of.len() <= template {
+                blueprint_of.resize(template + 1, "");
+            }
+            blueprint_of[template] = blueprint.blueprint.name.as_str();
+        }
+    }
     let mut diagnostics = Diagnostics::new();
     let mut failures: Vec<(Diagnostic, &Unit)> = Vec::new();
     let mut conflicts: Vec<failure::Conflict<'_>> = Vec::new();
@@ -134,22 +143,24 @@ pub fn render_with(
             .trees
             .get_mut(branch)
             .expect("branch was set up");
-        let origins = origins.entry(branch.as_str()).or_default();
         for file in output.files {
             if tree.contains(&file.path) {
+                let first = tree
+                    .origin(&file.path)
+                    .and_then(|origin| {
+                        blueprint_of.get(values::ValueCheck::template_number(origin))
+                    })
+                    .map(|name| (*name).to_owned())
+                    .unwrap_or_default();
                 conflicts.push(failure::Conflict {
                     blueprint: blueprint.blueprint,
-                    first: origins
-                        .get(file.path.as_str())
-                        .map(|name| name.to_string())
-                        .unwrap_or_default(),
+                    first,
                     branch: branch.clone(),
                     path: file.path,
                     unit,
                 });
                 continue;
             }
-            tree.insert_from(file.path.clone(), file.content, Some(file.origin));
             if let (true, Some(env)) = (*branch == plan.main_branch, &unit.context.env) {
                 rendered
                     .environment_files
@@ -157,7 +168,7 @@ pub fn render_with(
                     .or_default()
                     .insert(file.path.clone());
             }
-            origins.insert(file.path, blueprint.blueprint.name.as_str());
+            tree.insert_from(file.path, file.content, Some(file.origin));
         }
     }
     diagnostics.extend(failure::group_conflicts(conflicts, blueprints));

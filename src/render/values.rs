@@ -75,6 +75,11 @@ impl ValueCheck {
             .collect()
     }
 
+    /// The template a file with `origin` was rendered from, by its number.
+    pub(super) fn template_number(origin: Origin) -> usize {
+        usize::try_from(origin.get() >> 32).expect("a template number fits")
+    }
+
     /// The origin of a file rendered from `template` with the values of `set`.
     pub(super) fn origin(template: u32, set: u32) -> Origin {
         Origin::new((u64::from(template) << 32) | (u64::from(set) + 1))
