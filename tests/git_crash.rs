@@ -451,30 +451,40 @@ fn an_index_lock_a_killed_commit_left_is_cleared_by_the_next_run() {
     assert!(run(root, &["commit"]).0);
 }
 
-/// A lock older than the owner file is someone else's, and a live writer's lock is its own
-/// business: neither is removed.
+/// A lock older than the owner file, or taken long after it, is someone else's, and a live
+/// writer's lock is its own business: none of them is removed.
 #[test]
 fn an_index_lock_fleetgen_did_not_leave_is_never_removed() {
-    for live in [false, true] {
+    for case in ["older", "much later", "live writer"] {
         let dir = edit_stopped_at("checkout-file", 3);
         let root = dir.path();
         let lock = root.join(".git/index.lock");
         let owner = root.join(".git/fleetgen-index.owner");
-        if live {
-            fs::write(&lock, "").unwrap();
-            // This test's own process: alive.
-            fs::write(&owner, std::process::id().to_string()).unwrap();
-        } else {
-            fs::write(&lock, "").unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-            let mut gone = Command::new("true").spawn().unwrap();
-            gone.wait().unwrap();
-            fs::write(&owner, gone.id().to_string()).unwrap();
-        }
+        let mut gone = Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        fs::write(&lock, "").unwrap();
+        let live = case == "live writer";
+        // This test's own process is alive; the child that already ended is not.
+        let pid = if live { std::process::id() } else { gone.id() };
+        fs::write(&owner, pid.to_string()).unwrap();
+        let at = |file: &Path, seconds: u64| {
+            let time = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + seconds);
+            let file = fs::File::options().write(true).open(file).unwrap();
+            file.set_modified(time).unwrap();
+        };
+        match case {
+            "older" => (at(&lock, 0), at(&owner, 1)),
+            "much later" => (at(&owner, 0), at(&lock, 10)),
+            _ => (at(&owner, 0), at(&lock, 0)),
+        };
         let (ok, stderr) = run(root, &["diff", "--exit-code"]);
-        assert!(!ok, "live: {live}");
-        assert!(stderr.contains("index.lock exists"), "{stderr}");
-        assert!(lock.exists(), "live: {live}");
-        assert_eq!(owner.exists(), live, "a gone writer's name is dropped");
+        assert!(!ok, "{case}");
+        assert!(stderr.contains("index.lock exists"), "{case}: {stderr}");
+        assert!(lock.exists(), "{case}");
+        assert_eq!(
+            owner.exists(),
+            live,
+            "{case}: a gone writer's name is dropped"
+        );
     }
 }

@@ -205,9 +205,10 @@ impl Checkout {
         Ok(written?)
     }
 
-    /// Removes the index lock a killed fleetgen left while writing the index: one taken after
-    /// its owner file was written, by a process that is gone. Any other lock is left alone, and
-    /// an owner file whose process is gone is removed with or without a lock.
+    /// Removes the index lock a killed fleetgen left while writing the index: one taken just
+    /// after its owner file was written (libgit2 takes it at once), by a process that is gone.
+    /// Any other lock is left alone, a git command's taken later included, and an owner file
+    /// whose process is gone is removed with or without a lock.
     fn clear_own_stale_lock(&self) {
         let git = self.repo.path();
         let owner = git.join(INDEX_OWNER);
@@ -224,7 +225,9 @@ impl Checkout {
         let lock = git.join("index.lock");
         let modified = |path: &Path| fs::metadata(path).and_then(|metadata| metadata.modified());
         if let (Ok(owned), Ok(locked)) = (modified(&owner), modified(&lock))
-            && locked >= owned
+            && locked
+                .duration_since(owned)
+                .is_ok_and(|after| after <= OWN_LOCK_WITHIN)
         {
             let _ = fs::remove_file(&lock);
         }
@@ -499,3 +502,6 @@ pub fn index_locked(checkout: &Checkout) -> bool {
 
 /// Beside the index's lock while fleetgen writes the index: the writer's process id.
 const INDEX_OWNER: &str = "fleetgen-index.owner";
+
+/// How soon after its owner file an index lock must have been taken to be fleetgen's own.
+const OWN_LOCK_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
