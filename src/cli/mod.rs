@@ -92,8 +92,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-/// `fleetgen: 2 errors and 1 warning found`: the last line of every command that found
-/// problems, so a script or a person reads the counts the same way whichever command ran.
 /// Lets go of a command's rendered fleet without freeing it. The process ends as soon as the
 /// command returns, and freeing half a million rendered files and their parsed documents one
 /// by one, on one thread, delayed that end by a few tenths of a second at a thousand clusters.
@@ -101,6 +99,8 @@ fn leave<T>(value: T) {
     std::mem::forget(value);
 }
 
+/// `fleetgen: 2 errors and 1 warning found`: the last line of every command that found
+/// problems, so a script or a person reads the counts the same way whichever command ran.
 fn findings_line(errors: usize, warnings: usize) -> String {
     let mut line = format!("fleetgen: {errors} error{}", plural(errors));
     if warnings > 0 {

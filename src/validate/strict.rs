@@ -133,6 +133,12 @@ fn strict_definition(node: &Value) -> Value {
 /// Drops nulls from fields the schema does not mark `nullable`, as the API server does for
 /// custom resources.
 pub fn prune_nulls(instance: &mut Value, schema: &Value) {
+    if has_null(instance) {
+        prune_nulls_below(instance, schema);
+    }
+}
+
+fn prune_nulls_below(instance: &mut Value, schema: &Value) {
     match instance {
         Value::Object(map) => {
             let properties = schema.get("properties").and_then(Value::as_object);
@@ -155,14 +161,14 @@ pub fn prune_nulls(instance: &mut Value, schema: &Value) {
                     .and_then(|properties| properties.get(key))
                     .or(additional);
                 if let Some(field) = field {
-                    prune_nulls(value, field);
+                    prune_nulls_below(value, field);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items").filter(|value| value.is_object()) {
                 for item in items {
-                    prune_nulls(item, item_schema);
+                    prune_nulls_below(item, item_schema);
                 }
             }
         }
@@ -172,7 +178,7 @@ pub fn prune_nulls(instance: &mut Value, schema: &Value) {
 
 /// Whether `value` holds a null anywhere. Rendered objects seldom do, and then neither
 /// [`prune_nulls`] nor [`drop_nulls`] has anything to do: a scan costs less than either.
-pub fn has_null(value: &Value) -> bool {
+fn has_null(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::Object(map) => map.values().any(has_null),
@@ -184,12 +190,18 @@ pub fn has_null(value: &Value) -> bool {
 /// Built-in kinds accept null for any field and ignore it; dropping them keeps the
 /// definitions' `type` checks simple.
 pub fn drop_nulls(instance: &mut Value) {
+    if has_null(instance) {
+        drop_nulls_below(instance);
+    }
+}
+
+fn drop_nulls_below(instance: &mut Value) {
     match instance {
         Value::Object(map) => {
             map.retain(|_, value| !value.is_null());
-            map.values_mut().for_each(drop_nulls);
+            map.values_mut().for_each(drop_nulls_below);
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls_below),
         _ => {}
     }
 }

@@ -4,9 +4,9 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
-use std::rc::Rc;
 
 use super::Placed;
 use super::paths::{is_remote, join, normalize};

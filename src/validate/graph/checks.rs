@@ -3,10 +3,9 @@
 //! no build uses.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use rayon::prelude::*;
 
 use super::walk::Merged;

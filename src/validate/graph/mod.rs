@@ -19,9 +19,9 @@ mod walk;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
-use std::sync::Arc;
 
 use super::document::{ByFile, Document};
 use super::schema::Schemas;

@@ -10,7 +10,7 @@ use super::lookup::Lookup;
 use super::{Schemas, is_builtin_group};
 use crate::diagnostic::Diagnostic;
 use crate::validate::document::{Document, escape_segment};
-use crate::validate::strict::{drop_nulls, has_null, prune_nulls};
+use crate::validate::strict::{drop_nulls, prune_nulls};
 
 /// API groups of kustomize's own configuration files, which are not Kubernetes objects.
 const KUSTOMIZE_CONFIG_GROUPS: [&str; 3] =
@@ -91,9 +91,7 @@ impl Schemas {
                         .at(at_api_version()),
                     );
                 }
-                if has_null(&instance) {
-                    prune_nulls(&mut instance, schema);
-                }
+                prune_nulls(&mut instance, schema);
                 let validator = crd.validator.get_or_init(|| compile_crd(schema));
                 findings.extend(self.run(validator, &instance, document, &what, ""));
                 if let Some(metadata) = instance.get("metadata")
@@ -111,9 +109,7 @@ impl Schemas {
             }
             Lookup::Core(core, name) => {
                 let validator = core.validator(name);
-                if has_null(&instance) {
-                    drop_nulls(&mut instance);
-                }
+                drop_nulls(&mut instance);
                 self.run(validator, &instance, document, &what, "")
             }
         }
