@@ -641,6 +641,62 @@ mod tests {
         );
     }
 
+    /// What the output folder holds may be anything: a link to a file outside, a link where
+    /// a folder goes. Neither compare reads through them (only the link is reported, as a
+    /// hand-written file in the way), and a tree naming a path outside its branch, or an
+    /// absolute one, is refused before any folder is read.
+    #[test]
+    fn compares_never_read_through_links_nor_leave_the_branch() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "secret\n---\nkind: Secret\n").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let rendered = branches(&[("a.yaml", "a\n"), ("d/b.yaml", "b\n")]);
+        crate::sinks::write::write(out.path(), &rendered, Default::default()).unwrap();
+        fs::remove_file(out.path().join("dev/a.yaml")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), out.path().join("dev/a.yaml"))
+            .unwrap();
+        fs::remove_dir_all(out.path().join("dev/d")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.path().join("dev/d")).unwrap();
+        let against = Against::Directory(out.path().to_path_buf());
+        let full = against.compare(&rendered).unwrap();
+        let early = against.findings(&rendered).unwrap().unwrap();
+        for drift in [&full, &early] {
+            let changes: Vec<(&str, Option<Conflict>)> = drift
+                .changes()
+                .filter(|c| !c.path.starts_with('.'))
+                .map(|c| (c.path.as_str(), c.conflict))
+                .collect();
+            assert_eq!(
+                changes,
+                [
+                    ("a.yaml", Some(Conflict::HandWritten)),
+                    ("d/b.yaml", Some(Conflict::HandWritten))
+                ]
+            );
+            assert!(
+                drift
+                    .changes()
+                    .all(|c| c.old.as_deref() != Some(&b"secret\n---\nkind: Secret\n"[..]))
+            );
+        }
+
+        for hostile in ["../escape.yaml", "/etc/passwd"] {
+            let mut tree = Tree::new();
+            tree.insert(hostile, "x\n");
+            let escaping = Branches {
+                trees: [("dev".to_owned(), tree)].into_iter().collect(),
+            };
+            let error = against.compare(&escaping).unwrap_err().to_string();
+            assert!(error.contains("branch dev"), "{hostile}: {error}");
+            let error = against
+                .findings(&escaping)
+                .unwrap()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("branch dev"), "{hostile}: {error}");
+        }
+    }
+
     #[test]
     fn hand_edits_in_a_directory_are_reported_not_refused() {
         let out = tempfile::tempdir().unwrap();
