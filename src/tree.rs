@@ -40,6 +40,9 @@ impl Origin {
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
     files: BTreeMap<String, File>,
+    /// The ownership list is the one [`Tree::seal`] made of the files as they are now: any
+    /// change since clears it.
+    sealed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +88,7 @@ impl Tree {
         // A tree is held whole until the run ends: spare capacity would be held with it.
         content.shrink_to_fit();
         let file = File { content, origin };
+        self.sealed = false;
         self.files
             .insert(path.into(), file)
             .map(|file| file.content)
@@ -109,6 +113,7 @@ impl Tree {
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Vec<u8>> {
+        self.sealed = false;
         self.files.remove(path).map(|file| file.content)
     }
 
@@ -179,6 +184,13 @@ impl Tree {
         self.files.remove(OWNED_LIST);
         let list = self.owned_list();
         self.insert(OWNED_LIST, list);
+        self.sealed = true;
+    }
+
+    /// The ownership list, when [`Tree::seal`] made it of the files as they are: a digest of
+    /// every other file's path and content, there for the taking.
+    pub fn sealed_list(&self) -> Option<&[u8]> {
+        self.sealed.then(|| self.get(OWNED_LIST)).flatten()
     }
 }
 
@@ -195,6 +207,7 @@ impl FromIterator<(String, Vec<u8>)> for Tree {
                     (path, file)
                 })
                 .collect(),
+            sealed: false,
         }
     }
 }
@@ -309,6 +322,27 @@ mod tests {
         assert_eq!(
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_sealed_list_is_given_only_while_no_file_changed() {
+        let mut tree = Tree::new();
+        tree.insert("a.yaml", "a");
+        assert_eq!(tree.sealed_list(), None);
+        tree.seal();
+        assert_eq!(tree.sealed_list(), tree.get(OWNED_LIST));
+        tree.insert("a.yaml", "b");
+        assert_eq!(tree.sealed_list(), None, "after a change");
+        tree.seal();
+        tree.remove("a.yaml");
+        assert_eq!(tree.sealed_list(), None, "after a removal");
+        tree.seal();
+        tree.insert_from("b.yaml", "b", Origin::new(1));
+        assert_eq!(tree.sealed_list(), None, "after an addition");
+        assert_eq!(
+            Tree::from_iter([("a".to_owned(), b"a".to_vec())]).sealed_list(),
+            None
         );
     }
 

@@ -11,7 +11,7 @@ use git2::Repository;
 
 use super::args::{Format, Output};
 use super::say;
-use super::validate_commands::{GateArgs, ValidationArgs, gate, gate_alongside};
+use super::validate_commands::{GateArgs, ReuseArgs, ValidationArgs, gate, gate_alongside};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -146,6 +146,8 @@ pub struct CheckArgs {
     pub no_drift: bool,
     #[command(flatten)]
     pub validation: ValidationArgs,
+    #[command(flatten)]
+    pub reuse: ReuseArgs,
     /// Validate the fleet source as staged in the Git index, not as in the working tree (the
     /// pre-commit hook): implies --no-drift, prints nothing when valid, and passes without a
     /// word where no fleet source is staged (a checkout of a rendered branch).
@@ -421,8 +423,9 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     // behind validation's, as when it ran after it.
     let against =
         (!args.no_drift).then(|| diff::Against::of(unchecked.fleet(), args.out.as_deref()));
+    let settings = args.validation.settings(unchecked.fleet(), &args.reuse);
     let (validated, (against, early)) = say::timed("validate", || {
-        unchecked.validate_alongside(&args.validation.settings(), &progress, move |rendered| {
+        unchecked.validate_alongside(&settings, &progress, move |rendered| {
             let early = match &against {
                 Some(Ok(against)) => against.findings(&rendered.branches),
                 _ => None,
@@ -430,6 +433,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
             (against, early)
         })
     });
+    super::validate_commands::say_reused(&settings);
     let (compiled, mut diagnostics) = validated?;
     say::compiled(&compiled);
     let mut drift = None;

@@ -4,15 +4,18 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
 use super::args::{Format, Output};
 use super::say;
 use crate::error::Result;
+use crate::model::Fleet;
 use crate::pipeline::{self, Compiled, Unchecked};
 use crate::progress::Progress;
 use crate::render::Rendered;
+use crate::sinks::source;
 use crate::validate::{self, secrets::Secret};
 use crate::view;
 
@@ -37,6 +40,16 @@ pub struct ValidationArgs {
     pub strict: bool,
 }
 
+/// Whether a validation may reuse an earlier one's findings.
+#[derive(Debug, Clone, Args)]
+pub struct ReuseArgs {
+    /// Validate afresh: do not reuse the findings of an earlier passing run over the same
+    /// rendered files, schemas and fleetgen (kept in the fleet source repository's Git
+    /// directory, under fleetgen/validated).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
 impl ValidationArgs {
     pub fn overrides(&self) -> validate::Overrides {
         validate::Overrides {
@@ -46,10 +59,16 @@ impl ValidationArgs {
         }
     }
 
-    pub fn settings(&self) -> validate::Settings {
+    pub fn settings(&self, fleet: &Fleet, reuse: &ReuseArgs) -> validate::Settings {
+        let reuse = match reuse.no_cache {
+            true => None,
+            false => source::own_dir(&fleet.root)
+                .map(|dir| Arc::new(validate::Reuse::new(dir.join("validated")))),
+        };
         validate::Settings {
             overrides: self.overrides(),
             strict: self.strict,
+            reuse,
         }
     }
 }
@@ -59,6 +78,8 @@ impl ValidationArgs {
 pub struct GateArgs {
     #[command(flatten)]
     pub validation: ValidationArgs,
+    #[command(flatten)]
+    pub reuse: ReuseArgs,
     /// Skip validation: write, show or commit even what `fleetgen check` rejects.
     #[arg(long)]
     pub no_validate: bool,
@@ -87,7 +108,10 @@ pub fn gate_alongside<R: Send>(
         return Ok((compiled, other));
     }
     let (gated, other) = say::timed("validate", || {
-        unchecked.gate_alongside(&args.validation.settings(), progress, alongside)
+        let settings = args.validation.settings(unchecked.fleet(), &args.reuse);
+        let gated = unchecked.gate_alongside(&settings, progress, alongside);
+        say_reused(&settings);
+        gated
     });
     let (compiled, warnings) = gated?;
     let other = other?;
@@ -96,6 +120,15 @@ pub fn gate_alongside<R: Send>(
         let _ = writeln!(stderr, "{warning}");
     }
     Ok((compiled, other))
+}
+
+/// With `--verbose`, whether validation reused an earlier run's findings.
+pub fn say_reused(settings: &validate::Settings) {
+    if settings.reuse.as_ref().is_some_and(|reuse| reuse.reused()) {
+        say::detail(format_args!(
+            "validation: nothing it reads changed since an earlier run; its findings are reused"
+        ));
+    }
 }
 
 #[derive(Debug, Args)]

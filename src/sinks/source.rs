@@ -1,12 +1,22 @@
 //! The fleet source's own repository, which `commit` and the pre-commit hook read but never
-//! write: what of the source is not committed, and the source as staged in the index.
+//! write: what of the source is not committed, and the source as staged in the index. Its Git
+//! directory also holds what one run keeps for the next ([`own_dir`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Repository};
 
 use crate::error::{Error, Result};
 use crate::load::{BLUEPRINTS_DIR, ENVIRONMENTS_DIR};
+
+/// fleetgen's own folder in the Git directory of the repository the fleet source under `root`
+/// is in, if it is in one: out of every branch and every working tree. Found from where the
+/// source is, never from `repo.path` in fleet.yaml, which a change under review could point
+/// anywhere.
+pub fn own_dir(root: &Path) -> Option<PathBuf> {
+    let repo = Repository::discover(root).ok()?;
+    Some(repo.commondir().join("fleetgen"))
+}
 
 /// The fleet source's files with changes Git has not committed (modified, staged, new, or
 /// deleted), relative to the fleet root: a commit rendered from them publishes what no

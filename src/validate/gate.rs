@@ -2,7 +2,10 @@
 //! `check` reports its findings; `render`, `diff` and `commit` refuse to go on when there is
 //! an error, so that nothing `check` rejects is ever written or committed.
 
+use std::sync::Arc;
+
 use super::Options;
+use super::reuse::{Key, Reuse};
 use super::sources::{Overrides, load_schemas_with};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
@@ -15,6 +18,9 @@ pub struct Settings {
     pub overrides: Overrides,
     /// Unknown kinds are errors (adds to `validation.strict`).
     pub strict: bool,
+    /// Where an earlier run's findings are looked up, and this run's kept; `None` validates
+    /// afresh and keeps nothing.
+    pub reuse: Option<Arc<Reuse>>,
 }
 
 /// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
@@ -34,9 +40,22 @@ pub fn run_with(
     let options = Options {
         strict: settings.strict || fleet.validation.strict,
     };
-    Ok(super::validate_with(
-        fleet, rendered, &schemas, options, progress,
-    ))
+    let Some(reuse) = &settings.reuse else {
+        return Ok(super::validate_with(
+            fleet, rendered, &schemas, options, progress,
+        ));
+    };
+    let key = Key::of(fleet, rendered, &schemas, options);
+    if let Some(found) = key.as_ref().and_then(|key| reuse.get(key)) {
+        return Ok(found);
+    }
+    let diagnostics = super::validate_with(fleet, rendered, &schemas, options, progress);
+    // Only a passing result is kept: a refused run leaves everything as it found it, and a
+    // failing fleet is about to change anyway.
+    if let Some(key) = key.filter(|_| !diagnostics.has_errors()) {
+        reuse.put(&key, &diagnostics);
+    }
+    Ok(diagnostics)
 }
 
 /// [`run`], as a gate: the warnings when there is no error, every finding as

@@ -15,6 +15,7 @@ pub mod input_schema;
 pub mod kept;
 mod locate;
 pub mod parse;
+pub mod reuse;
 pub mod schema;
 pub mod secrets;
 pub mod sources;
@@ -34,6 +35,7 @@ use crate::render::Rendered;
 use crate::tree::{Branches, Tree};
 pub use document::Document;
 pub use gate::{Settings, gate, gate_with, run, run_with};
+pub use reuse::Reuse;
 pub use schema::Schemas;
 pub use sources::{Overrides, SchemaSources, load_schemas, load_schemas_with, load_without_fleet};
 

@@ -68,6 +68,7 @@ impl Schemas {
             release,
         );
         schemas.cores.push(core);
+        schemas.note_added("embedded", release.version, &[]);
         schemas.layer = Layer::FleetSettings;
         Ok(schemas)
     }
@@ -146,6 +147,8 @@ impl Schemas {
         else {
             return 0;
         };
+        let bytes = serde_json::to_vec(document).expect("a JSON value serialises");
+        self.note_added("crd", origin, &bytes);
         let source = Source {
             layer: self.layer,
             origin: origin.to_owned(),
@@ -212,6 +215,8 @@ impl Schemas {
         document: Value,
         origin: &str,
     ) -> std::result::Result<(), String> {
+        let bytes = serde_json::to_vec(&document).expect("a JSON value serialises");
+        self.note_added("kubernetes", origin, &bytes);
         let (prepared, kinds) = prepare_core(document)?;
         let core = Core::new(
             Source {

@@ -72,6 +72,27 @@ pub struct Schemas {
     cores: Vec<Core>,
     /// The layer that schemas added now belong to.
     layer: Layer,
+    /// Everything added, in order, with its layer and origin: equal fingerprints mean equal
+    /// schemas, which is what lets a validation's findings be reused (see `reuse`).
+    fingerprint: sha2::Sha256,
+}
+
+impl Schemas {
+    /// A digest of every schema added: the embedded release chosen, and each CRD and
+    /// definitions document with its layer and origin.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest;
+        self.fingerprint.clone().finalize().into()
+    }
+
+    fn note_added(&mut self, what: &str, origin: &str, content: &[u8]) {
+        use sha2::Digest;
+        for part in [what.as_bytes(), origin.as_bytes(), content] {
+            self.fingerprint.update((part.len() as u64).to_le_bytes());
+            self.fingerprint.update(part);
+        }
+        self.fingerprint.update([self.layer as u8]);
+    }
 }
 
 /// One known apiVersion and kind, for `fleetgen schemas`.
