@@ -124,6 +124,9 @@ struct Row {
     check: Run,
     diff: Run,
     commit: Run,
+    /// A no-op render and a `check --no-drift` that reuse an earlier passing validation.
+    noop_reused: Run,
+    check_reused: Run,
     files: usize,
     bytes: u64,
     copy: Duration,
@@ -175,12 +178,17 @@ fn bench(n: usize) -> Row {
         .sum();
     drop((rendered, blueprints, plan, fleet));
 
-    row.write = measure(root, BIN, &["render"]);
-    row.noop = measure(root, BIN, &["render"]);
+    // Every command validates afresh, as the first run after a change does; then, apart, the
+    // same commands finding an earlier run's passing validation.
+    row.write = measure(root, BIN, &["render", "--no-cache"]);
+    row.noop = measure(root, BIN, &["render", "--no-cache"]);
     (row.files, row.bytes) = tree_size(&root.join("out"));
-    row.check = measure(root, BIN, &["check", "--no-drift"]);
-    row.diff = measure(root, BIN, &["diff", "--stat"]);
-    row.commit = measure(root, BIN, &["commit", "-m", "bench"]);
+    row.check = measure(root, BIN, &["check", "--no-drift", "--no-cache"]);
+    row.diff = measure(root, BIN, &["diff", "--stat", "--no-cache"]);
+    row.commit = measure(root, BIN, &["commit", "-m", "bench", "--no-cache"]);
+    measure(root, BIN, &["check", "--no-drift"]);
+    row.noop_reused = measure(root, BIN, &["render"]);
+    row.check_reused = measure(root, BIN, &["check", "--no-drift"]);
 
     let started = Instant::now();
     let status = Command::new("cp")
@@ -311,6 +319,23 @@ fn main() {
             row.check.peak_mib,
             row.diff.peak_mib,
             row.commit.peak_mib,
+        );
+    }
+    println!();
+    println!(
+        "| N | no-op s, validated afresh / reused | check s, validated afresh / reused | peak MiB, reused no-op / check |"
+    );
+    println!("|---:|---:|---:|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} / {} | {} / {} | {:.0} / {:.0} |",
+            row.n,
+            seconds(row.noop.time),
+            seconds(row.noop_reused.time),
+            seconds(row.check.time),
+            seconds(row.check_reused.time),
+            row.noop_reused.peak_mib,
+            row.check_reused.peak_mib,
         );
     }
     println!();

@@ -29,9 +29,14 @@ fn plant_unknown_kind(root: &Path) {
     .unwrap();
 }
 
-/// Exit code and stderr of `fleetgen --verbose <args>`.
+/// Exit code and stderr of `fleetgen --verbose <args>`, outside CI (where nothing is reused).
 fn run(root: &Path, args: &[&str]) -> (i32, String) {
-    let output = fleetgen(root).arg("--verbose").args(args).output().unwrap();
+    let output = fleetgen(root)
+        .env_remove("CI")
+        .arg("--verbose")
+        .args(args)
+        .output()
+        .unwrap();
     (
         output.status.code().unwrap(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -134,6 +139,7 @@ fn a_passing_validation_is_reused_until_anything_it_reads_changes() {
     let copy = elsewhere.path().join("fleetgen");
     fs::copy(assert_cmd::cargo::cargo_bin("fleetgen"), &copy).unwrap();
     let output = std::process::Command::new(&copy)
+        .env_remove("CI")
         .args([
             "-C",
             root.to_str().unwrap(),
@@ -149,7 +155,7 @@ fn a_passing_validation_is_reused_until_anything_it_reads_changes() {
 }
 
 #[test]
-fn nothing_is_kept_outside_a_fleet_repo_or_with_no_cache() {
+fn nothing_is_kept_outside_a_fleet_repo_or_with_no_cache_or_in_ci() {
     let fleet = example_fleet();
     let root = fleet.path();
     let before = snapshot_dir(root);
@@ -168,4 +174,16 @@ fn nothing_is_kept_outside_a_fleet_repo_or_with_no_cache() {
         assert!(!stderr.contains(REUSED), "{stderr}");
     }
     assert_eq!(snapshot_dir(root), before, "--no-cache: nothing written");
+
+    for _ in 0..2 {
+        let output = fleetgen(root)
+            .env("CI", "true")
+            .args(["--verbose", "check", "--no-drift"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains(REUSED), "{stderr}");
+    }
+    assert_eq!(snapshot_dir(root), before, "in CI: nothing written");
 }

@@ -45,7 +45,7 @@ pub struct ValidationArgs {
 pub struct ReuseArgs {
     /// Validate afresh: do not reuse the findings of an earlier passing run over the same
     /// rendered files, schemas and fleetgen (kept in the fleet source repository's Git
-    /// directory, under fleetgen/validated).
+    /// directory, under fleetgen/validated). Always so in CI (`CI` set).
     #[arg(long)]
     pub no_cache: bool,
 }
@@ -60,7 +60,10 @@ impl ValidationArgs {
     }
 
     pub fn settings(&self, fleet: &Fleet, reuse: &ReuseArgs) -> validate::Settings {
-        let reuse = match reuse.no_cache {
+        // CI validates afresh: a CI system may keep one working copy, Git directory included,
+        // for the pipelines of changes it does not trust as for those it does.
+        let in_ci = std::env::var_os("CI").is_some();
+        let reuse = match reuse.no_cache || in_ci {
             true => None,
             false => source::own_dir(&fleet.root)
                 .map(|dir| Arc::new(validate::Reuse::new(dir.join("validated")))),
