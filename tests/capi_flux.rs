@@ -10,6 +10,7 @@ use std::process::Command;
 
 mod common;
 
+use common::add_blueprint;
 use common::capi::{fixture, fixture_copy, manager_kustomizations, reaching, replace_in, text};
 use fleetgen::validate::secrets::{Provider, Secret};
 
@@ -381,18 +382,15 @@ fn a_cluster_with_its_own_flux_in_no_environment_gets_only_the_install_secret() 
 fn the_environments_secret_applied_by_the_cluster_itself_too_is_two_owners() {
     let fleet = fixture_copy();
     let root = fleet.path();
-    let blueprint = root.join("blueprints/repo-secret");
-    fs::create_dir_all(blueprint.join("files")).unwrap();
-    fs::write(
-        blueprint.join("blueprint.yaml"),
+    add_blueprint(
+        root,
+        "repo-secret",
         "description: The fleet repo's Secret again, from the environment's folder.\nscope: environment\nwhen: cluster.name == \"os-edge\"\ntarget: clusters/{{ cluster.name }}/environments/{{ env.name }}\n",
-    )
-    .unwrap();
-    fs::write(
-        blueprint.join("files/repo-secret.yaml"),
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: fleet-repo-auth\n  namespace: {{ env.namespace }}\ndata:\n  identity: ${identity}\n",
-    )
-    .unwrap();
+        &[(
+            "repo-secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: fleet-repo-auth\n  namespace: {{ env.namespace }}\ndata:\n  identity: ${identity}\n",
+        )],
+    );
     let (ok, stderr) = check(root);
     assert!(!ok, "{stderr}");
     assert!(

@@ -5,7 +5,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{example_fleet, fleetgen};
+use common::{add_blueprint, example_fleet, fleetgen};
 
 fn check_json(root: &Path) -> (i32, serde_json::Value) {
     let output = fleetgen(root)
@@ -182,19 +182,16 @@ fn two_templates_with_the_same_mistake_stay_two_findings() {
     let root = fleet.path();
     // A second blueprint writing the same Service under another name beside redis: the same
     // mistake at the same line, another template to fix.
-    let copy = root.join("blueprints/cache");
-    fs::create_dir_all(copy.join("files")).unwrap();
-    fs::write(
-        copy.join("blueprint.yaml"),
-        "scope: environment-cluster\ntarget: infra/{{ cluster.name }}/cache\n",
-    )
-    .unwrap();
     let service = fs::read_to_string(root.join(SERVICE)).unwrap();
-    fs::write(
-        copy.join("files/service.yaml"),
-        service.replacen("  name: redis\n", "  name: cache\n", 1),
-    )
-    .unwrap();
+    add_blueprint(
+        root,
+        "cache",
+        "scope: environment-cluster\ntarget: infra/{{ cluster.name }}/cache\n",
+        &[(
+            "service.yaml",
+            &service.replacen("  name: redis\n", "  name: cache\n", 1),
+        )],
+    );
     misspell(root, SERVICE);
     misspell(root, "blueprints/cache/files/service.yaml");
     let (code, findings) = check_json(root);

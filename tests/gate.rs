@@ -7,18 +7,16 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use common::{example_fleet, fleetgen, snapshot_dir};
+use common::{add_blueprint, example_fleet, fleetgen, snapshot_dir};
 
 /// A blueprint of the example fleet rendering `file` for each cluster with local Flux.
 fn blueprint(root: &Path, file: &str) {
-    let dir = root.join("blueprints/planted");
-    fs::create_dir_all(dir.join("files")).unwrap();
-    fs::write(
-        dir.join("blueprint.yaml"),
+    add_blueprint(
+        root,
+        "planted",
         "scope: cluster\nwhen: not cluster.remote\ntarget: infra/{{ cluster.name }}/planted\n",
-    )
-    .unwrap();
-    fs::write(dir.join("files/object.yaml"), file).unwrap();
+        &[("object.yaml", file)],
+    );
 }
 
 const KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: planted\n  namespace: flux-system\n\

@@ -8,25 +8,22 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{example_fleet, fleetgen, snapshot_dir};
+use common::{add_blueprint, example_fleet, fleetgen, snapshot_dir};
 
 const REUSED: &str = "its findings are reused";
 
 /// An object of a kind no schema knows: a warning on every run, which a reused result must
 /// print as a fresh one does.
 fn plant_unknown_kind(root: &Path) {
-    let dir = root.join("blueprints/widgets");
-    fs::create_dir_all(dir.join("files")).unwrap();
-    fs::write(
-        dir.join("blueprint.yaml"),
+    add_blueprint(
+        root,
+        "widgets",
         "scope: cluster\nwhen: not cluster.remote\ntarget: infra/{{ cluster.name }}/widgets\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("files/widget.yaml"),
-        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: widget\n  namespace: default\n",
-    )
-    .unwrap();
+        &[(
+            "widget.yaml",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: widget\n  namespace: default\n",
+        )],
+    );
 }
 
 /// Exit code and stderr of `fleetgen --verbose <args>`, outside CI (where nothing is reused).

@@ -27,6 +27,17 @@ pub fn example_fleet() -> tempfile::TempDir {
     dir
 }
 
+/// Adds blueprint `name` to the fleet under `root`: its `blueprint.yaml`, and each file below
+/// its `files/`.
+pub fn add_blueprint(root: &Path, name: &str, manifest: &str, files: &[(&str, &str)]) {
+    let dir = root.join("blueprints").join(name);
+    fs::create_dir_all(dir.join("files")).expect("make the blueprint's folder");
+    fs::write(dir.join("blueprint.yaml"), manifest).expect("write blueprint.yaml");
+    for (file, content) in files {
+        fs::write(dir.join("files").join(file), content).expect("write a blueprint file");
+    }
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("walk");
