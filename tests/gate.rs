@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
+use common::capi::replace_in;
 use common::{add_blueprint, example_fleet, fleetgen, snapshot_dir};
 
 /// A blueprint of the example fleet rendering `file` for each cluster with local Flux.
@@ -47,13 +48,11 @@ fn defects() -> Vec<Defect> {
         (
             "an unknown field in a HelmRelease",
             Box::new(|root| {
-                let release = root.join("blueprints/nginx/files/release.yaml");
-                let text = fs::read_to_string(&release).unwrap();
-                fs::write(
-                    &release,
-                    text.replace("\n  values:", "\n  valuez: {}\n  values:"),
+                replace_in(
+                    &root.join("blueprints/nginx/files/release.yaml"),
+                    "\n  values:",
+                    "\n  valuez: {}\n  values:",
                 )
-                .unwrap();
             }),
             "main/infra/k3d-america/nginx/release.yaml:22:1: error: helm.toolkit.fluxcd.io/v2 HelmRelease nginx/ingress-nginx: /spec/valuez: unknown field `valuez` [schema]",
         ),

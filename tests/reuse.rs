@@ -8,6 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::capi::replace_in;
 use common::{add_blueprint, example_fleet, fleetgen, snapshot_dir};
 
 const REUSED: &str = "its findings are reused";
@@ -88,11 +89,7 @@ fn a_passing_validation_is_reused_until_anything_it_reads_changes() {
     // A defect: validated afresh, found, and the failing result is not kept.
     let release = root.join("blueprints/nginx/files/release.yaml");
     let text = fs::read_to_string(&release).unwrap();
-    fs::write(
-        &release,
-        text.replace("\n  values:", "\n  valuez: {}\n  values:"),
-    )
-    .unwrap();
+    replace_in(&release, "\n  values:", "\n  valuez: {}\n  values:");
     for args in [&["check", "--no-drift"][..], &["render"]] {
         let (code, broken) = run(root, args);
         assert_eq!(code, 1, "{args:?}: {broken}");
