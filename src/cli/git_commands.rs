@@ -423,7 +423,11 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     // behind validation's, as when it ran after it.
     let against =
         (!args.no_drift).then(|| diff::Against::of(unchecked.fleet(), args.out.as_deref()));
-    let settings = args.validation.settings(unchecked.fleet(), &args.reuse);
+    // The staged source is validated in a folder of its own each time: nothing to reuse.
+    let reuse = ReuseArgs {
+        no_cache: args.reuse.no_cache || args.staged,
+    };
+    let settings = args.validation.settings(unchecked.fleet(), &reuse);
     let (validated, (against, early)) = say::timed("validate", || {
         unchecked.validate_alongside(&settings, &progress, move |rendered| {
             let early = match &against {

@@ -50,8 +50,8 @@ pub fn run_with(
         return Ok(found);
     }
     let diagnostics = super::validate_with(fleet, rendered, &schemas, options, progress);
-    // Only a passing result is kept: a refused run leaves everything as it found it, and a
-    // failing fleet is about to change anyway.
+    // Only a passing result is kept: a run that validation refuses leaves everything as it
+    // found it, and a failing fleet is about to change anyway.
     if let Some(key) = key.filter(|_| !diagnostics.has_errors()) {
         reuse.put(&key, &diagnostics);
     }
