@@ -12,6 +12,7 @@
 
 pub mod atomic;
 pub mod cli;
+mod crash;
 pub mod diagnostic;
 pub mod error;
 pub mod load;

@@ -181,3 +181,56 @@ fn nothing_is_kept_outside_a_fleet_repo_or_with_no_cache_or_in_ci() {
     }
     assert_eq!(snapshot_dir(root), before, "in CI: nothing written");
 }
+
+/// A run killed while it keeps its result leaves no result, only its unfinished file: the next
+/// run validates afresh and keeps its own, and once that unfinished file is old, a later run
+/// removes it.
+#[test]
+fn a_run_killed_while_keeping_its_result_leaves_none() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    git2::Repository::init(root).unwrap();
+    let output = fleetgen(root)
+        .env_remove("CI")
+        .env("FLEETGEN_TEST_STOP_AT", "validation-result")
+        .args(["check", "--no-drift"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), None, "killed");
+    let store = root.join(".git/fleetgen/validated");
+    let left: Vec<_> = fs::read_dir(&store)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        left[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(".keeping-"),
+        "{left:?}"
+    );
+
+    let (code, stderr) = run(root, &["check", "--no-drift"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains(REUSED), "{stderr}");
+    let (code, stderr) = run(root, &["check", "--no-drift"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(REUSED), "{stderr}");
+
+    // An hour later, the next result kept takes the unfinished one away.
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .append(true)
+        .open(&left[0])
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let (code, stderr) = run(root, &["check", "--no-drift", "--strict"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains(REUSED), "another key: {stderr}");
+    assert!(!left[0].exists());
+    assert_eq!(kept(root), 2);
+}

@@ -199,7 +199,7 @@ impl Checkout {
             path: owner.clone(),
             source,
         })?;
-        crate::sinks::journal::crash_point("index-write");
+        crate::crash::point("index-write");
         let written = index.write();
         let _ = fs::remove_file(&owner);
         Ok(written?)
@@ -366,7 +366,7 @@ impl Checkout {
             path: spare.clone(),
             source,
         })?;
-        crate::sinks::journal::crash_point("checkout-file");
+        crate::crash::point("checkout-file");
         match fs::rename(&spare, &file) {
             Ok(()) => Ok(()),
             // Another file system (a git directory mounted elsewhere): write in place.

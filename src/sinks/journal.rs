@@ -357,7 +357,7 @@ pub fn apply(
                 &message(update),
             )?;
         }
-        crash_point("refs");
+        crate::crash::point("refs");
         transaction.commit()?;
         Ok(())
     })();
@@ -367,7 +367,7 @@ pub fn apply(
         remove(repo)?;
         return Err(error);
     }
-    crash_point("checkouts");
+    crate::crash::point("checkouts");
     finish_checkouts(repo, updates)?;
     remove(repo)
 }
@@ -396,19 +396,6 @@ fn undo(repo: &Repository, updates: &[RefUpdate], committer: &Signature<'_>) -> 
         transaction.commit()?;
     }
     Ok(())
-}
-
-/// For the kill tests: `FLEETGEN_TEST_STOP_AT=<point>` makes the process stop there, as a
-/// kill would, leaving everything as it is at that moment.
-pub(crate) fn crash_point(point: &str) {
-    if std::env::var("FLEETGEN_TEST_STOP_AT").is_ok_and(|at| at == point) {
-        #[cfg(unix)]
-        // SAFETY: sending a signal to this very process; SIGKILL does not return.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
-        std::process::abort();
-    }
 }
 
 #[cfg(test)]

@@ -243,6 +243,7 @@ impl Reuse {
                 .prefix(KEEPING)
                 .tempfile_in(&self.dir)?;
             file.write_all(&text)?;
+            crate::crash::point("validation-result");
             file.persist(self.path(key))
                 .map(drop)
                 .map_err(|error| error.error)
