@@ -43,9 +43,11 @@ pub struct ValidationArgs {
 /// Whether a validation may reuse an earlier one's findings.
 #[derive(Debug, Clone, Args)]
 pub struct ReuseArgs {
-    /// Validate afresh: do not reuse the findings of an earlier passing run over the same
-    /// rendered files, schemas and fleetgen (kept in the fleet source repository's Git
-    /// directory, under fleetgen/validated). Always so in CI (`CI` set).
+    /// Validate afresh, reusing no earlier run's findings (never reused in CI, `CI` set)
+    ///
+    /// A passing validation is kept in the fleet source repository's Git directory, under
+    /// fleetgen/validated, and reused while the rendered files, the schemas and fleetgen are
+    /// the same.
     #[arg(long)]
     pub no_cache: bool,
 }
