@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;
+use std::ops::Bound;
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -131,6 +132,17 @@ impl Tree {
             .map(|(path, file)| (path.as_str(), file.content.as_slice(), file.origin))
     }
 
+    /// Files whose paths lie between `from` and `to`, in path order.
+    pub fn range<'t>(
+        &'t self,
+        from: Bound<&str>,
+        to: Bound<&str>,
+    ) -> impl Iterator<Item = (&'t str, &'t [u8])> + use<'t> {
+        self.files
+            .range::<str, _>((from, to))
+            .map(|(path, file)| (path.as_str(), file.content.as_slice()))
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
@@ -140,7 +152,6 @@ impl Tree {
         &'t self,
         prefix: &'p str,
     ) -> impl Iterator<Item = &'t str> + use<'t, 'p> {
-        use std::ops::Bound;
         self.files
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .map(|(path, _)| path.as_str())

@@ -184,41 +184,8 @@ impl Known {
     }
 }
 
-/// Paths in order, telling which lie in one of the known directories by moving along them
-/// with the paths instead of searching for each.
-struct Skipping<'k> {
-    dirs: std::iter::Peekable<std::collections::btree_set::Iter<'k, String>>,
-}
-
-impl<'k> Skipping<'k> {
-    fn new(known: &'k Known) -> Self {
-        Self {
-            dirs: known.dirs.iter().peekable(),
-        }
-    }
-
-    /// Whether `path`, not before any path asked before, is in one of the directories.
-    fn covers(&mut self, path: &str) -> bool {
-        while let Some(dir) = self.dirs.peek() {
-            if path.starts_with(dir.as_str()) {
-                return true;
-            }
-            if dir.as_str() > path {
-                return false;
-            }
-            // Every later path is past this directory's paths too.
-            self.dirs.next();
-        }
-        false
-    }
-}
-
-/// The entries of `map` outside the known directories, in order, found without walking the
-/// entries inside them.
-fn outside<'m, K: Borrow<str> + Ord, V>(
-    map: &'m BTreeMap<K, V>,
-    known: &Known,
-) -> impl Iterator<Item = (&'m K, &'m V)> + use<'m, K, V> {
+/// The ranges of paths outside the known directories, in order: what is left to look at.
+fn gaps(known: &Known) -> Vec<(Bound<String>, Bound<String>)> {
     let mut gaps = Vec::with_capacity(known.dirs.len() + 1);
     let mut from = Some(Bound::Unbounded);
     for dir in &known.dirs {
@@ -231,12 +198,33 @@ fn outside<'m, K: Borrow<str> + Ord, V>(
             .map(|name| Bound::Included(format!("{name}0")));
     }
     gaps.extend(from.map(|start| (start, Bound::Unbounded)));
-    gaps.into_iter().flat_map(move |(from, to)| {
-        map.range::<str, _>((
-            from.as_ref().map(String::as_str),
-            to.as_ref().map(String::as_str),
-        ))
-    })
+    gaps
+}
+
+fn as_str(bound: &Bound<String>) -> Bound<&str> {
+    bound.as_ref().map(String::as_str)
+}
+
+/// The entries of `map` outside the known directories, in order, found without walking the
+/// entries inside them.
+fn outside<'m, K: Borrow<str> + Ord, V>(
+    map: &'m BTreeMap<K, V>,
+    known: &Known,
+) -> impl Iterator<Item = (&'m K, &'m V)> + use<'m, K, V> {
+    gaps(known)
+        .into_iter()
+        .flat_map(move |(from, to)| map.range::<str, _>((as_str(&from), as_str(&to))))
+}
+
+/// The files of `tree` outside the known directories, in order, found without walking the
+/// files inside them: a small change to a large branch looks at little more than itself.
+fn files_outside<'t>(
+    tree: &'t Tree,
+    known: &Known,
+) -> impl Iterator<Item = (&'t str, &'t [u8])> + use<'t> {
+    gaps(known)
+        .into_iter()
+        .flat_map(move |(from, to)| tree.range(as_str(&from), as_str(&to)))
 }
 
 /// The tree as it will be written: with an ownership list, so that fleetgen can tell its files
@@ -298,10 +286,8 @@ pub fn plan_with(
             new: new.filter(|_| keep),
         };
     let mut changes = Vec::new();
-    let mut identical = Skipping::new(&known);
-    for (path, content) in tree.iter() {
-        if identical.covers(path)
-            || known.holds_file(path)
+    for (path, content) in files_outside(&tree, &known) {
+        if known.holds_file(path)
             || (new_digests
                 .get(path)
                 .is_some_and(|digest| owned.get(path) == Some(digest))
@@ -517,18 +503,26 @@ mod tests {
             outside_known,
             ["a", "a.b", "a.bc", "a0", "b", "c/d", "c/d0"]
         );
-        let mut skipping = Skipping::new(&known);
         for path in map.keys() {
-            let skipped = skipping.covers(path);
-            assert_eq!(skipped, known.covers(path), "{path}");
-            assert_eq!(skipped, !outside_known.contains(&path.as_str()), "{path}");
+            assert_eq!(
+                known.covers(path),
+                !outside_known.contains(&path.as_str()),
+                "{path}"
+            );
         }
+        let tree: Tree = paths
+            .iter()
+            .map(|path| ((*path).to_owned(), Vec::new()))
+            .collect();
+        let files: Vec<&str> = files_outside(&tree, &known).map(|(path, _)| path).collect();
+        assert_eq!(files, outside_known);
 
         known.add_file("b".to_owned());
         assert!(known.holds_file("b") && !known.holds_file("a"));
         let mut whole = Known::default();
         whole.add_dir("");
         assert_eq!(outside(&map, &whole).count(), 0);
+        assert_eq!(files_outside(&tree, &whole).count(), 0);
         assert!(paths.iter().all(|path| whole.covers(path)));
     }
 
