@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
@@ -67,8 +66,9 @@ impl ValidationArgs {
         let in_ci = std::env::var_os("CI").is_some();
         let reuse = match reuse.no_cache || in_ci {
             true => None,
-            false => source::own_dir(&fleet.root)
-                .map(|dir| Arc::new(validate::Reuse::new(dir.join("validated")))),
+            false => {
+                source::own_dir(&fleet.root).map(|dir| validate::Reuse::new(dir.join("validated")))
+            }
         };
         validate::Settings {
             overrides: self.overrides(),

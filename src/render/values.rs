@@ -93,7 +93,7 @@ impl ValueCheck {
     }
 
     fn decode(&self, origin: Origin) -> Option<(&(Shape, PathBuf), ValueSet)> {
-        let template = usize::try_from(origin.get() >> 32).ok()?;
+        let template = Self::template_number(origin);
         let set = usize::try_from(origin.get() & u64::from(u32::MAX))
             .ok()?
             .checked_sub(1)?;

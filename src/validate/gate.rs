@@ -2,8 +2,6 @@
 //! `check` reports its findings; `render`, `diff` and `commit` refuse to go on when there is
 //! an error, so that nothing `check` rejects is ever written or committed.
 
-use std::sync::Arc;
-
 use super::Options;
 use super::reuse::{Key, Reuse};
 use super::sources::{Overrides, load_schemas_with};
@@ -13,14 +11,14 @@ use crate::model::Fleet;
 use crate::render::Rendered;
 
 /// How to validate: extra schema sources and strictness, over the fleet's own settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Settings {
     pub overrides: Overrides,
     /// Unknown kinds are errors (adds to `validation.strict`).
     pub strict: bool,
     /// Where an earlier run's findings are looked up, and this run's kept; `None` validates
     /// afresh and keeps nothing.
-    pub reuse: Option<Arc<Reuse>>,
+    pub reuse: Option<Reuse>,
 }
 
 /// Validates the rendered fleet: schemas, the Flux graph and the fleet facts. Returns every
