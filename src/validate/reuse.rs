@@ -536,6 +536,43 @@ mod tests {
         assert_eq!(store.get(&other), None, "a link");
     }
 
+    /// A finding quotes the fleet source, which a pull request writes: a line break and a
+    /// document separator, paths leaving the fleet, escape sequences. Kept and read back, it is
+    /// the same data, printed as the fresh one is, and nothing is written but the result.
+    #[test]
+    fn hostile_text_in_a_finding_comes_back_as_data() {
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(
+            Diagnostic::error(
+                "made-up-rule",
+                "value `x\n---\nkind: Secret\n` is not allowed",
+            )
+            .at(Location::new("../../etc/passwd", 2, 1))
+            .with_hint("\u{1b}[2J::error::cleared\r\n"),
+        );
+        let mut folded = Diagnostic::warning("schema", "a\0b");
+        folded.also = Some(Box::new(Also {
+            template: "/etc/shadow".into(),
+            locations: vec![Location::new("main/../../x.yaml\n---", 1, 1)],
+        }));
+        diagnostics.push(folded);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Reuse::new(dir.path().join("validated"));
+        store.put(&Key([3; 32]), &diagnostics);
+        let back = store.get(&Key([3; 32])).unwrap();
+        assert_eq!(back, diagnostics);
+        let printed = |diagnostics: &Diagnostics| -> Vec<String> {
+            diagnostics.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(printed(&back), printed(&diagnostics));
+        let written: Vec<_> = walkdir::WalkDir::new(dir.path())
+            .into_iter()
+            .map(|entry| entry.unwrap().into_path())
+            .filter(|path| path.is_file())
+            .collect();
+        assert_eq!(written, [store.path(&Key([3; 32]))]);
+    }
+
     #[test]
     fn a_store_that_cannot_be_written_costs_only_the_reuse() {
         let dir = tempfile::tempdir().unwrap();
