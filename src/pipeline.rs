@@ -39,7 +39,7 @@ pub fn compile(root: &Path, envs: &[String]) -> Result<Compiled> {
 
 /// [`compile`], telling `progress` how far it is.
 pub fn compile_with(root: &Path, envs: &[String], progress: &dyn Progress) -> Result<Compiled> {
-    compile_from(root, root, envs, progress)?.check_values(progress)
+    compile_from(root, root, envs, progress, Ahead::Nothing)?.check_values(progress)
 }
 
 /// Like [`compile`], with the fleet's input files read from `source` (a staged copy of them)
@@ -47,7 +47,7 @@ pub fn compile_with(root: &Path, envs: &[String], progress: &dyn Progress) -> Re
 /// fleet's own.
 pub fn compile_staged(source: &Path, root: &Path, envs: &[String]) -> Result<Compiled> {
     let quiet = &crate::progress::Quiet;
-    compile_from(source, root, envs, quiet)?.check_values(quiet)
+    compile_from(source, root, envs, quiet, Ahead::Nothing)?.check_values(quiet)
 }
 
 /// Loads and renders the fleet, leaving the read-back of the rendered files to the caller's
@@ -58,7 +58,33 @@ pub fn compile_unchecked(
     envs: &[String],
     progress: &dyn Progress,
 ) -> Result<Unchecked> {
-    compile_from(root, root, envs, progress)
+    compile_from(root, root, envs, progress, Ahead::Nothing)
+}
+
+/// [`compile_unchecked`] for a command that validates next, with the embedded Kubernetes
+/// minor `kubernetes_version` (`--kubernetes-version`) or else the fleet's: the validators of
+/// the kinds the blueprints write are made while rendering, on a thread of their own. A small
+/// fleet renders on about one core, and validating it is mostly making validators.
+pub fn compile_to_validate(
+    root: &Path,
+    envs: &[String],
+    progress: &dyn Progress,
+    kubernetes_version: Option<&str>,
+) -> Result<Unchecked> {
+    compile_from(
+        root,
+        root,
+        envs,
+        progress,
+        Ahead::Validators { kubernetes_version },
+    )
+}
+
+/// What [`compile_from`] starts while it renders.
+#[derive(Debug, Clone, Copy)]
+enum Ahead<'a> {
+    Nothing,
+    Validators { kubernetes_version: Option<&'a str> },
 }
 
 /// A rendered fleet whose files were not read back yet: nothing but these two methods gives
@@ -146,6 +172,7 @@ fn compile_from(
     root: &Path,
     envs: &[String],
     progress: &dyn Progress,
+    ahead: Ahead<'_>,
 ) -> Result<Unchecked> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
@@ -162,7 +189,17 @@ fn compile_from(
     let plan = plan::plan(&fleet, envs);
     lap("plan");
     let blueprints = blueprint::load_all(root)?;
-    let rendered = render::render_with(&plan, &blueprints, progress)?;
+    let rendered = render::render_ahead(&plan, &blueprints, progress, |kinds| {
+        if let Ahead::Validators { kubernetes_version } = ahead {
+            let kinds: Vec<_> = kinds.into_iter().collect();
+            let version = kubernetes_version
+                .or(fleet.validation.kubernetes_version.as_deref())
+                .map(str::to_owned);
+            // Not joined: what it has made when validation asks is used, and the rest is
+            // made then (or by it, meanwhile), once either way.
+            std::thread::spawn(move || validate::warm(&kinds, version.as_deref()));
+        }
+    })?;
     lap("render");
     Ok(Unchecked(Compiled {
         fleet,

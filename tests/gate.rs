@@ -353,3 +353,54 @@ fn a_fresh_fleet_with_every_provider_is_checked_completely() {
         "the OpenStack cluster renders its machine templates"
     );
 }
+
+/// What render tells before it renders (the validators validation makes meanwhile) is the
+/// kinds of the objects it then renders, and none of a blueprint that applies nowhere: the
+/// example has no Cluster API cluster, so no Cluster API kind is prepared for it.
+#[test]
+fn the_kinds_told_ahead_are_those_rendered() {
+    use fleetgen::render::{self, blueprint, documents};
+    for (root, capi) in [
+        (common::repo_root(), false),
+        (common::capi::fixture(), true),
+    ] {
+        let fleet = fleetgen::pipeline::load_fleet(&root).unwrap();
+        let plan = fleetgen::plan::plan(&fleet, &[]);
+        let blueprints = blueprint::load_all(&root).unwrap();
+        let mut told = BTreeSet::new();
+        let rendered =
+            render::render_ahead(&plan, &blueprints, &fleetgen::progress::Quiet, |kinds| {
+                told = kinds
+            })
+            .unwrap();
+        let mut objects = BTreeSet::new();
+        for (_, tree) in rendered.branches.iter() {
+            for (path, content) in tree.iter() {
+                if !render::is_yaml(path) {
+                    continue;
+                }
+                for document in documents::parse_bytes(content).unwrap() {
+                    let (Some(api_version), Some(kind)) = (
+                        document.value["apiVersion"].as_str(),
+                        document.value["kind"].as_str(),
+                    ) else {
+                        continue;
+                    };
+                    objects.insert((api_version.to_owned(), kind.to_owned()));
+                }
+            }
+        }
+        // kustomize's own files are not validated, and render computes most of them.
+        let kustomize = |(api_version, _): &&(String, String)| {
+            !api_version.starts_with("kustomize.config.k8s.io/")
+        };
+        assert_eq!(
+            told.iter().filter(kustomize).collect::<Vec<_>>(),
+            objects.iter().filter(kustomize).collect::<Vec<_>>(),
+            "{}",
+            root.display()
+        );
+        let cluster_api = |(api_version, _): &(String, String)| api_version.contains("x-k8s.io");
+        assert_eq!(told.iter().any(cluster_api), capi, "{told:?}");
+    }
+}

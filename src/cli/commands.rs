@@ -46,7 +46,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
 
 fn render(root: &Path, args: RenderArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
-    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let unchecked = super::validate_commands::compile(root, &args.envs, &args.gate, &progress)?;
     let options = write::Options { force: args.force };
     let configured = unchecked.fleet().output.clone();
     // What the write will change is worked out while validation runs: it only reads the

@@ -223,7 +223,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
         return Ok(0);
     }
     let progress = super::progress::Bar::new();
-    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let unchecked = super::validate_commands::compile(root, &args.envs, &args.gate, &progress)?;
     let compiled = gate(unchecked, &args.gate, &progress)?;
     say::compiled(&compiled);
     let branches = &compiled.rendered.branches;
@@ -264,7 +264,7 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
-    let unchecked = pipeline::compile_unchecked(root, &args.envs, &progress)?;
+    let unchecked = super::validate_commands::compile(root, &args.envs, &args.gate, &progress)?;
     // The status of the source checkout and the plan of the commit only read, so they run
     // while validation does; nothing is written before it has passed. Their errors wait
     // behind the gate's, in the order they had when they ran after it.
@@ -410,7 +410,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         None => root,
     };
     let progress = super::progress::Bar::new();
-    let unchecked = match pipeline::compile_unchecked(root, &args.envs, &progress) {
+    let unchecked = match args.validation.compile(root, &args.envs, &progress) {
         Ok(unchecked) => unchecked,
         // In JSON, problems with the fleet are findings like any other.
         Err(Error::Invalid(diagnostics)) if matches!(args.output.format, Format::Json) => {

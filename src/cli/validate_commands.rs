@@ -60,6 +60,16 @@ impl ValidationArgs {
         }
     }
 
+    /// Loads and renders the fleet for a validation with these options.
+    pub fn compile(
+        &self,
+        root: &Path,
+        envs: &[String],
+        progress: &dyn Progress,
+    ) -> Result<Unchecked> {
+        pipeline::compile_to_validate(root, envs, progress, self.kubernetes_version.as_deref())
+    }
+
     pub fn settings(&self, fleet: &Fleet, reuse: &ReuseArgs) -> validate::Settings {
         // CI validates afresh: a CI system may keep one working copy, Git directory included,
         // for the pipelines of changes it does not trust as for those it does.
@@ -88,6 +98,20 @@ pub struct GateArgs {
     /// Skip validation: write, show or commit even what `fleetgen check` rejects.
     #[arg(long)]
     pub no_validate: bool,
+}
+
+/// Loads and renders the fleet for [`gate`]: what validation will need is prepared meanwhile,
+/// unless `--no-validate` skips it.
+pub fn compile(
+    root: &Path,
+    envs: &[String],
+    args: &GateArgs,
+    progress: &dyn Progress,
+) -> Result<Unchecked> {
+    match args.no_validate {
+        true => pipeline::compile_unchecked(root, envs, progress),
+        false => args.validation.compile(root, envs, progress),
+    }
 }
 
 /// Reads the rendered fleet back: validates it, or with `--no-validate` runs only the value

@@ -11,6 +11,7 @@ mod failure;
 pub mod kustomization;
 pub mod scalar;
 pub mod shape;
+mod unit;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -25,6 +26,7 @@ use crate::plan::{Plan, Unit};
 use crate::tree::{Branches, GENERATED_HEADER, Tree};
 use blueprint::Blueprint;
 use failure::{Templates, template_diagnostic};
+use unit::{CompiledBlueprint, UnitOutput};
 
 /// What rendering produced, besides the trees: facts later stages need.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +54,18 @@ pub fn render_with(
     plan: &Plan,
     blueprints: &[Blueprint],
     progress: &dyn crate::progress::Progress,
+) -> Result<Rendered> {
+    render_ahead(plan, blueprints, progress, |_| ())
+}
+
+/// [`render_with`], telling `ahead`, before anything is rendered, the `(apiVersion, kind)`
+/// pairs the YAML templates of the blueprints that apply to a unit write literally (see
+/// [`shape::kinds`]): what the rendered objects will most likely be.
+pub fn render_ahead(
+    plan: &Plan,
+    blueprints: &[Blueprint],
+    progress: &dyn crate::progress::Progress,
+    ahead: impl FnOnce(BTreeSet<(String, String)>),
 ) -> Result<Rendered> {
     let templates = Templates::new(blueprints);
     let env = environment(blueprints, &templates)?;
@@ -90,10 +104,36 @@ pub fn render_with(
         .collect();
     let contexts = Contexts::new(&plan.units);
     progress.start("rendering", work.len() as u64);
+    // Which blueprints apply where is known first, so that what they write can be told before
+    // it is rendered.
+    let applies: Vec<Result<bool, Box<Diagnostic>>> = work
+        .par_iter()
+        .map(|(blueprint, unit, _)| blueprint.applies(|| contexts.context(unit), &templates))
+        .collect();
+    let applied: BTreeSet<&str> = work
+        .iter()
+        .zip(&applies)
+        .filter(|(_, applies)| matches!(applies, Ok(true)))
+        .map(|((blueprint, _, _), _)| blueprint.blueprint.name.as_str())
+        .collect();
+    ahead(
+        blueprints
+            .iter()
+            .filter(|blueprint| applied.contains(blueprint.name.as_str()))
+            .flat_map(|blueprint| &blueprint.files)
+            .filter(|(path, _)| is_yaml(path))
+            .flat_map(|(_, source)| shape::kinds(source))
+            .collect(),
+    );
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
-        .map(|(blueprint, unit, set)| {
-            let output = blueprint.render(*set, contexts.context(unit), &templates);
+        .zip(applies)
+        .map(|((blueprint, unit, set), applies)| {
+            let output = match applies {
+                Ok(true) => blueprint.render(*set, contexts.context(unit), &templates),
+                Ok(false) => Ok(UnitOutput::default()),
+                Err(diagnostic) => Err(diagnostic),
+            };
             progress.advance(1);
             output
         })
@@ -187,230 +227,6 @@ pub fn render_with(
         tree.seal();
     });
     Ok(rendered)
-}
-
-/// What one blueprint rendered for one unit.
-struct UnitOutput {
-    files: Vec<RenderedFile>,
-    directories: Vec<String>,
-    bootstrap_path: Option<String>,
-    operator_files: Vec<(String, String)>,
-}
-
-struct RenderedFile {
-    path: String,
-    content: Vec<u8>,
-    origin: crate::tree::Origin,
-}
-
-/// A blueprint with its condition and path templates compiled once, not once per unit.
-struct CompiledBlueprint<'env> {
-    blueprint: &'env Blueprint,
-    when: Option<minijinja::Expression<'env, 'env>>,
-    target: minijinja::Template<'env, 'env>,
-    directories: Vec<minijinja::Template<'env, 'env>>,
-    bootstrap_path: Option<minijinja::Template<'env, 'env>>,
-    operator_files: Vec<(minijinja::Template<'env, 'env>, &'env str)>,
-    /// Per file: its path below `files/`, the template of its rendered name, its content,
-    /// its number in the value check.
-    files: Vec<(
-        &'env str,
-        minijinja::Template<'env, 'env>,
-        minijinja::Template<'env, 'env>,
-        u32,
-    )>,
-}
-
-impl<'env> CompiledBlueprint<'env> {
-    fn new(
-        env: &'env Environment<'env>,
-        blueprint: &'env Blueprint,
-        templates: &Templates<'_>,
-        values: &mut values::ValueCheck,
-    ) -> Result<Self, Diagnostics> {
-        let manifest = &blueprint.manifest;
-        let mut diagnostics = Diagnostics::new();
-        let mut field = |name: &str, source: &'env str| match env.template_from_str(source) {
-            Ok(template) => Some(template),
-            Err(error) => {
-                diagnostics.push(template_diagnostic(
-                    &error,
-                    templates,
-                    blueprint.field_location(name),
-                    Some(name),
-                    None,
-                ));
-                None
-            }
-        };
-        let target = field("target", &manifest.target);
-        let directories: Vec<_> = manifest
-            .directories
-            .iter()
-            .filter_map(|directory| field("directories", directory))
-            .collect();
-        let bootstrap_path = manifest
-            .bootstrap_path
-            .as_deref()
-            .and_then(|path| field("bootstrapPath", path));
-        let operator_files: Vec<_> = manifest
-            .provided_by_operator
-            .iter()
-            .filter_map(|file| {
-                field("providedByOperator", &file.path).map(|path| (path, file.how.as_str()))
-            })
-            .collect();
-        let when = match manifest
-            .when
-            .as_deref()
-            .map(|when| env.compile_expression(when))
-        {
-            None => None,
-            Some(Ok(expression)) => Some(expression),
-            Some(Err(error)) => {
-                diagnostics.push(template_diagnostic(
-                    &error,
-                    templates,
-                    blueprint.field_location("when"),
-                    Some("when"),
-                    None,
-                ));
-                None
-            }
-        };
-        let mut files = Vec::new();
-        for (path, source) in &blueprint.files {
-            let content = env
-                .get_template(&template_name(blueprint, path))
-                .expect("every file was added as a template");
-            match env.template_from_str(path) {
-                Ok(name) => {
-                    let shape = shape::Shape::of(source);
-                    let template = values.add_template(shape, blueprint.file_location(path));
-                    files.push((path.as_str(), name, content, template));
-                }
-                Err(error) => diagnostics.push(template_diagnostic(
-                    &error,
-                    templates,
-                    Location::file(blueprint.file_location(path)),
-                    Some("file name"),
-                    None,
-                )),
-            }
-        }
-        match target {
-            Some(target) if !diagnostics.has_errors() => Ok(Self {
-                blueprint,
-                when,
-                target,
-                directories,
-                bootstrap_path,
-                operator_files,
-                files,
-            }),
-            _ => Err(diagnostics),
-        }
-    }
-
-    /// Renders for one unit. A failure is reported once per place by [`failure`], which
-    /// lists the units, so the diagnostic here does not name this one.
-    fn render(
-        &self,
-        value_set: u32,
-        context: Value,
-        templates: &Templates<'_>,
-    ) -> Result<UnitOutput, Box<Diagnostic>> {
-        let blueprint = self.blueprint;
-        let template_error = |error: &minijinja::Error, at: Location, field: Option<&str>| {
-            Box::new(template_diagnostic(
-                error,
-                templates,
-                at,
-                field,
-                Some(&context),
-            ))
-        };
-        if let Some(when) = &self.when {
-            let applies = when.eval(&context).map_err(|error| {
-                template_error(&error, blueprint.field_location("when"), Some("when"))
-            })?;
-            if !applies.is_true() {
-                return Ok(UnitOutput {
-                    files: Vec::new(),
-                    directories: Vec::new(),
-                    bootstrap_path: None,
-                    operator_files: Vec::new(),
-                });
-            }
-        }
-        let render_path = |template: &minijinja::Template<'_, '_>,
-                           what: &str|
-         -> Result<String, Box<Diagnostic>> {
-            let text = template.render(&context).map_err(|error| {
-                template_error(&error, blueprint.field_location(what), Some(what))
-            })?;
-            confine(&text).map_err(|problem| {
-                Box::new(
-                    Diagnostic::error(
-                        "path-outside-tree",
-                        format!("{what} renders to `{text}`: {problem}"),
-                    )
-                    .at(blueprint.field_location(what)),
-                )
-            })
-        };
-        let target = render_path(&self.target, "target")?;
-        let directories = self
-            .directories
-            .iter()
-            .map(|directory| render_path(directory, "directories"))
-            .collect::<Result<_, _>>()?;
-        let bootstrap_path = self
-            .bootstrap_path
-            .as_ref()
-            .map(|path| render_path(path, "bootstrapPath"))
-            .transpose()?;
-        let operator_files = self
-            .operator_files
-            .iter()
-            .map(|(path, how)| Ok((render_path(path, "providedByOperator")?, (*how).to_owned())))
-            .collect::<Result<_, Box<Diagnostic>>>()?;
-        let mut files = Vec::new();
-        for (file, name, template, number) in &self.files {
-            let file_location = blueprint.file_location(file);
-            let relative = name.render(&context).map_err(|error| {
-                template_error(&error, Location::file(&file_location), Some("file name"))
-            })?;
-            let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
-                Box::new(
-                    Diagnostic::error(
-                        "path-outside-tree",
-                        format!("file renders to `{target}/{relative}`: {problem}"),
-                    )
-                    .at_file(&file_location),
-                )
-            })?;
-            let text = template
-                .render(&context)
-                .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
-            let Some(content) = finish(&path, &text) else {
-                continue;
-            };
-            // The values it was rendered with are checked once it is read back, with the
-            // whole fleet (see `values`).
-            files.push(RenderedFile {
-                path,
-                content,
-                origin: values::ValueCheck::origin(*number, value_set),
-            });
-        }
-        Ok(UnitOutput {
-            files,
-            directories,
-            bootstrap_path,
-            operator_files,
-        })
-    }
 }
 
 /// The template values of the plan's shared context parts, each converted once. Converting

@@ -167,6 +167,37 @@ impl Shape {
     }
 }
 
+/// The `(apiVersion, kind)` pairs a template writes literally at column 0, one per document
+/// that has both: what its objects will most likely be. A value from an expression is not
+/// guessed at; nothing depends on the answer being complete.
+pub fn kinds(source: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let (mut api_version, mut kind) = (None, None);
+    for line in source.lines() {
+        if line.starts_with("---") {
+            (api_version, kind) = (None, None);
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((field @ ("apiVersion" | "kind"), value)) => (field, value.trim()),
+            _ => continue,
+        };
+        let value = value.split(" #").next().unwrap_or_default().trim_end();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        if value.is_empty() || value.contains(['{', '}', '#', ' ']) {
+            continue;
+        }
+        match field {
+            "apiVersion" => api_version = Some(value),
+            _ => kind = Some(value),
+        }
+        if let (Some(api_version), Some(kind)) = (api_version, kind) {
+            found.push((api_version.to_owned(), kind.to_owned()));
+        }
+    }
+    found
+}
+
 /// Whether a line that is one expression ends in `indent(n, true)` with n > 0: its output,
 /// first line included, is nested below the key before it.
 fn indents_first_line(line: &str) -> bool {
@@ -363,6 +394,20 @@ mod tests {
         assert_eq!(
             any.violation(parse("kind: X\n---\nkind: Y\n").iter(), sources.iter()),
             None
+        );
+    }
+
+    #[test]
+    fn kinds_are_read_per_document_and_never_guessed() {
+        let source = "# apiVersion: v0\napiVersion: v1\nkind: Namespace\n---\nkind: \"GitRepository\"\napiVersion: 'source.toolkit.fluxcd.io/v1'\n---\napiVersion: {{ api }}\nkind: Secret\n---\napiVersion: apps/v1\nkind: Deployment # a comment\n  kind: Nested\n";
+        assert_eq!(
+            super::kinds(source),
+            [
+                ("v1", "Namespace"),
+                ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+                ("apps/v1", "Deployment")
+            ]
+            .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()))
         );
     }
 

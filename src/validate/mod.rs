@@ -36,7 +36,7 @@ use crate::tree::{Branches, Tree};
 pub use document::Document;
 pub use gate::{Settings, gate, gate_with, run, run_with};
 pub use reuse::Reuse;
-pub use schema::Schemas;
+pub use schema::{Schemas, warm};
 pub use sources::{Overrides, SchemaSources, load_schemas, load_schemas_with, load_without_fleet};
 
 /// How strict validation is.

@@ -5,7 +5,7 @@ use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use super::compile::{OBJECT_META, compile_crd};
+use super::compile::OBJECT_META;
 use super::lookup::Lookup;
 use super::{Schemas, is_builtin_group};
 use crate::diagnostic::Diagnostic;
@@ -66,7 +66,7 @@ impl Schemas {
                 vec![Diagnostic::error("schema", format!("{what}: {message}")).at(at_api_version())]
             }
             Lookup::Crd(crd) => {
-                let Some(schema) = crd.schema() else {
+                let Some(schema) = crd.schema.schema() else {
                     return vec![
                         Diagnostic::warning(
                             "unknown-kind",
@@ -92,7 +92,7 @@ impl Schemas {
                     );
                 }
                 prune_nulls(&mut instance, schema);
-                let validator = crd.validator.get_or_init(|| compile_crd(schema));
+                let validator = crd.schema.validator(schema);
                 findings.extend(self.run(validator, &instance, document, &what, ""));
                 if let Some(metadata) = instance.get("metadata")
                     && let Some(meta_validator) = self.object_meta()

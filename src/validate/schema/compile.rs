@@ -23,18 +23,72 @@ type Compiled = OnceLock<std::result::Result<Validator, String>>;
 /// One version of a CustomResourceDefinition.
 #[derive(Debug)]
 pub(super) struct CrdVersion {
-    /// The strict JSON Schema made from the version's `openAPIV3Schema`; `None` inside when
-    /// the CRD has none. Embedded CRDs fill it on first use.
-    pub(super) schema: OnceLock<Option<Value>>,
-    /// The embedded CRD and the version's name in it, for `schema`.
-    pub(super) embedded: Option<(&'static embedded::CrdFile, &'static str)>,
+    pub(super) schema: OwnOrShared,
     pub(super) served: bool,
     pub(super) deprecated: bool,
     pub(super) source: Source,
-    pub(super) validator: Compiled,
 }
 
-impl CrdVersion {
+#[derive(Debug)]
+pub(super) enum OwnOrShared {
+    /// Given as text: this `Schemas`' own.
+    Own(CrdSchema),
+    /// Embedded: one for the whole process.
+    Shared(&'static CrdSchema),
+}
+
+impl std::ops::Deref for OwnOrShared {
+    type Target = CrdSchema;
+
+    fn deref(&self) -> &CrdSchema {
+        match self {
+            OwnOrShared::Own(schema) => schema,
+            OwnOrShared::Shared(schema) => schema,
+        }
+    }
+}
+
+/// A CRD version's strict schema and its validator, each made once.
+#[derive(Debug, Default)]
+pub(super) struct CrdSchema {
+    /// The strict JSON Schema made from the version's `openAPIV3Schema`; `None` inside when
+    /// the CRD has none.
+    schema: OnceLock<Option<Value>>,
+    validator: Compiled,
+    /// The embedded CRD and the version's name in it, which `schema` is made from on first
+    /// use; `None` for a CRD given as text, whose schema is made when it is added.
+    embedded: Option<(&'static embedded::CrdFile, &'static str)>,
+}
+
+impl CrdSchema {
+    /// The schema of a CRD version given as text (`openAPIV3Schema`, or `None`).
+    pub(super) fn given(raw: Option<&serde_json::Map<String, Value>>) -> Self {
+        let schema = OnceLock::new();
+        let _ = schema.set(raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)));
+        Self {
+            schema,
+            ..Self::default()
+        }
+    }
+
+    /// The schema of version `name` of an embedded CRD, from `store`.
+    pub(super) fn embedded(
+        store: &'static Store,
+        file: &'static embedded::CrdFile,
+        name: &str,
+    ) -> &'static Self {
+        let index = embedded::CRD_FILES
+            .iter()
+            .position(|known| std::ptr::eq(known, file))
+            .expect("an embedded CRD is one of CRD_FILES");
+        let version = file
+            .versions
+            .iter()
+            .position(|version| version.name == name)
+            .expect("the version is one of its CRD's");
+        &store.crds[index][version]
+    }
+
     pub(super) fn schema(&self) -> Option<&Value> {
         self.schema
             .get_or_init(|| {
@@ -47,6 +101,129 @@ impl CrdVersion {
                 Some(strict_crd_schema(&Value::Object(raw.clone()), true))
             })
             .as_ref()
+    }
+
+    /// Whether its validator has been made.
+    #[cfg(test)]
+    pub(super) fn is_compiled(&self) -> bool {
+        self.validator.get().is_some()
+    }
+
+    /// The validator of [`CrdSchema::schema`], which must be `Some`.
+    pub(super) fn validator(&self, schema: &Value) -> &std::result::Result<Validator, String> {
+        self.validator.get_or_init(|| compile_crd(schema))
+    }
+}
+
+/// What is made of the embedded schemas. It depends on static data and fixed options only, so
+/// one store serves every `Schemas` of the process ([`Store::shared`]): it can be filled before
+/// validation asks ([`warm`]), and nothing is made twice.
+pub(super) struct Store {
+    /// Per entry of `CRD_FILES`, per version of it.
+    crds: Vec<Vec<CrdSchema>>,
+    /// Per entry of `KUBERNETES`, per piece of it.
+    pieces: Vec<Vec<Compiled>>,
+}
+
+impl Store {
+    /// The store of the process.
+    pub(super) fn shared() -> &'static Store {
+        static SHARED: OnceLock<Store> = OnceLock::new();
+        SHARED.get_or_init(Store::new)
+    }
+
+    /// An empty store; outside tests, only [`Store::shared`] makes one.
+    pub(super) fn new() -> Store {
+        Store {
+            crds: embedded::CRD_FILES
+                .iter()
+                .map(|file| {
+                    file.versions
+                        .iter()
+                        .map(|version| CrdSchema {
+                            embedded: Some((file, version.name)),
+                            ..CrdSchema::default()
+                        })
+                        .collect()
+                })
+                .collect(),
+            pieces: embedded::KUBERNETES
+                .iter()
+                .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
+                .collect(),
+        }
+    }
+
+    /// The validators of `release`'s pieces.
+    fn pieces(&self, release: &'static embedded::KubernetesRelease) -> &[Compiled] {
+        let at = embedded::KUBERNETES
+            .iter()
+            .position(|known| std::ptr::eq(known, release))
+            .expect("an embedded release is one of KUBERNETES");
+        &self.pieces[at]
+    }
+
+    /// The validator of piece `index` of `release`, for definition `name`.
+    fn piece_validator(
+        &self,
+        release: &'static embedded::KubernetesRelease,
+        index: usize,
+        name: &str,
+    ) -> &std::result::Result<Validator, String> {
+        self.pieces(release)[index]
+            .get_or_init(|| compile_piece(release.pieces[index].document(), name))
+    }
+}
+
+/// Makes, ahead of validation, the validators of the embedded schemas that objects of
+/// `kinds` (`(apiVersion, kind)`) get under Kubernetes `kubernetes_version`: what a run
+/// makes while rendering, on a core that rendering leaves idle. A kind with no embedded
+/// schema is passed over; one that a fleet's own schema replaces costs only the time.
+pub fn warm(kinds: &[(String, String)], kubernetes_version: Option<&str>) {
+    warm_in(Store::shared(), kinds, kubernetes_version);
+}
+
+/// [`warm`], in `store`.
+pub(super) fn warm_in(
+    store: &'static Store,
+    kinds: &[(String, String)],
+    kubernetes_version: Option<&str>,
+) {
+    let release = embedded::kubernetes(kubernetes_version);
+    let mut custom = false;
+    for (api_version, kind) in kinds {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        if super::is_builtin_group(group) {
+            let Some(release) = release else { continue };
+            let name = release
+                .kinds
+                .iter()
+                .find(|known| known.0 == group && known.1 == version && known.2 == kind)
+                .map(|known| known.3);
+            if let Some(index) = name.and_then(|name| release.piece(name)) {
+                store.piece_validator(release, index, release.pieces[index].name);
+            }
+            continue;
+        }
+        let file = embedded::CRD_FILES
+            .iter()
+            .find(|file| file.group == group && file.kind == kind);
+        let Some(file) = file else { continue };
+        if !file.versions.iter().any(|known| known.name == version) {
+            continue;
+        }
+        let crd = CrdSchema::embedded(store, file, version);
+        if let Some(schema) = crd.schema() {
+            crd.validator(schema);
+        }
+        custom = true;
+    }
+    // A custom resource's metadata is checked against ObjectMeta.
+    if custom
+        && let Some(release) = release
+        && let Some(index) = release.piece(OBJECT_META)
+    {
+        store.piece_validator(release, index, OBJECT_META);
     }
 }
 
@@ -69,11 +246,9 @@ pub(super) struct Core {
     pub(super) groups: BTreeSet<String>,
     /// A definitions document given whole, prepared when it was added.
     pub(super) document: OnceLock<std::result::Result<CoreDocument, String>>,
-    /// The embedded release the validators are made from, one piece each.
-    embedded: Option<&'static embedded::KubernetesRelease>,
-    /// The validator of each piece of `embedded`, in its order: a kind inflates and prepares
-    /// its own piece only.
-    pieces: Vec<Compiled>,
+    /// The embedded release the validators are made from, one piece each (a kind inflates and
+    /// prepares its own piece only), and the store they are kept in.
+    embedded: Option<(&'static embedded::KubernetesRelease, &'static Store)>,
 }
 
 impl std::fmt::Debug for Core {
@@ -103,12 +278,15 @@ impl Core {
             groups,
             document: OnceLock::new(),
             embedded: None,
-            pieces: Vec::new(),
         }
     }
 
     /// The built-in kinds of an embedded release.
-    pub(super) fn embedded(source: Source, release: &'static embedded::KubernetesRelease) -> Self {
+    pub(super) fn embedded(
+        source: Source,
+        release: &'static embedded::KubernetesRelease,
+        store: &'static Store,
+    ) -> Self {
         let kinds = release
             .kinds
             .iter()
@@ -124,18 +302,16 @@ impl Core {
             })
             .collect();
         Self {
-            embedded: Some(release),
-            pieces: release.pieces.iter().map(|_| OnceLock::new()).collect(),
+            embedded: Some((release, store)),
             ..Self::new(source, kinds)
         }
     }
 
     pub(super) fn validator(&self, name: &str) -> &std::result::Result<Validator, String> {
         static UNAVAILABLE: OnceLock<std::result::Result<Validator, String>> = OnceLock::new();
-        if let Some(release) = self.embedded {
+        if let Some((release, store)) = self.embedded {
             return match release.piece(name) {
-                Some(index) => self.pieces[index]
-                    .get_or_init(|| compile_piece(release.pieces[index].document(), name)),
+                Some(index) => store.piece_validator(release, index, name),
                 None => UNAVAILABLE.get_or_init(|| Err(format!("no definition {name}"))),
             };
         }
@@ -152,13 +328,13 @@ impl Core {
     /// Which pieces of the embedded release have been prepared, by definition name.
     #[cfg(test)]
     pub(super) fn prepared_pieces(&self) -> Vec<&'static str> {
-        let Some(release) = self.embedded else {
+        let Some((release, store)) = self.embedded else {
             return Vec::new();
         };
         release
             .pieces
             .iter()
-            .zip(&self.pieces)
+            .zip(store.pieces(release))
             .filter(|(_, slot)| slot.get().is_some())
             .map(|(piece, _)| piece.name)
             .collect()
@@ -182,7 +358,12 @@ pub(super) fn compile_crd(schema: &Value) -> std::result::Result<Validator, Stri
 
 fn compile_core(document: &CoreDocument, name: &str) -> std::result::Result<Validator, String> {
     let reference = format!("{CORE_URI}#{}/{}", document.container, escape_segment(name));
+    // The definitions keep the draft their document names. This one is the root's, a lone
+    // `$ref`, which jsonschema checks against its draft's meta-schema before compiling: the
+    // draft 4 one is made for CRDs anyway, while a newer draft's would cost a tenth of a small
+    // fleet's validation to make.
     options()
+        .with_draft(Draft::Draft4)
         .with_registry(&document.registry)
         .build(&json!({ "$ref": reference }))
         .map_err(|error| error.to_string())

@@ -3,18 +3,16 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use super::compile::{Core, CrdVersion, prepare_core};
+use super::compile::{Core, CrdSchema, CrdVersion, OwnOrShared, Store, prepare_core};
 use super::{Layer, Schemas, Source};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::validate::embedded;
-use crate::validate::strict::strict_crd_schema;
 
 impl Schemas {
     pub fn new() -> Self {
@@ -24,6 +22,14 @@ impl Schemas {
     /// The embedded schemas, with the built-in kinds of Kubernetes `kubernetes_version` (a
     /// minor such as `1.33`; the default minor when `None`).
     pub fn embedded(kubernetes_version: Option<&str>) -> std::result::Result<Self, String> {
+        Self::embedded_in(kubernetes_version, Store::shared())
+    }
+
+    /// [`Schemas::embedded`], their validators made in `store`.
+    pub(super) fn embedded_in(
+        kubernetes_version: Option<&str>,
+        store: &'static Store,
+    ) -> std::result::Result<Self, String> {
         let mut schemas = Self {
             layer: Layer::Embedded,
             ..Self::default()
@@ -49,12 +55,10 @@ impl Schemas {
                     version.name,
                     file.kind,
                     CrdVersion {
-                        schema: OnceLock::new(),
-                        embedded: Some((file, version.name)),
+                        schema: OwnOrShared::Shared(CrdSchema::embedded(store, file, version.name)),
                         served: version.served,
                         deprecated: version.deprecated,
                         source: source.clone(),
-                        validator: OnceLock::new(),
                     },
                 );
             }
@@ -66,6 +70,7 @@ impl Schemas {
                 upstream: Some(release.package.to_owned()),
             },
             release,
+            store,
         );
         schemas.cores.push(core);
         schemas.note_added("embedded", release.version, &[]);
@@ -170,19 +175,15 @@ impl Schemas {
             let raw = version["schema"]["openAPIV3Schema"]
                 .as_object()
                 .or_else(|| spec["validation"]["openAPIV3Schema"].as_object());
-            let schema = OnceLock::new();
-            let _ = schema.set(raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)));
             self.insert_crd_version(
                 group,
                 name,
                 kind,
                 CrdVersion {
-                    schema,
-                    embedded: None,
+                    schema: OwnOrShared::Own(CrdSchema::given(raw)),
                     served: version["served"].as_bool().unwrap_or(false),
                     deprecated: version["deprecated"].as_bool().unwrap_or(false),
                     source: source.clone(),
-                    validator: OnceLock::new(),
                 },
             );
             added += 1;

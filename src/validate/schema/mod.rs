@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+pub use compile::warm;
 use compile::{Core, CrdVersion};
 
 /// `(group, version, kind)`.

@@ -1,5 +1,6 @@
 use serde_json::{Value, json};
 
+use super::compile::{CrdSchema, Store, warm_in};
 use super::{Layer, Schemas};
 use crate::validate::document::Document;
 use crate::validate::embedded;
@@ -193,7 +194,9 @@ fn the_kubernetes_minor_is_chosen() {
 
 #[test]
 fn a_kind_prepares_only_its_own_piece() {
-    let schemas = Schemas::embedded(None).unwrap();
+    // A store of its own: the process's is filled by every other test.
+    let store = Box::leak(Box::new(Store::new()));
+    let schemas = Schemas::embedded_in(None, store).unwrap();
     let core = &schemas.cores[0];
     assert!(core.prepared_pieces().is_empty());
     let config_map =
@@ -221,6 +224,49 @@ fn a_kind_prepares_only_its_own_piece() {
             "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
         ]
     );
+}
+
+#[test]
+fn warming_makes_the_validators_of_the_kinds_named_and_changes_no_finding() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  selector: {}\n  template:\n    spec:\n      containers:\n        - name: a\n          imagePullPolicy: Always\n          imagee: b\n";
+    let kustomization = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\nspec:\n  interval: 1m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: a\n  validation: client\n";
+    let findings = |store: &'static Store| -> Vec<String> {
+        let schemas = Schemas::embedded_in(Some("1.34"), store).unwrap();
+        [deployment, kustomization]
+            .into_iter()
+            .flat_map(|text| schemas.check(&parse(text), false))
+            .map(|finding| finding.to_string())
+            .collect()
+    };
+    let cold = Box::leak(Box::new(Store::new()));
+    let expected = findings(cold);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+
+    let warmed = Box::leak(Box::new(Store::new()));
+    let kinds = [
+        ("apps/v1", "Deployment"),
+        ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+        // Passed over: no embedded schema, a version the CRD does not have, no such kind.
+        ("example.com/v1", "Widget"),
+        ("kustomize.toolkit.fluxcd.io/v9", "Kustomization"),
+        ("v1", "Nothing"),
+    ]
+    .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()));
+    warm_in(warmed, &kinds, Some("1.34"));
+    let schemas = Schemas::embedded_in(Some("1.34"), warmed).unwrap();
+    assert_eq!(
+        schemas.cores[0].prepared_pieces(),
+        [
+            "io.k8s.api.apps.v1.Deployment",
+            "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+        ]
+    );
+    let file = embedded::CRD_FILES
+        .iter()
+        .find(|file| file.kind == "Kustomization")
+        .unwrap();
+    assert!(CrdSchema::embedded(warmed, file, "v1").is_compiled());
+    assert_eq!(findings(warmed), expected);
 }
 
 #[test]

@@ -1,0 +1,241 @@
+//! One blueprint, its condition and path templates compiled once, rendered for one unit.
+
+use minijinja::{Environment, Value};
+
+use super::failure::{Templates, template_diagnostic};
+use super::{blueprint::Blueprint, confine, finish, shape, template_name, values};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+
+/// What one blueprint rendered for one unit.
+#[derive(Default)]
+pub(super) struct UnitOutput {
+    pub(super) files: Vec<RenderedFile>,
+    pub(super) directories: Vec<String>,
+    pub(super) bootstrap_path: Option<String>,
+    pub(super) operator_files: Vec<(String, String)>,
+}
+
+pub(super) struct RenderedFile {
+    pub(super) path: String,
+    pub(super) content: Vec<u8>,
+    pub(super) origin: crate::tree::Origin,
+}
+
+/// A blueprint with its condition and path templates compiled once, not once per unit.
+pub(super) struct CompiledBlueprint<'env> {
+    pub(super) blueprint: &'env Blueprint,
+    when: Option<minijinja::Expression<'env, 'env>>,
+    target: minijinja::Template<'env, 'env>,
+    directories: Vec<minijinja::Template<'env, 'env>>,
+    bootstrap_path: Option<minijinja::Template<'env, 'env>>,
+    operator_files: Vec<(minijinja::Template<'env, 'env>, &'env str)>,
+    /// Per file: its path below `files/`, the template of its rendered name, its content,
+    /// its number in the value check.
+    pub(super) files: Vec<(
+        &'env str,
+        minijinja::Template<'env, 'env>,
+        minijinja::Template<'env, 'env>,
+        u32,
+    )>,
+}
+
+impl<'env> CompiledBlueprint<'env> {
+    pub(super) fn new(
+        env: &'env Environment<'env>,
+        blueprint: &'env Blueprint,
+        templates: &Templates<'_>,
+        values: &mut values::ValueCheck,
+    ) -> Result<Self, Diagnostics> {
+        let manifest = &blueprint.manifest;
+        let mut diagnostics = Diagnostics::new();
+        let mut field = |name: &str, source: &'env str| match env.template_from_str(source) {
+            Ok(template) => Some(template),
+            Err(error) => {
+                diagnostics.push(template_diagnostic(
+                    &error,
+                    templates,
+                    blueprint.field_location(name),
+                    Some(name),
+                    None,
+                ));
+                None
+            }
+        };
+        let target = field("target", &manifest.target);
+        let directories: Vec<_> = manifest
+            .directories
+            .iter()
+            .filter_map(|directory| field("directories", directory))
+            .collect();
+        let bootstrap_path = manifest
+            .bootstrap_path
+            .as_deref()
+            .and_then(|path| field("bootstrapPath", path));
+        let operator_files: Vec<_> = manifest
+            .provided_by_operator
+            .iter()
+            .filter_map(|file| {
+                field("providedByOperator", &file.path).map(|path| (path, file.how.as_str()))
+            })
+            .collect();
+        let when = match manifest
+            .when
+            .as_deref()
+            .map(|when| env.compile_expression(when))
+        {
+            None => None,
+            Some(Ok(expression)) => Some(expression),
+            Some(Err(error)) => {
+                diagnostics.push(template_diagnostic(
+                    &error,
+                    templates,
+                    blueprint.field_location("when"),
+                    Some("when"),
+                    None,
+                ));
+                None
+            }
+        };
+        let mut files = Vec::new();
+        for (path, source) in &blueprint.files {
+            let content = env
+                .get_template(&template_name(blueprint, path))
+                .expect("every file was added as a template");
+            match env.template_from_str(path) {
+                Ok(name) => {
+                    let shape = shape::Shape::of(source);
+                    let template = values.add_template(shape, blueprint.file_location(path));
+                    files.push((path.as_str(), name, content, template));
+                }
+                Err(error) => diagnostics.push(template_diagnostic(
+                    &error,
+                    templates,
+                    Location::file(blueprint.file_location(path)),
+                    Some("file name"),
+                    None,
+                )),
+            }
+        }
+        match target {
+            Some(target) if !diagnostics.has_errors() => Ok(Self {
+                blueprint,
+                when,
+                target,
+                directories,
+                bootstrap_path,
+                operator_files,
+                files,
+            }),
+            _ => Err(diagnostics),
+        }
+    }
+
+    /// Whether the blueprint renders for a unit: its `when:` holds there, or it has none.
+    pub(super) fn applies(
+        &self,
+        context: impl FnOnce() -> Value,
+        templates: &Templates<'_>,
+    ) -> Result<bool, Box<Diagnostic>> {
+        let Some(when) = &self.when else {
+            return Ok(true);
+        };
+        let context = context();
+        let applies = when.eval(&context).map_err(|error| {
+            Box::new(template_diagnostic(
+                &error,
+                templates,
+                self.blueprint.field_location("when"),
+                Some("when"),
+                Some(&context),
+            ))
+        })?;
+        Ok(applies.is_true())
+    }
+
+    /// Renders for one unit it [`applies`](Self::applies) to. A failure is reported once per place by [`failure`], which
+    /// lists the units, so the diagnostic here does not name this one.
+    pub(super) fn render(
+        &self,
+        value_set: u32,
+        context: Value,
+        templates: &Templates<'_>,
+    ) -> Result<UnitOutput, Box<Diagnostic>> {
+        let blueprint = self.blueprint;
+        let template_error = |error: &minijinja::Error, at: Location, field: Option<&str>| {
+            Box::new(template_diagnostic(
+                error,
+                templates,
+                at,
+                field,
+                Some(&context),
+            ))
+        };
+        let render_path = |template: &minijinja::Template<'_, '_>,
+                           what: &str|
+         -> Result<String, Box<Diagnostic>> {
+            let text = template.render(&context).map_err(|error| {
+                template_error(&error, blueprint.field_location(what), Some(what))
+            })?;
+            confine(&text).map_err(|problem| {
+                Box::new(
+                    Diagnostic::error(
+                        "path-outside-tree",
+                        format!("{what} renders to `{text}`: {problem}"),
+                    )
+                    .at(blueprint.field_location(what)),
+                )
+            })
+        };
+        let target = render_path(&self.target, "target")?;
+        let directories = self
+            .directories
+            .iter()
+            .map(|directory| render_path(directory, "directories"))
+            .collect::<Result<_, _>>()?;
+        let bootstrap_path = self
+            .bootstrap_path
+            .as_ref()
+            .map(|path| render_path(path, "bootstrapPath"))
+            .transpose()?;
+        let operator_files = self
+            .operator_files
+            .iter()
+            .map(|(path, how)| Ok((render_path(path, "providedByOperator")?, (*how).to_owned())))
+            .collect::<Result<_, Box<Diagnostic>>>()?;
+        let mut files = Vec::new();
+        for (file, name, template, number) in &self.files {
+            let file_location = blueprint.file_location(file);
+            let relative = name.render(&context).map_err(|error| {
+                template_error(&error, Location::file(&file_location), Some("file name"))
+            })?;
+            let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
+                Box::new(
+                    Diagnostic::error(
+                        "path-outside-tree",
+                        format!("file renders to `{target}/{relative}`: {problem}"),
+                    )
+                    .at_file(&file_location),
+                )
+            })?;
+            let text = template
+                .render(&context)
+                .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
+            let Some(content) = finish(&path, &text) else {
+                continue;
+            };
+            // The values it was rendered with are checked once it is read back, with the
+            // whole fleet (see `values`).
+            files.push(RenderedFile {
+                path,
+                content,
+                origin: values::ValueCheck::origin(*number, value_set),
+            });
+        }
+        Ok(UnitOutput {
+            files,
+            directories,
+            bootstrap_path,
+            operator_files,
+        })
+    }
+}
