@@ -196,8 +196,11 @@ fn compile_from(
                 .or(fleet.validation.kubernetes_version.as_deref())
                 .map(str::to_owned);
             // Not joined: what it has made when validation asks is used, and the rest is
-            // made then (or by it, meanwhile), once either way.
-            std::thread::spawn(move || validate::warm(&kinds, version.as_deref()));
+            // made then (or by it, meanwhile), once either way. A thread the system refuses
+            // costs only the head start.
+            let _ = std::thread::Builder::new()
+                .name("warm".to_owned())
+                .spawn(move || validate::warm(&kinds, version.as_deref()));
         }
     })?;
     lap("render");
