@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 
 use serde_json::Value;
 
-use super::kept::Kept;
+use super::kept::{Held, Kept};
 use super::locate;
 use crate::diagnostic::Location;
 use crate::render::documents::{self, parse};
@@ -29,7 +29,7 @@ pub struct Document<'t> {
     /// The document's own text, for locating fields.
     pub text: &'t str,
     /// The parsed document, or `Null` when no check after the schemas reads it.
-    pub value: Kept,
+    pub value: Held,
     /// The template and values its file was rendered from, when render wrote it: what names
     /// the template of a finding about it (see [`ValueCheck::template`](crate::render::values::ValueCheck::template)).
     pub origin: Option<Origin>,
@@ -138,6 +138,17 @@ impl Identity {
 }
 
 impl<'t> Document<'t> {
+    /// This document as the same document of another file with equal bytes: its value is
+    /// shared, not kept again.
+    pub(super) fn alike(&self, branch: &'t str, path: &'t str, origin: Option<Origin>) -> Self {
+        Document {
+            branch,
+            path,
+            origin,
+            ..self.clone()
+        }
+    }
+
     /// A parsed document of file `path` of `branch`, holding no value yet.
     pub(super) fn new(
         branch: &'t str,
@@ -152,7 +163,7 @@ impl<'t> Document<'t> {
             first_line: parsed.first_line,
             text: parsed.text,
             id: Identity::of(&parsed.value),
-            value: Kept::Null,
+            value: Held::default(),
             origin,
         }
     }
@@ -167,7 +178,7 @@ impl<'t> Document<'t> {
     pub fn full_value(&self) -> Value {
         match self.value.is_null() {
             true => parse(self.text).unwrap_or(Value::Null),
-            false => Value::from(&self.value),
+            false => Value::from(&*self.value),
         }
     }
 
@@ -251,7 +262,7 @@ impl<'t> Document<'t> {
     /// Keeps the value, compactly, when a check after the schemas reads it.
     pub(super) fn keep_if_read_later(&mut self, value: &Value) {
         if self.value_is_read_later() {
-            self.value = Kept::from(value);
+            self.value = Held::new(Kept::from(value));
         }
     }
 }
@@ -493,7 +504,10 @@ kind: Second
             Some("Kustomization"),
             "a Flux object keeps its value"
         );
-        assert_eq!(Kept::from(&kustomization.full_value()), kustomization.value);
+        assert_eq!(
+            Kept::from(&kustomization.full_value()),
+            *kustomization.value
+        );
     }
 
     #[test]

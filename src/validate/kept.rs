@@ -9,8 +9,39 @@
 //! them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::{Number, Value};
+
+/// A document's kept value, as a document holds it: `Null` takes no allocation, and the
+/// documents of files alike (a tenant's files on every cluster that does not tell them apart)
+/// share one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Held(Option<Arc<Kept>>);
+
+impl Held {
+    pub fn new(kept: Kept) -> Self {
+        Held(Some(Arc::new(kept)))
+    }
+
+    /// Whether both hold one allocation.
+    #[cfg(test)]
+    pub fn is_shared_with(&self, other: &Held) -> bool {
+        match (&self.0, &other.0) {
+            (Some(one), Some(other)) => Arc::ptr_eq(one, other),
+            _ => false,
+        }
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Kept;
+
+    fn deref(&self) -> &Kept {
+        static NULL: Kept = Kept::Null;
+        self.0.as_deref().unwrap_or(&NULL)
+    }
+}
 
 /// A parsed YAML document, read-only.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::document::Document;
-use super::kept::Kept;
+use super::kept::{Held, Kept};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::render::documents;
 use crate::render::is_yaml;
@@ -168,23 +168,29 @@ fn read_alike<'t>(
                 .collect();
         }
     };
-    let mut files: Vec<(usize, Vec<Document<'t>>, Option<Diagnostic>)> = group
-        .iter()
-        .map(|&index| {
-            let (branch, path, _, origin) = chunk[index];
-            let value_finding = values.and_then(|values| values.file(branch, path, origin, &read));
-            let documents = read
+    let mut files: Vec<(usize, Vec<Document<'t>>, Option<Diagnostic>)> =
+        Vec::with_capacity(group.len());
+    for &index in group {
+        let (branch, path, _, origin) = chunk[index];
+        let value_finding = values.and_then(|values| values.file(branch, path, origin, &read));
+        let documents = match files.first() {
+            // The first file's documents, and their kept values, serve the others.
+            Some((_, first, _)) => first
+                .iter()
+                .map(|document| document.alike(branch, path, origin))
+                .collect(),
+            None => read
                 .iter()
                 .map(|one| {
                     let mut document = Document::new(branch, path, origin, one);
                     document.keep_if_read_later(&one.value);
                     document
                 })
-                .collect();
-            tick();
-            (index, documents, value_finding)
-        })
-        .collect();
+                .collect(),
+        };
+        tick();
+        files.push((index, documents, value_finding));
+    }
     let mut findings = vec![checked(&files[0].1, read, check)];
     if !findings[0].is_empty() {
         for (index, documents, _) in &files[1..] {
@@ -232,7 +238,7 @@ pub fn parse_file<'t>(
         .into_iter()
         .map(|one| {
             let mut document = Document::new(branch, path, None, &one);
-            document.value = Kept::from(&one.value);
+            document.value = Held::new(Kept::from(&one.value));
             document
         })
         .collect())
@@ -351,6 +357,23 @@ mod tests {
                 ("f.yaml", "Bad"),
             ]
         );
+        // Files alike share their documents' kept values; others keep their own.
+        let documents = &parsed.documents;
+        assert_eq!(
+            documents[0].value.get("kind").unwrap().as_str(),
+            Some("Good")
+        );
+        for alike in [2, 4] {
+            assert!(documents[0].value.is_shared_with(&documents[alike].value));
+            assert!(
+                documents[1]
+                    .value
+                    .is_shared_with(&documents[alike + 1].value)
+            );
+        }
+        assert!(documents[6].value.is_shared_with(&documents[7].value));
+        assert!(!documents[0].value.is_shared_with(&documents[1].value));
+        assert!(!documents[7].value.is_shared_with(&documents[8].value));
         // A file alike to one the check passed is not checked again; one alike to a file with
         // findings is, and its findings name it.
         let mut checked = checked.into_inner().unwrap();
