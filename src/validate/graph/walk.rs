@@ -366,11 +366,22 @@ fn merge<'a>(context: &Context<'a>, walks: Vec<Walked<'a>>) -> Simulation<'a> {
     let mut simulation = Simulation::default();
     let rounds = walks.iter().map(|walked| walked.rounds).max().unwrap_or(0);
     // A build's findings come from the walk that made it first, as one walk makes it once.
-    let mut first: HashMap<BuildKey<'a>, &Step> = HashMap::new();
-    for walked in &walks {
-        for (key, step) in &walked.built {
-            let slot = first.entry(*key).or_insert(step);
-            if step < *slot {
+    // Only builds with findings are looked for: every walk's builds, at a thousand clusters,
+    // made a table of tens of megabytes to answer a question asked of a few.
+    let mut first: HashMap<BuildKey<'a>, &Step> = walks
+        .iter()
+        .flat_map(|walked| {
+            walked
+                .build_findings
+                .iter()
+                .map(|(key, _)| (*key, &walked.built[key]))
+        })
+        .collect();
+    for (key, slot) in &mut first {
+        for walked in &walks {
+            if let Some(step) = walked.built.get(key)
+                && step < *slot
+            {
                 *slot = step;
             }
         }
