@@ -3,6 +3,7 @@
 //! the line of the field it is about.
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -33,7 +34,8 @@ pub struct Document<'t> {
     /// The template and values its file was rendered from, when render wrote it: what names
     /// the template of a finding about it (see [`ValueCheck::template`](crate::render::values::ValueCheck::template)).
     pub origin: Option<Origin>,
-    id: Identity,
+    /// Shared by the same document of files alike, as its value is.
+    id: Arc<Identity>,
 }
 
 const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
@@ -162,7 +164,7 @@ impl<'t> Document<'t> {
             index: parsed.index,
             first_line: parsed.first_line,
             text: parsed.text,
-            id: Identity::of(&parsed.value),
+            id: Arc::new(Identity::of(&parsed.value)),
             value: Held::default(),
             origin,
         }
