@@ -404,3 +404,49 @@ fn the_kinds_told_ahead_are_those_rendered() {
         assert_eq!(told.iter().any(cluster_api), capi, "{told:?}");
     }
 }
+
+/// A template may name any kind, in a block that never renders: the validators made ahead for
+/// them cost time only. The output is the example's, and the run ends with validation.
+#[test]
+fn a_template_naming_every_known_kind_changes_nothing() {
+    let plain = example_fleet();
+    let (code, stderr) = run(plain.path(), &["render"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let listing = fleetgen(root)
+        .args(["schemas", "--format", "json"])
+        .output()
+        .unwrap();
+    let known: Vec<serde_json::Value> = serde_json::from_slice(&listing.stdout).unwrap();
+    assert!(known.len() > 100, "{}", known.len());
+    let documents: Vec<String> = known
+        .iter()
+        .map(|entry| {
+            format!(
+                "apiVersion: {}\nkind: {}\n",
+                entry["apiVersion"].as_str().unwrap(),
+                entry["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    add_blueprint(
+        root,
+        "every-kind",
+        "scope: cluster\ntarget: infra/{{ cluster.name }}/every-kind\n",
+        &[(
+            "all.yaml",
+            &format!(
+                "{{% if false %}}\n{}{{% endif %}}\n",
+                documents.join("---\n")
+            ),
+        )],
+    );
+    let (code, stderr) = run(root, &["render"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        snapshot_dir(&root.join("out")),
+        snapshot_dir(&plain.path().join("out"))
+    );
+}

@@ -152,8 +152,9 @@ impl<'env> CompiledBlueprint<'env> {
         Ok(applies.is_true())
     }
 
-    /// Renders for one unit it [`applies`](Self::applies) to. A failure is reported once per place by [`failure`], which
-    /// lists the units, so the diagnostic here does not name this one.
+    /// Renders for one unit it [`applies`](Self::applies) to. A failure is reported once per
+    /// place by [`failure`](super::failure), which lists the units, so the diagnostic here
+    /// does not name this one.
     pub(super) fn render(
         &self,
         value_set: u32,
