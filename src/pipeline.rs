@@ -2,6 +2,7 @@
 //! by the value check alone, or by validation, which runs the value check in the same parse.
 //! Every command starts here, and no rendered tree leaves this module unchecked.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -189,19 +190,33 @@ fn compile_from(
     let plan = plan::plan(&fleet, envs);
     lap("plan");
     let blueprints = blueprint::load_all(root)?;
-    let rendered = render::render_ahead(&plan, &blueprints, progress, |kinds| {
-        if let Ahead::Validators { kubernetes_version } = ahead {
-            let kinds: Vec<_> = kinds.into_iter().collect();
-            let version = kubernetes_version
-                .or(fleet.validation.kubernetes_version.as_deref())
-                .map(str::to_owned);
-            // Not joined: what it has made when validation asks is used, and the rest is
-            // made then (or by it, meanwhile), once either way. A thread the system refuses
-            // costs only the head start.
-            let _ = std::thread::Builder::new()
-                .name("warm".to_owned())
-                .spawn(move || validate::warm(&kinds, version.as_deref()));
+    let warm = |kinds: BTreeSet<(String, String)>| {
+        let Ahead::Validators { kubernetes_version } = ahead else {
+            return;
+        };
+        if kinds.is_empty() {
+            return;
         }
+        let kinds: Vec<_> = kinds.into_iter().collect();
+        let version = kubernetes_version
+            .or(fleet.validation.kubernetes_version.as_deref())
+            .map(str::to_owned);
+        // Not joined: what it has made when validation asks is used, and the rest is made
+        // then (or by it, meanwhile), once either way. A thread the system refuses costs
+        // only the head start.
+        let _ = std::thread::Builder::new()
+            .name("warm".to_owned())
+            .spawn(move || validate::warm(&kinds, version.as_deref()));
+    };
+    // A blueprint without `when:` applies wherever its scope has units: its kinds are known
+    // before the templates are compiled, those of the others once their `when:` is decided.
+    let scopes: BTreeSet<_> = plan.units.iter().map(|unit| unit.scope).collect();
+    let unconditional = render::declared_kinds(blueprints.iter().filter(|blueprint| {
+        blueprint.manifest.when.is_none() && scopes.contains(&blueprint.manifest.scope)
+    }));
+    warm(unconditional.clone());
+    let rendered = render::render_ahead(&plan, &blueprints, progress, |kinds| {
+        warm(kinds.difference(&unconditional).cloned().collect());
     })?;
     lap("render");
     Ok(Unchecked(Compiled {

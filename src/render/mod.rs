@@ -43,6 +43,19 @@ pub struct Rendered {
     pub values: values::ValueCheck,
 }
 
+/// The `(apiVersion, kind)` pairs the YAML templates of `blueprints` write literally (see
+/// [`shape::kinds`]).
+pub fn declared_kinds<'b>(
+    blueprints: impl IntoIterator<Item = &'b Blueprint>,
+) -> BTreeSet<(String, String)> {
+    blueprints
+        .into_iter()
+        .flat_map(|blueprint| &blueprint.files)
+        .filter(|(path, _)| is_yaml(path))
+        .flat_map(|(_, source)| shape::kinds(source))
+        .collect()
+}
+
 /// Renders `plan` with `blueprints`. Units are rendered in parallel; their output is merged in
 /// plan order, so the result does not depend on scheduling.
 pub fn render(plan: &Plan, blueprints: &[Blueprint]) -> Result<Rendered> {
@@ -116,15 +129,9 @@ pub fn render_ahead(
         .filter(|(_, applies)| matches!(applies, Ok(true)))
         .map(|((blueprint, _, _), _)| blueprint.blueprint.name.as_str())
         .collect();
-    ahead(
-        blueprints
-            .iter()
-            .filter(|blueprint| applied.contains(blueprint.name.as_str()))
-            .flat_map(|blueprint| &blueprint.files)
-            .filter(|(path, _)| is_yaml(path))
-            .flat_map(|(_, source)| shape::kinds(source))
-            .collect(),
-    );
+    ahead(declared_kinds(blueprints.iter().filter(|blueprint| {
+        applied.contains(blueprint.name.as_str())
+    })));
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
         .zip(applies)
