@@ -1,10 +1,14 @@
-//! Reading a fleet repository the way the Git tests check it.
+//! Fleet repositories for the Git tests: made in a temporary directory, committed to by hand
+//! as someone else would, and read back.
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::path::Path;
 
-use fleetgen::sinks::git;
-use git2::{Oid, Repository};
+use fleetgen::sinks::git::{self, CommitOptions, Outcome};
+use fleetgen::tree::{Branches, Tree};
+use git2::{Oid, Repository, Signature, Time};
+use tempfile::TempDir;
 
 pub fn head(repo: &Repository, branch: &str) -> Option<Oid> {
     git::head(repo, &git::branch_ref(branch)).unwrap()
@@ -65,5 +69,111 @@ pub fn checkout_state(repo: &Repository) -> CheckoutState {
         statuses,
         index,
         files,
+    }
+}
+
+pub const TIME: i64 = 1_700_000_000;
+
+pub fn signature() -> Signature<'static> {
+    Signature::new("Fleet Bot", "bot@example.com", &Time::new(TIME, 60)).unwrap()
+}
+
+pub fn options() -> CommitOptions {
+    let mut options = CommitOptions::new(signature(), signature());
+    options
+        .environments
+        .insert("dev".to_owned(), "dev".to_owned());
+    options
+}
+
+pub fn new_repo() -> (TempDir, Repository) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    (dir, repo)
+}
+
+pub fn tree(files: &[(&str, &str)]) -> Tree {
+    let mut tree = Tree::new();
+    for (path, content) in files {
+        tree.insert(*path, *content);
+    }
+    tree.seal();
+    tree
+}
+
+/// The rendered fleet of these tests: `main` with two clusters' entry points, `dev` with their
+/// infrastructure and a tenant.
+pub fn fleet(dev_changes: &[(&str, Option<&str>)]) -> Branches {
+    let main = tree(&[
+        ("clusters/a/sync.yaml", "kind: Kustomization\nname: a\n"),
+        ("clusters/b/sync.yaml", "kind: Kustomization\nname: b\n"),
+    ]);
+    let mut dev: BTreeMap<&str, &str> = [
+        ("clusters/a/infrastructure.yaml", "path: ./infra/a\n"),
+        ("infra/a/redis/deployment.yaml", "replicas: 1\n"),
+        ("tenants/a/team/sandbox.yaml", "namespace: dev-team\n"),
+        ("tenants/a/team/apps/web.yaml", "path: ./web/a\n"),
+    ]
+    .into_iter()
+    .collect();
+    for (path, content) in dev_changes {
+        match content {
+            Some(content) => dev.insert(path, content),
+            None => dev.remove(path),
+        };
+    }
+    let dev: Vec<(&str, &str)> = dev.into_iter().collect();
+    Branches {
+        trees: [("main".to_owned(), main), ("dev".to_owned(), tree(&dev))]
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Someone else commits onto `branch`, writing (or, with `None`, deleting) one file.
+pub fn commit_by_hand(repo: &Repository, branch: &str, path: &str, content: Option<&str>) -> Oid {
+    let parent = head(repo, branch).map(|oid| repo.find_commit(oid).unwrap());
+    let mut index = git2::Index::new().unwrap();
+    if let Some(parent) = &parent {
+        index.read_tree(&parent.tree().unwrap()).unwrap();
+    }
+    match content {
+        Some(content) => {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(content.as_bytes()).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        None => index.remove_path(Path::new(path)).unwrap(),
+    }
+    let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+    let who = Signature::new("Someone", "someone@example.com", &Time::new(TIME + 10, 0)).unwrap();
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(
+        Some(&git::branch_ref(branch)),
+        &who,
+        &who,
+        "by hand",
+        &tree,
+        &parents,
+    )
+    .unwrap()
+}
+
+pub fn committed(outcome: &Outcome) -> Oid {
+    match outcome {
+        Outcome::Committed(oid) => *oid,
+        other => panic!("expected a commit, got {other:?}"),
     }
 }
