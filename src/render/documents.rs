@@ -39,9 +39,16 @@ pub fn split(text: &str) -> Vec<(usize, &str)> {
 /// At least as many as the documents [`split`] finds in `content`: one, and one more per
 /// separator line.
 pub fn bound(content: &[u8]) -> usize {
-    1 + content
-        .split(|&byte| byte == b'\n')
-        .filter(|line| is_separator(line.strip_suffix(b"\r").unwrap_or(line)))
+    // Only a line that starts with `---` can be one: found by a substring search rather than
+    // by looking at every line, since every rendered byte goes through this.
+    let separator = |at: usize| {
+        let line = &content[at..];
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        is_separator(line.strip_suffix(b"\r").unwrap_or(line))
+    };
+    1 + memchr::memmem::find_iter(content, b"---")
+        .filter(|&at| at == 0 || content[at - 1] == b'\n')
+        .filter(|&at| separator(at))
         .count()
 }
 
@@ -137,6 +144,7 @@ mod tests {
             "---\na: 1\n---\n",
             "a: 1\r\n---\r\nb: 2\r\n--- # c\r\nd: 3\n",
             "a: |\n  ---x\n----\n---\tz\n",
+            "x---\n---\n------\n--- {a: 1}\n-- -\n---",
         ] {
             assert_eq!(bound(text.as_bytes()), split(text).len(), "{text:?}");
         }

@@ -61,9 +61,16 @@ pub fn parse_and_check<'t>(
     // overshoot (empty documents are dropped), and files are parsed a chunk at a time: the
     // list is then filled without ever being copied, and only two chunks' documents wait
     // beside it. Collecting every file's documents first held a large fleet's twice.
-    let bound = files()
-        .par_bridge()
-        .map(|(_, _, content, _)| documents::bound(content))
+    let bound = branches
+        .iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(_, tree)| {
+            tree.iter()
+                .filter(|(path, _)| is_yaml(path) && *path != OWNED_LIST)
+                .map(|(_, content)| documents::bound(content))
+                .sum::<usize>()
+        })
         .sum();
     let mut parsed = Parsed {
         documents: Vec::with_capacity(bound),
