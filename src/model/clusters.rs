@@ -230,32 +230,135 @@ impl Builder<'_> {
                 }
             }
         }
-        for (index, (cluster, key, net)) in networks.iter().enumerate() {
-            for (other, other_key, other_net) in &networks[..index] {
-                if net.contains(&other_net.network()) || other_net.contains(&net.network()) {
-                    let whose = if other.name == cluster.name {
-                        "its own".to_owned()
-                    } else {
-                        format!("{}'s", other.name)
-                    };
-                    let location = self.key_location(cluster, key);
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "cidr-overlap",
-                            format!(
-                                "{key} {net} of {} overlaps {whose} {other_key} {other_net}",
-                                cluster.name
-                            ),
-                        )
-                        .at(location)
-                        .with_hint(format!(
-                            "{other_key} of {} is set at {}",
-                            other.name,
-                            self.key_location(other, other_key)
-                        )),
-                    );
+        let nets: Vec<IpNet> = networks.iter().map(|(_, _, net)| *net).collect();
+        for (index, earlier) in overlapping(&nets) {
+            let (cluster, key, net) = &networks[index];
+            let (other, other_key, other_net) = &networks[earlier];
+            let whose = if other.name == cluster.name {
+                "its own".to_owned()
+            } else {
+                format!("{}'s", other.name)
+            };
+            let location = self.key_location(cluster, key);
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "cidr-overlap",
+                    format!(
+                        "{key} {net} of {} overlaps {whose} {other_key} {other_net}",
+                        cluster.name
+                    ),
+                )
+                .at(location)
+                .with_hint(format!(
+                    "{other_key} of {} is set at {}",
+                    other.name,
+                    self.key_location(other, other_key)
+                )),
+            );
+        }
+    }
+}
+
+/// Every pair of networks in `nets` that overlap, as `(index, earlier index)`, in the order a
+/// comparison of each network with every earlier one finds them. Two CIDR blocks overlap only
+/// when one holds the other, so after sorting by first address (the wider block first) every
+/// block holds the next ones until one starts past its end: each block is compared with the
+/// blocks that hold it, not with every other, and a thousand clusters' networks are not a
+/// million comparisons.
+fn overlapping(nets: &[IpNet]) -> Vec<(usize, usize)> {
+    let span = |net: &IpNet| -> (bool, u128, u128) {
+        match net {
+            IpNet::V4(net) => (
+                false,
+                u32::from(net.network()).into(),
+                u32::from(net.broadcast()).into(),
+            ),
+            IpNet::V6(net) => (true, net.network().into(), net.broadcast().into()),
+        }
+    };
+    let mut order: Vec<usize> = (0..nets.len()).collect();
+    order.sort_by_key(|&index| {
+        let (v6, first, last) = span(&nets[index]);
+        (v6, first, std::cmp::Reverse(last), index)
+    });
+    let mut pairs = Vec::new();
+    // The blocks that hold the current one, widest first.
+    let mut open: Vec<usize> = Vec::new();
+    for index in order {
+        let (v6, first, _) = span(&nets[index]);
+        while let Some(&top) = open.last() {
+            let (top_v6, _, top_last) = span(&nets[top]);
+            if top_v6 == v6 && top_last >= first {
+                break;
+            }
+            open.pop();
+        }
+        pairs.extend(
+            open.iter()
+                .map(|&other| (index.max(other), index.min(other))),
+        );
+        open.push(index);
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a comparison of every network with every earlier one finds.
+    fn every_pair(nets: &[IpNet]) -> Vec<(usize, usize)> {
+        let mut pairs = Vec::new();
+        for (index, net) in nets.iter().enumerate() {
+            for (earlier, other) in nets[..index].iter().enumerate() {
+                if net.contains(&other.network()) || other.contains(&net.network()) {
+                    pairs.push((index, earlier));
                 }
             }
+        }
+        pairs
+    }
+
+    #[test]
+    fn overlaps_are_those_every_pair_finds() {
+        let fixed: Vec<IpNet> = [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "10.2.0.0/16",
+            "10.1.0.0/16",
+            "192.168.0.0/20",
+            "192.168.16.0/20",
+            "0.0.0.0/0",
+            "fd00::/8",
+            "fd00:1::/32",
+            "::/0",
+            "10.1.2.128/25",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+        assert_eq!(overlapping(&fixed), every_pair(&fixed));
+        // Many small fleets of networks, from a fixed sequence: nested, equal and apart.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..300 {
+            let count = (next() % 24) as usize;
+            let nets: Vec<IpNet> = (0..count)
+                .map(|_| {
+                    let prefix = 8 + (next() % 17) as u8;
+                    let address =
+                        std::net::Ipv4Addr::from(0x0a00_0000 | (next() as u32 & 0x00ff_ff00));
+                    IpNet::V4(ipnet::Ipv4Net::new(address, prefix).unwrap().trunc())
+                })
+                .collect();
+            assert_eq!(overlapping(&nets), every_pair(&nets), "{nets:?}");
         }
     }
 }
