@@ -210,13 +210,21 @@ fn compile_from(
     };
     // A blueprint without `when:` applies wherever its scope has units: its kinds are known
     // before the templates are compiled, those of the others once their `when:` is decided.
-    let scopes: BTreeSet<_> = plan.units.iter().map(|unit| unit.scope).collect();
-    let unconditional = render::declared_kinds(blueprints.iter().filter(|blueprint| {
-        blueprint.manifest.when.is_none() && scopes.contains(&blueprint.manifest.scope)
-    }));
+    let unconditional = match ahead {
+        Ahead::Nothing => BTreeSet::new(),
+        Ahead::Validators { .. } => {
+            let scopes: BTreeSet<_> = plan.units.iter().map(|unit| unit.scope).collect();
+            render::declared_kinds(blueprints.iter().filter(|blueprint| {
+                blueprint.manifest.when.is_none() && scopes.contains(&blueprint.manifest.scope)
+            }))
+        }
+    };
     warm(unconditional.clone());
-    let rendered = render::render_ahead(&plan, &blueprints, progress, |kinds| {
-        warm(kinds.difference(&unconditional).cloned().collect());
+    let rendered = render::render_ahead(&plan, &blueprints, progress, |applying| {
+        if let Ahead::Validators { .. } = ahead {
+            let kinds = render::declared_kinds(applying.iter().copied());
+            warm(kinds.difference(&unconditional).cloned().collect());
+        }
     })?;
     lap("render");
     Ok(Unchecked(Compiled {

@@ -369,8 +369,8 @@ fn the_kinds_told_ahead_are_those_rendered() {
         let blueprints = blueprint::load_all(&root).unwrap();
         let mut told = BTreeSet::new();
         let rendered =
-            render::render_ahead(&plan, &blueprints, &fleetgen::progress::Quiet, |kinds| {
-                told = kinds
+            render::render_ahead(&plan, &blueprints, &fleetgen::progress::Quiet, |applying| {
+                told = render::declared_kinds(applying.iter().copied())
             })
             .unwrap();
         let mut objects = BTreeSet::new();

@@ -71,14 +71,14 @@ pub fn render_with(
     render_ahead(plan, blueprints, progress, |_| ())
 }
 
-/// [`render_with`], telling `ahead`, before anything is rendered, the `(apiVersion, kind)`
-/// pairs the YAML templates of the blueprints that apply to a unit write literally (see
-/// [`shape::kinds`]): what the rendered objects will most likely be.
+/// [`render_with`], handing `ahead`, before anything is rendered, the blueprints that apply
+/// to a unit: what the rendered objects will be is known from their templates
+/// ([`declared_kinds`]) before they are.
 pub fn render_ahead(
     plan: &Plan,
     blueprints: &[Blueprint],
     progress: &dyn crate::progress::Progress,
-    ahead: impl FnOnce(BTreeSet<(String, String)>),
+    ahead: impl FnOnce(&[&Blueprint]),
 ) -> Result<Rendered> {
     let templates = Templates::new(blueprints);
     let env = environment(blueprints, &templates)?;
@@ -123,15 +123,15 @@ pub fn render_ahead(
         .par_iter()
         .map(|(blueprint, unit, _)| blueprint.applies(|| contexts.context(unit), &templates))
         .collect();
-    let applied: BTreeSet<&str> = work
+    // The work is in blueprint order: a blueprint's units follow each other.
+    let mut applying: Vec<&Blueprint> = work
         .iter()
         .zip(&applies)
         .filter(|(_, applies)| matches!(applies, Ok(true)))
-        .map(|((blueprint, _, _), _)| blueprint.blueprint.name.as_str())
+        .map(|((blueprint, _, _), _)| blueprint.blueprint)
         .collect();
-    ahead(declared_kinds(blueprints.iter().filter(|blueprint| {
-        applied.contains(blueprint.name.as_str())
-    })));
+    applying.dedup_by(|one, other| std::ptr::eq(*one, *other));
+    ahead(&applying);
     let outputs: Vec<Result<UnitOutput, Box<Diagnostic>>> = work
         .par_iter()
         .zip(applies)

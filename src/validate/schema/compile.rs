@@ -155,23 +155,36 @@ impl Store {
     }
 
     /// The validators of `release`'s pieces.
-    fn pieces(&self, release: &'static embedded::KubernetesRelease) -> &[Compiled] {
+    pub(super) fn release(
+        &'static self,
+        release: &'static embedded::KubernetesRelease,
+    ) -> ReleaseValidators {
         let at = embedded::KUBERNETES
             .iter()
             .position(|known| std::ptr::eq(known, release))
             .expect("an embedded release is one of KUBERNETES");
-        &self.pieces[at]
+        ReleaseValidators {
+            release,
+            slots: &self.pieces[at],
+        }
     }
+}
 
-    /// The validator of piece `index` of `release`, for definition `name`.
-    fn piece_validator(
-        &self,
-        release: &'static embedded::KubernetesRelease,
-        index: usize,
-        name: &str,
-    ) -> &std::result::Result<Validator, String> {
-        self.pieces(release)[index]
-            .get_or_init(|| compile_piece(release.pieces[index].document(), name))
+/// An embedded release with the store's validator of each of its pieces, in their order.
+#[derive(Clone, Copy)]
+pub(super) struct ReleaseValidators {
+    release: &'static embedded::KubernetesRelease,
+    slots: &'static [Compiled],
+}
+
+impl ReleaseValidators {
+    /// The validator of definition `name`, made from its piece on first use.
+    fn validator(&self, name: &str) -> Option<&'static std::result::Result<Validator, String>> {
+        let index = self.release.piece(name)?;
+        Some(
+            self.slots[index]
+                .get_or_init(|| compile_piece(self.release.pieces[index].document(), name)),
+        )
     }
 }
 
@@ -189,19 +202,20 @@ pub(super) fn warm_in(
     kinds: &[(String, String)],
     kubernetes_version: Option<&str>,
 ) {
-    let release = embedded::kubernetes(kubernetes_version);
+    let release = embedded::kubernetes(kubernetes_version).map(|release| store.release(release));
     let mut custom = false;
     for (api_version, kind) in kinds {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         if super::is_builtin_group(group) {
             let Some(release) = release else { continue };
             let name = release
+                .release
                 .kinds
                 .iter()
                 .find(|known| known.0 == group && known.1 == version && known.2 == kind)
                 .map(|known| known.3);
-            if let Some(index) = name.and_then(|name| release.piece(name)) {
-                store.piece_validator(release, index, release.pieces[index].name);
+            if let Some(name) = name {
+                release.validator(name);
             }
             continue;
         }
@@ -219,11 +233,8 @@ pub(super) fn warm_in(
         custom = true;
     }
     // A custom resource's metadata is checked against ObjectMeta.
-    if custom
-        && let Some(release) = release
-        && let Some(index) = release.piece(OBJECT_META)
-    {
-        store.piece_validator(release, index, OBJECT_META);
+    if custom && let Some(release) = release {
+        release.validator(OBJECT_META);
     }
 }
 
@@ -247,8 +258,8 @@ pub(super) struct Core {
     /// A definitions document given whole, prepared when it was added.
     pub(super) document: OnceLock<std::result::Result<CoreDocument, String>>,
     /// The embedded release the validators are made from, one piece each (a kind inflates and
-    /// prepares its own piece only), and the store they are kept in.
-    embedded: Option<(&'static embedded::KubernetesRelease, &'static Store)>,
+    /// prepares its own piece only), with the store's slots they are kept in.
+    embedded: Option<ReleaseValidators>,
 }
 
 impl std::fmt::Debug for Core {
@@ -302,16 +313,16 @@ impl Core {
             })
             .collect();
         Self {
-            embedded: Some((release, store)),
+            embedded: Some(store.release(release)),
             ..Self::new(source, kinds)
         }
     }
 
     pub(super) fn validator(&self, name: &str) -> &std::result::Result<Validator, String> {
         static UNAVAILABLE: OnceLock<std::result::Result<Validator, String>> = OnceLock::new();
-        if let Some((release, store)) = self.embedded {
-            return match release.piece(name) {
-                Some(index) => store.piece_validator(release, index, name),
+        if let Some(release) = &self.embedded {
+            return match release.validator(name) {
+                Some(validator) => validator,
                 None => UNAVAILABLE.get_or_init(|| Err(format!("no definition {name}"))),
             };
         }
@@ -328,13 +339,13 @@ impl Core {
     /// Which pieces of the embedded release have been prepared, by definition name.
     #[cfg(test)]
     pub(super) fn prepared_pieces(&self) -> Vec<&'static str> {
-        let Some((release, store)) = self.embedded else {
+        let Some(ReleaseValidators { release, slots }) = self.embedded else {
             return Vec::new();
         };
         release
             .pieces
             .iter()
-            .zip(store.pieces(release))
+            .zip(slots)
             .filter(|(_, slot)| slot.get().is_some())
             .map(|(piece, _)| piece.name)
             .collect()
