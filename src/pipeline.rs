@@ -66,18 +66,25 @@ pub fn compile_unchecked(
 /// minor `kubernetes_version` (`--kubernetes-version`) or else the fleet's: the validators of
 /// the kinds the blueprints write are made while rendering, on a thread of their own. A small
 /// fleet renders on about one core, and validating it is mostly making validators.
+///
+/// With a `reuse` store, a run from the same inputs as one that passed validation lately
+/// makes nothing ahead: its findings will most likely be reused (see [`validate::Inputs`]).
 pub fn compile_to_validate(
     root: &Path,
     envs: &[String],
     progress: &dyn Progress,
     kubernetes_version: Option<&str>,
+    reuse: Option<&validate::Reuse>,
 ) -> Result<Unchecked> {
     compile_from(
         root,
         root,
         envs,
         progress,
-        Ahead::Validators { kubernetes_version },
+        Ahead::Validators {
+            kubernetes_version,
+            reuse,
+        },
     )
 }
 
@@ -85,26 +92,35 @@ pub fn compile_to_validate(
 #[derive(Debug, Clone, Copy)]
 enum Ahead<'a> {
     Nothing,
-    Validators { kubernetes_version: Option<&'a str> },
+    Validators {
+        kubernetes_version: Option<&'a str>,
+        reuse: Option<&'a validate::Reuse>,
+    },
 }
 
 /// A rendered fleet whose files were not read back yet: nothing but these two methods gives
 /// its [`Compiled`] away.
 #[derive(Debug)]
-pub struct Unchecked(Compiled);
+pub struct Unchecked {
+    compiled: Compiled,
+    /// What it was rendered from, when a validation that passes is to note them.
+    inputs: Option<validate::Inputs>,
+    /// Whether its inputs passed validation lately, so that no validators were made ahead.
+    reuse_foreseen: bool,
+}
 
 impl Unchecked {
     /// Runs the value check alone (see [`render::values`]).
-    pub fn check_values(mut self, progress: &dyn Progress) -> Result<Compiled> {
+    pub fn check_values(self, progress: &dyn Progress) -> Result<Compiled> {
         let clock = Instant::now();
-        let compiled = &self.0;
+        let mut compiled = self.compiled;
         render::values::check(
             &compiled.rendered.branches,
             &compiled.rendered.values,
             progress,
         )?;
-        self.0.timings.push(("check values", clock.elapsed()));
-        Ok(self.0)
+        compiled.timings.push(("check values", clock.elapsed()));
+        Ok(compiled)
     }
 
     /// Validates the rendered fleet (see [`validate::run_with`]), which runs the value check in
@@ -125,17 +141,26 @@ impl Unchecked {
         progress: &dyn Progress,
         alongside: impl FnOnce(&Rendered) -> R + Send,
     ) -> (Result<(Compiled, Diagnostics)>, R) {
-        let compiled = self.0;
+        let compiled = self.compiled;
         let (validated, other) = rayon::join(
             || validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress),
             || alongside(&compiled.rendered),
         );
+        if let (Some(reuse), Some(inputs)) = (&settings.reuse, &self.inputs) {
+            reuse.remember(inputs);
+        }
         (validated.map(|diagnostics| (compiled, diagnostics)), other)
+    }
+
+    /// Whether its inputs passed validation lately: no validators were made ahead, since
+    /// the findings will most likely be reused.
+    pub fn reuse_foreseen(&self) -> bool {
+        self.reuse_foreseen
     }
 
     /// The fleet that was rendered.
     pub fn fleet(&self) -> &Fleet {
-        &self.0.fleet
+        &self.compiled.fleet
     }
 
     /// [`Unchecked::gate`], running `alongside` on the rendered trees meanwhile, on another
@@ -190,11 +215,28 @@ fn compile_from(
     let plan = plan::plan(&fleet, envs);
     lap("plan");
     let blueprints = blueprint::load_all(root)?;
+    let inputs = match ahead {
+        Ahead::Validators {
+            kubernetes_version,
+            reuse: Some(_),
+        } => validate::Inputs::of(&loaded, &blueprints, envs, kubernetes_version),
+        _ => None,
+    };
+    drop(loaded);
+    let reuse_foreseen = match (ahead, &inputs) {
+        (Ahead::Validators { reuse, .. }, Some(inputs)) => {
+            reuse.is_some_and(|reuse| reuse.expects(inputs))
+        }
+        _ => false,
+    };
     let warm = |kinds: BTreeSet<(String, String)>| {
-        let Ahead::Validators { kubernetes_version } = ahead else {
+        let Ahead::Validators {
+            kubernetes_version, ..
+        } = ahead
+        else {
             return;
         };
-        if kinds.is_empty() {
+        if kinds.is_empty() || reuse_foreseen {
             return;
         }
         let kinds: Vec<_> = kinds.into_iter().collect();
@@ -227,12 +269,16 @@ fn compile_from(
         }
     })?;
     lap("render");
-    Ok(Unchecked(Compiled {
-        fleet,
-        units: plan.units.len(),
-        rendered,
-        timings,
-    }))
+    Ok(Unchecked {
+        compiled: Compiled {
+            fleet,
+            units: plan.units.len(),
+            rendered,
+            timings,
+        },
+        inputs,
+        reuse_foreseen,
+    })
 }
 
 /// Refuses `--env` names that are not environments of the fleet.
@@ -254,5 +300,60 @@ pub fn check_selected(fleet: &Fleet, envs: &[String]) -> Result<()> {
         Err(Error::Invalid(diagnostics))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Quiet;
+
+    #[test]
+    fn reuse_is_foreseen_from_inputs_that_passed_validation_lately() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let store = validate::Reuse::new(dir.path());
+        let compile = |envs: &[&str], store: Option<&validate::Reuse>| {
+            let envs: Vec<String> = envs.iter().map(|env| (*env).to_owned()).collect();
+            compile_to_validate(root, &envs, &Quiet, None, store).expect("the example compiles")
+        };
+        let first = compile(&[], Some(&store));
+        assert!(!first.reuse_foreseen);
+        // A validation that fails notes nothing.
+        let settings = validate::Settings {
+            reuse: Some(validate::Reuse::new(dir.path())),
+            strict: true,
+            overrides: validate::Overrides {
+                kubernetes_version: Some("0.1".to_owned()),
+                ..Default::default()
+            },
+        };
+        assert!(first.gate(&settings, &Quiet).is_err());
+        assert!(!compile(&[], Some(&store)).reuse_foreseen);
+
+        let settings = validate::Settings {
+            reuse: Some(validate::Reuse::new(dir.path())),
+            ..Default::default()
+        };
+        compile(&[], Some(&store)).gate(&settings, &Quiet).unwrap();
+        let second = compile(&[], Some(&store));
+        assert!(second.reuse_foreseen);
+        assert!(second.inputs.is_some());
+        // Reused, the inputs are noted again.
+        let settings = validate::Settings {
+            reuse: Some(validate::Reuse::new(dir.path())),
+            ..Default::default()
+        };
+        second.gate(&settings, &Quiet).unwrap();
+        assert!(settings.reuse.as_ref().unwrap().reused());
+        assert!(compile(&[], Some(&store)).reuse_foreseen);
+
+        assert!(
+            !compile(&["dev"], Some(&store)).reuse_foreseen,
+            "other inputs"
+        );
+        let unstored = compile(&[], None);
+        assert!(!unstored.reuse_foreseen, "no store");
+        assert!(unstored.inputs.is_none());
     }
 }

@@ -13,6 +13,9 @@ use common::{add_blueprint, example_fleet, fleetgen, snapshot_dir};
 
 const REUSED: &str = "its findings are reused";
 
+/// What `--verbose` says when a run's inputs passed validation lately.
+const FORESEEN: &str = "the same inputs passed lately; no validators made ahead";
+
 /// An object of a kind no schema knows: a warning on every run, which a reused result must
 /// print as a fresh one does.
 fn plant_unknown_kind(root: &Path) {
@@ -51,8 +54,29 @@ fn findings(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// How many results are kept.
 fn kept(root: &Path) -> usize {
-    fs::read_dir(root.join(".git/fleetgen/validated")).map_or(0, |entries| entries.count())
+    kept_named(root, ".json")
+}
+
+/// How many notes of the inputs of runs that passed are kept.
+fn noted(root: &Path) -> usize {
+    kept_named(root, ".inputs")
+}
+
+fn kept_named(root: &Path, suffix: &str) -> usize {
+    fs::read_dir(root.join(".git/fleetgen/validated")).map_or(0, |entries| {
+        entries
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(suffix)
+            })
+            .count()
+    })
 }
 
 #[test]
@@ -65,16 +89,19 @@ fn a_passing_validation_is_reused_until_anything_it_reads_changes() {
     let (code, fresh) = run(root, &["check", "--no-drift"]);
     assert_eq!(code, 0, "{fresh}");
     assert!(!fresh.contains(REUSED), "{fresh}");
+    assert!(!fresh.contains(FORESEEN), "{fresh}");
     assert!(
         fresh.contains("no schema for example.com/v1 Widget"),
         "{fresh}"
     );
     assert_eq!(kept(root), 1);
+    assert_eq!(noted(root), 1);
 
     for args in [&["check", "--no-drift"][..], &["render"], &["diff"]] {
         let (code, again) = run(root, args);
         assert_eq!(code, 0, "{args:?}: {again}");
         assert!(again.contains(REUSED), "{args:?}: {again}");
+        assert!(again.contains(FORESEEN), "{args:?}: {again}");
         let warnings = |stderr| -> Vec<&str> {
             findings(stderr)
                 .into_iter()
@@ -94,18 +121,21 @@ fn a_passing_validation_is_reused_until_anything_it_reads_changes() {
         let (code, broken) = run(root, args);
         assert_eq!(code, 1, "{args:?}: {broken}");
         assert!(!broken.contains(REUSED), "{args:?}: {broken}");
+        assert!(!broken.contains(FORESEEN), "{args:?}: {broken}");
         assert!(
             broken.contains("/spec/valuez: unknown field"),
             "{args:?}: {broken}"
         );
     }
     assert_eq!(kept(root), 1);
+    assert_eq!(noted(root), 1);
 
     // Mended, it is the first fleet again.
     fs::write(&release, &text).unwrap();
     let (code, mended) = run(root, &["check", "--no-drift"]);
     assert_eq!(code, 0, "{mended}");
     assert!(mended.contains(REUSED), "{mended}");
+    assert!(mended.contains(FORESEEN), "{mended}");
 
     // A change validation reads that renders nothing new: the fleet's own strictness.
     let settings = root.join("fleet/fleet.yaml");

@@ -410,7 +410,11 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
         None => root,
     };
     let progress = super::progress::Bar::new();
-    let unchecked = match args.validation.compile(root, &args.envs, &progress) {
+    // The staged source is validated in a folder of its own each time: nothing to reuse.
+    let reuse = ReuseArgs {
+        no_cache: args.reuse.no_cache || args.staged,
+    };
+    let unchecked = match args.validation.compile(root, &args.envs, &reuse, &progress) {
         Ok(unchecked) => unchecked,
         // In JSON, problems with the fleet are findings like any other.
         Err(Error::Invalid(diagnostics)) if matches!(args.output.format, Format::Json) => {
@@ -423,10 +427,7 @@ pub(super) fn check(root: &Path, mut args: CheckArgs) -> Result<i32> {
     // behind validation's, as when it ran after it.
     let against =
         (!args.no_drift).then(|| diff::Against::of(unchecked.fleet(), args.out.as_deref()));
-    // The staged source is validated in a folder of its own each time: nothing to reuse.
-    let reuse = ReuseArgs {
-        no_cache: args.reuse.no_cache || args.staged,
-    };
+    super::validate_commands::say_ahead(&unchecked);
     let settings = args.validation.settings(unchecked.fleet(), &reuse);
     let (validated, (against, early)) = say::timed("validate", || {
         unchecked.validate_alongside(&settings, &progress, move |rendered| {

@@ -65,25 +65,37 @@ impl ValidationArgs {
         &self,
         root: &Path,
         envs: &[String],
+        reuse: &ReuseArgs,
         progress: &dyn Progress,
     ) -> Result<Unchecked> {
-        pipeline::compile_to_validate(root, envs, progress, self.kubernetes_version.as_deref())
+        pipeline::compile_to_validate(
+            root,
+            envs,
+            progress,
+            self.kubernetes_version.as_deref(),
+            reuse.store(root).as_ref(),
+        )
     }
 
     pub fn settings(&self, fleet: &Fleet, reuse: &ReuseArgs) -> validate::Settings {
-        // CI validates afresh: a CI system may keep one working copy, Git directory included,
-        // for the pipelines of changes it does not trust as for those it does.
-        let in_ci = std::env::var_os("CI").is_some();
-        let reuse = match reuse.no_cache || in_ci {
-            true => None,
-            false => {
-                source::own_dir(&fleet.root).map(|dir| validate::Reuse::new(dir.join("validated")))
-            }
-        };
         validate::Settings {
             overrides: self.overrides(),
             strict: self.strict,
-            reuse,
+            reuse: reuse.store(&fleet.root),
+        }
+    }
+}
+
+impl ReuseArgs {
+    /// Where the findings of the fleet under `root` are kept and looked up: nowhere with
+    /// `--no-cache`, in CI, or outside a Git repository.
+    fn store(&self, root: &Path) -> Option<validate::Reuse> {
+        // CI validates afresh: a CI system may keep one working copy, Git directory included,
+        // for the pipelines of changes it does not trust as for those it does.
+        let in_ci = std::env::var_os("CI").is_some();
+        match self.no_cache || in_ci {
+            true => None,
+            false => source::own_dir(root).map(|dir| validate::Reuse::new(dir.join("validated"))),
         }
     }
 }
@@ -110,7 +122,7 @@ pub fn compile(
 ) -> Result<Unchecked> {
     match args.no_validate {
         true => pipeline::compile_unchecked(root, envs, progress),
-        false => args.validation.compile(root, envs, progress),
+        false => args.validation.compile(root, envs, &args.reuse, progress),
     }
 }
 
@@ -136,6 +148,7 @@ pub fn gate_alongside<R: Send>(
         let other = alongside(&compiled.rendered)?;
         return Ok((compiled, other));
     }
+    say_ahead(&unchecked);
     let (gated, other) = say::timed("validate", || {
         let settings = args.validation.settings(unchecked.fleet(), &args.reuse);
         let gated = unchecked.gate_alongside(&settings, progress, alongside);
@@ -149,6 +162,15 @@ pub fn gate_alongside<R: Send>(
         let _ = writeln!(stderr, "{warning}");
     }
     Ok((compiled, other))
+}
+
+/// With `--verbose`, when no validators were made while rendering, and why.
+pub fn say_ahead(unchecked: &Unchecked) {
+    if unchecked.reuse_foreseen() {
+        say::detail(format_args!(
+            "validation: the same inputs passed lately; no validators made ahead"
+        ));
+    }
 }
 
 /// With `--verbose`, whether validation reused an earlier run's findings.

@@ -73,6 +73,21 @@ pub struct FleetSource {
     pub environments: Vec<EnvironmentSource>,
 }
 
+impl FleetSource {
+    /// Every file read, in the order it was read.
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        let environments = self.environments.iter().flat_map(|environment| {
+            std::iter::once(&environment.file.source)
+                .chain(environment.clusters.iter().map(|cluster| &cluster.source))
+                .chain(environment.tenants.iter().map(|(_, tenant)| &tenant.source))
+        });
+        std::iter::once(&self.fleet.source)
+            .chain(self.clusters.iter().map(|cluster| &cluster.source))
+            .chain(self.tenants.iter().map(|(_, tenant)| &tenant.source))
+            .chain(environments)
+    }
+}
+
 /// Reads and parses the fleet source under `root`. All syntax problems of all files are
 /// reported together.
 pub fn load(root: &Path) -> Result<FleetSource> {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Options;
+use super::inputs::Inputs;
 use super::schema::Schemas;
 use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location, Severity};
 use crate::model::Fleet;
@@ -39,6 +40,12 @@ const MAX_STORED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How a result being written is named until it is whole.
 const KEEPING: &str = ".keeping-";
+
+/// How a stored result is named after its key.
+const RESULT: &str = ".json";
+
+/// How the note of a validated run's [`Inputs`] is named after them.
+const INPUTS: &str = ".inputs";
 
 /// A result being written for longer than this was left by a run that was killed.
 const ABANDONED: std::time::Duration = std::time::Duration::from_secs(600);
@@ -99,10 +106,10 @@ impl Key {
 
 /// A digest fed with length-prefixed parts, so that no two sequences of parts feed it alike.
 #[derive(Default)]
-struct Framed(Sha256);
+pub(super) struct Framed(pub(super) Sha256);
 
 impl Framed {
-    fn part(&mut self, bytes: &[u8]) {
+    pub(super) fn part(&mut self, bytes: &[u8]) {
         self.0.update((bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);
     }
@@ -161,7 +168,7 @@ fn tree_digest(branch: &str, tree: &Tree) -> [u8; 32] {
 
 /// The running program's file as the file system knows it: a rebuilt, upgraded or replaced
 /// fleetgen has another, and may validate differently.
-fn program() -> Option<Vec<u8>> {
+pub(super) fn program() -> Option<Vec<u8>> {
     use std::os::unix::fs::MetadataExt;
     let path = std::env::current_exe().ok()?;
     let metadata = fs::metadata(&path).ok()?;
@@ -185,6 +192,8 @@ fn program() -> Option<Vec<u8>> {
 pub struct Reuse {
     dir: PathBuf,
     reused: AtomicBool,
+    /// Whether a result of this run was kept.
+    kept: AtomicBool,
 }
 
 impl Reuse {
@@ -193,12 +202,39 @@ impl Reuse {
         Self {
             dir: dir.into(),
             reused: AtomicBool::new(false),
+            kept: AtomicBool::new(false),
         }
     }
 
     /// Whether a validation through this store reused an earlier run's findings.
     pub fn reused(&self) -> bool {
         self.reused.load(Ordering::Relaxed)
+    }
+
+    /// Whether a run from `inputs` passed validation lately (see [`Reuse::remember`]): its
+    /// findings are then likely to be reused.
+    pub fn expects(&self, inputs: &Inputs) -> bool {
+        fs::symlink_metadata(self.inputs_path(inputs)).is_ok_and(|metadata| metadata.is_file())
+    }
+
+    /// Notes that this run, from `inputs`, passed validation and that its findings are kept,
+    /// whether reused or stored now; nothing when they are not.
+    pub fn remember(&self, inputs: &Inputs) {
+        if !self.reused() && !self.kept.load(Ordering::Relaxed) {
+            return;
+        }
+        let path = self.inputs_path(inputs);
+        // An empty file: whole as soon as it exists. Written again, it is used again.
+        let noted = fs::create_dir_all(&self.dir)
+            .and_then(|()| fs::File::create(&path))
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+        if noted.is_ok() {
+            self.prune();
+        }
+    }
+
+    fn inputs_path(&self, inputs: &Inputs) -> PathBuf {
+        self.dir.join(format!("{}{INPUTS}", inputs.hex()))
     }
 
     /// The findings stored under `key`, if any can be read back whole.
@@ -249,12 +285,13 @@ impl Reuse {
                 .map_err(|error| error.error)
         });
         if written.is_ok() {
+            self.kept.store(true, Ordering::Relaxed);
             self.prune();
         }
     }
 
     fn path(&self, key: &Key) -> PathBuf {
-        self.dir.join(format!("{}.json", key.hex()))
+        self.dir.join(format!("{}{RESULT}", key.hex()))
     }
 
     /// Removes the results used least recently beyond [`KEPT`], and what killed runs left.
@@ -263,7 +300,8 @@ impl Reuse {
             return;
         };
         let now = std::time::SystemTime::now();
-        let mut results: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        // Results and notes of inputs, each pruned on its own.
+        let mut kept: [Vec<(std::time::SystemTime, PathBuf)>; 2] = Default::default();
         for entry in entries.filter_map(|entry| entry.ok()) {
             let path = entry.path();
             let Some(modified) = entry
@@ -273,18 +311,22 @@ impl Reuse {
             else {
                 continue;
             };
-            if is_result(&path) {
-                results.push((modified, path));
+            if is_kept(&path, RESULT) {
+                kept[0].push((modified, path));
+            } else if is_kept(&path, INPUTS) {
+                kept[1].push((modified, path));
             } else if is_abandoned(&path, modified, now) {
                 let _ = fs::remove_file(&path);
             }
         }
-        if results.len() <= KEPT {
-            return;
-        }
-        results.sort();
-        for (_, path) in &results[..results.len() - KEPT] {
-            let _ = fs::remove_file(path);
+        for mut files in kept {
+            if files.len() <= KEPT {
+                continue;
+            }
+            files.sort();
+            for (_, path) in &files[..files.len() - KEPT] {
+                let _ = fs::remove_file(path);
+            }
         }
     }
 }
@@ -300,12 +342,12 @@ fn is_abandoned(path: &Path, modified: std::time::SystemTime, now: std::time::Sy
             .is_ok_and(|age| age > ABANDONED)
 }
 
-/// A stored result's file name: 64 hex digits and `.json`; nothing else in the folder is
-/// ever removed.
-fn is_result(path: &Path) -> bool {
+/// A kept file's name: 64 hex digits and `suffix` ([`RESULT`] or [`INPUTS`]); nothing else
+/// in the folder is ever removed.
+fn is_kept(path: &Path, suffix: &str) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
-        .and_then(|name| name.strip_suffix(".json"))
+        .and_then(|name| name.strip_suffix(suffix))
         .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
 }
 
@@ -621,8 +663,67 @@ mod tests {
         assert!(dir.path().join(format!("{KEEPING}writing")).exists());
         let kept = fs::read_dir(dir.path())
             .unwrap()
-            .filter(|entry| is_result(&entry.as_ref().unwrap().path()))
+            .filter(|entry| is_kept(&entry.as_ref().unwrap().path(), RESULT))
             .count();
         assert_eq!(kept, KEPT);
+    }
+
+    #[test]
+    fn inputs_are_noted_only_for_a_run_whose_findings_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = Inputs([5; 32]);
+        let nothing_kept = Reuse::new(dir.path().join("validated"));
+        nothing_kept.remember(&inputs);
+        assert!(!nothing_kept.expects(&inputs));
+        assert!(!dir.path().join("validated").exists());
+
+        let storing = Reuse::new(dir.path().join("validated"));
+        storing.put(&Key([1; 32]), &findings());
+        storing.remember(&inputs);
+        assert!(storing.expects(&inputs));
+        assert!(!storing.expects(&Inputs([6; 32])));
+        assert_eq!(fs::read(storing.inputs_path(&inputs)).unwrap(), b"");
+
+        let reusing = Reuse::new(dir.path().join("validated"));
+        assert!(reusing.get(&Key([1; 32])).is_some());
+        let other = Inputs([6; 32]);
+        reusing.remember(&other);
+        assert!(reusing.expects(&other));
+
+        // A link where a note would be is not one.
+        let linked = Inputs([7; 32]);
+        std::os::unix::fs::symlink(storing.inputs_path(&inputs), storing.inputs_path(&linked))
+            .unwrap();
+        assert!(!storing.expects(&linked));
+    }
+
+    #[test]
+    fn notes_of_inputs_are_pruned_apart_from_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Reuse::new(dir.path());
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        store.put(&Key([0; 32]), &findings());
+        for number in 0..=KEPT as u8 {
+            store.remember(&Inputs([number; 32]));
+            let file = fs::File::options()
+                .append(true)
+                .open(store.inputs_path(&Inputs([number; 32])))
+                .unwrap();
+            file.set_modified(long_ago + std::time::Duration::from_secs(u64::from(number)))
+                .unwrap();
+        }
+        store.remember(&Inputs([200; 32]));
+        let count = |suffix: &str| {
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|entry| is_kept(&entry.as_ref().unwrap().path(), suffix))
+                .count()
+        };
+        assert_eq!(count(INPUTS), KEPT);
+        assert_eq!(count(RESULT), 1);
+        assert!(!store.expects(&Inputs([0; 32])));
+        assert!(!store.expects(&Inputs([1; 32])));
+        assert!(store.expects(&Inputs([2; 32])));
+        assert!(store.expects(&Inputs([200; 32])));
     }
 }
