@@ -223,10 +223,18 @@ impl Reuse {
         if !self.reused() && !self.kept.load(Ordering::Relaxed) {
             return;
         }
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.inputs_path(inputs);
-        // An empty file: whole as soon as it exists. Written again, it is used again.
+        // An empty file: whole as soon as it exists. Written again, it is used again. Never
+        // through a link: nothing outside the folder is touched.
         let noted = fs::create_dir_all(&self.dir)
-            .and_then(|()| fs::File::create(&path))
+            .and_then(|()| {
+                fs::File::options()
+                    .write(true)
+                    .create(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&path)
+            })
             .and_then(|file| file.set_modified(std::time::SystemTime::now()));
         if noted.is_ok() {
             self.prune();
@@ -690,10 +698,15 @@ mod tests {
         reusing.remember(&other);
         assert!(reusing.expects(&other));
 
-        // A link where a note would be is not one.
+        // A link where a note would be is not one, and noting those inputs leaves what it
+        // points to alone.
         let linked = Inputs([7; 32]);
-        std::os::unix::fs::symlink(storing.inputs_path(&inputs), storing.inputs_path(&linked))
-            .unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "keep").unwrap();
+        std::os::unix::fs::symlink(&outside, storing.inputs_path(&linked)).unwrap();
+        assert!(!storing.expects(&linked));
+        storing.remember(&linked);
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "keep");
         assert!(!storing.expects(&linked));
     }
 
