@@ -4,7 +4,8 @@
 //!   edits to files it already knows, so a blueprint file added or removed would not trigger a
 //!   rebuild. Watching the whole directory makes it do so.
 //! - The upstream schemas of `vendor/schemas/` are embedded compressed, one blob per CRD and,
-//!   per Kubernetes minor, one blob per kind's definition with every definition it refers to,
+//!   per Kubernetes minor, one blob per kind's definition with every definition it refers to
+//!   (made strict here rather than on every run),
 //!   with an index (group, kind, versions, scope) written as Rust data, so that a run
 //!   decompresses only the blobs of the kinds its fleet uses.
 
@@ -15,9 +16,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+// The transform the validator applies to definitions given at run time, applied here once to
+// the embedded ones. build.rs uses only `strict_core_schema` of it.
+#[allow(dead_code)]
+#[path = "src/validate/strict.rs"]
+mod strict;
+
 fn main() {
     println!("cargo:rerun-if-changed=default-blueprints");
     println!("cargo:rerun-if-changed=vendor/schemas");
+    println!("cargo:rerun-if-changed=src/validate/strict.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let code = embed_schemas(Path::new("vendor/schemas"), &out.join("schemas"));
     fs::write(out.join("embedded_schemas.rs"), code).expect("write the schema index");
@@ -159,8 +167,8 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 /// The definitions document cut down to `root` and every definition it refers to, directly or
-/// not: all a validator of `root` resolves. Its other top-level keys (`$schema`) stay, so that
-/// the piece is read as the whole document would be.
+/// not: all a validator of `root` resolves, each definition already made strict. Its other
+/// top-level keys (`$schema`) stay, so that the piece is read as the whole document would be.
 fn piece(document: &Value, root: &str) -> Value {
     let definitions = document["$defs"].as_object().expect("$defs");
     let mut needed = BTreeSet::new();
@@ -185,7 +193,7 @@ fn piece(document: &Value, root: &str) -> Value {
         definitions
             .iter()
             .filter(|(name, _)| needed.contains(*name))
-            .map(|(name, definition)| (name.clone(), definition.clone()))
+            .map(|(name, definition)| (name.clone(), strict::strict_core_schema(name, definition)))
             .collect(),
     );
     Value::Object(cut)

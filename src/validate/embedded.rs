@@ -179,6 +179,36 @@ mod tests {
         }
     }
 
+    /// build.rs makes the pieces' definitions strict; definitions given at run time go through
+    /// `strict_core_schema` then. Both must give the same schema.
+    #[test]
+    fn a_piece_holds_the_strict_form_of_each_vendored_definition() {
+        for release in KUBERNETES {
+            let path = format!(
+                "{}/vendor/schemas/kubernetes/v{}/_definitions.json",
+                env!("CARGO_MANIFEST_DIR"),
+                release.minor
+            );
+            let vendored: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let vendored = vendored["$defs"].as_object().unwrap();
+            let mut checked = 0;
+            for piece in release.pieces {
+                for (name, definition) in piece.document()["$defs"].as_object().unwrap() {
+                    assert_eq!(
+                        *definition,
+                        crate::validate::strict::strict_core_schema(name, &vendored[name]),
+                        "{} {}: {name}",
+                        release.minor,
+                        piece.name
+                    );
+                    checked += 1;
+                }
+            }
+            assert!(checked > release.pieces.len(), "{}", release.minor);
+        }
+    }
+
     #[test]
     fn pieces_are_cut_per_kind() {
         let release = kubernetes(None).unwrap();
