@@ -3,9 +3,9 @@
 //! - The default blueprints are compiled into the binary (`include_dir!`); cargo only notices
 //!   edits to files it already knows, so a blueprint file added or removed would not trigger a
 //!   rebuild. Watching the whole directory makes it do so.
-//! - The upstream schemas of `vendor/schemas/` are embedded compressed, one blob per CRD and,
-//!   per Kubernetes minor, one blob per kind's definition with every definition it refers to
-//!   (made strict here rather than on every run),
+//! - The upstream schemas of `vendor/schemas/` are embedded compressed and already made strict
+//!   (here rather than on every run): one blob per CRD version's schema and, per Kubernetes
+//!   minor, one blob per kind's definition with every definition it refers to,
 //!   with an index (group, kind, versions, scope) written as Rust data, so that a run
 //!   decompresses only the blobs of the kinds its fleet uses.
 
@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-// The transform the validator applies to definitions given at run time, applied here once to
-// the embedded ones. build.rs uses only `strict_core_schema` of it.
+// The transforms the validator applies to schemas given at run time, applied here once to the
+// embedded ones. build.rs uses only `strict_crd_schema` and `strict_core_schema` of it.
 #[allow(dead_code)]
 #[path = "src/validate/strict.rs"]
 mod strict;
@@ -80,21 +80,34 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
             let crd = read_json(&file);
             let spec = &crd["spec"];
             let mut versions = String::new();
-            for version in spec["versions"].as_array().expect("a CRD has versions") {
+            for (number, version) in spec["versions"]
+                .as_array()
+                .expect("a CRD has versions")
+                .iter()
+                .enumerate()
+            {
+                // Only the strict schema is embedded: it is all validation reads of a CRD.
+                let schema = match version["schema"]["openAPIV3Schema"].as_object() {
+                    Some(raw) => {
+                        let strict = strict::strict_crd_schema(&Value::Object(raw.clone()), true);
+                        let path = blob(blobs, &format!("crd-{counter}-{number}.deflate"), &strict);
+                        format!("Some(include_bytes!({path:?}))")
+                    }
+                    None => "None".to_owned(),
+                };
                 write!(
                     versions,
-                    "CrdVersionInfo {{ name: {:?}, served: {}, deprecated: {} }}, ",
+                    "CrdVersionInfo {{ name: {:?}, served: {}, deprecated: {}, schema: {schema} }}, ",
                     version["name"].as_str().unwrap(),
                     version["served"].as_bool().unwrap_or(false),
                     version["deprecated"].as_bool().unwrap_or(false),
                 )
                 .unwrap();
             }
-            let path = blob(blobs, &format!("crd-{counter}.deflate"), &crd);
             counter += 1;
             writeln!(
                 code,
-                "    CrdFile {{ project: {index}, group: {:?}, kind: {:?}, namespaced: {}, versions: &[{versions}], data: include_bytes!({path:?}) }},",
+                "    CrdFile {{ project: {index}, group: {:?}, kind: {:?}, namespaced: {}, versions: &[{versions}] }},",
                 spec["group"].as_str().unwrap(),
                 spec["names"]["kind"].as_str().unwrap(),
                 spec["scope"].as_str() != Some("Cluster"),

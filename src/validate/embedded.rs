@@ -1,12 +1,11 @@
 //! The upstream schemas compiled into the binary (`vendor/schemas/`, see its README): the CRDs
 //! of Flux and Cluster API with its providers, and the built-in kinds of two Kubernetes minors.
 //!
-//! `build.rs` stores each CRD as its own deflated blob and cuts each Kubernetes minor into one
-//! blob per kind (its definition and every definition it refers to), next to an index of what
-//! they define, so that finding out what is known costs nothing and a run inflates only the
-//! blobs of the kinds its fleet has, once.
-
-use std::sync::OnceLock;
+//! `build.rs` makes them strict (`strict.rs`) and stores each CRD version's schema as its own
+//! deflated blob and cuts each Kubernetes minor into one blob per kind (its definition and
+//! every definition it refers to), next to an index of what they define, so that finding out
+//! what is known costs nothing and a run inflates only the blobs of the kinds its fleet has,
+//! once.
 
 use serde_json::Value;
 
@@ -25,6 +24,8 @@ pub struct CrdVersionInfo {
     pub name: &'static str,
     pub served: bool,
     pub deprecated: bool,
+    /// The strict form of its `openAPIV3Schema`, if it has one.
+    schema: Option<&'static [u8]>,
 }
 
 /// One embedded CustomResourceDefinition.
@@ -36,7 +37,6 @@ pub struct CrdFile {
     pub kind: &'static str,
     pub namespaced: bool,
     pub versions: &'static [CrdVersionInfo],
-    data: &'static [u8],
 }
 
 /// The strict definitions of one Kubernetes minor's built-in kinds.
@@ -76,16 +76,13 @@ impl CrdFile {
     pub fn project(&self) -> &'static Project {
         &CRD_PROJECTS[self.project]
     }
+}
 
-    /// The trimmed CustomResourceDefinition, inflated on first use and kept.
-    pub fn document(&self) -> &'static Value {
-        static DOCUMENTS: OnceLock<Vec<OnceLock<Value>>> = OnceLock::new();
-        let index = CRD_FILES
-            .iter()
-            .position(|file| std::ptr::eq(file, self))
-            .expect("an embedded CRD is one of CRD_FILES");
-        DOCUMENTS.get_or_init(|| CRD_FILES.iter().map(|_| OnceLock::new()).collect())[index]
-            .get_or_init(|| inflate(self.data))
+impl CrdVersionInfo {
+    /// The version's strict schema (see [`strict_crd_schema`](super::strict::strict_crd_schema)),
+    /// inflated afresh: its one user keeps it. `None` when the CRD gives the version none.
+    pub fn strict_schema(&self) -> Option<Value> {
+        self.schema.map(inflate)
     }
 }
 
@@ -132,9 +129,11 @@ mod tests {
     #[test]
     fn every_blob_inflates_to_what_its_index_says() {
         for file in CRD_FILES {
-            let document = file.document();
-            assert_eq!(document["spec"]["group"], file.group);
-            assert_eq!(document["spec"]["names"]["kind"], file.kind);
+            for version in file.versions {
+                if let Some(schema) = version.strict_schema() {
+                    assert!(schema.is_object(), "{} {}", file.kind, version.name);
+                }
+            }
         }
         for release in KUBERNETES {
             for (_, _, _, name) in release.kinds {
@@ -177,6 +176,51 @@ mod tests {
             Value::Array(items) => items.iter().for_each(|item| references(item, out)),
             _ => {}
         }
+    }
+
+    /// build.rs makes the CRDs' schemas strict; CRDs given at run time go through
+    /// `strict_crd_schema` then. Both must give the same schema, for every vendored CRD.
+    #[test]
+    fn every_embedded_crd_version_holds_the_strict_form_of_the_vendored_schema() {
+        let vendor = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor/schemas/crds");
+        let mut checked = 0;
+        for project in CRD_PROJECTS {
+            for entry in std::fs::read_dir(vendor.join(project.folder)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|ext| ext != "json") {
+                    continue;
+                }
+                let crd: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let spec = &crd["spec"];
+                let file = CRD_FILES
+                    .iter()
+                    .find(|file| spec["group"] == file.group && spec["names"]["kind"] == file.kind)
+                    .unwrap_or_else(|| panic!("{} is not embedded", path.display()));
+                let versions = spec["versions"].as_array().unwrap();
+                assert_eq!(versions.len(), file.versions.len(), "{}", path.display());
+                for (vendored, embedded) in versions.iter().zip(file.versions) {
+                    assert_eq!(vendored["name"], embedded.name);
+                    let expected = vendored["schema"]["openAPIV3Schema"]
+                        .as_object()
+                        .map(|raw| {
+                            crate::validate::strict::strict_crd_schema(
+                                &Value::Object(raw.clone()),
+                                true,
+                            )
+                        });
+                    assert_eq!(
+                        embedded.strict_schema(),
+                        expected,
+                        "{} {}",
+                        path.display(),
+                        embedded.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= CRD_FILES.len());
     }
 
     /// build.rs makes the pieces' definitions strict; definitions given at run time go through

@@ -96,12 +96,8 @@ impl CrdSchema {
         self.schema
             .get_or_init(|| {
                 let (file, name) = self.embedded?;
-                let version = file.document()["spec"]["versions"]
-                    .as_array()?
-                    .iter()
-                    .find(|version| version["name"] == name)?;
-                let raw = version["schema"]["openAPIV3Schema"].as_object()?;
-                Some(strict_crd_schema(&Value::Object(raw.clone()), true))
+                let version = file.versions.iter().find(|version| version.name == name)?;
+                version.strict_schema()
             })
             .as_ref()
     }
