@@ -636,6 +636,13 @@ mod tests {
         assert_eq!(store.get(&Key([1; 32])), None);
     }
 
+    /// Marks a kept file as last used `seconds` after `start`.
+    fn used_at(path: &Path, start: std::time::SystemTime, seconds: u8) {
+        let file = fs::File::options().append(true).open(path).unwrap();
+        file.set_modified(start + std::time::Duration::from_secs(u64::from(seconds)))
+            .unwrap();
+    }
+
     #[test]
     fn the_results_used_least_recently_and_abandoned_writes_are_removed_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
@@ -652,12 +659,7 @@ mod tests {
         }
         for number in 0..KEPT as u8 {
             store.put(&Key([number; 32]), &findings());
-            let file = fs::File::options()
-                .append(true)
-                .open(store.path(&Key([number; 32])))
-                .unwrap();
-            file.set_modified(long_ago + std::time::Duration::from_secs(u64::from(number)))
-                .unwrap();
+            used_at(&store.path(&Key([number; 32])), long_ago, number);
         }
         // The oldest is used again, so the second oldest goes when one more is kept.
         assert!(store.get(&Key([0; 32])).is_some());
@@ -718,12 +720,7 @@ mod tests {
         store.put(&Key([0; 32]), &findings());
         for number in 0..=KEPT as u8 {
             store.remember(&Inputs([number; 32]));
-            let file = fs::File::options()
-                .append(true)
-                .open(store.inputs_path(&Inputs([number; 32])))
-                .unwrap();
-            file.set_modified(long_ago + std::time::Duration::from_secs(u64::from(number)))
-                .unwrap();
+            used_at(&store.inputs_path(&Inputs([number; 32])), long_ago, number);
         }
         store.remember(&Inputs([200; 32]));
         let count = |suffix: &str| {
