@@ -2,6 +2,9 @@
 //! `Strict` (what `kubectl apply` does): an unknown field is an error unless the schema says
 //! `x-kubernetes-preserve-unknown-fields`, and a null in a field that is not `nullable` is
 //! dropped before validation, as the API server drops it.
+//!
+//! build.rs includes this file to make the embedded schemas strict when it embeds them, so it
+//! uses nothing but `serde_json`.
 
 use serde_json::{Map, Value, json};
 
