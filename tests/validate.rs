@@ -124,6 +124,50 @@ fn vendored_crds_are_found_and_used() {
     );
 }
 
+/// The fleet repo's folder is often a checkout of its main branch. A file there at a path the
+/// main branch is rendered with is fleetgen's own (an old render when it differs), searched as
+/// rendered, and never a vendored CRD; one beside it is.
+#[test]
+fn a_checkout_of_the_rendered_main_branch_vendors_nothing() {
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let widgets = std::fs::read_to_string(dir.path().join("vendor/widgets.yaml")).unwrap();
+    let stale = widgets
+        .replace("kind: Widget", "kind: Gadget")
+        .replace("widgets", "gadgets");
+    std::fs::create_dir_all(dir.path().join("clusters/mgmt")).unwrap();
+    std::fs::write(dir.path().join("clusters/mgmt/infrastructure.yaml"), &stale).unwrap();
+    let beside = stale
+        .replace("Gadget", "Gizmo")
+        .replace("gadgets", "gizmos");
+    std::fs::write(dir.path().join("clusters/mgmt/crds.yaml"), &beside).unwrap();
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    assert!(
+        rendered.branches.trees[&fleet.repo.main_branch]
+            .contains("clusters/mgmt/infrastructure.yaml")
+    );
+    let (schemas, sources) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
+    let discovered: Vec<_> = sources
+        .discovered
+        .iter()
+        .map(|path| path.strip_prefix(dir.path()).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        discovered,
+        [
+            PathBuf::from("clusters/mgmt/crds.yaml"),
+            PathBuf::from("vendor/widgets.yaml")
+        ]
+    );
+    let known: Vec<String> = schemas
+        .entries()
+        .into_iter()
+        .filter(|entry| entry.api_version == "example.com/v1")
+        .map(|entry| entry.kind)
+        .collect();
+    assert_eq!(known, ["Gizmo", "Widget"]);
+}
+
 #[test]
 fn configured_schema_sources_must_exist() {
     let dir = fleet_with(None);

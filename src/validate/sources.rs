@@ -101,8 +101,18 @@ pub fn load_schemas_with(
     let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
         .into_iter()
         .collect();
+    // The fleet repo's folder is often a checkout of its main branch: the files fleetgen renders
+    // there are searched below as rendered, and a copy on disk that differs is an old render,
+    // not a CRD anyone vendored. Not reading them is most of this at a thousand clusters.
+    let repo_root = match &fleet.repo.path {
+        Some(repo) => fleet.root.join(repo),
+        None => fleet.root.clone(),
+    };
+    let rendered_main =
+        rendered.and_then(|rendered| rendered.branches.trees.get(&fleet.repo.main_branch));
     for root in roots {
-        for file in vendored_crd_files(&root, &skip) {
+        let rendered_here = rendered_main.filter(|_| root == repo_root);
+        for file in vendored_crd_files(&root, &skip, rendered_here) {
             if let Ok(text) = std::fs::read_to_string(&file) {
                 // A file that does not parse is not ours to judge here; it is simply not a
                 // schema source.
@@ -203,8 +213,21 @@ fn mentions_crd(content: &[u8]) -> bool {
 }
 
 /// YAML files below `root` that contain a CustomResourceDefinition, skipping hidden
-/// directories and `skip`.
-fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+/// directories, `skip`, and the paths of `rendered` (the tree rendered for the branch checked
+/// out at `root`).
+fn vendored_crd_files(
+    root: &Path,
+    skip: &BTreeSet<PathBuf>,
+    rendered: Option<&crate::tree::Tree>,
+) -> Vec<PathBuf> {
+    let rendered_there = |path: &Path| {
+        rendered.is_some_and(|tree| {
+            path.strip_prefix(root)
+                .ok()
+                .and_then(Path::to_str)
+                .is_some_and(|relative| tree.contains(relative))
+        })
+    };
     let walker = WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
@@ -217,6 +240,7 @@ fn vendored_crd_files(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
         .filter(|entry| {
             entry.file_type().is_file()
                 && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+                && !rendered_there(entry.path())
         })
         .map(|entry| entry.into_path())
         .collect();
@@ -258,8 +282,16 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
         let skip = BTreeSet::from([root.join("out")]);
         assert_eq!(
-            vendored_crd_files(root, &skip),
+            vendored_crd_files(root, &skip, None),
             [root.join("a/crd.yml"), root.join("b/c/crd.yaml")]
+        );
+        // A path the branch checked out there is rendered with is fleetgen's, not vendored.
+        let mut rendered = crate::tree::Tree::new();
+        rendered.insert("b/c/crd.yaml", crd);
+        rendered.insert("a", "a file where the folder is");
+        assert_eq!(
+            vendored_crd_files(root, &skip, Some(&rendered)),
+            [root.join("a/crd.yml")]
         );
     }
 }
