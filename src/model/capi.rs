@@ -10,7 +10,7 @@ use super::keys::Value;
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 
 /// Kubernetes minors for which the blueprints' default cloud controller manager exists (AWS
-/// image v1.<minor>.0, OpenStack chart 2.<minor>.0). Outside it the default names a release
+/// image `v1.<minor>.0`, OpenStack chart `2.<minor>.0`). Outside it the default names a release
 /// that is not published, and the cluster's nodes would stay uninitialised.
 const CCM_MINORS: RangeInclusive<u64> = 28..=34;
 
