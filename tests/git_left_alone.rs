@@ -7,7 +7,9 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::git::{checkout_state, commit_by_hand, files, fleet, head, new_repo, options, tree};
+use common::git::{
+    check_out, checkout_state, commit_by_hand, files, fleet, head, new_repo, options, stage, tree,
+};
 use fleetgen::Error;
 use fleetgen::sinks::changes::Conflict;
 use fleetgen::sinks::diff;
@@ -197,13 +199,9 @@ fn commit_leaves_other_checkouts_alone_and_refuses_a_dirty_one() {
         "fleet/fleet.yaml",
         Some("repo: {url: x}\n"),
     );
-    repo.set_head("refs/heads/source").unwrap();
-    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-        .unwrap();
+    check_out(&repo, "source");
     fs::write(dir.path().join("fleet/staged.env"), "A=1\n").unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_path(Path::new("fleet/staged.env")).unwrap();
-    index.write().unwrap();
+    stage(&repo, "fleet/staged.env");
     fs::write(dir.path().join("fleet/fleet.yaml"), "repo: {url: y}\n").unwrap();
     fs::write(dir.path().join("untracked.txt"), "?\n").unwrap();
 
@@ -252,14 +250,10 @@ fn commit_leaves_other_checkouts_alone_and_refuses_a_dirty_one() {
 fn a_clean_checkout_of_the_branch_moves_with_it_and_keeps_other_work() {
     let (dir, repo) = new_repo();
     git::commit(&repo, &fleet(&[]), &options()).unwrap();
-    repo.set_head("refs/heads/dev").unwrap();
-    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-        .unwrap();
+    check_out(&repo, "dev");
     // Uncommitted work elsewhere in the checkout: a hand-written file, staged and not.
     fs::write(dir.path().join("notes.md"), "mine\n").unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_path(Path::new("notes.md")).unwrap();
-    index.write().unwrap();
+    stage(&repo, "notes.md");
     fs::write(dir.path().join("notes.md"), "mine, edited\n").unwrap();
 
     git::commit(

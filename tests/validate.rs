@@ -91,17 +91,21 @@ fn broken_fleets() {
     });
 }
 
+/// `paths`, each relative to `root`.
+fn relative(paths: &[PathBuf], root: &Path) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .map(|path| path.strip_prefix(root).unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn vendored_crds_are_found_and_used() {
     let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
     let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
     let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
     let (schemas, sources) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
-    let discovered: Vec<_> = sources
-        .discovered
-        .iter()
-        .map(|path| path.strip_prefix(dir.path()).unwrap().to_owned())
-        .collect();
+    let discovered = relative(&sources.discovered, dir.path());
     assert_eq!(discovered, [PathBuf::from("vendor/widgets.yaml")]);
     let diagnostics = validate::validate(&fleet, &rendered, &schemas, Options::default());
     let schema_findings: Vec<String> = diagnostics
@@ -147,11 +151,7 @@ fn a_checkout_of_the_rendered_main_branch_vendors_nothing() {
             .contains("clusters/mgmt/infrastructure.yaml")
     );
     let (schemas, sources) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
-    let discovered: Vec<_> = sources
-        .discovered
-        .iter()
-        .map(|path| path.strip_prefix(dir.path()).unwrap().to_owned())
-        .collect();
+    let discovered = relative(&sources.discovered, dir.path());
     assert_eq!(
         discovered,
         [

@@ -52,7 +52,7 @@ pub fn bound(content: &[u8]) -> usize {
         .count()
 }
 
-fn is_separator(line: &[u8]) -> bool {
+pub(super) fn is_separator(line: &[u8]) -> bool {
     line == b"---" || line.starts_with(b"--- ") || line.starts_with(b"---\t")
 }
 

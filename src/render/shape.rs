@@ -174,7 +174,7 @@ pub fn kinds(source: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let (mut api_version, mut kind) = (None, None);
     for line in source.lines() {
-        if line.starts_with("---") {
+        if super::documents::is_separator(line.as_bytes()) {
             (api_version, kind) = (None, None);
             continue;
         }

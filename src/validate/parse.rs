@@ -35,6 +35,11 @@ pub fn parse_branches(branches: &Branches) -> (Vec<Document<'_>>, Vec<Diagnostic
     (parsed.documents, parsed.syntax)
 }
 
+/// Whether a rendered file is read back: every YAML file but the ownership list.
+fn read_back(path: &str) -> bool {
+    is_yaml(path) && path != OWNED_LIST
+}
+
 /// Parses every YAML document of `branches` once, in parallel, runs the value check (when
 /// given) on each file, hands `check` each document's whole value (to keep or consume), and
 /// keeps of each what the later checks need. `tick` is called once per file, from any thread.
@@ -55,7 +60,7 @@ pub fn parse_and_check<'t>(
                 tree.iter_with_origins()
                     .map(move |(path, content, origin)| (branch, path, content, origin))
             })
-            .filter(|(_, path, _, _)| is_yaml(path) && *path != OWNED_LIST)
+            .filter(|(_, path, _, _)| read_back(path))
     };
     // Every document's slot is reserved up front, from a count of separators that can only
     // overshoot (empty documents are dropped), and files are parsed a chunk at a time: the
@@ -67,7 +72,7 @@ pub fn parse_and_check<'t>(
         .into_par_iter()
         .map(|(_, tree)| {
             tree.iter()
-                .filter(|(path, _)| is_yaml(path) && *path != OWNED_LIST)
+                .filter(|(path, _)| read_back(path))
                 .map(|(_, content)| documents::bound(content))
                 .sum::<usize>()
         })

@@ -171,6 +171,20 @@ pub fn commit_by_hand(repo: &Repository, branch: &str, path: &str, content: Opti
     .unwrap()
 }
 
+/// Checks `branch` out in the repository's work tree, as `git checkout -f` does.
+pub fn check_out(repo: &Repository, branch: &str) {
+    repo.set_head(&format!("refs/heads/{branch}")).unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+}
+
+/// Adds the work tree's `path` to the index, as `git add` does.
+pub fn stage(repo: &Repository, path: &str) {
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new(path)).unwrap();
+    index.write().unwrap();
+}
+
 pub fn committed(outcome: &Outcome) -> Oid {
     match outcome {
         Outcome::Committed(oid) => *oid,

@@ -58,9 +58,9 @@ pub(super) struct CrdSchema {
     /// the CRD has none.
     schema: OnceLock<Option<Value>>,
     validator: Compiled,
-    /// The embedded CRD and the version's name in it, which `schema` is made from on first
-    /// use; `None` for a CRD given as text, whose schema is made when it is added.
-    embedded: Option<(&'static embedded::CrdFile, &'static str)>,
+    /// The embedded CRD version `schema` is inflated from on first use; `None` for a CRD
+    /// given as text, whose schema is made when it is added.
+    embedded: Option<&'static embedded::CrdVersionInfo>,
 }
 
 impl CrdSchema {
@@ -74,31 +74,9 @@ impl CrdSchema {
         }
     }
 
-    /// The schema of version `name` of an embedded CRD, from `store`.
-    pub(super) fn embedded(
-        store: &'static Store,
-        file: &'static embedded::CrdFile,
-        name: &str,
-    ) -> &'static Self {
-        let index = embedded::CRD_FILES
-            .iter()
-            .position(|known| std::ptr::eq(known, file))
-            .expect("an embedded CRD is one of CRD_FILES");
-        let version = file
-            .versions
-            .iter()
-            .position(|version| version.name == name)
-            .expect("the version is one of its CRD's");
-        &store.crds[index][version]
-    }
-
     pub(super) fn schema(&self) -> Option<&Value> {
         self.schema
-            .get_or_init(|| {
-                let (file, name) = self.embedded?;
-                let version = file.versions.iter().find(|version| version.name == name)?;
-                version.strict_schema()
-            })
+            .get_or_init(|| self.embedded?.strict_schema())
             .as_ref()
     }
 
@@ -140,7 +118,7 @@ impl Store {
                     file.versions
                         .iter()
                         .map(|version| CrdSchema {
-                            embedded: Some((file, version.name)),
+                            embedded: Some(version),
                             ..CrdSchema::default()
                         })
                         .collect()
@@ -151,6 +129,11 @@ impl Store {
                 .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
                 .collect(),
         }
+    }
+
+    /// The schema of version `version` of `CRD_FILES[file]`, both by position.
+    pub(super) fn crd(&'static self, file: usize, version: usize) -> &'static CrdSchema {
+        &self.crds[file][version]
     }
 
     /// The validators of `release`'s pieces.
@@ -220,12 +203,14 @@ pub(super) fn warm_in(
         }
         let file = embedded::CRD_FILES
             .iter()
-            .find(|file| file.group == group && file.kind == kind);
+            .position(|file| file.group == group && file.kind == kind);
         let Some(file) = file else { continue };
-        if !file.versions.iter().any(|known| known.name == version) {
-            continue;
-        }
-        let crd = CrdSchema::embedded(store, file, version);
+        let number = embedded::CRD_FILES[file]
+            .versions
+            .iter()
+            .position(|known| known.name == version);
+        let Some(number) = number else { continue };
+        let crd = store.crd(file, number);
         if let Some(schema) = crd.schema() {
             crd.validator(schema);
         }

@@ -41,7 +41,7 @@ impl Schemas {
                 embedded::kubernetes_minors().join(", ")
             )
         })?;
-        for file in embedded::CRD_FILES {
+        for (at, file) in embedded::CRD_FILES.iter().enumerate() {
             let project = file.project();
             let source = Source {
                 layer: Layer::Embedded,
@@ -49,13 +49,13 @@ impl Schemas {
                 upstream: Some(format!("{} {}", project.repository, project.version)),
             };
             schemas.note_kind(file.group, file.kind, file.namespaced);
-            for version in file.versions {
+            for (number, version) in file.versions.iter().enumerate() {
                 schemas.insert_crd_version(
                     file.group,
                     version.name,
                     file.kind,
                     CrdVersion {
-                        schema: OwnOrShared::Shared(CrdSchema::embedded(store, file, version.name)),
+                        schema: OwnOrShared::Shared(store.crd(at, number)),
                         served: version.served,
                         deprecated: version.deprecated,
                         source: source.clone(),

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::compile::{CrdSchema, Store, warm_in};
+use super::compile::{Store, warm_in};
 use super::{Layer, Schemas};
 use crate::validate::document::Document;
 use crate::validate::embedded;
@@ -263,9 +263,14 @@ fn warming_makes_the_validators_of_the_kinds_named_and_changes_no_finding() {
     );
     let file = embedded::CRD_FILES
         .iter()
-        .find(|file| file.kind == "Kustomization")
+        .position(|file| file.kind == "Kustomization")
         .unwrap();
-    assert!(CrdSchema::embedded(warmed, file, "v1").is_compiled());
+    let version = embedded::CRD_FILES[file]
+        .versions
+        .iter()
+        .position(|version| version.name == "v1")
+        .unwrap();
+    assert!(warmed.crd(file, version).is_compiled());
     assert_eq!(findings(warmed), expected);
 }
 
