@@ -243,12 +243,18 @@ fn compile_from(
         let version = kubernetes_version
             .or(fleet.validation.kubernetes_version.as_deref())
             .map(str::to_owned);
+        // A fleet this small renders fewer files than validation cuts schemas for (two to four
+        // per unit): its validators are made then, from the schemas made ready here.
+        let made = match plan.units.len() as u64 <= validate::CUT_SCHEMAS_UP_TO / 4 {
+            true => validate::Ahead::Schemas,
+            false => validate::Ahead::Validators,
+        };
         // Not joined: what it has made when validation asks is used, and the rest is made
         // then (or by it, meanwhile), once either way. A thread the system refuses costs
         // only the head start.
         let _ = std::thread::Builder::new()
             .name("warm".to_owned())
-            .spawn(move || validate::warm(&kinds, version.as_deref()));
+            .spawn(move || validate::warm(&kinds, version.as_deref(), made));
     };
     // A blueprint without `when:` applies wherever its scope has units: its kinds are known
     // before the templates are compiled, those of the others once their `when:` is decided.

@@ -6,6 +6,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::compile::OBJECT_META;
+use super::cut::Cuts;
 use super::lookup::Lookup;
 use super::{Schemas, is_builtin_group};
 use crate::diagnostic::Diagnostic;
@@ -30,8 +31,21 @@ impl Schemas {
     pub fn check_value(
         &self,
         document: &Document,
+        instance: Value,
+        strict: bool,
+    ) -> Vec<Diagnostic> {
+        self.check_value_with(document, instance, strict, None)
+    }
+
+    /// [`Schemas::check_value`], with validators cut to the documents of one validation
+    /// (`cuts`) for the schemas whose whole validators have not been made: what a small fleet's
+    /// validation does, which checks a few documents of each kind. The findings are the same.
+    pub fn check_value_with(
+        &self,
+        document: &Document,
         mut instance: Value,
         strict: bool,
+        cuts: Option<&Cuts>,
     ) -> Vec<Diagnostic> {
         let (Some((group, version)), Some(kind)) = (document.group_version(), document.kind())
         else {
@@ -92,13 +106,15 @@ impl Schemas {
                     );
                 }
                 prune_nulls(&mut instance, schema);
-                let validator = crd.schema.validator(schema);
-                findings.extend(self.run(validator, &instance, document, &what, ""));
+                let validator = crd.schema.validator_for(schema, &instance, cuts);
+                findings.extend(self.run(&validator, &instance, document, &what, ""));
                 if let Some(metadata) = instance.get("metadata")
-                    && let Some(meta_validator) = self.object_meta()
+                    && let Some(core) = self.cores.last()
                 {
+                    // Against ObjectMeta of the latest Kubernetes definitions.
+                    let meta_validator = core.validator_for(OBJECT_META, metadata, cuts);
                     findings.extend(self.run(
-                        meta_validator,
+                        &meta_validator,
                         metadata,
                         document,
                         &what,
@@ -108,17 +124,11 @@ impl Schemas {
                 findings
             }
             Lookup::Core(core, name) => {
-                let validator = core.validator(name);
                 drop_nulls(&mut instance);
-                self.run(validator, &instance, document, &what, "")
+                let validator = core.validator_for(name, &instance, cuts);
+                self.run(&validator, &instance, document, &what, "")
             }
         }
-    }
-
-    /// ObjectMeta of the latest Kubernetes definitions that have it.
-    fn object_meta(&self) -> Option<&std::result::Result<Validator, String>> {
-        let core = self.cores.last()?;
-        Some(core.validator(OBJECT_META))
     }
 
     fn run(

@@ -3,11 +3,12 @@
 //! and then shared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
 
+use super::cut::{CutValidator, Cuts};
 use super::{Gvk, Source};
 use crate::validate::document::escape_segment;
 use crate::validate::embedded;
@@ -90,6 +91,41 @@ impl CrdSchema {
     pub(super) fn validator(&self, schema: &Value) -> &std::result::Result<Validator, String> {
         self.validator.get_or_init(|| compile_crd(schema))
     }
+
+    /// A validator for `instance` of [`CrdSchema::schema`] (`schema`): the whole schema's when
+    /// it has been made, else, with `cuts`, one cut to the documents checked so far.
+    pub(super) fn validator_for(
+        &self,
+        schema: &Value,
+        instance: &Value,
+        cuts: Option<&Cuts>,
+    ) -> Chosen<'_> {
+        if let (None, Some(cuts)) = (self.validator.get(), cuts) {
+            let key = std::ptr::from_ref(self) as usize;
+            if let Some(cut) = cuts.validator(key, schema, "", instance, |cut| compile_crd(&cut)) {
+                return Chosen::Cut(cut);
+            }
+        }
+        Chosen::Whole(self.validator(schema))
+    }
+}
+
+/// The validator a document is checked with: the whole schema's, or one cut to the documents
+/// of its kind (see [`super::cut`]).
+pub(super) enum Chosen<'a> {
+    Whole(&'a std::result::Result<Validator, String>),
+    Cut(Arc<CutValidator>),
+}
+
+impl std::ops::Deref for Chosen<'_> {
+    type Target = std::result::Result<Validator, String>;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Chosen::Whole(validator) => validator,
+            Chosen::Cut(cut) => &cut.validator,
+        }
+    }
 }
 
 /// What is made of the embedded schemas. It depends on static data and fixed options only, so
@@ -100,6 +136,8 @@ pub(super) struct Store {
     crds: Vec<Vec<CrdSchema>>,
     /// Per entry of `KUBERNETES`, per piece of it.
     pieces: Vec<Vec<Compiled>>,
+    /// The same pieces inflated, kept for the validators cut from them.
+    documents: Vec<Vec<OnceLock<Value>>>,
 }
 
 impl Store {
@@ -128,6 +166,10 @@ impl Store {
                 .iter()
                 .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
                 .collect(),
+            documents: embedded::KUBERNETES
+                .iter()
+                .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
+                .collect(),
         }
     }
 
@@ -148,6 +190,7 @@ impl Store {
         ReleaseValidators {
             release,
             slots: &self.pieces[at],
+            documents: &self.documents[at],
         }
     }
 }
@@ -157,6 +200,7 @@ impl Store {
 pub(super) struct ReleaseValidators {
     release: &'static embedded::KubernetesRelease,
     slots: &'static [Compiled],
+    documents: &'static [OnceLock<Value>],
 }
 
 impl ReleaseValidators {
@@ -168,14 +212,50 @@ impl ReleaseValidators {
                 .get_or_init(|| compile_piece(self.release.pieces[index].document(), name)),
         )
     }
+
+    /// The piece of definition `name`, inflated once and kept.
+    fn document(&self, name: &str) -> Option<&'static Value> {
+        let index = self.release.piece(name)?;
+        Some(self.documents[index].get_or_init(|| self.release.pieces[index].document()))
+    }
+
+    /// A validator of definition `name` cut to the documents checked so far with `cuts`,
+    /// `instance` included, unless the whole one has been made.
+    fn cut_validator(
+        &self,
+        name: &str,
+        instance: &Value,
+        cuts: &Cuts,
+    ) -> Option<Arc<CutValidator>> {
+        let index = self.release.piece(name)?;
+        let slot = &self.slots[index];
+        if slot.get().is_some() {
+            return None;
+        }
+        let root = format!("{EMBEDDED_CONTAINER}/{}", escape_segment(name));
+        let key = std::ptr::from_ref(slot) as usize;
+        cuts.validator(key, self.document(name)?, &root, instance, |cut| {
+            compile_piece(cut, name)
+        })
+    }
 }
 
 /// Makes, ahead of validation, the validators of the embedded schemas that objects of
 /// `kinds` (`(apiVersion, kind)`) get under Kubernetes `kubernetes_version`: what a run
 /// makes while rendering, on a core that rendering leaves idle. A kind with no embedded
 /// schema is passed over; one that a fleet's own schema replaces costs only the time.
-pub fn warm(kinds: &[(String, String)], kubernetes_version: Option<&str>) {
-    warm_in(Store::shared(), kinds, kubernetes_version);
+pub fn warm(kinds: &[(String, String)], kubernetes_version: Option<&str>, ahead: Ahead) {
+    warm_in(Store::shared(), kinds, kubernetes_version, ahead);
+}
+
+/// What [`warm`] makes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// The whole schemas' validators, for a fleet with many documents of each kind.
+    Validators,
+    /// Only the schemas, inflated and parsed, for a small fleet whose validation makes
+    /// validators cut to its few documents (see `validate::CUT_SCHEMAS_UP_TO`).
+    Schemas,
 }
 
 /// [`warm`], in `store`.
@@ -183,7 +263,13 @@ pub(super) fn warm_in(
     store: &'static Store,
     kinds: &[(String, String)],
     kubernetes_version: Option<&str>,
+    ahead: Ahead,
 ) {
+    if ahead == Ahead::Schemas {
+        // jsonschema makes a draft's meta-schema validator, which checks every schema before
+        // it is compiled, on first use: about as long as compiling a few cut schemas.
+        let _ = compile_crd(&json!({}));
+    }
     let release = embedded::kubernetes(kubernetes_version).map(|release| store.release(release));
     let mut custom = false;
     for (api_version, kind) in kinds {
@@ -196,8 +282,14 @@ pub(super) fn warm_in(
                 .iter()
                 .find(|known| known.0 == group && known.1 == version && known.2 == kind)
                 .map(|known| known.3);
-            if let Some(name) = name {
-                release.validator(name);
+            match (name, ahead) {
+                (Some(name), Ahead::Validators) => {
+                    release.validator(name);
+                }
+                (Some(name), Ahead::Schemas) => {
+                    release.document(name);
+                }
+                (None, _) => {}
             }
             continue;
         }
@@ -211,14 +303,21 @@ pub(super) fn warm_in(
             .position(|known| known.name == version);
         let Some(number) = number else { continue };
         let crd = store.crd(file, number);
-        if let Some(schema) = crd.schema() {
+        if let (Some(schema), Ahead::Validators) = (crd.schema(), ahead) {
             crd.validator(schema);
         }
         custom = true;
     }
     // A custom resource's metadata is checked against ObjectMeta.
     if custom && let Some(release) = release {
-        release.validator(OBJECT_META);
+        match ahead {
+            Ahead::Validators => {
+                release.validator(OBJECT_META);
+            }
+            Ahead::Schemas => {
+                release.document(OBJECT_META);
+            }
+        }
     }
 }
 
@@ -320,10 +419,27 @@ impl Core {
         }
     }
 
+    /// A validator for `instance` of definition `name`: the whole definition's when it has
+    /// been made (or the definitions were given whole), else, with `cuts`, one cut to the
+    /// documents checked so far.
+    pub(super) fn validator_for(
+        &self,
+        name: &str,
+        instance: &Value,
+        cuts: Option<&Cuts>,
+    ) -> Chosen<'_> {
+        if let (Some(release), Some(cuts)) = (&self.embedded, cuts)
+            && let Some(cut) = release.cut_validator(name, instance, cuts)
+        {
+            return Chosen::Cut(cut);
+        }
+        Chosen::Whole(self.validator(name))
+    }
+
     /// Which pieces of the embedded release have been prepared, by definition name.
     #[cfg(test)]
     pub(super) fn prepared_pieces(&self) -> Vec<&'static str> {
-        let Some(ReleaseValidators { release, slots }) = self.embedded else {
+        let Some(ReleaseValidators { release, slots, .. }) = self.embedded else {
             return Vec::new();
         };
         release

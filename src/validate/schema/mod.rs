@@ -10,6 +10,7 @@
 
 mod check;
 mod compile;
+mod cut;
 mod layers;
 mod lookup;
 #[cfg(test)]
@@ -19,8 +20,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-pub use compile::warm;
+pub use compile::{Ahead, warm};
 use compile::{Core, CrdVersion};
+pub use cut::Cuts;
 
 /// `(group, version, kind)`.
 type Gvk = (String, String, String);

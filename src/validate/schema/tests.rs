@@ -252,7 +252,7 @@ fn warming_makes_the_validators_of_the_kinds_named_and_changes_no_finding() {
         ("v1", "Nothing"),
     ]
     .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()));
-    warm_in(warmed, &kinds, Some("1.34"));
+    warm_in(warmed, &kinds, Some("1.34"), super::Ahead::Validators);
     let schemas = Schemas::embedded_in(Some("1.34"), warmed).unwrap();
     assert_eq!(
         schemas.cores[0].prepared_pieces(),
@@ -297,5 +297,197 @@ fn nulls_are_dropped_before_checking_as_the_api_server_does() {
             "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: a\n  namespace: b\nspec:\n  interval: 1m\n  url: https://example.com/a.git\n  suspend: null\n"
         ),
         Vec::<String>::new()
+    );
+}
+
+/// Every document the example fleet and the Cluster API test fleet render, and variants of
+/// some of each kind with an unknown field at every object in them and every scalar of the
+/// wrong type: a validator cut to the documents finds exactly what the whole schema finds.
+#[test]
+fn validators_cut_to_the_documents_find_what_whole_ones_find() {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fleets = [root.to_path_buf(), root.join("tests/fixtures/capi-fleet")];
+    let mut texts: Vec<(String, String, Vec<u8>)> = Vec::new();
+    for fleet in &fleets {
+        let compiled = crate::pipeline::compile(fleet, &[]).unwrap();
+        for (branch, tree) in compiled.rendered.branches.iter() {
+            for (path, content) in tree.iter() {
+                if crate::render::is_yaml(path) {
+                    texts.push((branch.to_owned(), path.to_owned(), content.to_vec()));
+                }
+            }
+        }
+    }
+    let mut instances: Vec<Value> = Vec::new();
+    let mut per_kind: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (branch, path, content) in &texts {
+        for document in super::super::parse::parse_file(branch, path, content).unwrap() {
+            let value = document.full_value();
+            if !value.is_object() {
+                continue;
+            }
+            let kind = (
+                document.api_version().unwrap_or_default().to_owned(),
+                document.kind().unwrap_or_default().to_owned(),
+            );
+            instances.push(value.clone());
+            let count = per_kind.entry(kind).or_default();
+            *count += 1;
+            if *count <= 2 {
+                instances.extend(variants(&value));
+            }
+        }
+    }
+    assert!(per_kind.len() > 20, "{per_kind:?}");
+
+    let whole = Schemas::embedded_in(None, Box::leak(Box::new(Store::new()))).unwrap();
+    let cut = Schemas::embedded_in(None, Box::leak(Box::new(Store::new()))).unwrap();
+    let cuts = super::Cuts::default();
+    let text = |instance: &Value| serde_norway::to_string(instance).unwrap();
+    let mut failing = 0;
+    for instance in &instances {
+        let yaml = text(instance);
+        let document = parse(&yaml);
+        let expected = whole.check_value(&document, instance.clone(), false);
+        let found = cut.check_value_with(&document, instance.clone(), false, Some(&cuts));
+        let show = |findings: &[crate::diagnostic::Diagnostic]| -> Vec<String> {
+            findings.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(show(&found), show(&expected), "{yaml}");
+        failing += usize::from(!expected.is_empty());
+    }
+    // The variants are wrong; the rendered documents are not.
+    assert!(
+        failing > instances.len() / 3,
+        "{failing} of {}",
+        instances.len()
+    );
+    assert!(cuts.schemas() > 20, "{} schemas cut", cuts.schemas());
+}
+
+/// `value` with an unknown field added to each object in it, and with each scalar in it
+/// replaced by one of another type, one change per variant.
+fn variants(value: &Value) -> Vec<Value> {
+    fn places(value: &Value, pointer: String, found: &mut Vec<(String, bool)>) {
+        match value {
+            Value::Object(map) => {
+                found.push((pointer.clone(), true));
+                for (key, child) in map {
+                    let escaped = crate::validate::document::escape_segment(key);
+                    places(child, format!("{pointer}/{escaped}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (at, child) in items.iter().enumerate() {
+                    places(child, format!("{pointer}/{at}"), found);
+                }
+            }
+            _ => found.push((pointer, false)),
+        }
+    }
+    let mut found = Vec::new();
+    places(value, String::new(), &mut found);
+    found
+        .into_iter()
+        .map(|(pointer, is_object)| {
+            let mut variant = value.clone();
+            let place = variant.pointer_mut(&pointer).unwrap();
+            if is_object {
+                place
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("zzUnknown".to_owned(), json!({"a": 1}));
+            } else {
+                *place = match place {
+                    Value::String(_) => json!(12345),
+                    Value::Number(_) => json!({"not": "a number"}),
+                    Value::Bool(_) => json!("yes"),
+                    _ => json!(true),
+                };
+            }
+            variant
+        })
+        .collect()
+}
+
+/// A schema with every keyword a cut follows, each leading to objects with properties of their
+/// own: a validator cut to documents (each alone, and all of them) reports what the whole
+/// one does for each of them and for every variant of them.
+#[test]
+fn validators_cut_agree_with_whole_ones_through_every_keyword_followed() {
+    use super::compile::compile_crd;
+    use super::cut::{Seen, cut};
+
+    let object = |name: &str| {
+        json!({"type": "object", "additionalProperties": false, "required": [name],
+               "properties": {name: {"type": "string"}, "other": {"type": "integer"}}})
+    };
+    let schema = json!({
+        "$defs": {
+            "Root": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "byRef": {"$ref": "#/$defs/Shared"},
+                    "map": {"type": "object", "additionalProperties": object("m")},
+                    "patterned": {"type": "object", "patternProperties": {"^p": object("p")}, "additionalProperties": false},
+                    "list": {"type": "array", "items": object("l")},
+                    "tuple": {"type": "array", "items": [object("t0"), object("t1")], "additionalItems": object("tx")},
+                    "all": {"allOf": [object("a"), {"type": "object"}]},
+                    "any": {"anyOf": [object("x"), object("y")]},
+                    "one": {"oneOf": [object("x"), object("y")]},
+                    "dependent": {"type": "object", "properties": {"d": {"type": "string"}, "e": {}},
+                                  "dependencies": {"d": {"properties": {"e": object("e")}}}}
+                }
+            },
+            "Shared": object("s")
+        }
+    });
+    let documents = [
+        json!({"byRef": {"s": "1"}, "map": {"k": {"m": "1"}}, "patterned": {"p1": {"p": "1"}},
+               "list": [{"l": "1"}], "tuple": [{"t0": "1"}, {"t1": "1"}, {"tx": "1"}],
+               "all": {"a": "1"}, "any": {"x": "1"}, "one": {"y": "1"},
+               "dependent": {"d": "1", "e": {"e": "1"}}}),
+        json!({"map": {"k": {"m": "1", "other": 2}}, "any": {"y": "1", "other": 3}}),
+    ];
+    let mut instances: Vec<Value> = documents.to_vec();
+    for document in &documents {
+        instances.extend(variants(document));
+    }
+    let root = "/$defs/Root";
+    let whole =
+        compile_crd(&json!({"$ref": "#/$defs/Root", "$defs": schema["$defs"].clone()})).unwrap();
+    let errors = |validator: &jsonschema::Validator, instance: &Value| -> Vec<String> {
+        validator
+            .iter_errors(instance)
+            .map(|error| format!("{}: {error}", error.instance_path().as_str()))
+            .collect()
+    };
+    let mut all = Seen::default();
+    for instance in &instances {
+        all.merge(Seen::of(&schema, root, instance).unwrap());
+    }
+    let mut failing = 0;
+    for instance in &instances {
+        let alone = Seen::of(&schema, root, instance).unwrap();
+        for seen in [&alone, &all] {
+            let mut document = cut(&schema, seen, root);
+            document["$ref"] = json!("#/$defs/Root");
+            let validator = compile_crd(&document).unwrap();
+            assert_eq!(
+                errors(&validator, instance),
+                errors(&whole, instance),
+                "{instance}"
+            );
+        }
+        failing += usize::from(!whole.is_valid(instance));
+    }
+    assert!(
+        failing > instances.len() / 2,
+        "{failing} of {}",
+        instances.len()
     );
 }
