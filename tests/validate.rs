@@ -131,6 +131,46 @@ fn vendored_crds_are_found_and_used() {
 /// The fleet repo's folder is often a checkout of its main branch. A file there at a path the
 /// main branch is rendered with is fleetgen's own (an old render when it differs), searched as
 /// rendered, and never a vendored CRD; one beside it is.
+/// A CRD may come from a pull request: one whose schema nests deeper than compiling can
+/// follow (here a chain of definitions, each referring to the next) is refused with a finding.
+/// Compiling it overflowed the stack of the validating thread and aborted the process.
+#[test]
+fn a_vendored_crd_nested_too_deep_is_refused_with_a_finding() {
+    let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));
+    let crd = dir.path().join("vendor/widgets.yaml");
+    let text = std::fs::read_to_string(&crd).unwrap();
+    let links = 50_000;
+    let mut chain = String::from("          $defs:\n");
+    for at in 0..links {
+        chain.push_str(&format!(
+            "            d{at}: {{$ref: '#/$defs/d{}'}}\n",
+            at + 1
+        ));
+    }
+    chain.push_str(&format!("            d{links}: {{type: object}}\n"));
+    let deep = text.replace(
+        "          properties:\n            spec:\n              type: object\n",
+        &format!("{chain}          properties:\n            spec:\n              $ref: '#/$defs/d0'\n              type: object\n"),
+    );
+    assert_ne!(deep, text);
+    std::fs::write(&crd, deep).unwrap();
+    let fleet = fleetgen::pipeline::load_fleet(dir.path()).unwrap();
+    let rendered = validate::read_rendered(&fleet, &dir.path().join("tree")).unwrap();
+    let (schemas, _) = validate::load_schemas(&fleet, Some(&rendered)).unwrap();
+    let diagnostics = validate::validate(&fleet, &rendered, &schemas, Options::default());
+    let refused: Vec<String> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.rule == "schema-source")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "dev/infra/mgmt/widget.yaml:1:1: warning: example.com/v1 Widget dev-flux-system/big: its schema does not compile, so it was not checked: it nests more than 256 schemas deep, references followed [schema-source]"
+        ]
+    );
+}
+
 #[test]
 fn a_checkout_of_the_rendered_main_branch_vendors_nothing() {
     let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));

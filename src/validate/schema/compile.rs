@@ -9,6 +9,7 @@ use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
 
 use super::cut::{CutValidator, Cuts};
+use super::depth;
 use super::{Gvk, Source};
 use crate::validate::document::escape_segment;
 use crate::validate::embedded;
@@ -68,9 +69,18 @@ impl CrdSchema {
     /// The schema of a CRD version given as text (`openAPIV3Schema`, or `None`).
     pub(super) fn given(raw: Option<&serde_json::Map<String, Value>>) -> Self {
         let schema = OnceLock::new();
-        let _ = schema.set(raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true)));
+        let strict = raw.map(|raw| strict_crd_schema(&Value::Object(raw.clone()), true));
+        let validator = OnceLock::new();
+        if strict
+            .as_ref()
+            .is_some_and(|strict| depth::too_deep(strict, strict))
+        {
+            let _ = validator.set(Err(depth::too_deep_message()));
+        }
+        let _ = schema.set(strict);
         Self {
             schema,
+            validator,
             ..Self::default()
         }
     }
@@ -93,7 +103,8 @@ impl CrdSchema {
     }
 
     /// A validator for `instance` of [`CrdSchema::schema`] (`schema`): the whole schema's when
-    /// it has been made, else, with `cuts`, one cut to the documents checked so far.
+    /// it has been made (or refused: a schema given too deep never gets that far), else, with
+    /// `cuts`, one cut to the documents checked so far.
     pub(super) fn validator_for(
         &self,
         schema: &Value,
@@ -534,6 +545,9 @@ pub(super) fn prepare_core(
         .pointer(&container)
         .and_then(Value::as_object)
         .expect("found by make_strict");
+    if depth::any_too_deep(&document, definitions.values()) {
+        return Err(depth::too_deep_message());
+    }
     let mut kinds = HashMap::new();
     for (name, definition) in definitions {
         for gvk in definition["x-kubernetes-group-version-kind"]

@@ -73,6 +73,7 @@ impl Seen {
             document,
             sink: Sink::Collect(Seen::default()),
             followed: HashSet::new(),
+            depth: 0,
         };
         match walk.visit(walk.node(root)?, instance) {
             Ok(()) => {}
@@ -97,6 +98,7 @@ impl Seen {
             document,
             sink: Sink::Check(self),
             followed: HashSet::new(),
+            depth: 0,
         };
         match walk.visit(walk.node(root)?, instance) {
             Ok(()) => Ok(true),
@@ -129,7 +131,13 @@ struct Walk<'a, 's> {
     /// Each reference is followed once per place in the document: references cannot make
     /// the walk go round in circles or grow with the number of ways a place is reached.
     followed: HashSet<(usize, usize)>,
+    /// How many schema nodes deep the walk is.
+    depth: usize,
 }
+
+/// How deep a walk goes before the schema is left whole (and refused, if it is that deep: see
+/// `depth.rs`).
+const MAX_DEPTH: usize = super::depth::MAX_DEPTH;
 
 impl<'a> Walk<'a, '_> {
     /// The node at `pointer`, which must be a schema.
@@ -141,6 +149,17 @@ impl<'a> Walk<'a, '_> {
     }
 
     fn visit(&mut self, node: &'a Value, instance: &Value) -> Result<(), Halt> {
+        // A schema may come from the fleet: a chain of references is as long as it likes.
+        if self.depth == MAX_DEPTH {
+            return Err(Halt::Uncuttable);
+        }
+        self.depth += 1;
+        let followed = self.visit_node(node, instance);
+        self.depth -= 1;
+        followed
+    }
+
+    fn visit_node(&mut self, node: &'a Value, instance: &Value) -> Result<(), Halt> {
         // `true` and `false` have nothing to cut.
         let Value::Object(keywords) = node else {
             return Ok(());
@@ -594,6 +613,23 @@ mod tests {
             json!({"child": {"$ref": "#/$defs/Node"}, "loop": {"$ref": "#/$defs/Loop"}})
         );
         assert!(cut["$defs"].get("Loop").is_some());
+    }
+
+    #[test]
+    fn a_chain_of_references_too_long_to_follow_is_not_cut() {
+        let definitions: Map<String, Value> = (0..100_000)
+            .map(|at| {
+                (
+                    format!("d{at}"),
+                    json!({"$ref": format!("#/$defs/d{}", at + 1)}),
+                )
+            })
+            .collect();
+        let schema = json!({"$defs": definitions});
+        assert_eq!(
+            Seen::of(&schema, "/$defs/d0", &json!({"a": 1})),
+            Err(Uncuttable)
+        );
     }
 
     #[test]

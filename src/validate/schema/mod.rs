@@ -11,6 +11,7 @@
 mod check;
 mod compile;
 mod cut;
+mod depth;
 mod layers;
 mod lookup;
 #[cfg(test)]
