@@ -143,6 +143,15 @@ error_case!(blueprint_target_leaving_the_tree, |root| replace(
     "target: ../../etc/{{ cluster.name }}"
 ));
 
+// Every step that walks the rendered directories goes one level at a time: a template nesting
+// thousands deep overflowed validation's stack.
+error_case!(blueprint_target_too_deep, |root| replace(
+    root,
+    "blueprints/redis/blueprint.yaml",
+    "target: infra/{{ cluster.name }}/redis",
+    "target: 'infra/{{ cluster.name }}/{{ \"a/\" * 3000 }}redis'"
+));
+
 error_case!(two_blueprints_writing_one_file, |root| common::copy_dir(
     &root.join("blueprints/redis"),
     &root.join("blueprints/redis-copy")

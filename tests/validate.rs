@@ -171,6 +171,47 @@ fn a_vendored_crd_nested_too_deep_is_refused_with_a_finding() {
     );
 }
 
+/// Templates can chain directories through `resources` as long as they like. kustomize would
+/// follow; the walk reports a chain deeper than it follows, where it stops. Following 5,000
+/// overflowed the validating thread's stack and aborted the process.
+#[test]
+fn kustomize_builds_nested_too_deep_are_a_finding() {
+    let dir = fleet_with(None);
+    let infra = dir.path().join("tree/dev/infra/mgmt");
+    let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+    std::fs::write(
+        infra.join("kustomization.yaml"),
+        format!("{kustomization}resources:\n  - config.yaml\n  - chain/0\n"),
+    )
+    .unwrap();
+    let links = 5_000;
+    for at in 0..=links {
+        let link = infra.join(format!("chain/{at}"));
+        std::fs::create_dir_all(&link).unwrap();
+        let next = match at < links {
+            true => format!("resources:\n  - ../{}\n", at + 1),
+            false => "resources: []\n".to_owned(),
+        };
+        std::fs::write(
+            link.join("kustomization.yaml"),
+            format!("{kustomization}{next}"),
+        )
+        .unwrap();
+    }
+    let found = findings(dir.path(), schemas().unwrap());
+    let deep: Vec<&str> = found
+        .lines()
+        .filter(|line| line.contains("[build-depth]"))
+        .collect();
+    assert_eq!(
+        deep,
+        [
+            "dev/infra/mgmt/chain/99/kustomization.yaml:1:1: error: kustomize builds nest more than 100 deep at `infra/mgmt/chain/99` on branch dev; not followed further [build-depth]"
+        ],
+        "{found}"
+    );
+}
+
 #[test]
 fn a_checkout_of_the_rendered_main_branch_vendors_nothing() {
     let dir = fleet_with(Some(&repo().join("tests/fixtures/validate/vendored")));

@@ -420,8 +420,24 @@ fn confine(path: &str) -> Result<String, String> {
     if parts.first() == Some(&".git") || parts.first() == Some(&".fleetgen") {
         return Err("it is inside a reserved directory".to_owned());
     }
+    // What file systems take, and what every step that walks directories one level at a
+    // time can follow: a template could otherwise nest thousands deep.
+    if parts.len() > MAX_PATH_PARTS {
+        return Err(format!("it is more than {MAX_PATH_PARTS} directories deep"));
+    }
+    if parts.iter().any(|part| part.len() > MAX_NAME_BYTES) {
+        return Err(format!(
+            "a name in it is longer than {MAX_NAME_BYTES} bytes"
+        ));
+    }
     Ok(parts.join("/"))
 }
+
+/// The most names a rendered path may have: a fleet's trees are a handful deep.
+const MAX_PATH_PARTS: usize = 64;
+
+/// The longest name in a rendered path, in bytes: what Linux and most file systems take.
+const MAX_NAME_BYTES: usize = 255;
 
 #[cfg(test)]
 mod tests {
@@ -584,6 +600,11 @@ mod tests {
         assert!(confine("a/.GIT/hooks/x").is_err());
         assert!(confine("infra/a\nb.yaml").is_err());
         assert!(confine("").is_err());
+        let deep = |parts: usize| vec!["a"; parts].join("/");
+        assert!(confine(&deep(64)).is_ok());
+        assert!(confine(&deep(65)).is_err());
+        assert!(confine(&format!("a/{}", "n".repeat(255))).is_ok());
+        assert!(confine(&format!("a/{}", "n".repeat(256))).is_err());
     }
 
     #[test]

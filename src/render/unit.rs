@@ -181,7 +181,10 @@ impl<'env> CompiledBlueprint<'env> {
                 Box::new(
                     Diagnostic::error(
                         "path-outside-tree",
-                        format!("{what} renders to `{text}`: {problem}"),
+                        format!(
+                            "{what} renders to `{}`: {problem}",
+                            crate::diagnostic::truncate(&text)
+                        ),
                     )
                     .at(blueprint.field_location(what)),
                 )
@@ -213,7 +216,10 @@ impl<'env> CompiledBlueprint<'env> {
                 Box::new(
                     Diagnostic::error(
                         "path-outside-tree",
-                        format!("file renders to `{target}/{relative}`: {problem}"),
+                        format!(
+                            "file renders to `{}`: {problem}",
+                            crate::diagnostic::truncate(&format!("{target}/{relative}"))
+                        ),
                     )
                     .at_file(&file_location),
                 )

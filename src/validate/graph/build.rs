@@ -27,6 +27,10 @@ pub(super) struct Build<'a> {
     pub(super) files: Vec<&'a str>,
 }
 
+/// How many builds deep a build may be inside others: far more than any kustomization tree
+/// needs, and far less than a validating thread's stack holds.
+const MAX_NESTING: usize = 100;
+
 /// `(branch, directory, generated)`: a build, as the walk memoises it.
 pub(super) type BuildKey<'a> = (&'a str, &'a str, bool);
 
@@ -51,10 +55,21 @@ impl<'a> Walk<'_, 'a> {
             .borrow_mut()
             .insert(key, Rc::new(Build::default()));
         let mut findings = Vec::new();
-        let build = match kustomization {
-            Some(file) => self.build_kustomization(branch, dir, file, &mut findings),
-            None if generated => self.build_generated(branch, dir, &mut findings),
-            None => Build::default(),
+        let build = if self.nesting.get() >= MAX_NESTING {
+            // Templates can nest directories, and chain them through `resources`, as deep as
+            // they like: each build inside another takes stack, and a few thousand overflowed
+            // it. kustomize would follow; the walk reports it and goes no deeper.
+            findings.push(self.too_deep(branch, dir, *kustomization));
+            Build::default()
+        } else {
+            self.nesting.set(self.nesting.get() + 1);
+            let build = match kustomization {
+                Some(file) => self.build_kustomization(branch, dir, file, &mut findings),
+                None if generated => self.build_generated(branch, dir, &mut findings),
+                None => Build::default(),
+            };
+            self.nesting.set(self.nesting.get() - 1);
+            build
         };
         // Findings belong to the build that makes them, so that the merge of the walks keeps
         // them once however many walks make it.
@@ -65,6 +80,20 @@ impl<'a> Walk<'_, 'a> {
         let build = Rc::new(build);
         self.builds.borrow_mut().insert(key, Rc::clone(&build));
         Some(build)
+    }
+
+    fn too_deep(&self, branch: &str, dir: &str, kustomization: Option<&'a str>) -> Diagnostic {
+        let finding = Diagnostic::error(
+            "build-depth",
+            format!(
+                "kustomize builds nest more than {MAX_NESTING} deep at `{dir}` on branch {branch}; not followed further"
+            ),
+        )
+        .with_hint("a tree this deep is most likely a template path or `resources` entries that run away");
+        match kustomization.and_then(|file| self.context.files.get(branch, file).first()) {
+            Some(document) => finding.at(document.location("")),
+            None => finding.at_file(format!("{branch}/{dir}")),
+        }
     }
 
     fn is_directory(&self, branch: &str, dir: &str) -> bool {

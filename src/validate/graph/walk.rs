@@ -45,6 +45,8 @@ pub(super) struct Walk<'c, 'a> {
     pub(super) build_findings: RefCell<Vec<(BuildKey<'a>, Diagnostic)>>,
     /// A build met itself: its result depends on where the walk entered the loop.
     pub(super) cyclic: Cell<bool>,
+    /// How many builds the one being made is inside.
+    pub(super) nesting: Cell<usize>,
     pub(super) step: Step,
     /// The key the items the current step queues start with.
     queued_prefix: Step,
@@ -90,6 +92,7 @@ impl<'c, 'a> Walk<'c, 'a> {
             built: RefCell::new(HashMap::new()),
             build_findings: RefCell::new(Vec::new()),
             cyclic: Cell::new(false),
+            nesting: Cell::new(0),
             step: Vec::new(),
             queued_prefix: Vec::new(),
             sources: BTreeMap::new(),
