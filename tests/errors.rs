@@ -152,6 +152,22 @@ error_case!(blueprint_target_too_deep, |root| replace(
     "target: 'infra/{{ cluster.name }}/{{ \"a/\" * 3000 }}redis'"
 ));
 
+// A blueprint may come from a pull request: a loop that does not end stops with a finding
+// instead of holding the check until the CI job times out.
+error_case!(template_that_does_not_end, |root| write(
+    root,
+    "blueprints/redis/files/loop.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loop\n  namespace: default\ndata:\n  a: \"{% for x in range(100000) %}{% for y in range(100000) %}{% endfor %}{% endfor %}\"\n",
+));
+
+// And text repeated in a loop stops at the largest file a template may render, instead of
+// taking every byte of memory.
+error_case!(template_rendering_gigabytes, |root| write(
+    root,
+    "blueprints/redis/files/big.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: default\ndata:\n  a: \"{% for i in range(10000) %}{{ range(10000) | join('0123456789abcdef0123456789abcdef') }}{% endfor %}\"\n",
+));
+
 error_case!(two_blueprints_writing_one_file, |root| common::copy_dir(
     &root.join("blueprints/redis"),
     &root.join("blueprints/redis-copy")

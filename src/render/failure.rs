@@ -91,7 +91,18 @@ pub(super) fn template_diagnostic(
     if let (Some(undefined), Some(context)) = (&undefined, context) {
         hint = suggestion(&undefined.expression, context);
     }
+    let too_large = std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<super::unit::OutputTooLarge>());
     let mut message = match (error.kind(), undefined) {
+        (ErrorKind::WriteFailure, _) if too_large.is_some() => {
+            format!("{}", too_large.expect("matched"))
+        }
+        (ErrorKind::OutOfFuel, _) => {
+            "it takes too many steps to render: a loop that does not end, or far more work than a manifest needs"
+                .to_owned()
+        }
         (ErrorKind::UndefinedError, Some(undefined)) => {
             let from = undefined
                 .from

@@ -303,6 +303,9 @@ fn environment(
 ) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A blueprint may come from a pull request: a loop that never ends must not hold up its
+    // check until the CI job times out.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     // A value in a blueprint file is always one scalar (see `scalar`), whoever wrote the
     // blueprint. Every file, not only `.yaml` ones: a YAML file can include any other
     // template. Path templates (compiled from strings) are checked as paths instead.
@@ -432,6 +435,11 @@ fn confine(path: &str) -> Result<String, String> {
     }
     Ok(parts.join("/"))
 }
+
+/// How many steps minijinja may take to render one template for one unit (a filter call is
+/// one step): a template over the longest list a fleet may have (10,000 apps) takes a few
+/// hundred thousand.
+const TEMPLATE_FUEL: u64 = 5_000_000;
 
 /// The most names a rendered path may have: a fleet's trees are a handful deep.
 const MAX_PATH_PARTS: usize = 64;

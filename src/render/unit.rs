@@ -174,7 +174,7 @@ impl<'env> CompiledBlueprint<'env> {
         let render_path = |template: &minijinja::Template<'_, '_>,
                            what: &str|
          -> Result<String, Box<Diagnostic>> {
-            let text = template.render(&context).map_err(|error| {
+            let text = render_limited(template, &context, MAX_PATH_BYTES).map_err(|error| {
                 template_error(&error, blueprint.field_location(what), Some(what))
             })?;
             confine(&text).map_err(|problem| {
@@ -209,7 +209,7 @@ impl<'env> CompiledBlueprint<'env> {
         let mut files = Vec::new();
         for (file, name, template, number) in &self.files {
             let file_location = blueprint.file_location(file);
-            let relative = name.render(&context).map_err(|error| {
+            let relative = render_limited(name, &context, MAX_PATH_BYTES).map_err(|error| {
                 template_error(&error, Location::file(&file_location), Some("file name"))
             })?;
             let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
@@ -224,8 +224,7 @@ impl<'env> CompiledBlueprint<'env> {
                     .at_file(&file_location),
                 )
             })?;
-            let text = template
-                .render(&context)
+            let text = render_limited(template, &context, MAX_FILE_BYTES)
                 .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
             let Some(content) = finish(&path, &text) else {
                 continue;
@@ -246,3 +245,60 @@ impl<'env> CompiledBlueprint<'env> {
         })
     }
 }
+
+/// The largest file a template may render: a Kubernetes object is at most about 1.5 MiB (etcd's
+/// limit), and a file of manifests this size is already far beyond what Flux applies well.
+pub(super) const MAX_FILE_BYTES: usize = 8 << 20;
+
+/// The longest text a path template may render; a confined path is far shorter.
+const MAX_PATH_BYTES: usize = 64 << 10;
+
+/// Renders `template`, refusing more than `limit` bytes of output as it is written: a loop
+/// in a template can repeat text far past what memory holds.
+fn render_limited(
+    template: &minijinja::Template<'_, '_>,
+    context: &Value,
+    limit: usize,
+) -> Result<String, minijinja::Error> {
+    let mut output = Limited {
+        bytes: Vec::new(),
+        limit,
+    };
+    template.render_captured_to(context, &mut output)?;
+    Ok(String::from_utf8(output.bytes).expect("templates render text"))
+}
+
+/// Bytes up to a limit; a write past it fails, and minijinja stops the render.
+struct Limited {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            return Err(std::io::Error::other(OutputTooLarge(self.limit)));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a render stopped writing: it rendered more than this many bytes.
+#[derive(Debug)]
+pub(super) struct OutputTooLarge(pub(super) usize);
+
+impl std::fmt::Display for OutputTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 >> 20 {
+            0 => write!(f, "it renders more than {} KiB", self.0 >> 10),
+            mebibytes => write!(f, "it renders more than {mebibytes} MiB"),
+        }
+    }
+}
+
+impl std::error::Error for OutputTooLarge {}
