@@ -113,7 +113,8 @@ pub fn load_schemas_with(
     for root in roots {
         let rendered_here = rendered_main.filter(|_| root == repo_root);
         for file in vendored_crd_files(&root, &skip, rendered_here) {
-            if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Some(text) = read_at_most(&file).and_then(|bytes| String::from_utf8(bytes).ok())
+            {
                 // A file that does not parse is not ours to judge here; it is simply not a
                 // schema source.
                 if schemas
@@ -207,14 +208,31 @@ fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
     ))
 }
 
+/// The file's bytes, unless it has grown past [`MAX_VENDORED_BYTES`] since it was listed.
+fn read_at_most(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut content = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_VENDORED_BYTES + 1)
+        .read_to_end(&mut content)
+        .ok()?;
+    (content.len() as u64 <= MAX_VENDORED_BYTES).then_some(content)
+}
+
 fn mentions_crd(content: &[u8]) -> bool {
     // Every rendered byte goes through this: a substring search, not a compare per position.
     memchr::memmem::find(content, b"kind: CustomResourceDefinition").is_some()
 }
 
-/// YAML files below `root` that contain a CustomResourceDefinition, skipping hidden
-/// directories, `skip`, and the paths of `rendered` (the tree rendered for the branch checked
-/// out at `root`).
+/// The largest file searched for vendored CRDs. Upstream bundles are a few MiB (Cluster API's
+/// with every provider about ten); a file parsed takes many times its size in memory, and a
+/// pull request can add one of any size.
+const MAX_VENDORED_BYTES: u64 = 64 << 20;
+
+/// YAML files below `root` of at most [`MAX_VENDORED_BYTES`] that contain a
+/// CustomResourceDefinition, skipping hidden directories, `skip`, and the paths of `rendered`
+/// (the tree rendered for the branch checked out at `root`).
 fn vendored_crd_files(
     root: &Path,
     skip: &BTreeSet<PathBuf>,
@@ -240,6 +258,9 @@ fn vendored_crd_files(
         .filter(|entry| {
             entry.file_type().is_file()
                 && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+                && entry
+                    .metadata()
+                    .is_ok_and(|metadata| metadata.len() <= MAX_VENDORED_BYTES)
                 && !rendered_there(entry.path())
         })
         .map(|entry| entry.into_path())
@@ -248,7 +269,7 @@ fn vendored_crd_files(
     // files: reading them is most of this, and it parallelises.
     candidates
         .into_par_iter()
-        .filter(|path| std::fs::read(path).is_ok_and(|content| mentions_crd(&content)))
+        .filter(|path| read_at_most(path).is_some_and(|content| mentions_crd(&content)))
         .collect()
 }
 
@@ -292,6 +313,30 @@ mod tests {
         assert_eq!(
             vendored_crd_files(root, &skip, Some(&rendered)),
             [root.join("a/crd.yml")]
+        );
+    }
+
+    #[test]
+    fn files_too_large_to_be_a_bundle_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        for (name, size) in [
+            ("largest.yaml", MAX_VENDORED_BYTES),
+            ("huge.yaml", MAX_VENDORED_BYTES + 1),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, crd).unwrap();
+            // Sparse: the size without the writing.
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(size)
+                .unwrap();
+        }
+        assert_eq!(
+            vendored_crd_files(dir.path(), &BTreeSet::new(), None),
+            [dir.path().join("largest.yaml")]
         );
     }
 }
