@@ -211,10 +211,10 @@ fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
 /// The file's bytes, unless it has grown past [`MAX_VENDORED_BYTES`] since it was listed.
 fn read_at_most(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
-    let mut content = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_VENDORED_BYTES + 1)
+    let file = std::fs::File::open(path).ok()?;
+    let size = file.metadata().ok()?.len().min(MAX_VENDORED_BYTES + 1);
+    let mut content = Vec::with_capacity(usize::try_from(size).ok()? + 1);
+    file.take(MAX_VENDORED_BYTES + 1)
         .read_to_end(&mut content)
         .ok()?;
     (content.len() as u64 <= MAX_VENDORED_BYTES).then_some(content)
@@ -258,10 +258,10 @@ fn vendored_crd_files(
         .filter(|entry| {
             entry.file_type().is_file()
                 && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+                && !rendered_there(entry.path())
                 && entry
                     .metadata()
                     .is_ok_and(|metadata| metadata.len() <= MAX_VENDORED_BYTES)
-                && !rendered_there(entry.path())
         })
         .map(|entry| entry.into_path())
         .collect();
