@@ -22,6 +22,8 @@ use crate::validate::{self, parse};
 const FLUX_KUSTOMIZE: &str = "kustomize.toolkit.fluxcd.io";
 /// Kustomizations named on a remote cluster's "applied by" line before the rest are counted.
 const APPLIED_BY_LISTED: usize = 6;
+/// How many Kustomizations deep the nested tree is drawn.
+const MAX_TREE_DEPTH: usize = 64;
 
 /// A Kubernetes object by kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -415,6 +417,16 @@ impl FleetGraph {
         if !visiting.insert(position) {
             return;
         }
+        // A level takes a frame of the stack and four columns of every line below it: a
+        // fleet's Kustomizations nest a handful deep, a template's can nest thousands.
+        if visiting.len() > MAX_TREE_DEPTH {
+            let _ = writeln!(
+                out,
+                "{prefix}{rest}└── … nested deeper than {MAX_TREE_DEPTH} Kustomizations; `--format json` has every one"
+            );
+            visiting.remove(&position);
+            return;
+        }
         let prefix = format!("{prefix}{rest}");
         let key = key_of(&node.runs_on, &node.id);
         let nested: BTreeMap<Key, usize> = children
@@ -785,6 +797,53 @@ fn dot_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Kustomizations applying each other `depth` deep on one cluster.
+    fn chain(depth: usize) -> FleetGraph {
+        let reference = |at: usize| ObjectRef::kustomization("flux-system", &format!("k{at}"));
+        FleetGraph {
+            clusters: vec![ClusterNode {
+                name: "c".to_owned(),
+                flux: "local",
+                provider: "existing".to_owned(),
+                manager: None,
+                environments: Vec::new(),
+            }],
+            kustomizations: (0..depth)
+                .map(|at| KustomizationNode {
+                    id: reference(at),
+                    runs_on: "c".to_owned(),
+                    targets: vec!["c".to_owned()],
+                    branch: None,
+                    path: None,
+                    environment: None,
+                    tenant: None,
+                    parent: at.checked_sub(1).map(reference),
+                    depends_on: Vec::new(),
+                    objects: (at + 1 < depth)
+                        .then(|| reference(at + 1))
+                        .into_iter()
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_tree_nested_thousands_deep_is_drawn_to_a_depth() {
+        let shallow = chain(10).human();
+        assert!(
+            shallow.contains("Kustomization flux-system/k9"),
+            "{shallow}"
+        );
+        assert!(!shallow.contains("nested deeper"), "{shallow}");
+        // Drawn level by level it overflowed the stack, and its lines grew with the depth.
+        let deep = chain(20_000).human();
+        assert!(deep.contains("Kustomization flux-system/k64\n"));
+        assert!(!deep.contains("Kustomization flux-system/k65"));
+        assert!(deep.contains("nested deeper than 64 Kustomizations"));
+        assert!(deep.len() < 40_000, "{} bytes", deep.len());
+    }
 
     #[test]
     fn labels_cannot_break_out_of_their_quotes() {
