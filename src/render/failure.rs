@@ -96,9 +96,7 @@ pub(super) fn template_diagnostic(
         .and_then(|io| io.get_ref())
         .and_then(|inner| inner.downcast_ref::<super::unit::OutputTooLarge>());
     let mut message = match (error.kind(), undefined) {
-        (ErrorKind::WriteFailure, _) if too_large.is_some() => {
-            format!("{}", too_large.expect("matched"))
-        }
+        (ErrorKind::WriteFailure, _) if let Some(too_large) = too_large => too_large.to_string(),
         (ErrorKind::OutOfFuel, _) => {
             "it takes too many steps to render: a loop that does not end, or far more work than a manifest needs"
                 .to_owned()

@@ -86,7 +86,8 @@ impl<'a> Walk<'_, 'a> {
         let finding = Diagnostic::error(
             "build-depth",
             format!(
-                "kustomize builds nest more than {MAX_NESTING} deep at `{dir}` on branch {branch}; not followed further"
+                "kustomize builds nest more than {MAX_NESTING} deep at `{}` on branch {branch}; not followed further",
+                crate::diagnostic::truncate(dir)
             ),
         )
         .with_hint("a tree this deep is most likely a template path or `resources` entries that run away");
