@@ -226,6 +226,20 @@ impl<'env> CompiledBlueprint<'env> {
             })?;
             let text = render_limited(template, &context, MAX_FILE_BYTES)
                 .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
+            // Each document is held apart once read back: a file of a million tiny ones took
+            // a gigabyte. Fewer bytes than that many separators cannot hold too many.
+            if text.len() > MAX_DOCUMENTS * 4
+                && super::is_yaml(&path)
+                && super::documents::bound(text.as_bytes()) > MAX_DOCUMENTS
+            {
+                return Err(Box::new(
+                    Diagnostic::error(
+                        "template",
+                        format!("it renders more than {MAX_DOCUMENTS} YAML documents in one file"),
+                    )
+                    .at_file(&file_location),
+                ));
+            }
             let Some(content) = finish(&path, &text) else {
                 continue;
             };
@@ -249,6 +263,9 @@ impl<'env> CompiledBlueprint<'env> {
 /// The largest file a template may render: a Kubernetes object is at most about 1.5 MiB (etcd's
 /// limit), and a file of manifests this size is already far beyond what Flux applies well.
 pub(super) const MAX_FILE_BYTES: usize = 8 << 20;
+
+/// The most YAML documents a rendered file may hold: a bundle of manifests has hundreds.
+const MAX_DOCUMENTS: usize = 10_000;
 
 /// The longest text a path template may render; a confined path is far shorter.
 const MAX_PATH_BYTES: usize = 64 << 10;
