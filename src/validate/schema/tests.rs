@@ -491,3 +491,69 @@ fn validators_cut_agree_with_whole_ones_through_every_keyword_followed() {
         instances.len()
     );
 }
+
+/// CRDs a fleet vendors can be written any way: references to the root and to themselves,
+/// combinators of objects, maps of objects, int-or-string and nullable fields, a keyword the
+/// cut does not follow, and schemas that do not compile. Checked with validators cut to the
+/// documents and with whole ones (each in `Schemas` of its own, so neither finds the other's
+/// validator made), every document and every variant of it gets the same findings.
+#[test]
+fn validators_cut_from_crds_a_fleet_gives_find_what_whole_ones_find() {
+    let schemas = [
+        json!({"type": "object", "properties": {"spec": {"$ref": "#"}}}),
+        json!({"type": "object", "properties": {"spec": {"$ref": "#/properties/spec"}}}),
+        json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "a": {"anyOf": [
+                {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]},
+                {"type": "object", "properties": {"y": {"type": "integer"}}}
+            ]},
+            "m": {"type": "object", "additionalProperties": {"type": "object", "properties": {"k": {"type": "string"}}}},
+            "p": {"x-kubernetes-int-or-string": true},
+            "n": {"type": "string", "nullable": true},
+            "l": {"type": "array", "items": {"type": "object", "properties": {"i": {"type": "integer"}}}}
+        }}}}),
+        json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "a": {"not": {"type": "object", "properties": {"x": {}}, "required": ["x"]}}
+        }}}}),
+        json!({"type": "object", "properties": {"spec": {"items": 5}}}),
+    ];
+    let documents = [
+        json!({"apiVersion": "example.com/v1", "kind": "W", "metadata": {"name": "w", "namespace": "n", "labels": {"a": "b"}},
+               "spec": {"a": {"x": "1"}, "m": {"one": {"k": "v"}}, "p": 80, "n": "text", "l": [{"i": 1}]}}),
+        json!({"apiVersion": "example.com/v1", "kind": "W", "metadata": {"name": "v", "namespace": "n"},
+               "spec": {"a": {"y": 2}, "p": "http", "spec": {"spec": {}}}}),
+    ];
+    let mut instances: Vec<Value> = documents.to_vec();
+    for document in &documents {
+        instances.extend(variants(document));
+    }
+    for schema in &schemas {
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "ws.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "W", "plural": "ws"}, "scope": "Namespaced",
+                     "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": schema}}]}
+        });
+        let text = serde_norway::to_string(&crd).unwrap();
+        let given = || {
+            let mut schemas =
+                Schemas::embedded_in(None, Box::leak(Box::new(Store::new()))).unwrap();
+            schemas.set_layer(Layer::FleetSource);
+            assert_eq!(schemas.add_crd_text(&text, "crds.yaml"), Ok(1));
+            schemas
+        };
+        let (whole, cut, cuts) = (given(), given(), super::Cuts::default());
+        for instance in &instances {
+            let yaml = serde_norway::to_string(instance).unwrap();
+            let document = parse(&yaml);
+            let show = |findings: Vec<crate::diagnostic::Diagnostic>| -> Vec<String> {
+                findings.iter().map(ToString::to_string).collect()
+            };
+            assert_eq!(
+                show(cut.check_value_with(&document, instance.clone(), false, Some(&cuts))),
+                show(whole.check_value(&document, instance.clone(), false)),
+                "{schema}\n{yaml}"
+            );
+        }
+    }
+}
