@@ -95,20 +95,20 @@ pub(super) fn template_diagnostic(
         .and_then(|source| source.downcast_ref::<std::io::Error>())
         .and_then(|io| io.get_ref())
         .and_then(|inner| inner.downcast_ref::<super::unit::OutputTooLarge>());
-    let mut message = match (error.kind(), undefined) {
-        (ErrorKind::WriteFailure, _) if let Some(too_large) = too_large => too_large.to_string(),
-        (ErrorKind::OutOfFuel, _) => {
+    let mut message = match (error.kind(), undefined, too_large) {
+        (ErrorKind::WriteFailure, _, Some(too_large)) => too_large.to_string(),
+        (ErrorKind::OutOfFuel, _, _) => {
             "it takes too many steps to render: a loop that does not end, or far more work than a manifest needs"
                 .to_owned()
         }
-        (ErrorKind::UndefinedError, Some(undefined)) => {
+        (ErrorKind::UndefinedError, Some(undefined), _) => {
             let from = undefined
                 .from
                 .map(|from| format!(" (from {})", from_in_files(&from, templates)))
                 .unwrap_or_default();
             format!("undefined value `{}`{from}", undefined.expression)
         }
-        (kind, _) => match error.detail() {
+        (kind, _, _) => match error.detail() {
             Some(detail) => format!("{kind}: {detail}"),
             None => kind.to_string(),
         },
