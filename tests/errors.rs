@@ -143,6 +143,22 @@ error_case!(blueprint_target_leaving_the_tree, |root| replace(
     "target: ../../etc/{{ cluster.name }}"
 ));
 
+// A rendered path is quoted escaped and cut: a line break and a `---` in it stay in one line
+// of the message, and neither reaches a file.
+error_case!(blueprint_target_with_a_line_break, |root| replace(
+    root,
+    "blueprints/redis/blueprint.yaml",
+    "target: infra/{{ cluster.name }}/redis",
+    "target: \"infra/{{ cluster.name }}/redis\\n---\\nkind: Secret\""
+));
+
+error_case!(blueprint_target_absolute, |root| replace(
+    root,
+    "blueprints/redis/blueprint.yaml",
+    "target: infra/{{ cluster.name }}/redis",
+    "target: /etc/{{ cluster.name }}"
+));
+
 // Every step that walks the rendered directories goes one level at a time: a template nesting
 // thousands deep overflowed validation's stack.
 error_case!(blueprint_target_too_deep, |root| replace(
