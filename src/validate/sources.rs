@@ -112,9 +112,8 @@ pub fn load_schemas_with(
         rendered.and_then(|rendered| rendered.branches.trees.get(&fleet.repo.main_branch));
     for root in roots {
         let rendered_here = rendered_main.filter(|_| root == repo_root);
-        for file in vendored_crd_files(&root, &skip, rendered_here) {
-            if let Some(text) = read_at_most(&file).and_then(|bytes| String::from_utf8(bytes).ok())
-            {
+        for (file, content) in vendored_crd_files(&root, &skip, rendered_here) {
+            if let Ok(text) = String::from_utf8(content) {
                 // A file that does not parse is not ours to judge here; it is simply not a
                 // schema source.
                 if schemas
@@ -231,13 +230,13 @@ fn mentions_crd(content: &[u8]) -> bool {
 const MAX_VENDORED_BYTES: u64 = 64 << 20;
 
 /// YAML files below `root` of at most [`MAX_VENDORED_BYTES`] that contain a
-/// CustomResourceDefinition, skipping hidden directories, `skip`, and the paths of `rendered`
+/// CustomResourceDefinition, with their contents (read once), skipping hidden directories, `skip`, and the paths of `rendered`
 /// (the tree rendered for the branch checked out at `root`).
 fn vendored_crd_files(
     root: &Path,
     skip: &BTreeSet<PathBuf>,
     rendered: Option<&crate::tree::Tree>,
-) -> Vec<PathBuf> {
+) -> Vec<(PathBuf, Vec<u8>)> {
     let rendered_there = |path: &Path| {
         rendered.is_some_and(|tree| {
             path.strip_prefix(root)
@@ -269,13 +268,20 @@ fn vendored_crd_files(
     // files: reading them is most of this, and it parallelises.
     candidates
         .into_par_iter()
-        .filter(|path| read_at_most(path).is_some_and(|content| mentions_crd(&content)))
+        .filter_map(|path| {
+            let content = read_at_most(&path)?;
+            mentions_crd(&content).then_some((path, content))
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paths(found: Vec<(PathBuf, Vec<u8>)>) -> Vec<PathBuf> {
+        found.into_iter().map(|(path, _)| path).collect()
+    }
 
     #[test]
     fn vendored_crds_are_found_in_order_and_never_through_a_link_or_a_skipped_folder() {
@@ -303,7 +309,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
         let skip = BTreeSet::from([root.join("out")]);
         assert_eq!(
-            vendored_crd_files(root, &skip, None),
+            paths(vendored_crd_files(root, &skip, None)),
             [root.join("a/crd.yml"), root.join("b/c/crd.yaml")]
         );
         // A path the branch checked out there is rendered with is fleetgen's, not vendored.
@@ -311,7 +317,7 @@ mod tests {
         rendered.insert("b/c/crd.yaml", crd);
         rendered.insert("a", "a file where the folder is");
         assert_eq!(
-            vendored_crd_files(root, &skip, Some(&rendered)),
+            paths(vendored_crd_files(root, &skip, Some(&rendered))),
             [root.join("a/crd.yml")]
         );
     }
@@ -335,7 +341,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(
-            vendored_crd_files(dir.path(), &BTreeSet::new(), None),
+            paths(vendored_crd_files(dir.path(), &BTreeSet::new(), None)),
             [dir.path().join("largest.yaml")]
         );
     }

@@ -62,19 +62,15 @@ impl From<Uncuttable> for Halt {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Seen(HashMap<usize, BTreeSet<String>>);
 
-fn address(node: &Value) -> usize {
+/// A schema node's identity while its document lives.
+pub(super) fn address(node: &Value) -> usize {
     std::ptr::from_ref(node) as usize
 }
 
 impl Seen {
     /// Where `instance` goes when validated against the node at `root` of `document`.
     pub(super) fn of(document: &Value, root: &str, instance: &Value) -> Result<Seen, Uncuttable> {
-        let mut walk = Walk {
-            document,
-            sink: Sink::Collect(Seen::default()),
-            followed: HashSet::new(),
-            depth: 0,
-        };
+        let mut walk = Walk::new(document, Sink::Collect(Seen::default()));
         match walk.visit(walk.node(root)?, instance) {
             Ok(()) => {}
             Err(Halt::Uncuttable) => return Err(Uncuttable),
@@ -94,12 +90,7 @@ impl Seen {
         root: &str,
         instance: &Value,
     ) -> Result<bool, Uncuttable> {
-        let mut walk = Walk {
-            document,
-            sink: Sink::Check(self),
-            followed: HashSet::new(),
-            depth: 0,
-        };
+        let mut walk = Walk::new(document, Sink::Check(self));
         match walk.visit(walk.node(root)?, instance) {
             Ok(()) => Ok(true),
             Err(Halt::NotKept) => Ok(false),
@@ -139,7 +130,16 @@ struct Walk<'a, 's> {
 /// `depth.rs`).
 const MAX_DEPTH: usize = super::depth::MAX_DEPTH;
 
-impl<'a> Walk<'a, '_> {
+impl<'a, 's> Walk<'a, 's> {
+    fn new(document: &'a Value, sink: Sink<'s>) -> Self {
+        Walk {
+            document,
+            sink,
+            followed: HashSet::new(),
+            depth: 0,
+        }
+    }
+
     /// The node at `pointer`, which must be a schema.
     fn node(&self, pointer: &str) -> Result<&'a Value, Uncuttable> {
         match self.document.pointer(pointer) {
