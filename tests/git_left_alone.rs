@@ -179,6 +179,100 @@ fn hand_edits_on_several_branches_are_refused_together_and_forced_per_branch() {
 }
 
 /// The paths a refused commit names, as `branch:path`.
+/// Anyone who may push to an environment branch can nest folders there far deeper than a
+/// rendered path may go (64 names): comparing and committing descend only where fleetgen
+/// renders, so such a folder is neither walked nor lost, and nothing overflows a stack.
+#[test]
+fn a_folder_nested_thousands_deep_on_a_branch_is_kept() {
+    let (_dir, repo) = new_repo();
+    git::commit(&repo, &fleet(&[]), &options()).unwrap();
+    const DEPTH: usize = 20_000;
+    let mut inner = {
+        let mut builder = repo.treebuilder(None).unwrap();
+        let blob = repo.blob(b"deep\n").unwrap();
+        builder.insert("notes.md", blob, 0o100_644).unwrap();
+        builder.write().unwrap()
+    };
+    for _ in 0..DEPTH {
+        let mut builder = repo.treebuilder(None).unwrap();
+        builder.insert("d", inner, 0o040_000).unwrap();
+        inner = builder.write().unwrap();
+    }
+    // Beside rendered folders, at the top and inside one.
+    let parent = repo.find_commit(head(&repo, "dev").unwrap()).unwrap();
+    let root = parent.tree().unwrap();
+    let team = root
+        .get_path(Path::new("tenants/a/team"))
+        .unwrap()
+        .to_object(&repo)
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let with_deep = |tree: Option<&git2::Tree<'_>>| {
+        let mut builder = repo.treebuilder(tree).unwrap();
+        builder.insert("d", inner, 0o040_000).unwrap();
+        builder.write().unwrap()
+    };
+    let team = with_deep(Some(&team));
+    let tenant = {
+        let a = root.get_path(Path::new("tenants/a")).unwrap();
+        let a = repo.find_tree(a.id()).unwrap();
+        let mut builder = repo.treebuilder(Some(&a)).unwrap();
+        builder.insert("team", team, 0o040_000).unwrap();
+        builder.write().unwrap()
+    };
+    let tenants = {
+        let t = repo
+            .find_tree(root.get_path(Path::new("tenants")).unwrap().id())
+            .unwrap();
+        let mut builder = repo.treebuilder(Some(&t)).unwrap();
+        builder.insert("a", tenant, 0o040_000).unwrap();
+        builder.write().unwrap()
+    };
+    let new_root = {
+        let mut builder = repo.treebuilder(Some(&root)).unwrap();
+        builder.insert("tenants", tenants, 0o040_000).unwrap();
+        builder.insert("d", inner, 0o040_000).unwrap();
+        repo.find_tree(builder.write().unwrap()).unwrap()
+    };
+    let who = common::git::signature();
+    repo.commit(
+        Some(&git::branch_ref("dev")),
+        &who,
+        &who,
+        "deep folders by hand",
+        &new_root,
+        &[&parent],
+    )
+    .unwrap();
+
+    let changed = fleet(&[("tenants/a/team/apps/web.yaml", Some("changed: true\n"))]);
+    let drift = diff::against_repo(&repo, &changed).unwrap();
+    let paths: Vec<&str> = drift.changes().map(|c| c.path.as_str()).collect();
+    assert!(paths.contains(&"tenants/a/team/apps/web.yaml"), "{paths:?}");
+    assert!(paths.iter().all(|path| !path.contains("d/d")), "{paths:?}");
+
+    git::commit(&repo, &changed, &options()).unwrap();
+    let tree = repo
+        .find_commit(head(&repo, "dev").unwrap())
+        .unwrap()
+        .tree()
+        .unwrap();
+    assert_eq!(tree.get_name("d").unwrap().id(), inner);
+    let team = tree.get_path(Path::new("tenants/a/team/d")).unwrap();
+    assert_eq!(team.id(), inner);
+    assert_eq!(
+        files_at(&repo, &tree, "tenants/a/team/apps/web.yaml"),
+        "changed: true\n"
+    );
+}
+
+fn files_at(repo: &git2::Repository, tree: &git2::Tree<'_>, path: &str) -> String {
+    let entry = tree.get_path(Path::new(path)).unwrap();
+    let blob = repo.find_blob(entry.id()).unwrap();
+    String::from_utf8(blob.content().to_vec()).unwrap()
+}
+
 fn hand_edited(error: &Error) -> Vec<String> {
     match error {
         Error::HandEdited(paths) => paths
