@@ -238,10 +238,14 @@ pub struct CorruptLine {
 /// the branch. So any line that is not exactly what [`Tree::owned_list`] writes makes the whole
 /// list corrupt, and the caller refuses to act on it.
 pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<&str, &str>, CorruptLine> {
-    let mut owned = BTreeMap::new();
+    // fleetgen writes the list in path order, and a map built from ordered entries is built in
+    // one pass; inserting a large fleet's list line by line was most of reading it. A list put
+    // out of order by hand is still read, from its first line out of order on, line by line.
+    let mut in_order: Vec<(&str, &str)> = Vec::new();
+    let mut out_of_order: Option<BTreeMap<&str, &str>> = None;
     let body = text.strip_suffix(b"\n").unwrap_or(text);
     if body.is_empty() {
-        return Ok(owned);
+        return Ok(BTreeMap::new());
     }
     for (index, line) in body.split(|byte| *byte == b'\n').enumerate() {
         let corrupt = |problem: &str| CorruptLine {
@@ -264,11 +268,25 @@ pub fn parse_owned_list(text: &[u8]) -> Result<BTreeMap<&str, &str>, CorruptLine
         if path == OWNED_LIST || path.starts_with(".fleetgen/") {
             return Err(corrupt("lists fleetgen's own bookkeeping"));
         }
+        let listed_twice = || corrupt(&format!("`{path}` is listed twice"));
+        if out_of_order.is_none() {
+            match in_order.last() {
+                Some(&(last, _)) if last == path => return Err(listed_twice()),
+                Some(&(last, _)) if last > path => {
+                    out_of_order = Some(std::mem::take(&mut in_order).into_iter().collect());
+                }
+                _ => {
+                    in_order.push((path, digest));
+                    continue;
+                }
+            }
+        }
+        let owned = out_of_order.as_mut().expect("set above");
         if owned.insert(path, digest).is_some() {
-            return Err(corrupt(&format!("`{path}` is listed twice")));
+            return Err(listed_twice());
         }
     }
-    Ok(owned)
+    Ok(out_of_order.unwrap_or_else(|| in_order.into_iter().collect()))
 }
 
 /// Whether `path` can name a file inside a branch: relative, normalised (no empty, `.` or `..`
@@ -425,10 +443,70 @@ mod tests {
         assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 3);
         let text = format!("{digest}  a\n{digest}  a\n");
         assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 2);
+        // Out of order, as a hand edit may leave it: read all the same, duplicates found
+        // wherever they are, before and after the first line out of order.
+        let text = format!("{digest}  b\n{digest}  d\n{digest}  a\n{digest}  c\n");
+        let parsed = parse_owned_list(text.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.keys().copied().collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+        let text = format!("{digest}  b\n{digest}  d\n{digest}  a\n{digest}  b\n");
+        assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 4);
+        let text = format!("{digest}  b\n{digest}  a\n{digest}  c\n{digest}  a\n");
+        assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 4);
+        let text = format!("{digest}  b\n{digest}  a\n{digest}  a\n");
+        assert_eq!(parse_owned_list(text.as_bytes()).unwrap_err().line, 3);
         let text = format!("{}  a\n", digest.to_uppercase());
         assert!(parse_owned_list(text.as_bytes()).is_err());
         assert!(parse_owned_list(b"\xff\n").is_err());
         assert_eq!(parse_owned_list(b"").unwrap().len(), 0);
+    }
+
+    /// The one-pass reading of an ordered list against reading every line into a map, on
+    /// pseudo-random lists: ordered, shuffled, with duplicates and with a bad line.
+    #[test]
+    fn owned_lists_read_alike_in_order_or_not() {
+        fn line_by_line(text: &str) -> Result<BTreeMap<&str, &str>, usize> {
+            let mut owned = BTreeMap::new();
+            for (index, line) in text.lines().enumerate() {
+                let (digest, path) = line.split_once("  ").ok_or(index + 1)?;
+                if check_tree_path(path).is_err() || owned.insert(path, digest).is_some() {
+                    return Err(index + 1);
+                }
+            }
+            Ok(owned)
+        }
+        let digest = sha256_hex(b"x");
+        let mut seed: u64 = 7;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % below
+        };
+        for _ in 0..3_000 {
+            let mut paths: Vec<String> = (0..next(12))
+                .map(|_| format!("d{}/f{}", next(3), next(4)))
+                .collect();
+            match next(3) {
+                0 => paths.sort(),
+                1 => {
+                    paths.sort();
+                    paths.dedup();
+                }
+                _ => {}
+            }
+            if next(8) == 0 && !paths.is_empty() {
+                let at = next(paths.len() as u64) as usize;
+                paths[at] = "../x".to_owned();
+            }
+            let text: String = paths
+                .iter()
+                .map(|path| format!("{digest}  {path}\n"))
+                .collect();
+            let expected = line_by_line(&text);
+            let read = parse_owned_list(text.as_bytes()).map_err(|corrupt| corrupt.line);
+            assert_eq!(read, expected, "{paths:?}");
+        }
     }
 
     #[test]
