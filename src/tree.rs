@@ -95,6 +95,24 @@ impl Tree {
             .map(|file| file.content)
     }
 
+    /// A tree of files given in path order, each path once, with where each came from.
+    pub fn from_sorted(files: Vec<(String, Vec<u8>, Origin)>) -> Self {
+        debug_assert!(files.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        // Collecting ordered entries builds the map in one pass.
+        let files = files
+            .into_iter()
+            .map(|(path, mut content, origin)| {
+                content.shrink_to_fit();
+                let origin = Some(origin);
+                (path, File { content, origin })
+            })
+            .collect();
+        Tree {
+            files,
+            sealed: false,
+        }
+    }
+
     pub fn get(&self, path: &str) -> Option<&[u8]> {
         self.files.get(path).map(|file| file.content.as_slice())
     }
