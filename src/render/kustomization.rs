@@ -28,9 +28,16 @@ fn missing(
     declared: &BTreeSet<String>,
     bootstrap: &BTreeSet<String>,
 ) -> Vec<(String, String)> {
+    // Paths come in order, so most files are in the directory of the file before them:
+    // that directory is looked up once, not once per file.
     let mut directories: BTreeSet<&str> = BTreeSet::new();
+    let mut last: Option<&str> = None;
     for path in tree.paths() {
         let mut dir = parent(path);
+        if dir == last {
+            continue;
+        }
+        last = dir;
         while let Some(current) = dir {
             if !directories.insert(current) {
                 // Its parents went in with it.
@@ -46,16 +53,18 @@ fn missing(
         .iter()
         .map(|dir| (*dir, BTreeSet::new()))
         .collect();
+    let mut current: Option<(&str, Option<&mut BTreeSet<&str>>)> = None;
     for path in tree.paths() {
-        if let Some(dir) = parent(path) {
-            let name = &path[dir.len() + 1..];
-            if is_yaml(path)
-                && name != FILE
-                && name != "kustomization.yml"
-                && let Some(list) = entries.get_mut(dir)
-            {
-                list.insert(name);
-            }
+        let Some(dir) = parent(path) else { continue };
+        let name = &path[dir.len() + 1..];
+        if !is_yaml(path) || name == FILE || name == "kustomization.yml" {
+            continue;
+        }
+        if current.as_ref().is_none_or(|(listed, _)| *listed != dir) {
+            current = Some((dir, entries.get_mut(dir)));
+        }
+        if let Some((_, Some(list))) = &mut current {
+            list.insert(name);
         }
     }
     for dir in &directories {
