@@ -264,25 +264,28 @@ pub(super) fn diff(root: &Path, args: DiffArgs) -> Result<i32> {
 
 pub(super) fn commit(root: &Path, args: CommitArgs) -> Result<i32> {
     let progress = super::progress::Bar::new();
+    // The status of the source checkout only reads the source, so it is taken while the
+    // fleet is loaded and planned on one core, and the plan of the commit only reads, so it
+    // runs while validation does; nothing is written before validation has passed. Their
+    // errors wait behind the gate's, in the order they had when they ran after it.
+    let status = {
+        let root = root.to_path_buf();
+        std::thread::spawn(move || source::uncommitted_source(&root))
+    };
     let unchecked = super::validate_commands::compile(root, &args.envs, &args.gate, &progress)?;
-    // The status of the source checkout and the plan of the commit only read, so they run
-    // while validation does; nothing is written before it has passed. Their errors wait
-    // behind the gate's, in the order they had when they ran after it.
-    let root = unchecked.fleet().root.clone();
     let repo = git::open(unchecked.fleet());
     let prefix = args.branch_prefix.clone();
-    let (compiled, (repo, uncommitted)) =
-        gate_alongside(unchecked, &args.gate, &progress, move |rendered| {
-            let uncommitted = source::uncommitted_source(&root);
-            let planned = repo.map(|repo| {
-                let plan = git::plan(&repo, &rendered.branches, prefix.as_deref());
-                (repo, plan)
-            });
-            Ok((planned, uncommitted))
-        })?;
+    let (compiled, repo) = gate_alongside(unchecked, &args.gate, &progress, move |rendered| {
+        Ok(repo.map(|repo| {
+            let plan = git::plan(&repo, &rendered.branches, prefix.as_deref());
+            (repo, plan)
+        }))
+    })?;
     say::compiled(&compiled);
     let (repo, plan) = repo?;
-    let uncommitted = uncommitted?;
+    let uncommitted = status
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     if !uncommitted.is_empty() {
         // File names of the source may hold anything; the message below has a layout of its own.
         let listed = crate::printable::line(&fold(&uncommitted, 5)).into_owned();
