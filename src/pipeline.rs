@@ -245,9 +245,10 @@ fn compile_from(
             .map(str::to_owned);
         // A fleet this small renders fewer files than validation cuts schemas for (two to four
         // per unit): its validators are made then, from the schemas made ready here.
-        let made = match plan.units.len() as u64 <= validate::CUT_SCHEMAS_UP_TO / 4 {
-            true => validate::Ahead::Schemas,
-            false => validate::Ahead::Validators,
+        let made = if plan.units.len() as u64 <= validate::CUT_SCHEMAS_UP_TO / 4 {
+            validate::Ahead::Schemas
+        } else {
+            validate::Ahead::Validators
         };
         // Not joined: what it has made when validation asks is used, and the rest is made
         // then (or by it, meanwhile), once either way. A thread the system refuses costs

@@ -178,16 +178,7 @@ impl<'env> CompiledBlueprint<'env> {
                 template_error(&error, blueprint.field_location(what), Some(what))
             })?;
             confine(&text).map_err(|problem| {
-                Box::new(
-                    Diagnostic::error(
-                        "path-outside-tree",
-                        format!(
-                            "{what} renders to `{}`: {problem}",
-                            crate::diagnostic::truncate(&text)
-                        ),
-                    )
-                    .at(blueprint.field_location(what)),
-                )
+                Box::new(outside_tree(what, &text, &problem).at(blueprint.field_location(what)))
             })
         };
         let target = render_path(&self.target, "target")?;
@@ -212,17 +203,9 @@ impl<'env> CompiledBlueprint<'env> {
             let relative = render_limited(name, &context, MAX_PATH_BYTES).map_err(|error| {
                 template_error(&error, Location::file(&file_location), Some("file name"))
             })?;
-            let path = confine(&format!("{target}/{relative}")).map_err(|problem| {
-                Box::new(
-                    Diagnostic::error(
-                        "path-outside-tree",
-                        format!(
-                            "file renders to `{}`: {problem}",
-                            crate::diagnostic::truncate(&format!("{target}/{relative}"))
-                        ),
-                    )
-                    .at_file(&file_location),
-                )
+            let joined = format!("{target}/{relative}");
+            let path = confine(&joined).map_err(|problem| {
+                Box::new(outside_tree("file", &joined, &problem).at_file(&file_location))
             })?;
             let text = render_limited(template, &context, MAX_FILE_BYTES)
                 .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
@@ -258,6 +241,18 @@ impl<'env> CompiledBlueprint<'env> {
             operator_files,
         })
     }
+}
+
+/// A rendered path `confine` refused: quoted cut short, since it may be as long as a template
+/// makes it.
+fn outside_tree(what: &str, path: &str, problem: &str) -> Diagnostic {
+    Diagnostic::error(
+        "path-outside-tree",
+        format!(
+            "{what} renders to `{}`: {problem}",
+            crate::diagnostic::truncate(path)
+        ),
+    )
 }
 
 /// The largest file a template may render: a Kubernetes object is at most about 1.5 MiB (etcd's

@@ -224,6 +224,18 @@ impl ReleaseValidators {
         )
     }
 
+    /// What [`warm`] makes ahead of definition `name`: its validator, or only its piece.
+    fn prepare(&self, name: &str, ahead: Ahead) {
+        match ahead {
+            Ahead::Validators => {
+                self.validator(name);
+            }
+            Ahead::Schemas => {
+                self.document(name);
+            }
+        }
+    }
+
     /// The piece of definition `name`, inflated once and kept.
     fn document(&self, name: &str) -> Option<&'static Value> {
         let index = self.release.piece(name)?;
@@ -294,14 +306,8 @@ pub(super) fn warm_in(
                 .iter()
                 .find(|known| known.0 == group && known.1 == version && known.2 == kind)
                 .map(|known| known.3);
-            match (name, ahead) {
-                (Some(name), Ahead::Validators) => {
-                    release.validator(name);
-                }
-                (Some(name), Ahead::Schemas) => {
-                    release.document(name);
-                }
-                (None, _) => {}
+            if let Some(name) = name {
+                release.prepare(name, ahead);
             }
             continue;
         }
@@ -322,14 +328,7 @@ pub(super) fn warm_in(
     }
     // A custom resource's metadata is checked against ObjectMeta.
     if custom && let Some(release) = release {
-        match ahead {
-            Ahead::Validators => {
-                release.validator(OBJECT_META);
-            }
-            Ahead::Schemas => {
-                release.document(OBJECT_META);
-            }
-        }
+        release.prepare(OBJECT_META, ahead);
     }
 }
 
