@@ -107,6 +107,8 @@ pub struct Unchecked {
     inputs: Option<validate::Inputs>,
     /// Whether its inputs passed validation lately, so that no validators were made ahead.
     reuse_foreseen: bool,
+    /// What validation could do while it rendered, when a validation was foreseen.
+    prepared: Option<validate::Prepared>,
 }
 
 impl Unchecked {
@@ -143,7 +145,15 @@ impl Unchecked {
     ) -> (Result<(Compiled, Diagnostics)>, R) {
         let compiled = self.compiled;
         let (validated, other) = rayon::join(
-            || validate::run_with(&compiled.fleet, &compiled.rendered, settings, progress),
+            || {
+                validate::run_prepared(
+                    &compiled.fleet,
+                    &compiled.rendered,
+                    settings,
+                    self.prepared,
+                    progress,
+                )
+            },
             || alongside(&compiled.rendered),
         );
         if let (Some(reuse), Some(inputs)) = (&settings.reuse, &self.inputs) {
@@ -212,7 +222,72 @@ fn compile_from(
     fleet.root = root.to_path_buf();
     check_selected(&fleet, envs)?;
     lap("model");
-    let plan = plan::plan(&fleet, envs);
+    let preparing = match ahead {
+        Ahead::Validators {
+            kubernetes_version,
+            reuse,
+        } => Some((kubernetes_version, reuse.is_some())),
+        Ahead::Nothing => None,
+    };
+    let (rendering, prepared) = std::thread::scope(|scope| {
+        // The schema sources and the fleet's share of the reuse key do not depend on what
+        // renders: they are made meanwhile, mostly while planning leaves a core idle. A thread
+        // the system refuses leaves them to validation.
+        let preparing = preparing.and_then(|(version, reuse)| {
+            std::thread::Builder::new()
+                .name("prepare".to_owned())
+                .spawn_scoped(scope, {
+                    let fleet = &fleet;
+                    move || validate::prepare(fleet, version, reuse)
+                })
+                .ok()
+        });
+        let rendering = render_loaded(&fleet, loaded, root, envs, progress, ahead, &mut lap);
+        let prepared = preparing.map(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (rendering, prepared)
+    });
+    let Rendering {
+        units,
+        rendered,
+        inputs,
+        reuse_foreseen,
+    } = rendering?;
+    Ok(Unchecked {
+        compiled: Compiled {
+            fleet,
+            units,
+            rendered,
+            timings,
+        },
+        inputs,
+        reuse_foreseen,
+        prepared,
+    })
+}
+
+/// What [`render_loaded`] gives [`compile_from`].
+struct Rendering {
+    units: usize,
+    rendered: Rendered,
+    inputs: Option<validate::Inputs>,
+    reuse_foreseen: bool,
+}
+
+/// Plans and renders the checked `fleet` loaded as `loaded`, starting what `ahead` asks for.
+fn render_loaded(
+    fleet: &Fleet,
+    loaded: crate::load::FleetSource,
+    root: &Path,
+    envs: &[String],
+    progress: &dyn Progress,
+    ahead: Ahead<'_>,
+    lap: &mut dyn FnMut(&'static str),
+) -> Result<Rendering> {
+    let plan = plan::plan(fleet, envs);
     lap("plan");
     let blueprints = blueprint::load_all(root)?;
     let inputs = match ahead {
@@ -276,13 +351,9 @@ fn compile_from(
         }
     })?;
     lap("render");
-    Ok(Unchecked {
-        compiled: Compiled {
-            fleet,
-            units: plan.units.len(),
-            rendered,
-            timings,
-        },
+    Ok(Rendering {
+        units: plan.units.len(),
+        rendered,
         inputs,
         reuse_foreseen,
     })

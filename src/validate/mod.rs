@@ -35,7 +35,7 @@ use crate::progress::{Progress, Quiet};
 use crate::render::Rendered;
 use crate::tree::{Branches, Tree};
 pub use document::Document;
-pub use gate::{Settings, gate, gate_with, run, run_with};
+pub use gate::{Prepared, Settings, gate, gate_with, prepare, run, run_prepared, run_with};
 pub use inputs::Inputs;
 pub use reuse::Reuse;
 pub use schema::{Ahead, Schemas, warm};

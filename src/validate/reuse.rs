@@ -57,11 +57,24 @@ const FORMAT: &str = "fleetgen validation results 1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key([u8; 32]);
 
+/// The digest of a fleet's `Debug` form, its share of a [`Key`]: at a thousand clusters it
+/// takes a good part of the key's time, and it can be taken while the fleet renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetDigest([u8; 32]);
+
+impl FleetDigest {
+    pub fn of(fleet: &Fleet) -> Self {
+        Self(debug_digest(fleet))
+    }
+}
+
 impl Key {
     /// The key of validating `rendered` of `fleet` with `schemas`: `None` when the program's
     /// own file cannot be looked at, since a rebuilt fleetgen could then go unnoticed.
+    /// `digest`, when given, is [`FleetDigest::of`] `fleet`, taken earlier.
     pub fn of(
         fleet: &Fleet,
+        digest: Option<FleetDigest>,
         rendered: &Rendered,
         schemas: &Schemas,
         options: Options,
@@ -77,7 +90,8 @@ impl Key {
             || {
                 let mut described = Framed::default();
                 // The model as loaded, positions included: the findings point into the source.
-                described.debug(fleet);
+                let fleet = digest.unwrap_or_else(|| FleetDigest::of(fleet));
+                described.part(&fleet.0);
                 described.debug(&rendered.bootstrap_paths);
                 described.debug(&rendered.operator_files);
                 described.debug(&rendered.environment_files);
@@ -118,17 +132,22 @@ impl Framed {
     /// never held whole. Within one build of fleetgen (and the build is in every key) equal
     /// values print alike, since nothing printed is kept in a hashed order.
     fn debug(&mut self, value: &impl std::fmt::Debug) {
-        struct Feed(Sha256);
-        impl std::fmt::Write for Feed {
-            fn write_str(&mut self, text: &str) -> std::fmt::Result {
-                self.0.update(text.as_bytes());
-                Ok(())
-            }
-        }
-        let mut feed = Feed(Sha256::new());
-        let _ = std::fmt::write(&mut feed, format_args!("{value:?}"));
-        self.part(&feed.0.finalize());
+        self.part(&debug_digest(value));
     }
+}
+
+/// The digest of `value`'s `Debug` form, hashed as it is written, never held whole.
+fn debug_digest(value: &impl std::fmt::Debug) -> [u8; 32] {
+    struct Feed(Sha256);
+    impl std::fmt::Write for Feed {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0.update(text.as_bytes());
+            Ok(())
+        }
+    }
+    let mut feed = Feed(Sha256::new());
+    let _ = std::fmt::write(&mut feed, format_args!("{value:?}"));
+    feed.0.finalize().into()
 }
 
 /// Every file of a branch: its path, bytes and origin. A sealed tree's ownership list already
@@ -454,6 +473,7 @@ mod tests {
     fn key(compiled: &Compiled, schemas: &Schemas, strict: bool) -> Key {
         Key::of(
             &compiled.fleet,
+            None,
             &compiled.rendered,
             schemas,
             Options { strict },
@@ -522,6 +542,32 @@ mod tests {
         for (what, changed) in &changed {
             assert_ne!(*changed, first, "{what}");
         }
+    }
+
+    #[test]
+    fn the_fleet_digest_taken_ahead_is_the_fleets_share_of_the_key() {
+        let base = example();
+        let (schemas, _) = load_schemas(&base.fleet, Some(&base.rendered)).unwrap();
+        let key_with = |digest| {
+            Key::of(
+                &base.fleet,
+                digest,
+                &base.rendered,
+                &schemas,
+                Options { strict: false },
+            )
+            .unwrap()
+        };
+        let fresh = key_with(None);
+        assert_eq!(key_with(Some(FleetDigest::of(&base.fleet))), fresh);
+        let mut other = example().fleet;
+        other.validation.strict = !other.validation.strict;
+        assert_ne!(FleetDigest::of(&other), FleetDigest::of(&base.fleet));
+        assert_ne!(
+            key_with(Some(FleetDigest::of(&other))),
+            fresh,
+            "the digest given is the one used"
+        );
     }
 
     /// A sealed tree's ownership list lines are `digest  path`: a path with a line break in it

@@ -53,13 +53,29 @@ pub fn load_schemas_with(
     rendered: Option<&Rendered>,
     overrides: &Overrides,
 ) -> Result<(Schemas, SchemaSources)> {
-    let version = overrides
-        .kubernetes_version
-        .as_deref()
-        .or(fleet.validation.kubernetes_version.as_deref());
+    let early = load_early(fleet, overrides.kubernetes_version.as_deref())?;
+    load_rest(early, fleet, rendered, overrides)
+}
+
+/// The layers that do not depend on what the fleet renders, with the fleet source's files
+/// that may vendor CRDs listed but not yet read: what validation can load while the fleet
+/// renders (see [`load_rest`]).
+#[derive(Debug)]
+pub struct EarlySchemas {
+    schemas: Schemas,
+    sources: SchemaSources,
+    /// Per folder searched, its YAML files small enough to be a bundle, in name order.
+    candidates: Vec<(PathBuf, Vec<PathBuf>)>,
+}
+
+/// The embedded layer (of `--kubernetes-version` `kubernetes_version` or else the fleet's
+/// minor), the `validation:` layer, and the list of the fleet source's files to search for
+/// vendored CRDs.
+pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<EarlySchemas> {
+    let version = kubernetes_version.or(fleet.validation.kubernetes_version.as_deref());
     let mut schemas = Schemas::embedded(version).map_err(|message| {
         let diagnostic = Diagnostic::error("schema-source", message);
-        let diagnostic = match overrides.kubernetes_version {
+        let diagnostic = match kubernetes_version {
             Some(_) => diagnostic.with_hint("--kubernetes-version names an embedded minor"),
             None => diagnostic
                 .at_file(crate::load::FLEET_FILE)
@@ -91,7 +107,6 @@ pub fn load_schemas_with(
     if diagnostics.has_errors() {
         return Err(Error::Invalid(diagnostics));
     }
-    schemas.set_layer(Layer::FleetSource);
     let mut roots = vec![fleet.root.clone()];
     if let Some(repo) = &fleet.repo.path {
         let repo = fleet.root.join(repo);
@@ -102,6 +117,35 @@ pub fn load_schemas_with(
     let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
         .into_iter()
         .collect();
+    let candidates = roots
+        .into_iter()
+        .map(|root| {
+            let found = vendored_candidates(&root, &skip);
+            (root, found)
+        })
+        .collect();
+    Ok(EarlySchemas {
+        schemas,
+        sources,
+        candidates,
+    })
+}
+
+/// The layers [`load_early`] left: the CRDs vendored in the fleet source, those the rendered
+/// trees carry, then `overrides`.
+pub fn load_rest(
+    early: EarlySchemas,
+    fleet: &Fleet,
+    rendered: Option<&Rendered>,
+    overrides: &Overrides,
+) -> Result<(Schemas, SchemaSources)> {
+    let EarlySchemas {
+        mut schemas,
+        mut sources,
+        candidates,
+        ..
+    } = early;
+    schemas.set_layer(Layer::FleetSource);
     // The fleet repo's folder is often a checkout of its main branch: the files fleetgen renders
     // there are searched below as rendered, and a copy on disk that differs is an old render,
     // not a CRD anyone vendored. Not reading them is most of this at a thousand clusters.
@@ -111,9 +155,9 @@ pub fn load_schemas_with(
     };
     let rendered_main =
         rendered.and_then(|rendered| rendered.branches.trees.get(&fleet.repo.main_branch));
-    for root in roots {
+    for (root, candidates) in candidates {
         let rendered_here = rendered_main.filter(|_| root == repo_root);
-        for (file, content) in vendored_crd_files(&root, &skip, rendered_here) {
+        for (file, content) in read_vendored(&root, candidates, rendered_here) {
             if let Ok(text) = String::from_utf8(content) {
                 // A file that does not parse is not ours to judge here; it is simply not a
                 // schema source.
@@ -235,11 +279,46 @@ fn mentions_crd(content: &[u8]) -> bool {
 const MAX_VENDORED_BYTES: u64 = 64 << 20;
 
 /// YAML files below `root` of at most [`MAX_VENDORED_BYTES`] that contain a
-/// CustomResourceDefinition, with their contents (read once), skipping hidden directories, `skip`, and the paths of `rendered`
-/// (the tree rendered for the branch checked out at `root`).
+/// CustomResourceDefinition, with their contents (read once), skipping hidden directories,
+/// `skip`, and the paths of `rendered` (the tree rendered for the branch checked out at `root`).
+#[cfg(test)]
 fn vendored_crd_files(
     root: &Path,
     skip: &BTreeSet<PathBuf>,
+    rendered: Option<&crate::tree::Tree>,
+) -> Vec<(PathBuf, Vec<u8>)> {
+    read_vendored(root, vendored_candidates(root, skip), rendered)
+}
+
+/// The YAML files below `root` of at most [`MAX_VENDORED_BYTES`], in name order, skipping
+/// hidden directories and `skip`; links are not followed.
+fn vendored_candidates(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let walker = WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+            !hidden && !skip.contains(entry.path())
+        });
+    walker
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry.file_type().is_file()
+                && crate::render::is_yaml(&entry.file_name().to_string_lossy())
+                && entry
+                    .metadata()
+                    .is_ok_and(|metadata| metadata.len() <= MAX_VENDORED_BYTES)
+        })
+        .map(|entry| entry.into_path())
+        .collect()
+}
+
+/// Those of `candidates` (below `root`) that contain a CustomResourceDefinition, with their
+/// contents (read once), passing over the paths of `rendered` (the tree rendered for the
+/// branch checked out at `root`).
+fn read_vendored(
+    root: &Path,
+    candidates: Vec<PathBuf>,
     rendered: Option<&crate::tree::Tree>,
 ) -> Vec<(PathBuf, Vec<u8>)> {
     let rendered_there = |path: &Path| {
@@ -250,29 +329,11 @@ fn vendored_crd_files(
                 .is_some_and(|relative| tree.contains(relative))
         })
     };
-    let walker = WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
-            !hidden && !skip.contains(entry.path())
-        });
-    let candidates: Vec<PathBuf> = walker
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            entry.file_type().is_file()
-                && crate::render::is_yaml(&entry.file_name().to_string_lossy())
-                && !rendered_there(entry.path())
-                && entry
-                    .metadata()
-                    .is_ok_and(|metadata| metadata.len() <= MAX_VENDORED_BYTES)
-        })
-        .map(|entry| entry.into_path())
-        .collect();
     // A fleet repo's root is often the checkout of its main branch, thousands of rendered
     // files: reading them is most of this, and it parallelises.
     candidates
         .into_par_iter()
+        .filter(|path| !rendered_there(path))
         .filter_map(|path| {
             let content = read_at_most(&path)?;
             mentions_crd(&content).then_some((path, content))
