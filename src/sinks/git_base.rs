@@ -68,7 +68,7 @@ impl<'repo> GitBase<'repo> {
             };
             match entry.kind() {
                 Some(ObjectType::Tree) => {
-                    let Some(sub) = rendered.dirs.get(name) else {
+                    let Some(sub) = rendered.dir(name) else {
                         continue;
                     };
                     let len = prefix.len();
@@ -83,8 +83,7 @@ impl<'repo> GitBase<'repo> {
                     prefix.truncate(len);
                 }
                 Some(ObjectType::Blob)
-                    if entry.filemode() == FILE_MODE
-                        && rendered.files.get(name) == Some(&entry.id()) =>
+                    if entry.filemode() == FILE_MODE && rendered.file(name) == Some(entry.id()) =>
                 {
                     known.add_file(format!("{prefix}{name}"));
                 }

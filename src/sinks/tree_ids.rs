@@ -7,7 +7,6 @@
 //! Git's order.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use git2::Oid;
 use rayon::prelude::*;
@@ -20,9 +19,10 @@ use crate::tree::Tree;
 pub struct RenderedDir<'t> {
     /// The id of the Git tree holding this directory.
     pub id: Oid,
-    /// Files directly in the directory: name → blob id.
-    pub files: BTreeMap<&'t str, Oid>,
-    pub dirs: BTreeMap<&'t str, RenderedDir<'t>>,
+    /// Files directly in the directory, by name, in byte order.
+    files: Vec<(&'t str, Oid)>,
+    /// Directories directly in it, by name, in byte order.
+    dirs: Vec<(&'t str, RenderedDir<'t>)>,
 }
 
 /// The root directory of `tree`, every file hashed once.
@@ -32,22 +32,11 @@ pub struct RenderedDir<'t> {
 pub fn rendered(tree: &Tree) -> RenderedDir<'_> {
     let files: Vec<(&str, &[u8])> = tree.iter().collect();
     // Hashing is nearly all of the cost: a branch is tens of megabytes.
-    let ids: Vec<Oid> = files
+    let ids: Vec<(&str, Oid)> = files
         .par_iter()
-        .map(|(_, content)| object_id("blob", content))
+        .map(|(path, content)| (*path, object_id("blob", content)))
         .collect();
-    let mut root = RenderedDir::empty();
-    for ((path, _), id) in files.iter().zip(ids) {
-        let mut dir = &mut root;
-        let mut rest = *path;
-        while let Some((name, tail)) = rest.split_once('/') {
-            dir = dir.dirs.entry(name).or_insert_with(RenderedDir::empty);
-            rest = tail;
-        }
-        dir.files.insert(rest, id);
-    }
-    root.hash();
-    root
+    RenderedDir::of(&ids, 0)
 }
 
 /// The id Git gives an object of `kind` holding `content`.
@@ -63,20 +52,61 @@ fn object_id(kind: &str, content: &[u8]) -> Oid {
     Oid::from_bytes(&hasher.finalize()).expect("a SHA-1 digest is twenty bytes")
 }
 
-impl RenderedDir<'_> {
-    fn empty() -> Self {
-        Self {
+impl<'t> RenderedDir<'t> {
+    /// The directory of `files` (paths in byte order, with their blob ids) whose paths all
+    /// start with its own, `files[..][0][..start]`, and the ids of everything below it.
+    ///
+    /// In byte order the paths below a directory `d` follow each other: every one starts with
+    /// `d/`, and no other path sorts among them. So each directory is one run of the list,
+    /// found without a map or a copy.
+    fn of(files: &[(&'t str, Oid)], start: usize) -> Self {
+        let mut dir = RenderedDir {
             id: Oid::ZERO_SHA1,
-            files: BTreeMap::new(),
-            dirs: BTreeMap::new(),
+            files: Vec::new(),
+            dirs: Vec::new(),
+        };
+        let mut rest = files;
+        while let Some(((path, id), after)) = rest.split_first() {
+            let here = &path[start..];
+            let Some((name, _)) = here.split_once('/') else {
+                dir.files.push((here, *id));
+                rest = after;
+                continue;
+            };
+            // `d/` with the slash: what every path below `d` starts with.
+            let prefix = &path[..start + name.len() + 1];
+            let below = rest
+                .iter()
+                .position(|(path, _)| !path.starts_with(prefix))
+                .unwrap_or(rest.len());
+            dir.dirs
+                .push((name, RenderedDir::of(&rest[..below], prefix.len())));
+            rest = &rest[below..];
         }
+        // `d.x/…` sorts before `d/…`: directories whose names extend another's come first.
+        dir.dirs.sort_by_key(|(name, _)| *name);
+        dir.id = dir.hash();
+        dir
     }
 
-    /// Fills in the ids of this directory and those below it, children first.
-    fn hash(&mut self) {
-        for dir in self.dirs.values_mut() {
-            dir.hash();
-        }
+    /// The blob id of file `name` directly in this directory.
+    pub fn file(&self, name: &str) -> Option<Oid> {
+        self.files
+            .binary_search_by(|(file, _)| (*file).cmp(name))
+            .ok()
+            .map(|found| self.files[found].1)
+    }
+
+    /// Directory `name` directly in this one.
+    pub fn dir(&self, name: &str) -> Option<&RenderedDir<'t>> {
+        self.dirs
+            .binary_search_by(|(dir, _)| (*dir).cmp(name))
+            .ok()
+            .map(|found| &self.dirs[found].1)
+    }
+
+    /// The id of the Git tree of this directory, those below it already made.
+    fn hash(&self) -> Oid {
         let mut entries: Vec<(&str, bool, Oid)> = self
             .files
             .iter()
@@ -91,7 +121,7 @@ impl RenderedDir<'_> {
             object.push(0);
             object.extend_from_slice(id.as_bytes());
         }
-        self.id = object_id("tree", &object);
+        object_id("tree", &object)
     }
 }
 
@@ -190,12 +220,52 @@ mod tests {
         assert_eq!(git_tree.len(), rendered.files.len() + rendered.dirs.len());
         for (name, id) in &rendered.files {
             assert_eq!(git_tree.get_name(name).unwrap().id(), *id, "{name}");
+            assert_eq!(rendered.file(name), Some(*id));
         }
         for (name, dir) in &rendered.dirs {
+            assert!(std::ptr::eq(rendered.dir(name).unwrap(), dir));
             let sub = repo
                 .find_tree(git_tree.get_name(name).unwrap().id())
                 .unwrap();
             assert_same(repo, dir, &sub);
+        }
+    }
+
+    #[test]
+    fn tree_ids_of_pseudo_random_trees_are_the_ones_git_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        // Names that sort around `/` (`.`, `-` before it, `0` after) and extend each other.
+        let names = ["a", "a.b", "a-", "a0", "b", "ab", "a.b.c", "é"];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % below as u64).unwrap()
+        };
+        for _ in 0..300 {
+            let mut paths: Vec<String> = (0..1 + next(24))
+                .map(|_| {
+                    (0..1 + next(4))
+                        .map(|_| names[next(names.len())])
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect();
+            paths.sort();
+            paths.dedup();
+            // A path that is also a directory of another is refused before ids are asked for.
+            let all = paths.clone();
+            paths.retain(|path| {
+                !all.iter()
+                    .any(|other| other.len() > path.len() && other.starts_with(&format!("{path}/")))
+            });
+            let tree = tree(&paths.iter().map(String::as_str).collect::<Vec<_>>());
+            let rendered = rendered(&tree);
+            let written = written_by_git(&repo, &tree);
+            assert_eq!(rendered.id, written, "{paths:?}");
+            assert_same(&repo, &rendered, &repo.find_tree(written).unwrap());
         }
     }
 
