@@ -252,11 +252,15 @@ fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
     ))
 }
 
-/// The file's bytes, unless it has grown past [`MAX_VENDORED_BYTES`] since it was listed.
+/// The file's bytes, unless it is larger than [`MAX_VENDORED_BYTES`] (or grows past it while
+/// read): a larger one is not read at all.
 fn read_at_most(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len().min(MAX_VENDORED_BYTES + 1);
+    let size = file.metadata().ok()?.len();
+    if size > MAX_VENDORED_BYTES {
+        return None;
+    }
     let mut content = Vec::with_capacity(usize::try_from(size).ok()? + 1);
     file.take(MAX_VENDORED_BYTES + 1)
         .read_to_end(&mut content)
@@ -290,8 +294,8 @@ fn vendored_crd_files(
     read_vendored(root, vendored_candidates(root, skip), rendered)
 }
 
-/// The YAML files below `root` of at most [`MAX_VENDORED_BYTES`], in name order, skipping
-/// hidden directories and `skip`; links are not followed.
+/// The YAML files below `root`, in name order, skipping hidden directories and `skip`; links
+/// are not followed.
 fn vendored_candidates(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
     let walker = WalkDir::new(root)
         .sort_by_file_name()
@@ -303,19 +307,18 @@ fn vendored_candidates(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
     walker
         .filter_map(|entry| entry.ok())
         .filter(|entry| {
+            // Their sizes are looked at when read: most are often the main branch's rendered
+            // files, left out then without a look.
             entry.file_type().is_file()
                 && crate::render::is_yaml(&entry.file_name().to_string_lossy())
-                && entry
-                    .metadata()
-                    .is_ok_and(|metadata| metadata.len() <= MAX_VENDORED_BYTES)
         })
         .map(|entry| entry.into_path())
         .collect()
 }
 
-/// Those of `candidates` (below `root`) that contain a CustomResourceDefinition, with their
-/// contents (read once), passing over the paths of `rendered` (the tree rendered for the
-/// branch checked out at `root`).
+/// Those of `candidates` (below `root`) of at most [`MAX_VENDORED_BYTES`] that contain a
+/// CustomResourceDefinition, with their contents (read once), passing over the paths of
+/// `rendered` (the tree rendered for the branch checked out at `root`).
 fn read_vendored(
     root: &Path,
     candidates: Vec<PathBuf>,
