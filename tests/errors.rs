@@ -70,6 +70,12 @@ error_case!(
     |root| fs::remove_file(root.join("environments/dev/clusters/k3d-america.env")).unwrap()
 );
 
+error_case!(schema_sources_outside_the_fleet_root, |root| append(
+    root,
+    "fleet/fleet.yaml",
+    "validation:\n  crds:\n    - crds\n    - ../../etc\n  kubernetes: /proc/self/environ\n"
+));
+
 error_case!(tenant_name_with_a_slash, |root| write(
     root,
     "fleet/tenants/team/a.yaml",

@@ -227,6 +227,7 @@ impl Builder<'_> {
                     ),
             );
         }
+        self.check_validation_paths(&fleet_file.content.validation);
         let fleet = Fleet {
             root: self.source.root.clone(),
             repo,

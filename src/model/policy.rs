@@ -1,10 +1,28 @@
 //! What a fleet source may ask for, whoever wrote the file: Git URLs that parse strictly and
-//! carry no credentials, tenant roles from the fleet's allow-list (never `cluster-admin`), and
-//! branches whose trees cannot nest in one another.
+//! carry no credentials, tenant roles from the fleet's allow-list (never `cluster-admin`),
+//! branches whose trees cannot nest in one another, and paths that stay in the fleet root.
 
 use fluent_uri::Uri;
 
 use crate::model::names::{self, FORBIDDEN_ROLE};
+
+/// Whether `path`, as written, is absolute or climbs out of the folder it is relative to.
+pub fn leaves_root(path: &std::path::Path) -> bool {
+    use std::path::Component;
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return true,
+            },
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
 
 /// The ClusterRoles tenants may be bound to when fleet.yaml does not say.
 pub const DEFAULT_TENANT_ROLES: [&str; 3] = ["admin", "edit", "view"];
@@ -97,6 +115,17 @@ pub fn check_tenant_role(role: &str, allowed: &[String]) -> Result<(), (String, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paths_that_leave_the_root_are_told_as_written() {
+        for path in ["/etc", "..", "../x", "a/../../x", "./../x"] {
+            assert!(leaves_root(std::path::Path::new(path)), "{path}");
+        }
+        for path in ["crds", "a/../b", "./crds/x.yaml", "a/b/../../c", "..."] {
+            assert!(!leaves_root(std::path::Path::new(path)), "{path}");
+        }
+    }
+
     use super::*;
 
     #[test]

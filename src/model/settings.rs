@@ -1,14 +1,60 @@
-//! The settings of fleet.yaml that are not keys: the fleet repo and the tenant roles the
-//! fleet allows. Each is checked as a pull request may have written it.
+//! The settings of fleet.yaml that are not keys: the fleet repo, the tenant roles the fleet
+//! allows, and where validation finds schemas. Each is checked as a pull request may have
+//! written it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::keys::{self, KeyType};
 use super::{Builder, Repo, names, policy, yaml_location};
 use crate::diagnostic::{Diagnostic, Location};
+use crate::load::files::ValidationSettings;
 use crate::load::yaml::Seg;
 
 impl Builder<'_> {
+    /// `validation.crds` and `validation.kubernetes` name schema sources inside the fleet
+    /// root: a pull request may change them, and a path out of the root (`/`, `../..`) would
+    /// have validation read, or walk, whatever the machine holds. `--crds` and
+    /// `--kubernetes-schemas` take sources from anywhere.
+    pub(super) fn check_validation_paths(&mut self, validation: &ValidationSettings) {
+        let source = &self.source.fleet.source;
+        let named = validation
+            .crds
+            .iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let at = [Seg::Key("validation"), Seg::Key("crds"), Seg::Index(index)];
+                ("crds", path, yaml_location(source, &at))
+            })
+            .chain(validation.kubernetes.iter().map(|path| {
+                let at = [Seg::Key("validation"), Seg::Key("kubernetes")];
+                ("kubernetes", path, yaml_location(source, &at))
+            }));
+        let outside: Vec<Diagnostic> = named
+            .filter(|(_, path, _)| policy::leaves_root(Path::new(path)))
+            .map(|(field, path, location)| {
+                let flag = match field {
+                    "crds" => "--crds",
+                    _ => "--kubernetes-schemas",
+                };
+                Diagnostic::error(
+                    "schema-source",
+                    format!(
+                        "validation.{field} names `{}`, which is not inside the fleet root",
+                        crate::diagnostic::truncate(path)
+                    ),
+                )
+                .at(location)
+                .with_hint(format!(
+                    "name a file or folder below the fleet root, or pass {flag} to validate with \
+                     one elsewhere"
+                ))
+            })
+            .collect();
+        for diagnostic in outside {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
     pub(super) fn repo(&mut self) -> Repo {
         let file = &self.source.fleet;
         let settings = &file.content.repo;

@@ -3,6 +3,7 @@
 //! command line. A later layer wins per group/version/kind.
 
 use std::collections::BTreeSet;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -64,8 +65,9 @@ pub fn load_schemas_with(
 pub struct EarlySchemas {
     schemas: Schemas,
     sources: SchemaSources,
-    /// Per folder searched, its YAML files small enough to be a bundle, in name order.
-    candidates: Vec<(PathBuf, Vec<PathBuf>)>,
+    /// Per folder searched, whether it is the fleet repo's checkout, and its YAML files in
+    /// name order.
+    candidates: Vec<(PathBuf, bool, Vec<PathBuf>)>,
 }
 
 /// The embedded layer (of `--kubernetes-version` `kubernetes_version` or else the fleet's
@@ -92,36 +94,53 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
             diagnostics.push(missing_source(&path, crds, "crds"));
             continue;
         }
+        if !inside(&fleet.root, &path) {
+            diagnostics.push(linked_out(crds, "crds"));
+            continue;
+        }
         schemas.add_crd_path(&path)?;
         sources.crds.push(path);
     }
     if let Some(kubernetes) = &fleet.validation.kubernetes {
         let path = fleet.root.join(kubernetes);
-        if path.is_file() {
+        if !path.is_file() {
+            diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
+        } else if !inside(&fleet.root, &path) {
+            diagnostics.push(linked_out(kubernetes, "kubernetes"));
+        } else {
             schemas.set_kubernetes_path(&path)?;
             sources.kubernetes = Some(path);
-        } else {
-            diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
         }
     }
     if diagnostics.has_errors() {
         return Err(Error::Invalid(diagnostics));
     }
-    let mut roots = vec![fleet.root.clone()];
-    if let Some(repo) = &fleet.repo.path {
-        let repo = fleet.root.join(repo);
-        if !repo.starts_with(&fleet.root) {
-            roots.push(repo);
-        }
+    // The fleet root, and the fleet repo's checkout when it is elsewhere. `repo.path` may name
+    // a clone beside the fleet, so it is not confined like the paths above; it is searched only
+    // when it is a Git checkout, as `diff` and `commit` need it to be, never whatever folder a
+    // changed fleet.yaml names (`/`).
+    let root = fs::canonicalize(&fleet.root).ok();
+    let repo = fleet
+        .repo
+        .path
+        .as_ref()
+        .and_then(|repo| fs::canonicalize(fleet.root.join(repo)).ok());
+    let root_is_checkout = fleet.repo.path.is_none() || (repo.is_some() && repo == root);
+    let mut roots = vec![(fleet.root.clone(), root_is_checkout)];
+    if let (Some(repo), Some(root)) = (repo, &root)
+        && !repo.starts_with(root)
+        && repo.join(".git").exists()
+    {
+        roots.push((repo, true));
     }
     let skip: BTreeSet<PathBuf> = [fleet.root.join(&fleet.output), fleet.root.join("target")]
         .into_iter()
         .collect();
     let candidates = roots
         .into_iter()
-        .map(|root| {
+        .map(|(root, checkout)| {
             let found = vendored_candidates(&root, &skip);
-            (root, found)
+            (root, checkout, found)
         })
         .collect();
     Ok(EarlySchemas {
@@ -149,14 +168,10 @@ pub fn load_rest(
     // The fleet repo's folder is often a checkout of its main branch: the files fleetgen renders
     // there are searched below as rendered, and a copy on disk that differs is an old render,
     // not a CRD anyone vendored. Not reading them is most of this at a thousand clusters.
-    let repo_root = match &fleet.repo.path {
-        Some(repo) => fleet.root.join(repo),
-        None => fleet.root.clone(),
-    };
     let rendered_main =
         rendered.and_then(|rendered| rendered.branches.trees.get(&fleet.repo.main_branch));
-    for (root, candidates) in candidates {
-        let rendered_here = rendered_main.filter(|_| root == repo_root);
+    for (root, checkout, candidates) in candidates {
+        let rendered_here = rendered_main.filter(|_| checkout);
         for (file, content) in read_vendored(&root, candidates, rendered_here) {
             if let Ok(text) = String::from_utf8(content) {
                 // A file that does not parse is not ours to judge here; it is simply not a
@@ -235,6 +250,26 @@ fn add_overrides(
         sources.kubernetes = Some(path.clone());
     }
     Ok(())
+}
+
+/// Whether `path` (below `root` as written) is still inside `root` once links are followed.
+fn inside(root: &Path, path: &Path) -> bool {
+    match (fs::canonicalize(root), fs::canonicalize(path)) {
+        (Ok(root), Ok(path)) => path.starts_with(root),
+        _ => false,
+    }
+}
+
+fn linked_out(given: &str, field: &str) -> Diagnostic {
+    Diagnostic::error(
+        "schema-source",
+        format!(
+            "validation.{field} names `{}`, which a link leads out of the fleet root; it was not read",
+            crate::diagnostic::truncate(given)
+        ),
+    )
+    .at_file(crate::load::FLEET_FILE)
+    .with_hint("schema sources named in fleet.yaml stay in the fleet root; pass --crds or --kubernetes-schemas for one elsewhere")
 }
 
 fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
@@ -388,6 +423,135 @@ mod tests {
         assert_eq!(
             paths(vendored_crd_files(root, &skip, Some(&rendered))),
             [root.join("a/crd.yml")]
+        );
+    }
+
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: example.com\n  names: {kind: Widget}\n  scope: Namespaced\n  versions: [{name: v1, served: true}]\n";
+
+    /// The example fleet, copied, with `validation:` set to `settings` and `prepare` run on it.
+    fn example_with(settings: &str, prepare: impl FnOnce(&Path)) -> (tempfile::TempDir, Fleet) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("fleet-root");
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for folder in ["fleet", "environments", "blueprints"] {
+            copy(&example.join(folder), &root.join(folder));
+        }
+        let fleet_file = root.join("fleet/fleet.yaml");
+        let mut text = std::fs::read_to_string(&fleet_file).unwrap();
+        text.push_str(settings);
+        std::fs::write(&fleet_file, text).unwrap();
+        prepare(&root);
+        let fleet = crate::pipeline::load_fleet(&root).expect("the fleet loads");
+        (dir, fleet)
+    }
+
+    fn copy(from: &Path, to: &Path) {
+        for entry in WalkDir::new(from) {
+            let entry = entry.unwrap();
+            let target = to.join(entry.path().strip_prefix(from).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+
+    fn refused(fleet: &Fleet) -> Vec<String> {
+        match load_early(fleet, None) {
+            Err(Error::Invalid(found)) => found
+                .iter()
+                .map(|finding| finding.message.clone())
+                .collect(),
+            Err(other) => vec![other.to_string()],
+            Ok(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn schema_sources_that_a_link_leads_out_of_the_fleet_are_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("widgets.yaml"), CRD).unwrap();
+        let (_dir, fleet) = example_with(
+            "validation:\n  crds: [crds, one.yaml]\n  kubernetes: defs.json\n",
+            |root| {
+                std::os::unix::fs::symlink(outside.path(), root.join("crds")).unwrap();
+                std::os::unix::fs::symlink(
+                    outside.path().join("widgets.yaml"),
+                    root.join("one.yaml"),
+                )
+                .unwrap();
+                std::os::unix::fs::symlink(
+                    outside.path().join("widgets.yaml"),
+                    root.join("defs.json"),
+                )
+                .unwrap();
+            },
+        );
+        let found = refused(&fleet);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|message| message.contains("a link leads out of the fleet root")),
+            "{found:?}"
+        );
+        // Inside the root, the same files are read.
+        let (_dir, fleet) = example_with("validation:\n  crds: [crds]\n", |root| {
+            std::fs::create_dir(root.join("crds")).unwrap();
+            std::fs::write(root.join("crds/widgets.yaml"), CRD).unwrap();
+        });
+        let early = load_early(&fleet, None).unwrap();
+        assert_eq!(early.sources.crds, [fleet.root.join("crds")]);
+    }
+
+    #[test]
+    fn a_schema_source_too_large_to_read_is_refused_unread() {
+        let (_dir, fleet) = example_with("validation:\n  crds: [huge.yaml]\n", |root| {
+            let huge = root.join("huge.yaml");
+            std::fs::write(&huge, CRD).unwrap();
+            let file = std::fs::File::options().write(true).open(&huge).unwrap();
+            file.set_len(super::super::schema::MAX_SCHEMA_FILE_BYTES + 1)
+                .unwrap();
+        });
+        let found = refused(&fleet);
+        assert!(
+            found.len() == 1 && found[0].contains("larger than 64 MiB"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_fleet_repo_named_elsewhere_is_searched_only_as_a_git_checkout() {
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("widgets.yaml"), CRD).unwrap();
+        let point = |fleet: &mut Fleet| {
+            fleet.repo.path = Some(elsewhere.path().to_path_buf());
+        };
+        let (_dir, mut fleet) = example_with("", |_| ());
+        point(&mut fleet);
+        let (_, sources) = load_rest(
+            load_early(&fleet, None).unwrap(),
+            &fleet,
+            None,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(sources.discovered.is_empty(), "{:?}", sources.discovered);
+
+        std::fs::create_dir(elsewhere.path().join(".git")).unwrap();
+        let (_, sources) = load_rest(
+            load_early(&fleet, None).unwrap(),
+            &fleet,
+            None,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            sources.discovered,
+            [std::fs::canonicalize(elsewhere.path())
+                .unwrap()
+                .join("widgets.yaml")]
         );
     }
 

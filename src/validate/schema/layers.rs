@@ -112,10 +112,7 @@ impl Schemas {
     pub fn add_crd_path(&mut self, path: &Path) -> Result<usize> {
         let mut added = 0;
         for file in yaml_files(path)? {
-            let text = fs::read_to_string(&file).map_err(|source| Error::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text = read_schema_file(&file)?;
             added += self
                 .add_crd_text(&text, &file.display().to_string())
                 .map_err(|message| {
@@ -198,10 +195,7 @@ impl Schemas {
     /// `x-kubernetes-group-version-kind`), a swagger v2 document (`definitions`) or an OpenAPI
     /// v3 document (`components.schemas`). Its kinds win over those of earlier documents.
     pub fn set_kubernetes_path(&mut self, path: &Path) -> Result<()> {
-        let text = fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_schema_file(path)?;
         let document: Value = serde_json::from_str(&text)
             .or_else(|_| serde_norway::from_str(&text).map_err(|error| error.to_string()))
             .map_err(|message| {
@@ -232,6 +226,42 @@ impl Schemas {
         self.cores.sort_by_key(|core| core.source.layer);
         Ok(())
     }
+}
+
+/// The largest schema file read. Upstream bundles are a few MiB (Cluster API's with every
+/// provider about ten, Kubernetes' definitions about four); a file parsed takes many times its
+/// size in memory.
+pub const MAX_SCHEMA_FILE_BYTES: u64 = 64 << 20;
+
+/// The text of schema file `path`, refused unread when it is larger than
+/// [`MAX_SCHEMA_FILE_BYTES`].
+fn read_schema_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let unreadable = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(unreadable)?;
+    let too_large = || {
+        invalid_source(
+            path,
+            format!(
+                "larger than {} MiB, so it was not read as a schema source",
+                MAX_SCHEMA_FILE_BYTES >> 20
+            ),
+        )
+    };
+    if file.metadata().map_err(unreadable)?.len() > MAX_SCHEMA_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    file.take(MAX_SCHEMA_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > MAX_SCHEMA_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
 }
 
 fn invalid_source(path: &Path, message: String) -> Error {
