@@ -261,30 +261,39 @@ fn inside(root: &Path, path: &Path) -> bool {
 }
 
 fn linked_out(given: &str, field: &str) -> Diagnostic {
-    Diagnostic::error(
-        "schema-source",
-        format!(
-            "validation.{field} names `{}`, which a link leads out of the fleet root; it was not read",
-            crate::diagnostic::truncate(given)
-        ),
+    source_finding(
+        given,
+        field,
+        "which a link leads out of the fleet root; it was not read",
+        "schema sources named in fleet.yaml stay in the fleet root; pass --crds or \
+         --kubernetes-schemas for one elsewhere"
+            .to_owned(),
     )
-    .at_file(crate::load::FLEET_FILE)
-    .with_hint("schema sources named in fleet.yaml stay in the fleet root; pass --crds or --kubernetes-schemas for one elsewhere")
 }
 
 fn missing_source(path: &Path, given: &str, field: &str) -> Diagnostic {
+    source_finding(
+        given,
+        field,
+        "which does not exist",
+        format!(
+            "paths are relative to the fleet root; looked for {}",
+            path.display()
+        ),
+    )
+}
+
+/// What is wrong with `given`, the schema source `validation.<field>` names, at fleet.yaml.
+fn source_finding(given: &str, field: &str, problem: &str, hint: String) -> Diagnostic {
     Diagnostic::error(
         "schema-source",
         format!(
-            "validation.{field} names `{}`, which does not exist",
+            "validation.{field} names `{}`, {problem}",
             crate::diagnostic::truncate(given)
         ),
     )
     .at_file(crate::load::FLEET_FILE)
-    .with_hint(format!(
-        "paths are relative to the fleet root; looked for {}",
-        path.display()
-    ))
+    .with_hint(hint)
 }
 
 /// The file's bytes, unless it is larger than [`MAX_VENDORED_BYTES`] (or grows past it while
