@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::keys::{self, KeyType};
 use super::{Builder, Repo, names, policy, yaml_location};
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::load::files::ValidationSettings;
 use crate::load::yaml::Seg;
 
@@ -23,19 +23,20 @@ impl Builder<'_> {
             .enumerate()
             .map(|(index, path)| {
                 let at = [Seg::Key("validation"), Seg::Key("crds"), Seg::Index(index)];
-                ("crds", path, yaml_location(source, &at))
+                ("crds", "--crds", path, yaml_location(source, &at))
             })
             .chain(validation.kubernetes.iter().map(|path| {
                 let at = [Seg::Key("validation"), Seg::Key("kubernetes")];
-                ("kubernetes", path, yaml_location(source, &at))
+                (
+                    "kubernetes",
+                    "--kubernetes-schemas",
+                    path,
+                    yaml_location(source, &at),
+                )
             }));
-        let outside: Vec<Diagnostic> = named
-            .filter(|(_, path, _)| policy::leaves_root(Path::new(path)))
-            .map(|(field, path, location)| {
-                let flag = match field {
-                    "crds" => "--crds",
-                    _ => "--kubernetes-schemas",
-                };
+        let outside: Diagnostics = named
+            .filter(|(_, _, path, _)| policy::leaves_root(Path::new(path)))
+            .map(|(field, flag, path, location)| {
                 Diagnostic::error(
                     "schema-source",
                     format!(
@@ -50,9 +51,7 @@ impl Builder<'_> {
                 ))
             })
             .collect();
-        for diagnostic in outside {
-            self.diagnostics.push(diagnostic);
-        }
+        self.diagnostics.extend(outside);
     }
 
     pub(super) fn repo(&mut self) -> Repo {

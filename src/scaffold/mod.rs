@@ -19,6 +19,9 @@ mod init;
 mod inventory;
 mod source;
 mod stage;
+
+#[cfg(test)]
+pub(crate) use stage::copy_dir;
 mod tenant;
 mod text;
 mod yaml_edit;

@@ -102,7 +102,8 @@ fn compile(source: &Path, root: &Path) -> Result<(Option<Compiled>, Diagnostics)
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+/// Copies the folder `from` to `to`, its subfolders and regular files (links are left out).
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     if !from.is_dir() {
         return Ok(());
     }

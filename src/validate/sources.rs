@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use super::schema::{Layer, Schemas};
+use super::schema::{Layer, Schemas, read_bounded};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
 use crate::model::Fleet;
@@ -75,6 +75,7 @@ pub struct EarlySchemas {
 /// vendored CRDs.
 pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<EarlySchemas> {
     let version = kubernetes_version.or(fleet.validation.kubernetes_version.as_deref());
+    let root = fs::canonicalize(&fleet.root).ok();
     let mut schemas = Schemas::embedded(version).map_err(|message| {
         let diagnostic = Diagnostic::error("schema-source", message);
         let diagnostic = match kubernetes_version {
@@ -94,7 +95,7 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
             diagnostics.push(missing_source(&path, crds, "crds"));
             continue;
         }
-        if !inside(&fleet.root, &path) {
+        if !inside(root.as_deref(), &path) {
             diagnostics.push(linked_out(crds, "crds"));
             continue;
         }
@@ -105,7 +106,7 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
         let path = fleet.root.join(kubernetes);
         if !path.is_file() {
             diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
-        } else if !inside(&fleet.root, &path) {
+        } else if !inside(root.as_deref(), &path) {
             diagnostics.push(linked_out(kubernetes, "kubernetes"));
         } else {
             schemas.set_kubernetes_path(&path)?;
@@ -119,7 +120,6 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
     // a clone beside the fleet, so it is not confined like the paths above; it is searched only
     // when it is a Git checkout, as `diff` and `commit` need it to be, never whatever folder a
     // changed fleet.yaml names (`/`).
-    let root = fs::canonicalize(&fleet.root).ok();
     let repo = fleet
         .repo
         .path
@@ -162,7 +162,6 @@ pub fn load_rest(
         mut schemas,
         mut sources,
         candidates,
-        ..
     } = early;
     schemas.set_layer(Layer::FleetSource);
     // The fleet repo's folder is often a checkout of its main branch: the files fleetgen renders
@@ -252,10 +251,11 @@ fn add_overrides(
     Ok(())
 }
 
-/// Whether `path` (below `root` as written) is still inside `root` once links are followed.
-fn inside(root: &Path, path: &Path) -> bool {
-    match (fs::canonicalize(root), fs::canonicalize(path)) {
-        (Ok(root), Ok(path)) => path.starts_with(root),
+/// Whether `path` (below the fleet root as written) is still inside it, `root` canonical,
+/// once links are followed.
+fn inside(root: Option<&Path>, path: &Path) -> bool {
+    match (root, fs::canonicalize(path)) {
+        (Some(root), Ok(path)) => path.starts_with(root),
         _ => false,
     }
 }
@@ -296,22 +296,6 @@ fn source_finding(given: &str, field: &str, problem: &str, hint: String) -> Diag
     .with_hint(hint)
 }
 
-/// The file's bytes, unless it is larger than [`MAX_VENDORED_BYTES`] (or grows past it while
-/// read): a larger one is not read at all.
-fn read_at_most(path: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
-    if size > MAX_VENDORED_BYTES {
-        return None;
-    }
-    let mut content = Vec::with_capacity(usize::try_from(size).ok()? + 1);
-    file.take(MAX_VENDORED_BYTES + 1)
-        .read_to_end(&mut content)
-        .ok()?;
-    (content.len() as u64 <= MAX_VENDORED_BYTES).then_some(content)
-}
-
 fn mentions_crd(content: &[u8]) -> bool {
     // Every rendered byte goes through this: a substring search, not a compare per position,
     // with its searcher built once; building it for each of a large fleet's half a million
@@ -321,12 +305,8 @@ fn mentions_crd(content: &[u8]) -> bool {
     FINDER.find(content).is_some()
 }
 
-/// The largest file searched for vendored CRDs. Upstream bundles are a few MiB (Cluster API's
-/// with every provider about ten); a file parsed takes many times its size in memory, and a
-/// pull request can add one of any size.
-const MAX_VENDORED_BYTES: u64 = 64 << 20;
-
-/// YAML files below `root` of at most [`MAX_VENDORED_BYTES`] that contain a
+/// YAML files below `root` of at most
+/// [`MAX_SCHEMA_FILE_BYTES`](super::schema::MAX_SCHEMA_FILE_BYTES) that contain a
 /// CustomResourceDefinition, with their contents (read once), skipping hidden directories,
 /// `skip`, and the paths of `rendered` (the tree rendered for the branch checked out at `root`).
 #[cfg(test)]
@@ -360,7 +340,8 @@ fn vendored_candidates(root: &Path, skip: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Those of `candidates` (below `root`) of at most [`MAX_VENDORED_BYTES`] that contain a
+/// Those of `candidates` (below `root`) of at most
+/// [`MAX_SCHEMA_FILE_BYTES`](super::schema::MAX_SCHEMA_FILE_BYTES) that contain a
 /// CustomResourceDefinition, with their contents (read once), passing over the paths of
 /// `rendered` (the tree rendered for the branch checked out at `root`).
 fn read_vendored(
@@ -382,7 +363,7 @@ fn read_vendored(
         .into_par_iter()
         .filter(|path| !rendered_there(path))
         .filter_map(|path| {
-            let content = read_at_most(&path)?;
+            let content = read_bounded(&path).ok()??;
             mentions_crd(&content).then_some((path, content))
         })
         .collect()
@@ -391,6 +372,7 @@ fn read_vendored(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::schema::MAX_SCHEMA_FILE_BYTES;
 
     fn paths(found: Vec<(PathBuf, Vec<u8>)>) -> Vec<PathBuf> {
         found.into_iter().map(|(path, _)| path).collect()
@@ -443,7 +425,7 @@ mod tests {
         let root = dir.path().join("fleet-root");
         let example = Path::new(env!("CARGO_MANIFEST_DIR"));
         for folder in ["fleet", "environments", "blueprints"] {
-            copy(&example.join(folder), &root.join(folder));
+            crate::scaffold::copy_dir(&example.join(folder), &root.join(folder)).unwrap();
         }
         let fleet_file = root.join("fleet/fleet.yaml");
         let mut text = std::fs::read_to_string(&fleet_file).unwrap();
@@ -452,18 +434,6 @@ mod tests {
         prepare(&root);
         let fleet = crate::pipeline::load_fleet(&root).expect("the fleet loads");
         (dir, fleet)
-    }
-
-    fn copy(from: &Path, to: &Path) {
-        for entry in WalkDir::new(from) {
-            let entry = entry.unwrap();
-            let target = to.join(entry.path().strip_prefix(from).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
     }
 
     fn refused(fleet: &Fleet) -> Vec<String> {
@@ -520,8 +490,7 @@ mod tests {
             let huge = root.join("huge.yaml");
             std::fs::write(&huge, CRD).unwrap();
             let file = std::fs::File::options().write(true).open(&huge).unwrap();
-            file.set_len(super::super::schema::MAX_SCHEMA_FILE_BYTES + 1)
-                .unwrap();
+            file.set_len(MAX_SCHEMA_FILE_BYTES + 1).unwrap();
         });
         let found = refused(&fleet);
         assert!(
@@ -534,28 +503,13 @@ mod tests {
     fn the_fleet_repo_named_elsewhere_is_searched_only_as_a_git_checkout() {
         let elsewhere = tempfile::tempdir().unwrap();
         std::fs::write(elsewhere.path().join("widgets.yaml"), CRD).unwrap();
-        let point = |fleet: &mut Fleet| {
-            fleet.repo.path = Some(elsewhere.path().to_path_buf());
-        };
         let (_dir, mut fleet) = example_with("", |_| ());
-        point(&mut fleet);
-        let (_, sources) = load_rest(
-            load_early(&fleet, None).unwrap(),
-            &fleet,
-            None,
-            &Overrides::default(),
-        )
-        .unwrap();
+        fleet.repo.path = Some(elsewhere.path().to_path_buf());
+        let (_, sources) = load_schemas(&fleet, None).unwrap();
         assert!(sources.discovered.is_empty(), "{:?}", sources.discovered);
 
         std::fs::create_dir(elsewhere.path().join(".git")).unwrap();
-        let (_, sources) = load_rest(
-            load_early(&fleet, None).unwrap(),
-            &fleet,
-            None,
-            &Overrides::default(),
-        )
-        .unwrap();
+        let (_, sources) = load_schemas(&fleet, None).unwrap();
         assert_eq!(
             sources.discovered,
             [std::fs::canonicalize(elsewhere.path())
@@ -569,8 +523,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
         for (name, size) in [
-            ("largest.yaml", MAX_VENDORED_BYTES),
-            ("huge.yaml", MAX_VENDORED_BYTES + 1),
+            ("largest.yaml", MAX_SCHEMA_FILE_BYTES),
+            ("huge.yaml", MAX_SCHEMA_FILE_BYTES + 1),
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, crd).unwrap();

@@ -228,21 +228,35 @@ impl Schemas {
     }
 }
 
-/// The largest schema file read. Upstream bundles are a few MiB (Cluster API's with every
-/// provider about ten, Kubernetes' definitions about four); a file parsed takes many times its
-/// size in memory.
+/// The largest schema file read, whoever names it. Upstream bundles are a few MiB (Cluster
+/// API's with every provider about ten, Kubernetes' definitions about four); a file parsed
+/// takes many times its size in memory, and a pull request can add one of any size.
 pub const MAX_SCHEMA_FILE_BYTES: u64 = 64 << 20;
+
+/// The bytes of `path`, or `None` when it is larger than [`MAX_SCHEMA_FILE_BYTES`]: looked at
+/// before reading, so a larger file is not read at all, and again while reading, for one that
+/// grows meanwhile.
+pub fn read_bounded(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > MAX_SCHEMA_FILE_BYTES {
+        return Ok(None);
+    }
+    let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
+    file.take(MAX_SCHEMA_FILE_BYTES + 1)
+        .read_to_end(&mut content)?;
+    Ok((content.len() as u64 <= MAX_SCHEMA_FILE_BYTES).then_some(content))
+}
 
 /// The text of schema file `path`, refused unread when it is larger than
 /// [`MAX_SCHEMA_FILE_BYTES`].
 fn read_schema_file(path: &Path) -> Result<String> {
-    use std::io::Read;
     let unreadable = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::open(path).map_err(unreadable)?;
-    let too_large = || {
+    let content = read_bounded(path).map_err(unreadable)?.ok_or_else(|| {
         invalid_source(
             path,
             format!(
@@ -250,18 +264,9 @@ fn read_schema_file(path: &Path) -> Result<String> {
                 MAX_SCHEMA_FILE_BYTES >> 20
             ),
         )
-    };
-    if file.metadata().map_err(unreadable)?.len() > MAX_SCHEMA_FILE_BYTES {
-        return Err(too_large());
-    }
-    let mut text = String::new();
-    file.take(MAX_SCHEMA_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(unreadable)?;
-    if text.len() as u64 > MAX_SCHEMA_FILE_BYTES {
-        return Err(too_large());
-    }
-    Ok(text)
+    })?;
+    String::from_utf8(content)
+        .map_err(|error| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, error)))
 }
 
 fn invalid_source(path: &Path, message: String) -> Error {

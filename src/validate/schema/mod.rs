@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use compile::{Ahead, warm};
 use compile::{Core, CrdVersion};
 pub use cut::Cuts;
-pub use layers::MAX_SCHEMA_FILE_BYTES;
+pub use layers::{MAX_SCHEMA_FILE_BYTES, read_bounded};
 
 /// `(group, version, kind)`.
 type Gvk = (String, String, String);
