@@ -76,11 +76,14 @@ error_case!(schema_sources_outside_the_fleet_root, |root| append(
     "validation:\n  crds:\n    - crds\n    - ../../etc\n  kubernetes: /proc/self/environ\n"
 ));
 
-error_case!(schema_source_with_a_line_break_and_a_document_start, |root| append(
-    root,
-    "fleet/fleet.yaml",
-    "validation:\n  crds: [\"../crds\\n---\\nkind: Secret\"]\n"
-));
+error_case!(
+    schema_source_with_a_line_break_and_a_document_start,
+    |root| append(
+        root,
+        "fleet/fleet.yaml",
+        "validation:\n  crds: [\"../crds\\n---\\nkind: Secret\"]\n"
+    )
+);
 
 error_case!(tenant_name_with_a_slash, |root| write(
     root,
