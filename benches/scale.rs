@@ -23,69 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::process::{Run, measure};
 use support::synthetic::{Shape, write_fleet};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fleetgen");
 const HERE: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Wall time, processor time (user + system) and peak resident memory of one child process.
-#[derive(Debug, Clone, Copy, Default)]
-struct Run {
-    time: Duration,
-    cpu: Duration,
-    peak_mib: f64,
-}
-
-/// Runs `program args` in `dir` under `/usr/bin/time`, stdout discarded, and panics when it
-/// fails: a benchmark of a failing command measures nothing.
-fn measure(dir: &Path, program: &str, args: &[&str]) -> Run {
-    let report = dir.join(".time");
-    let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M %U %S")
-        .arg("-o")
-        .arg(&report)
-        .arg(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run /usr/bin/time");
-    let time = started.elapsed();
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report_text = std::fs::read_to_string(&report).expect("time's report");
-    let fields: Vec<f64> = report_text
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    let _ = std::fs::remove_file(report);
-    let field = |index: usize| fields.get(index).copied().unwrap_or(0.0);
-    Run {
-        time,
-        cpu: Duration::from_secs_f64(field(1) + field(2)),
-        peak_mib: field(0) / 1024.0,
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?}");
-}
 
 fn validation_section() -> Option<String> {
     let dir = PathBuf::from(std::env::var_os("FLEETGEN_BENCH_SCHEMAS")?);
@@ -140,12 +82,7 @@ fn bench(n: usize) -> Row {
     let dir = tempfile::tempdir().expect("temporary folder");
     let root = dir.path();
     write_fleet(root, &shape, validation_section().as_deref());
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["config", "user.name", "bench"]);
-    git(root, &["config", "user.email", "bench@example.com"]);
-    std::fs::write(root.join(".gitignore"), "/out/\n").expect("write .gitignore");
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", "fleet source"]);
+    support::process::init_fleet_repo(root);
 
     let mut row = Row {
         n,

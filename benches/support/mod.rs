@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod process;
 pub mod synthetic;
 
 /// The peak resident memory of this process so far, where `/proc` tells it.
