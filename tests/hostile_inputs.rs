@@ -169,6 +169,43 @@ refused!(cluster_file_that_is_a_fifo, |root| {
     assert!(status.success());
 });
 
+// An input that is there but is no file is named for what it is, not reported missing.
+#[cfg(unix)]
+refused!(fleet_file_that_is_a_fifo, |root| {
+    std::fs::remove_file(root.join("fleet/fleet.yaml")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("fleet/fleet.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+});
+
+#[cfg(unix)]
+refused!(fleet_file_that_is_a_broken_link, |root| {
+    std::fs::remove_file(root.join("fleet/fleet.yaml")).unwrap();
+    std::os::unix::fs::symlink("gone.yaml", root.join("fleet/fleet.yaml")).unwrap();
+});
+
+#[cfg(unix)]
+refused!(environment_file_that_is_a_fifo, |root| {
+    std::fs::remove_file(root.join("environments/dev/environment.yaml")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("environments/dev/environment.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+});
+
+#[cfg(unix)]
+refused!(blueprint_manifest_that_is_a_fifo, |root| {
+    std::fs::remove_file(root.join("blueprints/nginx/blueprint.yaml")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("blueprints/nginx/blueprint.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+});
+
 #[cfg(unix)]
 refused!(cluster_file_linked_to_dev_zero, |root| {
     std::os::unix::fs::symlink("/dev/zero", root.join("fleet/clusters/zero.env")).unwrap();
@@ -185,6 +222,57 @@ fn tenant_file_linked_outside_the_fleet_is_not_printed() {
     });
     assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
     assert!(stderr.contains("[input-outside-root]"), "{stderr}");
+}
+
+/// A folder of the fleet source replaced by a link to a copy of it outside, with a secret added
+/// beside the copied files: nothing below it is read, not even the secret's file name.
+#[cfg(unix)]
+fn move_folder_out(root: &Path, folder: &str, outside: &Path) {
+    let copy = outside.join("copy");
+    common::copy_dir(&root.join(folder), &copy);
+    fs::write(copy.join("SECRET-NAME.yaml"), "SECRET-CONTENT: 1\n").unwrap();
+    fs::remove_dir_all(root.join(folder)).unwrap();
+    std::os::unix::fs::symlink(&copy, root.join(folder)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn folders_a_link_takes_out_of_the_fleet_are_not_read() {
+    for folder in [
+        "fleet",
+        "fleet/clusters",
+        "fleet/tenants",
+        "environments/dev",
+        "environments/dev/tenants",
+        "blueprints",
+        "blueprints/nginx",
+        "blueprints/nginx/files",
+    ] {
+        let outside = tempfile::tempdir().unwrap();
+        let stderr = render_broken(|root| move_folder_out(root, folder, outside.path()));
+        assert!(
+            stderr.contains("[input-outside-root]"),
+            "{folder}: {stderr}"
+        );
+        assert!(!stderr.contains("SECRET"), "{folder}: {stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn environment_folder_linked_out_of_the_fleet() {
+    let outside = tempfile::tempdir().unwrap();
+    let stderr = render_broken(|root| move_folder_out(root, "environments/dev", outside.path()));
+    insta::assert_snapshot!(stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn blueprint_files_linked_out_of_the_fleet() {
+    let outside = tempfile::tempdir().unwrap();
+    let stderr =
+        render_broken(|root| move_folder_out(root, "blueprints/nginx/files", outside.path()));
+    insta::assert_snapshot!(stderr);
 }
 
 /// A value full of YAML syntax, used unquoted by a fleet's blueprint, in a file and in a file

@@ -2,9 +2,11 @@
 //! link to a file outside the fleet, or a megabyte of YAML aliases. Each is refused with a
 //! message about the file, never with its content.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
 use crate::diagnostic::{Diagnostic, Location};
 use crate::error::{Error, Result};
@@ -49,6 +51,19 @@ pub fn read_text(root: &Path, relative: &Path) -> Result<String> {
             ));
         }
     }
+    // A link higher up, on a folder, takes every file below it out of the fleet just as well.
+    if let Some(folder) = relative.parent()
+        && !folder_inside(root, folder)
+    {
+        return Err(refuse(
+            "input-outside-root",
+            format!(
+                "{} is in a folder that a symbolic link takes out of the fleet source",
+                relative.display()
+            ),
+            FOLDER_LINK_HINT,
+        ));
+    }
     // Following the link is safe now; a FIFO or device is refused before it is opened, since
     // opening a FIFO blocks and a device never ends.
     let metadata = fs::metadata(&full).map_err(|source| Error::Read {
@@ -91,6 +106,54 @@ pub fn read_text(root: &Path, relative: &Path) -> Result<String> {
             "save the file as UTF-8",
         )
     })
+}
+
+/// What to do about a folder whose real place is outside the fleet.
+const FOLDER_LINK_HINT: &str =
+    "inputs are read only from inside the fleet root; replace the linked folder with a real one";
+
+/// The finding about folder `folder` (relative to the root) when [`folder_inside`] says no.
+pub fn folder_outside(folder: &Path) -> Diagnostic {
+    Diagnostic::error(
+        "input-outside-root",
+        format!(
+            "{} is a folder that a symbolic link takes out of the fleet source",
+            folder.display()
+        ),
+    )
+    .at(Location::file(folder))
+    .with_hint(FOLDER_LINK_HINT)
+}
+
+/// Whether folder `folder` below `root` really lies inside it, symbolic links followed: a link
+/// anywhere on the way, to a folder outside, takes everything below it out of the fleet. The
+/// root itself may be reached through links; only where things lead from it counts. A folder
+/// that does not resolve (missing, or a broken link) cannot lead anywhere: reading below it
+/// fails on its own.
+pub fn folder_inside(root: &Path, folder: &Path) -> bool {
+    if folder.as_os_str().is_empty() {
+        return true;
+    }
+    match (real_folder(root), real_folder(&root.join(folder))) {
+        (Some(root), Some(folder)) => folder.starts_with(root),
+        _ => true,
+    }
+}
+
+/// The real path of `folder`, found once per run and folder: the fleet source does not change
+/// under a run, and its inputs come a thousand to a folder. What does not resolve is asked
+/// again, since it may be made meanwhile (`add-cluster` makes `fleet/clusters`). A relative
+/// path is kept as it is, relative to a working folder that fleetgen never changes: making it
+/// absolute asks the system for that folder for every file.
+fn real_folder(folder: &Path) -> Option<PathBuf> {
+    static REAL: LazyLock<Mutex<HashMap<PathBuf, PathBuf>>> = LazyLock::new(Mutex::default);
+    let mut known = REAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(real) = known.get(folder) {
+        return Some(real.clone());
+    }
+    let real = fs::canonicalize(folder).ok()?;
+    known.insert(folder.to_path_buf(), real.clone());
+    Some(real)
 }
 
 fn too_large(relative: &Path) -> Error {

@@ -88,12 +88,18 @@ impl FleetSource {
     }
 }
 
+/// Whether anything is at `path`, be it a file, a folder, a FIFO or a link that leads nowhere:
+/// all but a missing entry are read, and refused by what they are, so that the message names
+/// the thing the user sees there.
+pub(crate) fn is_there(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
 /// Reads and parses the fleet source under `root`. All syntax problems of all files are
 /// reported together.
 pub fn load(root: &Path) -> Result<FleetSource> {
     let mut diagnostics = Diagnostics::new();
-    let fleet_path = root.join(FLEET_FILE);
-    if !fleet_path.is_file() {
+    if !is_there(&root.join(FLEET_FILE)) {
         let mut diagnostic = Diagnostic::error(
             "missing-file",
             format!("no {FLEET_FILE} under {}", root.display()),
@@ -114,7 +120,7 @@ pub fn load(root: &Path) -> Result<FleetSource> {
         &mut diagnostics,
     )? {
         let file_path = dir.join(ENVIRONMENT_FILE);
-        let file = if root.join(&file_path).is_file() {
+        let file = if is_there(&root.join(&file_path)) {
             parse_yaml::<EnvironmentFile>(root, &file_path, &mut diagnostics)?
         } else {
             diagnostics.push(
@@ -203,6 +209,11 @@ fn list_dir(
 ) -> Result<Vec<(String, PathBuf)>> {
     let full = root.join(dir);
     if !full.is_dir() {
+        return Ok(Vec::new());
+    }
+    // Not even the names of what a linked folder holds outside the fleet are read.
+    if !input::folder_inside(root, dir) {
+        diagnostics.push(input::folder_outside(dir));
         return Ok(Vec::new());
     }
     let mut found = BTreeMap::new();

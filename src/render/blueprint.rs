@@ -104,6 +104,9 @@ pub fn load_all(root: &Path) -> Result<Vec<Blueprint>> {
     let mut diagnostics = Diagnostics::new();
     let mut blueprints = defaults(&mut diagnostics);
     let fleet_dir = root.join(BLUEPRINTS_DIR);
+    if fleet_dir.is_dir() && !folder_inside(root, Path::new(BLUEPRINTS_DIR), &mut diagnostics) {
+        return Err(Error::Invalid(diagnostics));
+    }
     if fleet_dir.is_dir() {
         let mut entries: Vec<PathBuf> = fs::read_dir(&fleet_dir)
             .map_err(|source| Error::Read {
@@ -204,7 +207,7 @@ fn read_fleet_blueprint(
 ) -> Result<Option<Blueprint>> {
     let location = Path::new(BLUEPRINTS_DIR).join(name);
     let manifest_path = location.join(MANIFEST);
-    if !root.join(&manifest_path).is_file() {
+    if !crate::load::is_there(&root.join(&manifest_path)) {
         diagnostics.push(
             Diagnostic::error("missing-file", format!("blueprint `{name}` has no {MANIFEST}"))
                 .at_file(&location)
@@ -222,6 +225,10 @@ fn read_fleet_blueprint(
     };
     let files_dir = root.join(&location).join(FILES_DIR);
     let mut files = Vec::new();
+    // Checked before the walk, which would list a folder outside however large.
+    if files_dir.is_dir() && !folder_inside(root, &location.join(FILES_DIR), diagnostics) {
+        return Ok(None);
+    }
     if files_dir.is_dir() {
         for entry in WalkDir::new(&files_dir).sort_by_file_name() {
             let entry = entry.map_err(|error| Error::Read {
@@ -253,6 +260,15 @@ fn read_fleet_blueprint(
         manifest_source: source.text,
         files,
     }))
+}
+
+/// Whether `folder` lies inside the fleet root; a finding when a link takes it out.
+fn folder_inside(root: &Path, folder: &Path, diagnostics: &mut Diagnostics) -> bool {
+    let inside = crate::load::input::folder_inside(root, folder);
+    if !inside {
+        diagnostics.push(crate::load::input::folder_outside(folder));
+    }
+    inside
 }
 
 fn is_hidden(path: &Path) -> bool {
