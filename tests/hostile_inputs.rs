@@ -160,51 +160,48 @@ refused!(input_larger_than_the_limit, |root| write(
     &format!("repo: https://example.com/a\n# {}\n", "x".repeat(5 << 20))
 ));
 
+/// Puts a FIFO at `relative`, in place of the file there if any.
 #[cfg(unix)]
-refused!(cluster_file_that_is_a_fifo, |root| {
+fn fifo_at(root: &Path, relative: &str) {
+    let path = root.join(relative);
+    let _ = fs::remove_file(&path);
     let status = std::process::Command::new("mkfifo")
-        .arg(root.join("fleet/clusters/pipe.env"))
+        .arg(&path)
         .status()
         .unwrap();
     assert!(status.success());
-});
+}
+
+#[cfg(unix)]
+refused!(cluster_file_that_is_a_fifo, |root| fifo_at(
+    root,
+    "fleet/clusters/pipe.env"
+));
 
 // An input that is there but is no file is named for what it is, not reported missing.
 #[cfg(unix)]
-refused!(fleet_file_that_is_a_fifo, |root| {
-    std::fs::remove_file(root.join("fleet/fleet.yaml")).unwrap();
-    let status = std::process::Command::new("mkfifo")
-        .arg(root.join("fleet/fleet.yaml"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-});
+refused!(fleet_file_that_is_a_fifo, |root| fifo_at(
+    root,
+    "fleet/fleet.yaml"
+));
 
 #[cfg(unix)]
 refused!(fleet_file_that_is_a_broken_link, |root| {
-    std::fs::remove_file(root.join("fleet/fleet.yaml")).unwrap();
+    fs::remove_file(root.join("fleet/fleet.yaml")).unwrap();
     std::os::unix::fs::symlink("gone.yaml", root.join("fleet/fleet.yaml")).unwrap();
 });
 
 #[cfg(unix)]
-refused!(environment_file_that_is_a_fifo, |root| {
-    std::fs::remove_file(root.join("environments/dev/environment.yaml")).unwrap();
-    let status = std::process::Command::new("mkfifo")
-        .arg(root.join("environments/dev/environment.yaml"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-});
+refused!(environment_file_that_is_a_fifo, |root| fifo_at(
+    root,
+    "environments/dev/environment.yaml"
+));
 
 #[cfg(unix)]
-refused!(blueprint_manifest_that_is_a_fifo, |root| {
-    std::fs::remove_file(root.join("blueprints/nginx/blueprint.yaml")).unwrap();
-    let status = std::process::Command::new("mkfifo")
-        .arg(root.join("blueprints/nginx/blueprint.yaml"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-});
+refused!(blueprint_manifest_that_is_a_fifo, |root| fifo_at(
+    root,
+    "blueprints/nginx/blueprint.yaml"
+));
 
 #[cfg(unix)]
 refused!(cluster_file_linked_to_dev_zero, |root| {
