@@ -272,6 +272,67 @@ fn blueprint_files_linked_out_of_the_fleet() {
     insta::assert_snapshot!(stderr);
 }
 
+// The main branch holds the fleet source: a blueprint may not render into it, where a
+// rendered file would become an input of the next run (a cluster, a tenant) and `commit` would
+// write it into the checkout.
+refused!(blueprint_rendering_into_the_fleet_source, |root| {
+    write(
+        root,
+        "blueprints/seed/blueprint.yaml",
+        "description: adds a cluster\nscope: cluster\nwhen: cluster.name == \"k3d-emea\"\ntarget: fleet/clusters\n",
+    );
+    write(
+        root,
+        "blueprints/seed/files/planted.env",
+        "PROVIDER=existing\nFLUX=local\n",
+    );
+});
+
+/// Refused by rendering itself, not by a check the escape hatch turns off.
+#[test]
+fn rendering_into_the_fleet_source_is_refused_without_validation_too() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    write(
+        root,
+        "blueprints/seed/blueprint.yaml",
+        "description: x\nscope: cluster\ntarget: blueprints/seed-{{ cluster.name }}\n",
+    );
+    write(
+        root,
+        "blueprints/seed/files/blueprint.yaml",
+        "scope: cluster\n",
+    );
+    let output = fleetgen(root)
+        .args(["render", "--no-validate"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("`blueprints` holds the fleet source on the main branch"),
+        "{stderr}"
+    );
+    assert!(!root.join("out").exists());
+}
+
+refused!(
+    blueprint_declaring_a_directory_in_the_fleet_source,
+    |root| {
+        write(
+            root,
+            "blueprints/seed/blueprint.yaml",
+            "description: x\nscope: cluster\nwhen: cluster.name == \"k3d-emea\"\ntarget: infra/seed\ndirectories: [environments/dev]\n",
+        );
+        write(
+            root,
+            "blueprints/seed/files/a.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: seed\n",
+        );
+    }
+);
+
 /// A value full of YAML syntax, used unquoted by a fleet's blueprint, in a file and in a file
 /// name: it renders as one scalar and one list item.
 #[test]

@@ -3,7 +3,7 @@
 use minijinja::{Environment, Value};
 
 use super::failure::{Templates, template_diagnostic};
-use super::{blueprint::Blueprint, confine, finish, shape, template_name, values};
+use super::{blueprint::Blueprint, confine, finish, in_fleet_source, shape, template_name, values};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 
 /// What one blueprint rendered for one unit.
@@ -155,11 +155,13 @@ impl<'env> CompiledBlueprint<'env> {
     /// Renders for one unit it [`applies`](Self::applies) to. A failure is reported once per
     /// place by [`failure`](super::failure), which lists the units, so the diagnostic here
     /// does not name this one.
+    /// `main` says the unit renders for the main branch, where the fleet source lives.
     pub(super) fn render(
         &self,
         value_set: u32,
         context: Value,
         templates: &Templates<'_>,
+        main: bool,
     ) -> Result<UnitOutput, Box<Diagnostic>> {
         let blueprint = self.blueprint;
         let template_error = |error: &minijinja::Error, at: Location, field: Option<&str>| {
@@ -182,11 +184,21 @@ impl<'env> CompiledBlueprint<'env> {
             })
         };
         let target = render_path(&self.target, "target")?;
-        let directories = self
+        let directories: Vec<String> = self
             .directories
             .iter()
             .map(|directory| render_path(directory, "directories"))
             .collect::<Result<_, _>>()?;
+        if main
+            && let Some((directory, problem)) = directories
+                .iter()
+                .find_map(|directory| Some((directory, in_fleet_source(directory)?)))
+        {
+            return Err(Box::new(
+                outside_tree("directories", directory, &problem)
+                    .at(blueprint.field_location("directories")),
+            ));
+        }
         let bootstrap_path = self
             .bootstrap_path
             .as_ref()
@@ -204,9 +216,14 @@ impl<'env> CompiledBlueprint<'env> {
                 template_error(&error, Location::file(&file_location), Some("file name"))
             })?;
             let joined = format!("{target}/{relative}");
-            let path = confine(&joined).map_err(|problem| {
-                Box::new(outside_tree("file", &joined, &problem).at_file(&file_location))
-            })?;
+            let path = confine(&joined)
+                .and_then(|path| match in_fleet_source(&path) {
+                    Some(problem) if main => Err(problem),
+                    _ => Ok(path),
+                })
+                .map_err(|problem| {
+                    Box::new(outside_tree("file", &joined, &problem).at_file(&file_location))
+                })?;
             let text = render_limited(template, &context, MAX_FILE_BYTES)
                 .map_err(|error| template_error(&error, Location::file(&file_location), None))?;
             // Each document is held apart once read back: a file of a million tiny ones took
