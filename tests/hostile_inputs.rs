@@ -288,6 +288,17 @@ refused!(blueprint_rendering_into_the_fleet_source, |root| {
     );
 });
 
+// A job for a CI service, pushed with every commit to a branch, would run with the repository's
+// CI secrets: no rendered path goes where a CI service reads them, however it is spelt.
+refused!(blueprint_rendering_a_ci_workflow, |root| {
+    write(
+        root,
+        "blueprints/seed/blueprint.yaml",
+        "description: x\nscope: environment\ntarget: '{{ \".git\" ~ \"hub\" }}/workflows'\n",
+    );
+    write(root, "blueprints/seed/files/deploy.yml", "on: push\n");
+});
+
 /// Refused by rendering itself, not by a check the escape hatch turns off.
 #[test]
 fn rendering_into_the_fleet_source_is_refused_without_validation_too() {

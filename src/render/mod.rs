@@ -482,6 +482,26 @@ fn in_fleet_source(path: &str) -> Option<String> {
         .map(|folder| format!("`{folder}` holds the fleet source on the main branch"))
 }
 
+/// Where CI services read, at a branch's root, the jobs they run when the branch is pushed: a
+/// rendered file there would run code with the repository's CI secrets each time `commit`
+/// pushes, which no blueprint needs and a pull request could slip in behind a template.
+const CI_CONFIGURATION: [&str; 14] = [
+    ".github",
+    ".gitlab",
+    ".gitlab-ci.yml",
+    ".gitea",
+    ".forgejo",
+    ".woodpecker",
+    ".woodpecker.yml",
+    ".woodpecker.yaml",
+    ".circleci",
+    ".buildkite",
+    ".drone.yml",
+    ".travis.yml",
+    "bitbucket-pipelines.yml",
+    "azure-pipelines.yml",
+];
+
 /// Normalises a rendered path and refuses anything that would leave the branch root.
 fn confine(path: &str) -> Result<String, String> {
     let mut parts = Vec::new();
@@ -506,6 +526,15 @@ fn confine(path: &str) -> Result<String, String> {
     }
     if parts.first() == Some(&".git") || parts.first() == Some(&".fleetgen") {
         return Err("it is inside a reserved directory".to_owned());
+    }
+    if let Some(first) = parts.first()
+        && CI_CONFIGURATION
+            .iter()
+            .any(|name| first.eq_ignore_ascii_case(name))
+    {
+        return Err(format!(
+            "`{first}` is where a CI service reads the jobs it runs when the branch is pushed"
+        ));
     }
     // What file systems take, and what every step that walks directories one level at a
     // time can follow: a template could otherwise nest thousands deep.
@@ -690,6 +719,9 @@ mod tests {
         assert!(confine("/etc/passwd").is_err());
         assert!(confine(".git/config").is_err());
         assert!(confine("a/.GIT/hooks/x").is_err());
+        assert!(confine(".github/workflows/x.yml").is_err());
+        assert!(confine("./.GitLab-CI.yml").is_err());
+        assert!(confine("infra/.github/workflows/x.yml").is_ok());
         assert!(confine("infra/a\nb.yaml").is_err());
         assert!(confine("").is_err());
         let deep = |parts: usize| vec!["a"; parts].join("/");
