@@ -155,6 +155,7 @@ impl<'env> CompiledBlueprint<'env> {
     /// Renders for one unit it [`applies`](Self::applies) to. A failure is reported once per
     /// place by [`failure`](super::failure), which lists the units, so the diagnostic here
     /// does not name this one.
+    ///
     /// `main` says the unit renders for the main branch, where the fleet source lives.
     pub(super) fn render(
         &self,
