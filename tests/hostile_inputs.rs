@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{append, example_fleet, fleetgen, replace, write};
+use common::{add_blueprint, append, example_fleet, fleetgen, replace, write};
 
 /// [`common::render_broken`], plus what hostile input must never do to the message: panic or
 /// echo a megabyte.
@@ -276,27 +276,23 @@ fn blueprint_files_linked_out_of_the_fleet() {
 // rendered file would become an input of the next run (a cluster, a tenant) and `commit` would
 // write it into the checkout.
 refused!(blueprint_rendering_into_the_fleet_source, |root| {
-    write(
+    add_blueprint(
         root,
-        "blueprints/seed/blueprint.yaml",
+        "seed",
         "description: adds a cluster\nscope: cluster\nwhen: cluster.name == \"k3d-emea\"\ntarget: fleet/clusters\n",
-    );
-    write(
-        root,
-        "blueprints/seed/files/planted.env",
-        "PROVIDER=existing\nFLUX=local\n",
+        &[("planted.env", "PROVIDER=existing\nFLUX=local\n")],
     );
 });
 
 // A job for a CI service, pushed with every commit to a branch, would run with the repository's
 // CI secrets: no rendered path goes where a CI service reads them, however it is spelt.
 refused!(blueprint_rendering_a_ci_workflow, |root| {
-    write(
+    add_blueprint(
         root,
-        "blueprints/seed/blueprint.yaml",
+        "seed",
         "description: x\nscope: environment\ntarget: '{{ \".git\" ~ \"hub\" }}/workflows'\n",
+        &[("deploy.yml", "on: push\n")],
     );
-    write(root, "blueprints/seed/files/deploy.yml", "on: push\n");
 });
 
 /// Refused by rendering itself, not by a check the escape hatch turns off.
@@ -304,15 +300,11 @@ refused!(blueprint_rendering_a_ci_workflow, |root| {
 fn rendering_into_the_fleet_source_is_refused_without_validation_too() {
     let fleet = example_fleet();
     let root = fleet.path();
-    write(
+    add_blueprint(
         root,
-        "blueprints/seed/blueprint.yaml",
+        "seed",
         "description: x\nscope: cluster\ntarget: blueprints/seed-{{ cluster.name }}\n",
-    );
-    write(
-        root,
-        "blueprints/seed/files/blueprint.yaml",
-        "scope: cluster\n",
+        &[("blueprint.yaml", "scope: cluster\n")],
     );
     let output = fleetgen(root)
         .args(["render", "--no-validate"])
@@ -331,15 +323,14 @@ fn rendering_into_the_fleet_source_is_refused_without_validation_too() {
 refused!(
     blueprint_declaring_a_directory_in_the_fleet_source,
     |root| {
-        write(
+        add_blueprint(
             root,
-            "blueprints/seed/blueprint.yaml",
+            "seed",
             "description: x\nscope: cluster\nwhen: cluster.name == \"k3d-emea\"\ntarget: infra/seed\ndirectories: [environments/dev]\n",
-        );
-        write(
-            root,
-            "blueprints/seed/files/a.yaml",
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: seed\n",
+            &[(
+                "a.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: seed\n",
+            )],
         );
     }
 );

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
-use crate::diagnostic::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
 
 /// Largest input file read. Fleet inputs are a few kilobytes; this leaves room for a fleet of
@@ -53,7 +53,7 @@ pub fn read_text(root: &Path, relative: &Path) -> Result<String> {
     }
     // A link higher up, on a folder, takes every file below it out of the fleet just as well.
     if let Some(folder) = relative.parent()
-        && !folder_inside(root, folder)
+        && !stays_inside(root, folder)
     {
         return Err(refuse(
             "input-outside-root",
@@ -112,47 +112,54 @@ pub fn read_text(root: &Path, relative: &Path) -> Result<String> {
 const FOLDER_LINK_HINT: &str =
     "inputs are read only from inside the fleet root; replace the linked folder with a real one";
 
-/// The finding about folder `folder` (relative to the root) when [`folder_inside`] says no.
-pub fn folder_outside(folder: &Path) -> Diagnostic {
-    Diagnostic::error(
-        "input-outside-root",
-        format!(
-            "{} is a folder that a symbolic link takes out of the fleet source",
-            folder.display()
-        ),
-    )
-    .at(Location::file(folder))
-    .with_hint(FOLDER_LINK_HINT)
+/// Whether folder `folder` (relative to `root`) stays inside the fleet, adding a finding at it
+/// when a link takes it out: called before a folder is listed or walked, so that not even the
+/// names of what it holds outside are read.
+pub fn check_folder(root: &Path, folder: &Path, diagnostics: &mut Diagnostics) -> bool {
+    let inside = stays_inside(root, folder);
+    if !inside {
+        diagnostics.push(
+            Diagnostic::error(
+                "input-outside-root",
+                format!(
+                    "{} is a folder that a symbolic link takes out of the fleet source",
+                    folder.display()
+                ),
+            )
+            .at(Location::file(folder))
+            .with_hint(FOLDER_LINK_HINT),
+        );
+    }
+    inside
 }
 
-/// Whether folder `folder` below `root` really lies inside it, symbolic links followed: a link
-/// anywhere on the way, to a folder outside, takes everything below it out of the fleet. The
-/// root itself may be reached through links; only where things lead from it counts. A folder
-/// that does not resolve (missing, or a broken link) cannot lead anywhere: reading below it
-/// fails on its own.
-pub fn folder_inside(root: &Path, folder: &Path) -> bool {
-    if folder.as_os_str().is_empty() {
+/// Whether `relative`, a file or folder below `root`, really lies inside it, symbolic links
+/// followed: a link anywhere on the way, to a place outside, takes it out of the fleet. The
+/// root itself may be reached through links; only where things lead from it counts. What does
+/// not resolve (missing, or a broken link) cannot lead anywhere: reading it fails on its own.
+pub fn stays_inside(root: &Path, relative: &Path) -> bool {
+    if relative.as_os_str().is_empty() {
         return true;
     }
-    match (real_folder(root), real_folder(&root.join(folder))) {
-        (Some(root), Some(folder)) => folder.starts_with(root),
+    match (real_path(root), real_path(&root.join(relative))) {
+        (Some(root), Some(path)) => path.starts_with(root),
         _ => true,
     }
 }
 
-/// The real path of `folder`, found once per run and folder: the fleet source does not change
+/// The real path of `path`, found once per run and path: the fleet source does not change
 /// under a run, and its inputs come a thousand to a folder. What does not resolve is asked
 /// again, since it may be made meanwhile (`add-cluster` makes `fleet/clusters`). A relative
 /// path is kept as it is, relative to a working folder that fleetgen never changes: making it
 /// absolute asks the system for that folder for every file.
-fn real_folder(folder: &Path) -> Option<PathBuf> {
+fn real_path(path: &Path) -> Option<PathBuf> {
     static REAL: LazyLock<Mutex<HashMap<PathBuf, PathBuf>>> = LazyLock::new(Mutex::default);
     let mut known = REAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(real) = known.get(folder) {
+    if let Some(real) = known.get(path) {
         return Some(real.clone());
     }
-    let real = fs::canonicalize(folder).ok()?;
-    known.insert(folder.to_path_buf(), real.clone());
+    let real = fs::canonicalize(path).ok()?;
+    known.insert(path.to_path_buf(), real.clone());
     Some(real)
 }
 

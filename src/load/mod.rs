@@ -30,6 +30,8 @@ pub const TENANTS_DIR: &str = "fleet/tenants";
 pub const ENVIRONMENTS_DIR: &str = "environments";
 pub const ENVIRONMENT_FILE: &str = "environment.yaml";
 pub const BLUEPRINTS_DIR: &str = "blueprints";
+/// The folders of the fleet source, below its root.
+pub const SOURCE_FOLDERS: [&str; 3] = ["fleet", ENVIRONMENTS_DIR, BLUEPRINTS_DIR];
 
 /// A file as read, with its path relative to the fleet root (the form used in messages).
 #[derive(Debug, Clone)]
@@ -211,9 +213,7 @@ fn list_dir(
     if !full.is_dir() {
         return Ok(Vec::new());
     }
-    // Not even the names of what a linked folder holds outside the fleet are read.
-    if !input::folder_inside(root, dir) {
-        diagnostics.push(input::folder_outside(dir));
+    if !input::check_folder(root, dir, diagnostics) {
         return Ok(Vec::new());
     }
     let mut found = BTreeMap::new();

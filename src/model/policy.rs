@@ -115,6 +115,7 @@ pub fn check_tenant_role(role: &str, allowed: &[String]) -> Result<(), (String, 
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn paths_that_leave_the_root_are_told_as_written() {
@@ -125,8 +126,6 @@ mod tests {
             assert!(!leaves_root(std::path::Path::new(path)), "{path}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn git_urls() {

@@ -18,6 +18,7 @@ use walkdir::WalkDir;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
+use crate::load::input::check_folder;
 use crate::load::{BLUEPRINTS_DIR, yaml};
 use crate::plan::Scope;
 
@@ -104,10 +105,10 @@ pub fn load_all(root: &Path) -> Result<Vec<Blueprint>> {
     let mut diagnostics = Diagnostics::new();
     let mut blueprints = defaults(&mut diagnostics);
     let fleet_dir = root.join(BLUEPRINTS_DIR);
-    if fleet_dir.is_dir() && !folder_inside(root, Path::new(BLUEPRINTS_DIR), &mut diagnostics) {
-        return Err(Error::Invalid(diagnostics));
-    }
     if fleet_dir.is_dir() {
+        if !check_folder(root, Path::new(BLUEPRINTS_DIR), &mut diagnostics) {
+            return Err(Error::Invalid(diagnostics));
+        }
         let mut entries: Vec<PathBuf> = fs::read_dir(&fleet_dir)
             .map_err(|source| Error::Read {
                 path: fleet_dir.clone(),
@@ -225,11 +226,11 @@ fn read_fleet_blueprint(
     };
     let files_dir = root.join(&location).join(FILES_DIR);
     let mut files = Vec::new();
-    // Checked before the walk, which would list a folder outside however large.
-    if files_dir.is_dir() && !folder_inside(root, &location.join(FILES_DIR), diagnostics) {
-        return Ok(None);
-    }
     if files_dir.is_dir() {
+        // Checked before the walk, which would list a folder outside however large.
+        if !check_folder(root, &location.join(FILES_DIR), diagnostics) {
+            return Ok(None);
+        }
         for entry in WalkDir::new(&files_dir).sort_by_file_name() {
             let entry = entry.map_err(|error| Error::Read {
                 path: files_dir.clone(),
@@ -260,15 +261,6 @@ fn read_fleet_blueprint(
         manifest_source: source.text,
         files,
     }))
-}
-
-/// Whether `folder` lies inside the fleet root; a finding when a link takes it out.
-fn folder_inside(root: &Path, folder: &Path, diagnostics: &mut Diagnostics) -> bool {
-    let inside = crate::load::input::folder_inside(root, folder);
-    if !inside {
-        diagnostics.push(crate::load::input::folder_outside(folder));
-    }
-    inside
 }
 
 fn is_hidden(path: &Path) -> bool {

@@ -463,20 +463,13 @@ pub fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
 
-/// The folders of the fleet source, which the main branch holds beside what is rendered for
-/// it: a rendered file there would be an input of the next run (a cluster, a tenant, a
-/// blueprint), and `commit` would write it into the checkout.
-const FLEET_SOURCE_FOLDERS: [&str; 3] = [
-    "fleet",
-    crate::load::ENVIRONMENTS_DIR,
-    crate::load::BLUEPRINTS_DIR,
-];
-
 /// Why `path`, confined and on the main branch, may not be rendered: it lies in a folder of the
-/// fleet source.
+/// fleet source, which the main branch holds beside what is rendered for it. A rendered file
+/// there would be an input of the next run (a cluster, a tenant, a blueprint), and `commit`
+/// would write it into the checkout.
 fn in_fleet_source(path: &str) -> Option<String> {
     let first = path.split('/').next().unwrap_or_default();
-    FLEET_SOURCE_FOLDERS
+    crate::load::SOURCE_FOLDERS
         .iter()
         .find(|folder| first.eq_ignore_ascii_case(folder))
         .map(|folder| format!("`{folder}` holds the fleet source on the main branch"))

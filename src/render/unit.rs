@@ -190,10 +190,11 @@ impl<'env> CompiledBlueprint<'env> {
             .iter()
             .map(|directory| render_path(directory, "directories"))
             .collect::<Result<_, _>>()?;
-        if main
-            && let Some((directory, problem)) = directories
-                .iter()
-                .find_map(|directory| Some((directory, in_fleet_source(directory)?)))
+        // The fleet source lives on the main branch only.
+        let in_source = |path: &str| main.then(|| in_fleet_source(path)).flatten();
+        if let Some((directory, problem)) = directories
+            .iter()
+            .find_map(|directory| Some((directory, in_source(directory)?)))
         {
             return Err(Box::new(
                 outside_tree("directories", directory, &problem)
@@ -218,9 +219,9 @@ impl<'env> CompiledBlueprint<'env> {
             })?;
             let joined = format!("{target}/{relative}");
             let path = confine(&joined)
-                .and_then(|path| match in_fleet_source(&path) {
-                    Some(problem) if main => Err(problem),
-                    _ => Ok(path),
+                .and_then(|path| match in_source(&path) {
+                    Some(problem) => Err(problem),
+                    None => Ok(path),
                 })
                 .map_err(|problem| {
                     Box::new(outside_tree("file", &joined, &problem).at_file(&file_location))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, Repository};
 
 use crate::error::{Error, Result};
-use crate::load::{BLUEPRINTS_DIR, ENVIRONMENTS_DIR};
+use crate::load::SOURCE_FOLDERS;
 
 /// fleetgen's own folder in the Git directory of the repository the fleet source under `root`
 /// is in, if it is in one: out of every branch and every working tree. Found from where the
@@ -37,7 +37,7 @@ pub fn uncommitted_source(root: &Path) -> Result<Vec<String>> {
         .recurse_untracked_dirs(true)
         .include_ignored(false)
         .disable_pathspec_match(false);
-    for input in ["fleet", ENVIRONMENTS_DIR, BLUEPRINTS_DIR] {
+    for input in SOURCE_FOLDERS {
         options.pathspec(format!("{prefix}{input}/"));
     }
     let statuses = repo.statuses(Some(&mut options))?;

@@ -13,6 +13,7 @@ use walkdir::WalkDir;
 use super::schema::{Layer, Schemas, read_bounded};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
+use crate::load::input::stays_inside;
 use crate::model::Fleet;
 use crate::render::Rendered;
 
@@ -75,7 +76,6 @@ pub struct EarlySchemas {
 /// vendored CRDs.
 pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<EarlySchemas> {
     let version = kubernetes_version.or(fleet.validation.kubernetes_version.as_deref());
-    let root = fs::canonicalize(&fleet.root).ok();
     let mut schemas = Schemas::embedded(version).map_err(|message| {
         let diagnostic = Diagnostic::error("schema-source", message);
         let diagnostic = match kubernetes_version {
@@ -95,7 +95,7 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
             diagnostics.push(missing_source(&path, crds, "crds"));
             continue;
         }
-        if !inside(root.as_deref(), &path) {
+        if !stays_inside(&fleet.root, Path::new(crds)) {
             diagnostics.push(linked_out(crds, "crds"));
             continue;
         }
@@ -106,7 +106,7 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
         let path = fleet.root.join(kubernetes);
         if !path.is_file() {
             diagnostics.push(missing_source(&path, kubernetes, "kubernetes"));
-        } else if !inside(root.as_deref(), &path) {
+        } else if !stays_inside(&fleet.root, Path::new(kubernetes)) {
             diagnostics.push(linked_out(kubernetes, "kubernetes"));
         } else {
             schemas.set_kubernetes_path(&path)?;
@@ -120,6 +120,7 @@ pub fn load_early(fleet: &Fleet, kubernetes_version: Option<&str>) -> Result<Ear
     // a clone beside the fleet, so it is not confined like the paths above; it is searched only
     // when it is a Git checkout, as `diff` and `commit` need it to be, never whatever folder a
     // changed fleet.yaml names (`/`).
+    let root = fs::canonicalize(&fleet.root).ok();
     let repo = fleet
         .repo
         .path
@@ -249,15 +250,6 @@ fn add_overrides(
         sources.kubernetes = Some(path.clone());
     }
     Ok(())
-}
-
-/// Whether `path` (below the fleet root as written) is still inside it, `root` canonical,
-/// once links are followed.
-fn inside(root: Option<&Path>, path: &Path) -> bool {
-    match (root, fs::canonicalize(path)) {
-        (Some(root), Ok(path)) => path.starts_with(root),
-        _ => false,
-    }
 }
 
 fn linked_out(given: &str, field: &str) -> Diagnostic {
@@ -424,7 +416,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("fleet-root");
         let example = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for folder in ["fleet", "environments", "blueprints"] {
+        for folder in crate::load::SOURCE_FOLDERS {
             crate::scaffold::copy_dir(&example.join(folder), &root.join(folder)).unwrap();
         }
         let fleet_file = root.join("fleet/fleet.yaml");
