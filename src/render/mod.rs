@@ -715,6 +715,16 @@ mod tests {
         assert!(confine(".github/workflows/x.yml").is_err());
         assert!(confine("./.GitLab-CI.yml").is_err());
         assert!(confine("infra/.github/workflows/x.yml").is_ok());
+        // Spelt any way a template may, a path into the fleet source is told once confined.
+        for path in [
+            "./fleet//clusters/x.env",
+            "Environments/dev/y.yaml",
+            "blueprints",
+        ] {
+            assert!(in_fleet_source(&confine(path).unwrap()).is_some(), "{path}");
+        }
+        assert!(in_fleet_source("infra/fleet/x.yaml").is_none());
+        assert!(in_fleet_source("fleetwide/x.yaml").is_none());
         assert!(confine("infra/a\nb.yaml").is_err());
         assert!(confine("").is_err());
         let deep = |parts: usize| vec!["a"; parts].join("/");
