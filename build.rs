@@ -5,9 +5,10 @@
 //!   rebuild. Watching the whole directory makes it do so.
 //! - The upstream schemas of `vendor/schemas/` are embedded compressed and already made strict
 //!   (here rather than on every run): one blob per CRD version's schema and, per Kubernetes
-//!   minor, one blob per kind's definition with every definition it refers to,
-//!   with an index (group, kind, versions, scope) written as Rust data, so that a run
-//!   decompresses only the blobs of the kinds its fleet uses.
+//!   minor, one blob per definition that a kind needs, with the definitions each kind needs
+//!   and an index (group, kind, versions, scope) written as Rust data, so that a run
+//!   decompresses only the schemas of the kinds its fleet uses, and of a Kubernetes kind only
+//!   the definitions its objects reach.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -150,25 +151,53 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
             // Custom resources' metadata is checked against it on its own.
             roots.insert(OBJECT_META);
         }
-        let mut pieces = String::new();
-        for (index, root) in roots.into_iter().enumerate() {
+        let closures: Vec<(&str, BTreeSet<String>)> = roots
+            .into_iter()
+            .map(|root| (root, closure(&document, root)))
+            .collect();
+        // Only the definitions some kind needs, each a blob of its own: a run inflates those
+        // its objects reach, once however many kinds share them.
+        let needed: BTreeSet<&String> = closures.iter().flat_map(|(_, names)| names).collect();
+        let needed: Vec<&String> = needed.into_iter().collect();
+        let mut definitions = String::new();
+        for (index, name) in needed.iter().enumerate() {
+            let strict = strict::strict_core_schema(name, &document["$defs"][name.as_str()]);
             let path = blob(
                 blobs,
                 &format!("kubernetes-{minor}-{index}.deflate"),
-                &piece(&document, root),
+                &strict,
             );
             write!(
+                definitions,
+                "KubernetesDefinition {{ name: {name:?}, data: include_bytes!({path:?}) }}, "
+            )
+            .unwrap();
+        }
+        let mut pieces = String::new();
+        for (root, names) in &closures {
+            let members: Vec<String> = names
+                .iter()
+                .map(|name| {
+                    needed
+                        .binary_search(&name)
+                        .expect("every member is needed")
+                        .to_string()
+                })
+                .collect();
+            write!(
                 pieces,
-                "KubernetesPiece {{ name: {root:?}, data: include_bytes!({path:?}) }}, "
+                "KubernetesPiece {{ name: {root:?}, members: &[{}] }}, ",
+                members.join(", ")
             )
             .unwrap();
         }
         writeln!(
             code,
-            "    KubernetesRelease {{ minor: {minor:?}, version: {:?}, package: {:?}, default: {}, kinds: &[{table}], pieces: &[{pieces}] }},",
+            "    KubernetesRelease {{ minor: {minor:?}, version: {:?}, package: {:?}, default: {}, draft: {:?}, kinds: &[{table}], definitions: &[{definitions}], pieces: &[{pieces}] }},",
             release["version"].as_str().unwrap(),
             release["package"].as_str().unwrap(),
             release["default"].as_bool().unwrap_or(false),
+            document["$schema"].as_str().expect("the definitions document names its draft"),
         )
         .unwrap();
     }
@@ -179,10 +208,9 @@ fn embed_schemas(vendor: &Path, blobs: &Path) -> String {
 /// The definition custom resources' `metadata` is checked against (as in the validator).
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
-/// The definitions document cut down to `root` and every definition it refers to, directly or
-/// not: all a validator of `root` resolves, each definition already made strict. Its other
-/// top-level keys (`$schema`) stay, so that the piece is read as the whole document would be.
-fn piece(document: &Value, root: &str) -> Value {
+/// `root` and every definition it refers to, directly or not: all a validator of `root`
+/// resolves.
+fn closure(document: &Value, root: &str) -> BTreeSet<String> {
     let definitions = document["$defs"].as_object().expect("$defs");
     let mut needed = BTreeSet::new();
     let mut pending = vec![root.to_owned()];
@@ -194,22 +222,7 @@ fn piece(document: &Value, root: &str) -> Value {
             references(definition, &mut pending);
         }
     }
-    let mut cut: serde_json::Map<String, Value> = document
-        .as_object()
-        .expect("the definitions document is an object")
-        .iter()
-        .filter(|(key, _)| *key != "$defs")
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    cut.insert(
-        "$defs".to_owned(),
-        definitions
-            .iter()
-            .filter(|(name, _)| needed.contains(*name))
-            .map(|(name, definition)| (name.clone(), strict::strict_core_schema(name, definition)))
-            .collect(),
-    );
-    Value::Object(cut)
+    needed
 }
 
 /// The definition names of the `#/$defs/...` references under `node`.

@@ -2,10 +2,10 @@
 //! of Flux and Cluster API with its providers, and the built-in kinds of two Kubernetes minors.
 //!
 //! `build.rs` makes them strict (`strict.rs`) and stores each CRD version's schema as its own
-//! deflated blob and cuts each Kubernetes minor into one blob per kind (its definition and
-//! every definition it refers to), next to an index of what they define, so that finding out
-//! what is known costs nothing and a run inflates only the blobs of the kinds its fleet has,
-//! once.
+//! deflated blob, and each definition of a Kubernetes minor that a kind needs as another, next
+//! to an index of what they define and of the definitions each kind needs. Finding out what is
+//! known costs nothing, and a run inflates only the schemas of the kinds its fleet has, and of
+//! a Kubernetes kind only the definitions its objects reach, each once.
 
 use serde_json::Value;
 
@@ -49,19 +49,31 @@ pub struct KubernetesRelease {
     pub package: &'static str,
     /// Used when the fleet names no version.
     pub default: bool,
+    /// The `$schema` of the definitions document: the draft its definitions are read in.
+    pub draft: &'static str,
     /// `(group, version, kind, definition name)`.
     pub kinds: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    /// Every definition a piece has, strict; sorted by name.
+    pub definitions: &'static [KubernetesDefinition],
     /// One per definition name of `kinds`, and ObjectMeta; sorted by name.
     pub pieces: &'static [KubernetesPiece],
 }
 
-/// The part of a Kubernetes definitions document one definition needs: the definitions
-/// document cut down to it and every definition it refers to, directly or not.
+/// One definition of a Kubernetes definitions document.
+#[derive(Debug)]
+pub struct KubernetesDefinition {
+    pub name: &'static str,
+    data: &'static [u8],
+}
+
+/// The part of a Kubernetes definitions document one definition needs: it and every definition
+/// it refers to, directly or not.
 #[derive(Debug)]
 pub struct KubernetesPiece {
     /// The definition the piece is for.
     pub name: &'static str,
-    data: &'static [u8],
+    /// Positions in [`KubernetesRelease::definitions`], the piece's own among them.
+    pub members: &'static [u16],
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded_schemas.rs"));
@@ -93,12 +105,35 @@ impl KubernetesRelease {
             .binary_search_by(|piece| piece.name.cmp(name))
             .ok()
     }
+
+    /// The position in [`KubernetesRelease::definitions`] of definition `name`.
+    pub fn definition(&self, name: &str) -> Option<usize> {
+        self.definitions
+            .binary_search_by(|definition| definition.name.cmp(name))
+            .ok()
+    }
+
+    /// The definitions document of piece `index`, inflated afresh: its one user keeps what it
+    /// makes of it.
+    pub fn piece_document(&self, index: usize) -> Value {
+        self.document(self.pieces[index].members.iter().map(|&member| {
+            let definition = &self.definitions[usize::from(member)];
+            (definition.name.to_owned(), definition.schema())
+        }))
+    }
+
+    /// A definitions document of this release holding `definitions`.
+    pub fn document(&self, definitions: impl IntoIterator<Item = (String, Value)>) -> Value {
+        serde_json::json!({
+            "$schema": self.draft,
+            "$defs": definitions.into_iter().collect::<serde_json::Map<_, _>>(),
+        })
+    }
 }
 
-impl KubernetesPiece {
-    /// The cut-down definitions document, inflated afresh: its one user keeps what it makes of
-    /// it.
-    pub fn document(&self) -> Value {
+impl KubernetesDefinition {
+    /// The strict definition, inflated afresh: its one user keeps it.
+    pub fn schema(&self) -> Value {
         inflate(self.data)
     }
 }
@@ -139,8 +174,8 @@ mod tests {
             for (_, _, _, name) in release.kinds {
                 assert!(release.piece(name).is_some(), "{}: {name}", release.minor);
             }
-            for piece in release.pieces {
-                let document = piece.document();
+            for (index, piece) in release.pieces.iter().enumerate() {
+                let document = release.piece_document(index);
                 let definitions = document["$defs"].as_object().unwrap();
                 assert!(definitions.contains_key(piece.name), "{}", piece.name);
                 // A piece is all its validator can resolve: every reference stays inside it.
@@ -237,8 +272,10 @@ mod tests {
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let vendored = vendored["$defs"].as_object().unwrap();
             let mut checked = 0;
-            for piece in release.pieces {
-                for (name, definition) in piece.document()["$defs"].as_object().unwrap() {
+            for (index, piece) in release.pieces.iter().enumerate() {
+                for (name, definition) in
+                    release.piece_document(index)["$defs"].as_object().unwrap()
+                {
                     assert_eq!(
                         *definition,
                         crate::validate::strict::strict_core_schema(name, &vendored[name]),
@@ -266,8 +303,8 @@ mod tests {
                 .unwrap()
                 .3
         };
-        let config_map = release.pieces[release.piece(name("ConfigMap")).unwrap()].document();
-        let pod = release.pieces[release.piece(name("Pod")).unwrap()].document();
+        let config_map = release.piece_document(release.piece(name("ConfigMap")).unwrap());
+        let pod = release.piece_document(release.piece(name("Pod")).unwrap());
         let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
         assert!(config_map["$defs"].get(meta).is_some());
         assert!(

@@ -2,13 +2,13 @@
 //! piece, or from a definitions document given whole), each prepared and compiled on first use
 //! and then shared.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
 
-use super::cut::{CutValidator, Cuts};
+use super::cut::{CutValidator, Cuts, Nodes, Seen, cut_node};
 use super::depth;
 use super::{Gvk, Source};
 use crate::validate::document::escape_segment;
@@ -147,8 +147,9 @@ pub(super) struct Store {
     crds: Vec<Vec<CrdSchema>>,
     /// Per entry of `KUBERNETES`, per piece of it.
     pieces: Vec<Vec<Compiled>>,
-    /// The same pieces inflated, kept for the validators cut from them.
-    documents: Vec<Vec<OnceLock<Value>>>,
+    /// Per entry of `KUBERNETES`, per definition of it: the definition inflated, kept for the
+    /// validators cut from it.
+    definitions: Vec<Vec<OnceLock<Value>>>,
 }
 
 impl Store {
@@ -177,9 +178,15 @@ impl Store {
                 .iter()
                 .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
                 .collect(),
-            documents: embedded::KUBERNETES
+            definitions: embedded::KUBERNETES
                 .iter()
-                .map(|release| release.pieces.iter().map(|_| OnceLock::new()).collect())
+                .map(|release| {
+                    release
+                        .definitions
+                        .iter()
+                        .map(|_| OnceLock::new())
+                        .collect()
+                })
                 .collect(),
         }
     }
@@ -201,7 +208,10 @@ impl Store {
         ReleaseValidators {
             release,
             slots: &self.pieces[at],
-            documents: &self.documents[at],
+            definitions: Definitions {
+                release,
+                inflated: &self.definitions[at],
+            },
         }
     }
 }
@@ -211,35 +221,85 @@ impl Store {
 pub(super) struct ReleaseValidators {
     release: &'static embedded::KubernetesRelease,
     slots: &'static [Compiled],
-    documents: &'static [OnceLock<Value>],
+    definitions: Definitions,
+}
+
+/// An embedded release's definitions document, each definition inflated when first reached:
+/// the objects of a kind reach a few of the many definitions its piece has (a Deployment's
+/// piece is a hundred definitions, one fifth of them reached by a Deployment with one
+/// container), and kinds share the rest.
+#[derive(Clone, Copy)]
+struct Definitions {
+    release: &'static embedded::KubernetesRelease,
+    inflated: &'static [OnceLock<Value>],
+}
+
+impl Definitions {
+    fn definition(&self, name: &str) -> Option<&'static Value> {
+        let index = self.release.definition(name)?;
+        Some(self.inflated[index].get_or_init(|| self.release.definitions[index].schema()))
+    }
+
+    /// The name of the definition `pointer` is in, unescaped, and the pointer inside it.
+    fn split(pointer: &str) -> Option<(String, &str)> {
+        let rest = pointer
+            .strip_prefix(EMBEDDED_CONTAINER)?
+            .strip_prefix('/')?;
+        let (name, inside) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+        Some((name.replace("~1", "/").replace("~0", "~"), inside))
+    }
+}
+
+impl Nodes<'static> for Definitions {
+    fn node(&self, pointer: &str) -> Option<&'static Value> {
+        let (name, inside) = Self::split(pointer)?;
+        self.definition(&name)?.pointer(inside)
+    }
+
+    fn cut(&self, seen: &Seen, referred: &HashSet<String>) -> Value {
+        let names: BTreeSet<String> = referred
+            .iter()
+            .filter_map(|pointer| Some(Self::split(pointer)?.0))
+            .collect();
+        self.release.document(names.into_iter().filter_map(|name| {
+            let cut = cut_node(self.definition(&name)?, seen, None);
+            Some((name, cut))
+        }))
+    }
 }
 
 impl ReleaseValidators {
     /// The validator of definition `name`, made from its piece on first use.
     fn validator(&self, name: &str) -> Option<&'static std::result::Result<Validator, String>> {
         let index = self.release.piece(name)?;
-        Some(
-            self.slots[index]
-                .get_or_init(|| compile_piece(self.release.pieces[index].document(), name)),
-        )
+        Some(self.slots[index].get_or_init(|| {
+            // Made of the definitions inflated already where they are, of the others afresh.
+            let piece = self
+                .release
+                .document(self.release.pieces[index].members.iter().map(|&member| {
+                    let member = usize::from(member);
+                    let definition = &self.release.definitions[member];
+                    let schema = match self.definitions.inflated[member].get() {
+                        Some(inflated) => inflated.clone(),
+                        None => definition.schema(),
+                    };
+                    (definition.name.to_owned(), schema)
+                }));
+            compile_piece(piece, name)
+        }))
     }
 
-    /// What [`warm`] makes ahead of definition `name`: its validator, or only its piece.
+    /// What [`warm`] makes ahead of definition `name`: its validator, or only its own
+    /// definition (the walk of its objects inflates the others it reaches, and only those).
     fn prepare(&self, name: &str, ahead: Ahead) {
         match ahead {
             Ahead::Validators => {
                 self.validator(name);
             }
             Ahead::Schemas => {
-                self.document(name);
+                self.definitions.definition(name);
             }
         }
-    }
-
-    /// The piece of definition `name`, inflated once and kept.
-    fn document(&self, name: &str) -> Option<&'static Value> {
-        let index = self.release.piece(name)?;
-        Some(self.documents[index].get_or_init(|| self.release.pieces[index].document()))
     }
 
     /// A validator of definition `name` cut to the documents checked so far with `cuts`,
@@ -257,7 +317,7 @@ impl ReleaseValidators {
         }
         let root = format!("{EMBEDDED_CONTAINER}/{}", escape_segment(name));
         let key = std::ptr::from_ref(slot) as usize;
-        cuts.validator(key, self.document(name)?, &root, instance, |cut| {
+        cuts.validator(key, self.definitions, &root, instance, |cut| {
             compile_piece(cut, name)
         })
     }
@@ -459,6 +519,22 @@ impl Core {
             .zip(slots)
             .filter(|(_, slot)| slot.get().is_some())
             .map(|(piece, _)| piece.name)
+            .collect()
+    }
+
+    /// Which definitions of the embedded release have been inflated, by name.
+    #[cfg(test)]
+    pub(super) fn inflated_definitions(&self) -> Vec<&'static str> {
+        let Some(ReleaseValidators { definitions, .. }) = self.embedded else {
+            return Vec::new();
+        };
+        definitions
+            .release
+            .definitions
+            .iter()
+            .zip(definitions.inflated)
+            .filter(|(_, inflated)| inflated.get().is_some())
+            .map(|(definition, _)| definition.name)
             .collect()
     }
 }

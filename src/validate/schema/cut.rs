@@ -40,6 +40,28 @@ const NOT_FOLLOWED: [&str; 12] = [
     "$recursiveRef",
 ];
 
+/// Where a walk finds the schema nodes that pointers name, and how a cut of them is put
+/// together: one document held whole, or a document whose definitions are made when first
+/// reached.
+pub(super) trait Nodes<'a>: Copy {
+    /// The node at JSON pointer `pointer`.
+    fn node(&self, pointer: &str) -> Option<&'a Value>;
+
+    /// The document cut to `seen`, of its definitions (in `$defs` or `definitions`) only those
+    /// whose pointers are among `referred`. Every node of `referred` must be in it.
+    fn cut(&self, seen: &Seen, referred: &HashSet<String>) -> Value;
+}
+
+impl<'a> Nodes<'a> for &'a Value {
+    fn node(&self, pointer: &str) -> Option<&'a Value> {
+        self.pointer(pointer)
+    }
+
+    fn cut(&self, seen: &Seen, referred: &HashSet<String>) -> Value {
+        cut_node(self, seen, Some(referred))
+    }
+}
+
 /// The schema has something a cut does not follow; it is validated whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Uncuttable;
@@ -69,7 +91,11 @@ pub(super) fn address(node: &Value) -> usize {
 
 impl Seen {
     /// Where `instance` goes when validated against the node at `root` of `document`.
-    pub(super) fn of(document: &Value, root: &str, instance: &Value) -> Result<Seen, Uncuttable> {
+    pub(super) fn of<'a>(
+        document: impl Nodes<'a>,
+        root: &str,
+        instance: &Value,
+    ) -> Result<Seen, Uncuttable> {
         let mut walk = Walk::new(document, Sink::Collect(Seen::default()));
         match walk.visit(walk.node(root)?, instance) {
             Ok(()) => {}
@@ -84,9 +110,9 @@ impl Seen {
 
     /// Whether a schema cut to `self` keeps every property `instance` has where it goes:
     /// [`Seen::of`] without making one, for the many documents a cut made earlier serves.
-    pub(super) fn keeps(
+    pub(super) fn keeps<'a>(
         &self,
-        document: &Value,
+        document: impl Nodes<'a>,
         root: &str,
         instance: &Value,
     ) -> Result<bool, Uncuttable> {
@@ -116,8 +142,9 @@ enum Sink<'s> {
     Check(&'s Seen),
 }
 
-struct Walk<'a, 's> {
-    document: &'a Value,
+struct Walk<'a, 's, N> {
+    document: N,
+    nodes: std::marker::PhantomData<&'a Value>,
     sink: Sink<'s>,
     /// Each reference is followed once per place in the document: references cannot make
     /// the walk go round in circles or grow with the number of ways a place is reached.
@@ -130,10 +157,11 @@ struct Walk<'a, 's> {
 /// `depth.rs`).
 const MAX_DEPTH: usize = super::depth::MAX_DEPTH;
 
-impl<'a, 's> Walk<'a, 's> {
-    fn new(document: &'a Value, sink: Sink<'s>) -> Self {
+impl<'a, 's, N: Nodes<'a>> Walk<'a, 's, N> {
+    fn new(document: N, sink: Sink<'s>) -> Self {
         Walk {
             document,
+            nodes: std::marker::PhantomData,
             sink,
             followed: HashSet::new(),
             depth: 0,
@@ -142,7 +170,7 @@ impl<'a, 's> Walk<'a, 's> {
 
     /// The node at `pointer`, which must be a schema.
     fn node(&self, pointer: &str) -> Result<&'a Value, Uncuttable> {
-        match self.document.pointer(pointer) {
+        match self.document.node(pointer) {
             Some(node @ (Value::Object(_) | Value::Bool(_))) => Ok(node),
             _ => Err(Uncuttable),
         }
@@ -281,14 +309,14 @@ impl<'a, 's> Walk<'a, 's> {
 /// node no document reached), and, of the definitions in its top-level `$defs` or
 /// `definitions`, only those that what is left of `root` refers to, directly or not.
 /// `seen` must have been made of this same `document`, whose nodes it knows by address.
-pub(super) fn cut(document: &Value, seen: &Seen, root: &str) -> Value {
+pub(super) fn cut<'a>(document: impl Nodes<'a>, seen: &Seen, root: &str) -> Value {
     let referred = referred_definitions(document, seen, root);
-    cut_node(document, seen, Some(&referred))
+    document.cut(seen, &referred)
 }
 
 /// `node` cut; at the top of the document (`referred` given) only the definitions referred to
 /// are kept, and cut, while the others are not even copied.
-fn cut_node(node: &Value, seen: &Seen, referred: Option<&HashSet<String>>) -> Value {
+pub(super) fn cut_node(node: &Value, seen: &Seen, referred: Option<&HashSet<String>>) -> Value {
     let Value::Object(keywords) = node else {
         return node.clone();
     };
@@ -342,11 +370,11 @@ fn cut_node(node: &Value, seen: &Seen, referred: Option<&HashSet<String>>) -> Va
 
 /// The pointers of the node at `root` and of the definitions it refers to, directly or
 /// through other definitions, once cut to `seen`.
-fn referred_definitions(document: &Value, seen: &Seen, root: &str) -> HashSet<String> {
+fn referred_definitions<'a>(document: impl Nodes<'a>, seen: &Seen, root: &str) -> HashSet<String> {
     let mut referred = HashSet::from([root.to_owned()]);
     let mut pending = vec![root.to_owned()];
     while let Some(pointer) = pending.pop() {
-        let Some(node) = document.pointer(&pointer) else {
+        let Some(node) = document.node(&pointer) else {
             continue;
         };
         let mut found = Vec::new();
@@ -423,10 +451,10 @@ impl Cuts {
     /// schema for this validation): the one made for the documents before it when it keeps
     /// all this one needs, or one cut to them and this one, made with `compile`. `None` when
     /// the schema cannot be cut.
-    pub(super) fn validator(
+    pub(super) fn validator<'a>(
         &self,
         key: usize,
-        document: &Value,
+        document: impl Nodes<'a>,
         root: &str,
         instance: &Value,
         compile: impl FnOnce(Value) -> std::result::Result<Validator, String>,

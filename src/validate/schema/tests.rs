@@ -227,6 +227,47 @@ fn a_kind_prepares_only_its_own_piece() {
 }
 
 #[test]
+fn a_cut_inflates_only_the_definitions_its_objects_reach() {
+    let store = Box::leak(Box::new(Store::new()));
+    let schemas = Schemas::embedded_in(None, store).unwrap();
+    let cuts = super::Cuts::default();
+    let deployment = parse(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  selector:\n    matchLabels: {app: a}\n  template:\n    metadata:\n      labels: {app: a}\n    spec:\n      containers:\n        - name: a\n          image: b\n          imagee: c\n",
+    );
+    let findings = schemas.check_value_with(
+        &deployment,
+        deployment.full_value().clone(),
+        false,
+        Some(&cuts),
+    );
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0].message.contains("unknown field `imagee`"),
+        "{findings:?}"
+    );
+    let inflated = schemas.cores[0].inflated_definitions();
+    let core = |name: &str| format!("io.k8s.api.core.v1.{name}");
+    for reached in [
+        "io.k8s.api.apps.v1.DeploymentSpec".to_owned(),
+        core("PodSpec"),
+        core("Container"),
+    ] {
+        assert!(
+            inflated.contains(&reached.as_str()),
+            "{reached}: {inflated:?}"
+        );
+    }
+    for not_reached in [core("Volume"), core("EphemeralContainer"), core("Probe")] {
+        assert!(
+            !inflated.contains(&not_reached.as_str()),
+            "{not_reached}: {inflated:?}"
+        );
+    }
+    // No whole validator was made, which would have needed them all.
+    assert!(schemas.cores[0].prepared_pieces().is_empty());
+}
+
+#[test]
 fn warming_makes_the_validators_of_the_kinds_named_and_changes_no_finding() {
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  selector: {}\n  template:\n    spec:\n      containers:\n        - name: a\n          imagePullPolicy: Always\n          imagee: b\n";
     let kustomization = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\nspec:\n  interval: 1m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: a\n  validation: client\n";
