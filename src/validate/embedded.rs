@@ -171,6 +171,19 @@ mod tests {
             }
         }
         for release in KUBERNETES {
+            // Found by binary search, as pieces are.
+            for sorted in [
+                release
+                    .definitions
+                    .windows(2)
+                    .all(|two| two[0].name < two[1].name),
+                release
+                    .pieces
+                    .windows(2)
+                    .all(|two| two[0].name < two[1].name),
+            ] {
+                assert!(sorted, "{}", release.minor);
+            }
             for (_, _, _, name) in release.kinds {
                 assert!(release.piece(name).is_some(), "{}: {name}", release.minor);
             }
