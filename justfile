@@ -38,9 +38,9 @@ tools:
 refresh-schemas:
     vendor/schemas/refresh
 
-# Fuzz the dotenv parser and the fleet loader for SECONDS each (cargo-fuzz layout in fuzz/;
-# libFuzzer needs a C++ compiler). RUSTC_BOOTSTRAP lets the stable toolchain take the flags
-# cargo-fuzz passes on nightly.
+# Fuzz the dotenv parser, the fleet loader and the validation gate for SECONDS each
+# (cargo-fuzz layout in fuzz/; libFuzzer needs a C++ compiler). RUSTC_BOOTSTRAP lets the
+# stable toolchain take the flags cargo-fuzz passes on nightly.
 fuzz SECONDS="30":
     #!/usr/bin/env sh
     set -eu
@@ -50,7 +50,7 @@ fuzz SECONDS="30":
     # An explicit --target keeps RUSTFLAGS off build scripts, which cannot link the hooks.
     host=$(rustc -vV | sed -n 's/^host: //p')
     cargo build --release --bins --target "$host"
-    for target in dotenv fleet; do
+    for target in dotenv fleet gate; do
         mkdir -p "corpus/$target" "artifacts/$target"
         "target/$host/release/$target" -max_total_time={{SECONDS}} -max_len=65536 \
             -artifact_prefix="artifacts/$target/" "corpus/$target"
