@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut parts = text.split('\0');
     let mut next = || parts.next().unwrap_or("");
-    let (fleet, cluster, tenant, environment, membership) = (next(), next(), next(), next(), next());
+    let (fleet, cluster, tenant, environment, membership) =
+        (next(), next(), next(), next(), next());
     let Some(fleet) = parsed::<FleetFile>("fleet/fleet.yaml", fleet) else {
         return;
     };
@@ -60,10 +61,13 @@ fuzz_target!(|data: &[u8]| {
                 clusters: env_file("c", "environments/dev/clusters/c.env", "")
                     .into_iter()
                     .collect(),
-                tenants: parsed::<TenantMembershipFile>("environments/dev/tenants/t.yaml", membership)
-                    .map(|membership| ("t".to_owned(), membership))
-                    .into_iter()
-                    .collect(),
+                tenants: parsed::<TenantMembershipFile>(
+                    "environments/dev/tenants/t.yaml",
+                    membership,
+                )
+                .map(|membership| ("t".to_owned(), membership))
+                .into_iter()
+                .collect(),
             })
             .into_iter()
             .collect();
