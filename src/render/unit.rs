@@ -219,10 +219,7 @@ impl<'env> CompiledBlueprint<'env> {
             })?;
             let joined = format!("{target}/{relative}");
             let path = confine(&joined)
-                .and_then(|path| match in_source(&path) {
-                    Some(problem) => Err(problem),
-                    None => Ok(path),
-                })
+                .and_then(|path| in_source(&path).map_or(Ok(path), Err))
                 .map_err(|problem| {
                     Box::new(outside_tree("file", &joined, &problem).at_file(&file_location))
                 })?;
