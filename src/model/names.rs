@@ -124,6 +124,182 @@ pub fn check_role(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest DNS-1123 subdomain, what most object names are.
+pub const MAX_SUBDOMAIN: usize = 253;
+
+/// Checks a DNS-1123 subdomain, what the API server requires of most object names: parts of
+/// lower-case alphanumerics and `-`, each starting and ending with an alphanumeric, joined by
+/// `.`, at most 253 characters in all.
+pub fn check_subdomain(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.len() > MAX_SUBDOMAIN {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_SUBDOMAIN}",
+            name.len()
+        ));
+    }
+    for part in name.split('.') {
+        if part.is_empty() {
+            return Err("it starts or ends with `.` or has two in a row".to_owned());
+        }
+        if let Some(bad) = part
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            let what = match bad {
+                c if c.is_ascii_uppercase() => format!("the upper-case letter `{c}`"),
+                c => describe_char(c),
+            };
+            return Err(format!(
+                "it contains {what}; use lower-case letters, digits, `-` and `.`"
+            ));
+        }
+        if part.starts_with('-') || part.ends_with('-') {
+            return Err("a part of it starts or ends with `-`".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Checks a DNS-1035 label, what a Service's name must be: a DNS-1123 label that starts with
+/// a letter.
+pub fn check_dns1035_label(name: &str) -> Result<(), String> {
+    check_label(name)?;
+    match name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        true => Ok(()),
+        false => Err("it starts with a digit; it must start with a letter".to_owned()),
+    }
+}
+
+/// Checks a name that becomes one segment of an API path, all the API server requires of
+/// some names (RBAC roles and bindings): not `.` or `..`, no `/` or `%`.
+pub fn check_path_segment(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("it is `{name}`"));
+    }
+    match name.chars().find(|c| matches!(c, '/' | '%')) {
+        Some(bad) => Err(format!("it contains `{bad}`")),
+        None => Ok(()),
+    }
+}
+
+/// Checks a label or annotation key: a name of at most 63 letters, digits, `-`, `_` and `.`,
+/// starting and ending with a letter or digit, after an optional DNS-1123 subdomain prefix
+/// and `/` (`app.kubernetes.io/name`).
+pub fn check_qualified_name(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        check_subdomain(prefix).map_err(|problem| format!("its prefix is not valid: {problem}"))?;
+    }
+    if name.is_empty() {
+        return Err("its name part is empty".to_owned());
+    }
+    if name.contains('/') {
+        return Err("it contains more than one `/`".to_owned());
+    }
+    check_label_value(name).map_err(|problem| match prefix {
+        Some(_) => format!("its name part is not valid: {problem}"),
+        None => problem,
+    })
+}
+
+/// Checks a label value: empty, or at most 63 letters, digits, `-`, `_` and `.`, starting and
+/// ending with a letter or digit.
+pub fn check_label_value(value: &str) -> Result<(), String> {
+    if value.len() > MAX_LABEL {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_LABEL}",
+            value.len()
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        return Err(format!(
+            "it contains {}; use letters, digits, `-`, `_` and `.`",
+            describe_char(bad)
+        ));
+    }
+    if !value.is_empty()
+        && (!value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            || !value.ends_with(|c: char| c.is_ascii_alphanumeric()))
+    {
+        return Err("it must start and end with a letter or digit".to_owned());
+    }
+    Ok(())
+}
+
+/// Longest port name.
+pub const MAX_PORT_NAME: usize = 15;
+
+/// Checks a container port's name, as a Service's `targetPort` names it (an IANA service
+/// name): at most 15 lower-case letters, digits and `-`, at least one letter, no `-` at
+/// either end or two in a row.
+pub fn check_port_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.len() > MAX_PORT_NAME {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_PORT_NAME}",
+            name.len()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "it contains {}; use lower-case letters, digits and `-`",
+            describe_char(bad)
+        ));
+    }
+    if !name.contains(|c: char| c.is_ascii_lowercase()) {
+        return Err("it has no letter; a port number is not a name".to_owned());
+    }
+    if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return Err("it starts or ends with `-` or has two in a row".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks a key of a ConfigMap's or Secret's data, which becomes a file name where the
+/// object is mounted: at most 253 letters, digits, `-`, `_` and `.`, and not `.`, `..` or
+/// anything starting with `..`.
+pub fn check_data_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if key.len() > MAX_SUBDOMAIN {
+        return Err(format!(
+            "it is {} characters long; the limit is {MAX_SUBDOMAIN}",
+            key.len()
+        ));
+    }
+    if let Some(bad) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        return Err(format!(
+            "it contains {}; use letters, digits, `-`, `_` and `.`",
+            describe_char(bad)
+        ));
+    }
+    if key == "." || key.starts_with("..") {
+        return Err("it is `.` or starts with `..`".to_owned());
+    }
+    Ok(())
+}
+
 /// A character for a message: control characters by their code, so a message never carries
 /// a raw line break or terminal escape.
 pub fn describe_char(c: char) -> String {
@@ -155,6 +331,113 @@ mod tests {
                 .contains("64 characters")
         );
         assert!(check_label("..").is_err());
+    }
+
+    #[test]
+    fn object_names() {
+        for good in [
+            "redis",
+            "dev-redis",
+            "a.b.c",
+            "0a",
+            "a-1.b-2",
+            &"a".repeat(253),
+        ] {
+            assert_eq!(check_subdomain(good), Ok(()), "{good}");
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            ("Redis", "upper-case letter `R`"),
+            ("my_app", "`_`"),
+            ("a..b", "two in a row"),
+            (".a", "starts or ends"),
+            ("a.", "starts or ends"),
+            ("a.-b", "`-`"),
+            ("a\n---", "U+000A"),
+            (&"a".repeat(254), "254 characters"),
+        ] {
+            let problem = check_subdomain(bad).expect_err(bad);
+            assert!(problem.contains(says), "{bad}: {problem}");
+        }
+
+        assert_eq!(check_dns1035_label("web"), Ok(()));
+        assert!(check_dns1035_label("1web").unwrap_err().contains("digit"));
+        assert!(check_dns1035_label("a.b").is_err());
+
+        assert_eq!(check_path_segment("system:controller:X"), Ok(()));
+        for bad in ["", ".", "..", "a/b", "a%2F"] {
+            assert!(check_path_segment(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        for good in [
+            "app",
+            "app.kubernetes.io/name",
+            "Example_Key.1",
+            "a",
+            &"k".repeat(63),
+        ] {
+            assert_eq!(check_qualified_name(good), Ok(()), "{good}");
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            ("example.com/", "name part is empty"),
+            ("/name", "prefix"),
+            ("Example.com/name", "prefix"),
+            ("a/b/c", "more than one"),
+            ("-app", "start and end"),
+            ("my app", "U+0020"),
+            (&"k".repeat(64), "64 characters"),
+        ] {
+            let problem = check_qualified_name(bad).expect_err(bad);
+            assert!(problem.contains(says), "{bad}: {problem}");
+        }
+        for good in ["", "redis", "v1.2_3-rc", "True"] {
+            assert_eq!(check_label_value(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "not valid!",
+            "-a",
+            "a.",
+            &"v".repeat(64),
+            "a\n---\nkind: Secret",
+        ] {
+            assert!(check_label_value(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn port_names_and_data_keys() {
+        for good in ["http", "http-alt", "h2c", "a1", &"p".repeat(15)] {
+            assert_eq!(check_port_name(good), Ok(()), "{good}");
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            ("8080", "no letter"),
+            ("HTTP", "`H`"),
+            ("http--alt", "two in a row"),
+            ("-http", "starts or ends"),
+            ("metrics-endpoint", "16 characters"),
+        ] {
+            let problem = check_port_name(bad).expect_err(bad);
+            assert!(problem.contains(says), "{bad}: {problem}");
+        }
+        for good in ["app.yaml", "KEY_NAME", "key-name", ".hidden", "a..b"] {
+            assert_eq!(check_data_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "..data",
+            "config/app.yaml",
+            "a b",
+            &"k".repeat(254),
+        ] {
+            assert!(check_data_key(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod parse;
 pub mod reuse;
 pub mod schema;
 pub mod secrets;
+pub mod server_rules;
 pub mod sources;
 pub mod strict;
 
@@ -115,11 +116,19 @@ pub fn validate_with(
         &rendered.branches,
         Some(&rendered.values),
         |document, value| {
-            if schemas.is_empty() || !document.is_object() {
-                Vec::new()
-            } else {
-                schemas.check_value_with(document, value, options.strict, cuts.as_ref())
+            if !document.is_object() {
+                return Vec::new();
             }
+            let mut findings = server_rules::check(document, &value);
+            if !schemas.is_empty() {
+                findings.extend(schemas.check_value_with(
+                    document,
+                    value,
+                    options.strict,
+                    cuts.as_ref(),
+                ));
+            }
+            findings
         },
         &|| progress.advance(1),
     );
@@ -137,10 +146,8 @@ pub fn validate_with(
         );
     }
     // A template's mistake is in every file it renders: one finding each, listing the files.
-    let mut per_document: Vec<Diagnostic> = match schemas.is_empty() {
-        true => Vec::new(),
-        false => merge_unknown_kinds(parsed.findings).into_iter().collect(),
-    };
+    let mut per_document: Vec<Diagnostic> =
+        merge_unknown_kinds(parsed.findings).into_iter().collect();
     per_document.extend(graph::check(fleet, rendered, &parsed.documents, schemas));
     diagnostics.extend(Diagnostics::from_iter(fold::by_template(
         per_document,
@@ -157,7 +164,8 @@ pub fn validate_with(
     diagnostics
 }
 
-/// Validates every document against its schema, in parallel. The documents must keep their
+/// Validates every document against its schema and the API server's own rules
+/// ([`server_rules`]), in parallel. The documents must keep their
 /// values: [`parse::parse_file`] keeps them, [`parse::parse_branches`] does not.
 pub fn check_schemas(
     documents: &[Document<'_>],
@@ -167,7 +175,12 @@ pub fn check_schemas(
     let findings = documents
         .par_iter()
         .filter(|document| document.is_object())
-        .flat_map_iter(|document| schemas.check(document, options.strict))
+        .flat_map_iter(|document| {
+            let value = document.full_value();
+            let mut findings = server_rules::check(document, &value);
+            findings.extend(schemas.check_value(document, value, options.strict));
+            findings
+        })
         .collect::<Vec<_>>();
     merge_unknown_kinds(findings)
 }

@@ -86,15 +86,21 @@ pub fn strict_crd_schema(node: &Value, root: bool) -> Value {
     Value::Object(out)
 }
 
+/// What a resource quantity (`500m`, `64Mi`, `1e3`) is to the API server, which refuses any
+/// other string: the pattern CRDs generated from Go types carry, and what the swagger document
+/// leaves out.
+pub const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
 /// Makes a built-in definition strict the same way: documents generated from swagger say
-/// nothing about unknown fields, and type IntOrString and Quantity as plain strings.
+/// nothing about unknown fields, type IntOrString and Quantity as plain strings, and give no
+/// pattern for a quantity.
 pub fn strict_core_schema(name: &str, node: &Value) -> Value {
     match name {
         "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => {
             return json!({"anyOf": [{"type": ["string", "null"]}, {"type": ["integer", "null"]}]});
         }
         "io.k8s.apimachinery.pkg.api.resource.Quantity" => {
-            return json!({"anyOf": [{"type": ["string", "null"]}, {"type": ["number", "null"]}]});
+            return json!({"type": ["string", "number", "null"], "pattern": QUANTITY_PATTERN});
         }
         _ => {}
     }

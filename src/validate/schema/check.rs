@@ -8,14 +8,10 @@ use serde_json::Value;
 use super::compile::OBJECT_META;
 use super::cut::Cuts;
 use super::lookup::Lookup;
-use super::{Schemas, is_builtin_group};
+use super::{KUSTOMIZE_CONFIG_GROUPS, Schemas, is_builtin_group};
 use crate::diagnostic::Diagnostic;
 use crate::validate::document::{Document, escape_segment};
-use crate::validate::strict::{drop_nulls, prune_nulls};
-
-/// API groups of kustomize's own configuration files, which are not Kubernetes objects.
-const KUSTOMIZE_CONFIG_GROUPS: [&str; 3] =
-    ["kustomize.config.k8s.io", "builtin", "config.kubernetes.io"];
+use crate::validate::strict::{QUANTITY_PATTERN, drop_nulls, prune_nulls};
 
 /// Findings per document are capped so that one badly broken object does not bury the rest.
 const MAX_ERRORS_PER_DOCUMENT: usize = 8;
@@ -167,6 +163,23 @@ impl Schemas {
                     );
                     continue;
                 }
+            }
+            if let ValidationErrorKind::Pattern { pattern } = error.kind()
+                && pattern == QUANTITY_PATTERN
+            {
+                let value = error.instance().as_str().unwrap_or_default();
+                findings.push(
+                    Diagnostic::error(
+                        "schema",
+                        format!(
+                            "{what}: {pointer}: `{}` is not a quantity",
+                            crate::diagnostic::truncate(value)
+                        ),
+                    )
+                    .at(document.location(&pointer))
+                    .with_hint("a quantity is a number with an optional suffix: `500m`, `2`, `1.5`, `64Mi`, `10G`"),
+                );
+                continue;
             }
             let mut message = error.to_string();
             if message.len() > 240 {

@@ -113,6 +113,10 @@ pub struct Entry {
     pub source: Source,
 }
 
+/// API groups of kustomize's own configuration files, which are not Kubernetes objects.
+pub const KUSTOMIZE_CONFIG_GROUPS: [&str; 3] =
+    ["kustomize.config.k8s.io", "builtin", "config.kubernetes.io"];
+
 /// Whether a group is one of Kubernetes' own (the core group, `apps`, `*.k8s.io`), whose kinds
 /// come from the Kubernetes definitions rather than from a CRD.
 pub fn is_builtin_group(group: &str) -> bool {

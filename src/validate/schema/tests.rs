@@ -598,3 +598,70 @@ fn validators_cut_from_crds_a_fleet_gives_find_what_whole_ones_find() {
         }
     }
 }
+
+/// The swagger document types a quantity as any string; the API server parses it. So do the
+/// embedded definitions, and a CRD's quantity pattern reads the same.
+#[test]
+fn quantities_are_checked_as_the_api_server_parses_them() {
+    let schemas = Schemas::embedded(None).unwrap();
+    let pod = |cpu: &str, memory: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: c\n    image: i\n    resources:\n      requests:\n        cpu: {cpu}\n        memory: {memory}\n"
+        )
+    };
+    for (cpu, memory) in [
+        ("500m", "64Mi"),
+        ("2", "1e9"),
+        ("'0.5'", "67108864"),
+        ("+1", ".5Gi"),
+    ] {
+        let text = pod(cpu, memory);
+        assert_eq!(schemas.check(&parse(&text), false), [], "{cpu} {memory}");
+    }
+    let text = pod("fifty", "64MB");
+    let findings = schemas.check(&parse(&text), false);
+    let said: Vec<(usize, &str)> = findings
+        .iter()
+        .map(|finding| {
+            (
+                finding.location.as_ref().unwrap().line,
+                finding.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            (
+                10,
+                "v1 Pod p: /spec/containers/0/resources/requests/cpu: `fifty` is not a quantity"
+            ),
+            (
+                11,
+                "v1 Pod p: /spec/containers/0/resources/requests/memory: `64MB` is not a quantity"
+            ),
+        ]
+    );
+    assert!(findings[0].hint.as_deref().unwrap().contains("`64Mi`"));
+
+    let mut custom = Schemas::embedded(None).unwrap();
+    custom
+        .add_crd_text(
+            &format!(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: example.com\n  names: {{kind: Disk}}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          size:\n            anyOf: [{{type: integer}}, {{type: string}}]\n            x-kubernetes-int-or-string: true\n            pattern: '{}'\n",
+                crate::validate::strict::QUANTITY_PATTERN
+            ),
+            "disks.yaml",
+        )
+        .unwrap();
+    let disk = |size: &str| {
+        format!("apiVersion: example.com/v1\nkind: Disk\nmetadata: {{name: d}}\nsize: {size}\n")
+    };
+    assert_eq!(custom.check(&parse(&disk("10Gi")), false), []);
+    let findings = custom.check(&parse(&disk("ten")), false);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        findings[0].message,
+        "example.com/v1 Disk d: /size: `ten` is not a quantity"
+    );
+}
