@@ -13,6 +13,26 @@ use crate::diagnostic::Diagnostic;
 use crate::validate::document::{Document, escape_segment};
 use crate::validate::strict::{QUANTITY_PATTERN, drop_nulls, prune_nulls};
 
+/// Patterns of values people write by hand, said in words rather than as the expression:
+/// the pattern, what a value matching it is, and a hint.
+const KNOWN_PATTERNS: [(&str, &str, &str); 3] = [
+    (
+        QUANTITY_PATTERN,
+        "a quantity",
+        "a quantity is a number with an optional suffix: `500m`, `2`, `1.5`, `64Mi`, `10G`",
+    ),
+    (
+        r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        "a duration",
+        "a duration is numbers with units `ms`, `s`, `m` or `h`: `30s`, `5m`, `1h30m`",
+    ),
+    (
+        r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$",
+        "a duration",
+        "a duration here is numbers with units `ms`, `s` or `m`: `30s`, `5m`, `1m30s`",
+    ),
+];
+
 /// Findings per document are capped so that one badly broken object does not bury the rest.
 const MAX_ERRORS_PER_DOCUMENT: usize = 8;
 
@@ -165,19 +185,20 @@ impl Schemas {
                 }
             }
             if let ValidationErrorKind::Pattern { pattern } = error.kind()
-                && pattern == QUANTITY_PATTERN
+                && let Some((_, kind_of_value, hint)) =
+                    KNOWN_PATTERNS.iter().find(|(known, ..)| known == pattern)
             {
                 let value = error.instance().as_str().unwrap_or_default();
                 findings.push(
                     Diagnostic::error(
                         "schema",
                         format!(
-                            "{what}: {pointer}: `{}` is not a quantity",
+                            "{what}: {pointer}: `{}` is not {kind_of_value}",
                             crate::diagnostic::truncate(value)
                         ),
                     )
                     .at(document.location(&pointer))
-                    .with_hint("a quantity is a number with an optional suffix: `500m`, `2`, `1.5`, `64Mi`, `10G`"),
+                    .with_hint(*hint),
                 );
                 continue;
             }

@@ -665,3 +665,23 @@ fn quantities_are_checked_as_the_api_server_parses_them() {
         "example.com/v1 Disk d: /size: `ten` is not a quantity"
     );
 }
+
+/// A Flux interval that is not a duration is said in words, not as the CRD's expression.
+#[test]
+fn durations_are_said_in_words() {
+    let schemas = Schemas::embedded(None).unwrap();
+    let release = |interval: &str| {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: r, namespace: n}}\nspec:\n  interval: {interval}\n  chart:\n    spec:\n      chart: c\n      sourceRef: {{kind: HelmRepository, name: h}}\n"
+        )
+    };
+    assert_eq!(schemas.check(&parse(&release("1h30m")), false), []);
+    let findings = schemas.check(&parse(&release("30minutes")), false);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        findings[0].message,
+        "helm.toolkit.fluxcd.io/v2 HelmRelease n/r: /spec/interval: `30minutes` is not a duration"
+    );
+    assert_eq!(findings[0].location.as_ref().unwrap().line, 5);
+    assert!(findings[0].hint.as_deref().unwrap().contains("`1h30m`"));
+}
