@@ -119,7 +119,7 @@ pub fn validate_with(
             if !document.is_object() {
                 return Vec::new();
             }
-            let mut findings = server_rules::check(document, &value);
+            let mut findings = server_rules::check(document, &value, schemas);
             if !schemas.is_empty() {
                 findings.extend(schemas.check_value_with(
                     document,
@@ -177,7 +177,7 @@ pub fn check_schemas(
         .filter(|document| document.is_object())
         .flat_map_iter(|document| {
             let value = document.full_value();
-            let mut findings = server_rules::check(document, &value);
+            let mut findings = server_rules::check(document, &value, schemas);
             findings.extend(schemas.check_value(document, value, options.strict));
             findings
         })

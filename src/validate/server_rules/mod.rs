@@ -1,7 +1,8 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
 //! names within a pod (containers, ports, volumes and the mounts that name them), a Service's
-//! port names, and the keys of a ConfigMap's or Secret's data.
+//! port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
+//! account a Flux Kustomization or HelmRelease applies with.
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
 //! and Flux's server-side apply do not, and one object refused fails its whole Kustomization.
 //!
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::document::{Document, escape_segment};
-use super::schema::{KUSTOMIZE_CONFIG_GROUPS, is_builtin_group};
+use super::schema::{KUSTOMIZE_CONFIG_GROUPS, Schemas, is_builtin_group};
 use crate::diagnostic::Diagnostic;
 use crate::model::names;
 
@@ -82,12 +83,17 @@ const POD_TEMPLATE_METADATA: [&str; 3] = [
     "/spec/jobTemplate/spec/template/metadata",
 ];
 
-/// The API server's findings for one document, whose whole value is `value`.
-pub fn check(document: &Document, value: &Value) -> Vec<Diagnostic> {
+/// The API server's findings for one document, whose whole value is `value`: none for a kind
+/// `schemas` do not know, which may be a tool's configuration file that only looks like an
+/// object (a generator's input, say), as the schema check leaves it with a warning.
+pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagnostic> {
     let (Some((group, _)), Some(kind)) = (document.group_version(), document.kind()) else {
         return Vec::new();
     };
-    if KUSTOMIZE_CONFIG_GROUPS.contains(&group) || kind.ends_with("List") {
+    if KUSTOMIZE_CONFIG_GROUPS.contains(&group)
+        || kind.ends_with("List")
+        || schemas.is_namespaced(group, kind).is_none()
+    {
         return Vec::new();
     }
     let mut findings = Findings {
@@ -108,6 +114,13 @@ pub fn check(document: &Document, value: &Value) -> Vec<Diagnostic> {
             );
         }
         findings.labels_and_annotations("/metadata", metadata);
+    }
+    if matches!(
+        (group, kind),
+        ("kustomize.toolkit.fluxcd.io", "Kustomization")
+            | ("helm.toolkit.fluxcd.io", "HelmRelease")
+    ) {
+        findings.flux_names(value);
     }
     if is_builtin_group(group) {
         for pointer in POD_TEMPLATE_METADATA {
@@ -282,30 +295,22 @@ impl Findings<'_, '_> {
                 continue;
             };
             let pointer = format!("{at}/volumes/{index}/name");
-            if let Err(problem) = names::check_label(name) {
-                self.error(&pointer, format!("not a valid volume name: {problem}"));
-            }
-            if !volumes.insert(name) {
-                self.error(&pointer, "the pod has two volumes of this name".to_owned());
-            }
+            self.unique_name(
+                &pointer,
+                name,
+                names::check_label,
+                ("pod", "volume"),
+                &mut volumes,
+            );
         }
         let mut containers = HashSet::new();
         for list in ["initContainers", "containers", "ephemeralContainers"] {
             for (index, container) in items(spec, list) {
                 let here = format!("{at}/{list}/{index}");
                 if let Some(name) = literal(container, "name") {
-                    if let Err(problem) = names::check_label(name) {
-                        self.error(
-                            &format!("{here}/name"),
-                            format!("not a valid container name: {problem}"),
-                        );
-                    }
-                    if !containers.insert(name) {
-                        self.error(
-                            &format!("{here}/name"),
-                            "the pod has two containers of this name".to_owned(),
-                        );
-                    }
+                    let pointer = format!("{here}/name");
+                    let what = ("pod", "container");
+                    self.unique_name(&pointer, name, names::check_label, what, &mut containers);
                 }
                 let mut ports = HashSet::new();
                 for (port_index, port) in items(container, "ports") {
@@ -313,15 +318,8 @@ impl Findings<'_, '_> {
                         continue;
                     };
                     let pointer = format!("{here}/ports/{port_index}/name");
-                    if let Err(problem) = names::check_port_name(name) {
-                        self.error(&pointer, format!("not a valid port name: {problem}"));
-                    }
-                    if !ports.insert(name) {
-                        self.error(
-                            &pointer,
-                            "the container has two ports of this name".to_owned(),
-                        );
-                    }
+                    let what = ("container", "port");
+                    self.unique_name(&pointer, name, names::check_port_name, what, &mut ports);
                 }
                 for (mount_index, mount) in items(container, "volumeMounts") {
                     if let Some(name) = literal(mount, "name")
@@ -338,6 +336,24 @@ impl Findings<'_, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// A name at `pointer` that must pass `rule` and be the only one in `seen`; `what` says
+    /// whose (the pod's) and of what (a volume).
+    fn unique_name<'v>(
+        &mut self,
+        pointer: &str,
+        name: &'v str,
+        rule: fn(&str) -> Result<(), String>,
+        (owner, what): (&str, &str),
+        seen: &mut HashSet<&'v str>,
+    ) {
+        if let Err(problem) = rule(name) {
+            self.error(pointer, format!("not a valid {what} name: {problem}"));
+        }
+        if !seen.insert(name) {
+            self.error(pointer, format!("the {owner} has two {what}s of this name"));
         }
     }
 
@@ -360,18 +376,9 @@ impl Findings<'_, '_> {
                     "a Service with several ports must name each of them".to_owned(),
                 ),
                 Some(name) if !name.is_empty() && !substituted(name) => {
-                    if let Err(problem) = names::check_label(name) {
-                        self.error(
-                            &format!("{here}/name"),
-                            format!("not a valid port name: {problem}"),
-                        );
-                    }
-                    if !seen.insert(name) {
-                        self.error(
-                            &format!("{here}/name"),
-                            "the Service has two ports of this name".to_owned(),
-                        );
-                    }
+                    let pointer = format!("{here}/name");
+                    let what = ("Service", "port");
+                    self.unique_name(&pointer, name, names::check_label, what, &mut seen);
                 }
                 _ => {}
             }
@@ -401,6 +408,33 @@ impl Findings<'_, '_> {
                     );
                 }
             }
+        }
+    }
+
+    /// The names a Flux Kustomization or HelmRelease applies with: the API server refuses
+    /// every object it applies into a namespace whose name is not a DNS-1123 label, and Flux
+    /// impersonates a service account only by a valid name.
+    fn flux_names(&mut self, value: &Value) {
+        let Some(spec) = value.get("spec").and_then(Value::as_object) else {
+            return;
+        };
+        for field in ["targetNamespace", "storageNamespace"] {
+            if let Some(namespace) = literal(spec, field)
+                && let Err(problem) = names::check_label(namespace)
+            {
+                self.error(
+                    &format!("/spec/{field}"),
+                    format!("not a valid namespace name: {problem}"),
+                );
+            }
+        }
+        if let Some(account) = literal(spec, "serviceAccountName")
+            && let Err(problem) = names::check_subdomain(account)
+        {
+            self.error(
+                "/spec/serviceAccountName",
+                format!("not a valid service account name: {problem}"),
+            );
         }
     }
 
@@ -454,355 +488,4 @@ impl Findings<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::validate::parse::parse_file;
-
-    /// What the rules find in `text`, as `(line, message)`.
-    fn found(text: &str) -> Vec<(usize, String)> {
-        let document = parse_file("main", "x.yaml", text.as_bytes())
-            .unwrap()
-            .remove(0);
-        check(&document, &document.full_value())
-            .into_iter()
-            .map(|finding| {
-                assert_eq!(finding.rule, RULE);
-                (finding.location.unwrap().line, finding.message)
-            })
-            .collect()
-    }
-
-    const DEPLOYMENT: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: team-a
-  labels:
-    app.kubernetes.io/name: web
-  annotations:
-    example.com/Owner: Team A
-spec:
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-        tier: front
-    spec:
-      containers: []
-";
-
-    #[test]
-    fn objects_the_api_server_takes_pass() {
-        assert_eq!(found(DEPLOYMENT), []);
-        for text in [
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n",
-            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\n",
-            "apiVersion: v1\nkind: Pod\nmetadata: {generateName: web-}\n",
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: 'system:Aggregate'}\n",
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a.b-c}\n",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '${CLUSTER}-Settings', labels: {a: '${VALUE}'}}\n",
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
-            "apiVersion: v1\nkind: List\nitems: []\n",
-            // A built-in kind not known here: only what every name must be.
-            "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata: {name: Mixed_Case}\n",
-        ] {
-            assert_eq!(found(text), [], "{text}");
-        }
-    }
-
-    #[test]
-    fn names_follow_their_kinds_rule() {
-        let name_of = |kind: &str, api_version: &str, name: &str| {
-            found(&format!(
-                "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n"
-            ))
-        };
-        let refused = |kind, api_version, name, says: &str| {
-            let findings = name_of(kind, api_version, name);
-            assert_eq!(findings.len(), 1, "{kind} {name}: {findings:?}");
-            assert_eq!(findings[0].0, 4, "at the name's line");
-            assert!(findings[0].1.contains(says), "{kind} {name}: {findings:?}");
-        };
-        refused("Deployment", "apps/v1", "Web", "DNS-1123 subdomain");
-        refused(
-            "Widget",
-            "example.com/v1",
-            "my_widget",
-            "DNS-1123 subdomain",
-        );
-        refused("Namespace", "v1", "a.b", "DNS-1123 label");
-        refused("StatefulSet", "apps/v1", "db.primary", "DNS-1123 label");
-        refused("Service", "v1", "9web", "DNS-1035 label");
-        refused(
-            "Role",
-            "rbac.authorization.k8s.io/v1",
-            "a/b",
-            "path segment",
-        );
-        refused(
-            "FlowSchema",
-            "flowcontrol.apiserver.k8s.io/v1",
-            "'..'",
-            "path segment",
-        );
-        assert_eq!(name_of("Deployment", "apps/v1", "a.b"), []);
-        assert_eq!(name_of("Namespace", "v1", "a-b"), []);
-
-        let unnamed = found("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n");
-        assert_eq!(unnamed.len(), 1);
-        assert!(unnamed[0].1.ends_with("`metadata.name` is required"));
-        assert_eq!(
-            found("apiVersion: v1\nkind: ConfigMap\ndata: {}\n").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn namespaces_labels_and_annotations() {
-        let findings = found(
-            "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  namespace: Team-A
-  labels:
-    good: value
-    bad key: value
-    example.com/version: 1.0+build
-    empty: ''
-  annotations:
-    Example.com/Note: any text at all, even
-      on two lines
-    a/b/c: x
-",
-        );
-        let lines: Vec<usize> = findings.iter().map(|(line, _)| *line).collect();
-        assert_eq!(lines, [5, 8, 9, 14], "{findings:#?}");
-        assert!(
-            findings[0]
-                .1
-                .contains("/metadata/namespace: not a valid namespace name")
-        );
-        assert!(
-            findings[1]
-                .1
-                .contains("/metadata/labels/bad key: not a valid label key")
-        );
-        assert!(findings[2].1.contains("not a valid label value"));
-        assert!(
-            findings[3]
-                .1
-                .contains("/metadata/annotations/a~1b~1c: not a valid annotation key")
-        );
-
-        let big = "x".repeat(MAX_ANNOTATION_BYTES);
-        let findings = found(&format!(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    k: {big}\n"
-        ));
-        assert_eq!(findings.len(), 1);
-        assert!(findings[0].1.contains("annotations hold 262145 bytes"));
-    }
-
-    #[test]
-    fn pod_templates_are_checked_in_built_in_kinds_only() {
-        let bad_template = DEPLOYMENT.replace("tier: front", "tier: front end");
-        let findings = found(&bad_template);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].0, 18);
-        assert!(
-            findings[0]
-                .1
-                .contains("/spec/template/metadata/labels/tier: not a valid label value")
-        );
-        // A custom resource's `spec.template` is whatever its CRD says, such as chart values.
-        let custom = bad_template
-            .replace("apps/v1", "example.com/v1")
-            .replace("app: web\n  template", "app: other\n  template");
-        assert_eq!(found(&custom), []);
-    }
-
-    #[test]
-    fn a_workload_selects_its_own_pods() {
-        let other = DEPLOYMENT.replace("      app: web\n  template", "      app: api\n  template");
-        let findings = found(&other);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].0, 13);
-        assert!(
-            findings[0]
-                .1
-                .contains("/spec/selector/matchLabels/app: the selector does not select")
-        );
-        let missing = DEPLOYMENT.replace("        app: web\n", "");
-        assert_eq!(found(&missing).len(), 1);
-        let empty = DEPLOYMENT.replace(
-            "    matchLabels:\n      app: web\n",
-            "    matchLabels: {}\n",
-        );
-        assert!(found(&empty)[0].1.contains("an empty selector"));
-        // Expressions are left to the API server.
-        let expressions = DEPLOYMENT.replace(
-            "    matchLabels:\n      app: web\n",
-            "    matchLabels: {app: api}\n    matchExpressions: [{key: tier, operator: Exists}]\n",
-        );
-        assert_eq!(found(&expressions), []);
-    }
-
-    #[test]
-    fn names_within_a_pod() {
-        let pod = |spec: &str| {
-            found(&format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}"
-            ))
-        };
-        assert_eq!(
-            pod("  volumes: [{name: data}, {name: cache}]
-  initContainers: [{name: init, volumeMounts: [{name: data}]}]
-  containers:
-  - name: app
-    ports: [{name: http, containerPort: 80}, {name: metrics, containerPort: 9090}]
-    volumeMounts: [{name: cache}]
-"),
-            []
-        );
-        let findings = pod("  volumes: [{name: Data}, {name: cache}, {name: cache}]
-  initContainers: [{name: app}]
-  containers:
-  - name: app
-    ports: [{name: http, containerPort: 80}, {name: http, containerPort: 81}, {name: metrics-endpoint-v2}]
-    volumeMounts: [{name: logs}, {name: Data}]
-  - name: side_car
-");
-        let said: Vec<(usize, &str)> = findings
-            .iter()
-            .map(|(line, message)| (*line, message.split_once(": /spec/").unwrap().1))
-            .collect();
-        assert_eq!(
-            said,
-            [
-                (
-                    5,
-                    "volumes/0/name: not a valid volume name: it contains the upper-case letter `D`; use lower-case letters, digits and `-`"
-                ),
-                (5, "volumes/2/name: the pod has two volumes of this name"),
-                (
-                    8,
-                    "containers/0/name: the pod has two containers of this name"
-                ),
-                (
-                    9,
-                    "containers/0/ports/1/name: the container has two ports of this name"
-                ),
-                (
-                    9,
-                    "containers/0/ports/2/name: not a valid port name: it is 19 characters long; the limit is 15"
-                ),
-                (
-                    10,
-                    "containers/0/volumeMounts/0/name: the pod has no volume named `logs` to mount"
-                ),
-                (
-                    11,
-                    "containers/1/name: not a valid container name: it contains `_`; use lower-case letters, digits and `-`"
-                ),
-            ]
-        );
-        // The pod of a workload is checked where the workload holds it.
-        let job = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: run, volumeMounts: [{name: scratch}]}]\n";
-        assert!(found(job)[0].1.contains("/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts/0/name: the pod has no volume named `scratch`"));
-        // A volume named by Flux could be any: mounts are not checked against it.
-        assert_eq!(
-            pod(
-                "  volumes: [{name: '${VOLUME}'}]\n  containers: [{name: app, volumeMounts: [{name: data}]}]\n"
-            ),
-            []
-        );
-    }
-
-    #[test]
-    fn service_ports_and_data_keys() {
-        let service = |ports: &str| {
-            found(&format!(
-                "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  ports:\n{ports}"
-            ))
-        };
-        assert_eq!(service("  - port: 80\n"), []);
-        assert_eq!(
-            service(
-                "  - {name: http, port: 80, targetPort: http}\n  - {name: https, port: 443, targetPort: 8443}\n"
-            ),
-            []
-        );
-        let findings = service(
-            "  - {port: 80}\n  - {name: Web, port: 81}\n  - {name: metrics, port: 82, targetPort: '9090'}\n  - {name: metrics, port: 83, targetPort: http-}\n",
-        );
-        let said: Vec<&str> = findings
-            .iter()
-            .map(|(_, message)| message.split_once(": /spec/").unwrap().1)
-            .collect();
-        assert_eq!(
-            said,
-            [
-                "ports/0: a Service with several ports must name each of them",
-                "ports/1/name: not a valid port name: it contains the upper-case letter `W`; use lower-case letters, digits and `-`",
-                "ports/2/targetPort: a port number in quotes is a port name, and not a valid one; write the number unquoted",
-                "ports/3/name: the Service has two ports of this name",
-                "ports/3/targetPort: not a valid port name: it starts or ends with `-` or has two in a row",
-            ]
-        );
-
-        let findings = found(
-            "apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data:
-  app.yaml: x
-  config/app.yaml: x
-  '${FILE}': x
-binaryData:
-  ..data: eA==
-",
-        );
-        let lines: Vec<usize> = findings.iter().map(|(line, _)| *line).collect();
-        assert_eq!(lines, [6, 9], "{findings:?}");
-        assert!(
-            findings[0]
-                .1
-                .contains("/data/config~1app.yaml: not a valid key: it contains `/`")
-        );
-        let secret = found(
-            "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  'my key': x\n",
-        );
-        assert_eq!(secret.len(), 1);
-        assert!(secret[0].1.contains("/stringData/my key: not a valid key"));
-    }
-
-    /// A value from a pull request that would add YAML or reach a terminal as an escape is
-    /// refused, and printed as data: one line, escapes shown.
-    #[test]
-    fn hostile_values_are_refused_and_printed_as_data() {
-        let document = parse_file(
-            "main",
-            "x.yaml",
-            b"apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: \"a\\n---\\nkind: Secret\"
-  namespace: ../../etc
-  labels:
-    \"k\\e[2J\": \"v\\r\\n::error::x\"
-",
-        )
-        .unwrap()
-        .remove(0);
-        let findings = check(&document, &document.full_value());
-        assert_eq!(findings.len(), 4, "{findings:#?}");
-        for finding in &findings {
-            let printed = finding.to_string();
-            assert_eq!(printed.lines().count(), 1, "{printed}");
-            assert!(!printed.contains('\u{1b}'), "{printed}");
-        }
-    }
-}
+mod tests;
