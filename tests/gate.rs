@@ -77,6 +77,28 @@ fn defects() -> Vec<Defect> {
             }),
             "main/infra/k3d-america/planted/object.yaml:9:1: error: cluster.x-k8s.io/v1beta2 Cluster default/planted: /spec/controlPlaneRef/apiVersion: unknown field `apiVersion` [schema]",
         ),
+        (
+            "a quantity the API server cannot parse",
+            Box::new(|root| {
+                replace_in(
+                    &root.join("blueprints/redis/files/deployment.yaml"),
+                    "memory: 64Mi",
+                    "memory: 64MB",
+                )
+            }),
+            "dev/infra/k3d-america/redis/deployment.yaml:33:1: error: apps/v1 Deployment dev-redis/redis: /spec/template/spec/containers/0/resources/requests/memory: `64MB` is not a quantity [schema]",
+        ),
+        (
+            "a Deployment whose selector misses its own pods",
+            Box::new(|root| {
+                replace_in(
+                    &root.join("blueprints/redis/files/deployment.yaml"),
+                    "        app.kubernetes.io/name: redis\n    spec:",
+                    "        app.kubernetes.io/name: cache\n    spec:",
+                )
+            }),
+            "dev/infra/k3d-america/redis/deployment.yaml:13:1: error: apps/v1 Deployment dev-redis/redis: /spec/selector/matchLabels/app.kubernetes.io~1name: the selector does not select the pod template: its labels have no `app.kubernetes.io/name` of this value [api-server]",
+        ),
     ]
 }
 
