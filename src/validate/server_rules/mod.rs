@@ -216,25 +216,24 @@ impl Findings<'_, '_> {
                 .and_then(Value::as_str)
                 .is_some_and(|prefix| !prefix.is_empty());
             if !generated {
-                let pointer = if metadata.is_some() { "/metadata" } else { "" };
-                self.error(pointer, "`metadata.name` is required".to_owned());
+                self.error("/metadata", "`metadata.name` is required".to_owned());
             }
             return;
         }
         if substituted(name) {
             return;
         }
-        let (checked, kind_of_name) = match rule {
-            NameRule::Subdomain => (names::check_subdomain(name), "a DNS-1123 subdomain"),
-            NameRule::Label => (names::check_label(name), "a DNS-1123 label"),
-            NameRule::Dns1035Label => (names::check_dns1035_label(name), "a DNS-1035 label"),
-            NameRule::PathSegment => (names::check_path_segment(name), "a path segment"),
+        let (checked, names_are) = match rule {
+            NameRule::Subdomain => (names::check_subdomain(name), "DNS-1123 subdomains"),
+            NameRule::Label => (names::check_label(name), "DNS-1123 labels"),
+            NameRule::Dns1035Label => (names::check_dns1035_label(name), "DNS-1035 labels"),
+            NameRule::PathSegment => (names::check_path_segment(name), "path segments"),
         };
         if let Err(problem) = checked {
             let kind = self.document.kind().unwrap_or_default();
             self.error(
                 "/metadata/name",
-                format!("a {kind}'s name must be {kind_of_name}: {problem}"),
+                format!("{kind} names are {names_are}: {problem}"),
             );
         }
     }
@@ -473,6 +472,9 @@ impl Findings<'_, '_> {
             let has = labels
                 .and_then(|labels| labels.get(key))
                 .and_then(Value::as_str);
+            if has.is_some_and(substituted) {
+                continue;
+            }
             if has != Some(wanted) {
                 let at = format!("/spec/selector/matchLabels/{}", escape_segment(key));
                 self.error(

@@ -190,7 +190,7 @@ fn pod_templates_are_checked_in_built_in_kinds_only() {
     only(
         found(&custom.replace("name: web", "name: Web")),
         4,
-        "/metadata/name: a Widget's name must be a DNS-1123 subdomain",
+        "/metadata/name: Widget names are DNS-1123 subdomains",
     );
 }
 
@@ -215,6 +215,9 @@ fn a_workload_selects_its_own_pods() {
         "    matchLabels: {app: api}\n    matchExpressions: [{key: tier, operator: Exists}]\n",
     );
     assert_eq!(found(&expressions), []);
+    // A template label Flux fills in may well match.
+    let filled = DEPLOYMENT.replace("        app: web\n", "        app: '${APP}'\n");
+    assert_eq!(found(&filled), []);
 }
 
 #[test]
