@@ -313,10 +313,13 @@ impl Findings<'_, '_> {
                 }
                 let mut ports = HashSet::new();
                 for (port_index, port) in items(container, "ports") {
+                    let at_port = format!("{here}/ports/{port_index}");
+                    self.port_number(&at_port, port, "containerPort", false);
+                    self.port_number(&at_port, port, "hostPort", true);
                     let Some(name) = literal(port, "name") else {
                         continue;
                     };
-                    let pointer = format!("{here}/ports/{port_index}/name");
+                    let pointer = format!("{at_port}/name");
                     let what = ("container", "port");
                     self.unique_name(&pointer, name, names::check_port_name, what, &mut ports);
                 }
@@ -356,6 +359,21 @@ impl Findings<'_, '_> {
         }
     }
 
+    /// A port number at `field` of the port at `at`, if it is a number: 1 to 65535, or 0
+    /// where `zero_unset` (a field whose 0 means none, or the default).
+    fn port_number(&mut self, at: &str, port: &Map<String, Value>, field: &str, zero_unset: bool) {
+        let Some(number) = port.get(field).and_then(Value::as_i64) else {
+            return;
+        };
+        if (1..=65_535).contains(&number) || (zero_unset && number == 0) {
+            return;
+        }
+        self.error(
+            &format!("{at}/{field}"),
+            format!("{number} is not a port number: 1 to 65535"),
+        );
+    }
+
     /// A Service's ports: each named, as a DNS-1123 label and once, when there are several,
     /// and a `targetPort` given as a string names a container port.
     fn service_ports(&mut self, value: &Value) {
@@ -369,6 +387,10 @@ impl Findings<'_, '_> {
         let mut seen = HashSet::new();
         for (index, port) in items(spec, "ports") {
             let here = format!("/spec/ports/{index}");
+            self.port_number(&here, port, "port", false);
+            // 0 asks for the Service's own port; so does leaving it out.
+            self.port_number(&here, port, "targetPort", true);
+            self.port_number(&here, port, "nodePort", true);
             match port.get("name").and_then(Value::as_str) {
                 None | Some("") if several => self.error(
                     &here,

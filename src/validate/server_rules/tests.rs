@@ -292,6 +292,54 @@ fn names_within_a_pod() {
 }
 
 #[test]
+fn port_numbers_are_ports() {
+    let pod = found(
+        "apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: app
+    ports: [{containerPort: 8080, hostPort: 0}, {containerPort: 80800}, {containerPort: 0}, {containerPort: 80, hostPort: -1}]
+",
+    );
+    let said: Vec<&str> = pod
+        .iter()
+        .map(|(_, message)| message.split_once(": /spec/").unwrap().1)
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "containers/0/ports/1/containerPort: 80800 is not a port number: 1 to 65535",
+            "containers/0/ports/2/containerPort: 0 is not a port number: 1 to 65535",
+            "containers/0/ports/3/hostPort: -1 is not a port number: 1 to 65535",
+        ]
+    );
+    let service = found(
+        "apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports:
+  - {name: a, port: 80, targetPort: 0, nodePort: 0}
+  - {name: b, port: 0, targetPort: 70000, nodePort: 30080}
+",
+    );
+    let lines: Vec<usize> = service.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [7, 7], "{service:?}");
+    assert!(
+        service[0]
+            .1
+            .contains("/spec/ports/1/port: 0 is not a port number")
+    );
+    assert!(
+        service[1]
+            .1
+            .contains("/spec/ports/1/targetPort: 70000 is not a port number")
+    );
+}
+
+#[test]
 fn service_ports_and_data_keys() {
     let service = |ports: &str| {
         found(&format!(
