@@ -1,6 +1,7 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
-//! names within a pod (containers, ports, volumes and the mounts that name them), a Service's
+//! names within a pod (containers, ports, volumes and the mounts that name them), requests
+//! above their limits, a Service's
 //! port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
 //! account a Flux Kustomization or HelmRelease applies with.
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
@@ -10,6 +11,9 @@
 //! apimachinery validation of that kind has it. A value holding `${` is left alone: Flux
 //! substitutes it (`postBuild`) before it applies the object.
 
+mod quantity;
+
+use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
@@ -311,6 +315,7 @@ impl Findings<'_, '_> {
                     let what = ("pod", "container");
                     self.unique_name(&pointer, name, names::check_label, what, &mut containers);
                 }
+                self.requests_within_limits(&here, container);
                 let mut ports = HashSet::new();
                 for (port_index, port) in items(container, "ports") {
                     let at_port = format!("{here}/ports/{port_index}");
@@ -356,6 +361,33 @@ impl Findings<'_, '_> {
         }
         if !seen.insert(name) {
             self.error(pointer, format!("the {owner} has two {what}s of this name"));
+        }
+    }
+
+    /// A container's request of a resource may not be more than its limit of it; the
+    /// container is at `here`.
+    fn requests_within_limits(&mut self, here: &str, container: &Map<String, Value>) {
+        let resources = container.get("resources").and_then(Value::as_object);
+        let field = |name: &str| resources?.get(name)?.as_object();
+        let (Some(requests), Some(limits)) = (field("requests"), field("limits")) else {
+            return;
+        };
+        for (resource, limit) in limits {
+            if let Some(request) = requests.get(resource)
+                && quantity::compare(request, limit) == Some(Ordering::Greater)
+            {
+                let limit = match limit {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                self.error(
+                    &format!("{here}/resources/requests/{}", escape_segment(resource)),
+                    format!(
+                        "the request is more than the limit, `{}`",
+                        crate::diagnostic::truncate(&limit)
+                    ),
+                );
+            }
         }
     }
 

@@ -292,6 +292,41 @@ fn names_within_a_pod() {
 }
 
 #[test]
+fn requests_stay_within_limits() {
+    let container = |resources: &str| {
+        found(&format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        resources:\n{resources}"
+        ))
+    };
+    assert_eq!(
+        container(
+            "          requests: {cpu: 500m, memory: 1G}\n          limits: {cpu: 1, memory: 1Gi}\n"
+        ),
+        []
+    );
+    assert_eq!(
+        container("          requests: {cpu: '1', memory: 64Mi}\n"),
+        []
+    );
+    assert_eq!(
+        container("          requests: {cpu: 100m}\n          limits: {memory: 64Mi}\n"),
+        []
+    );
+    // What the schemas refuse is not compared again.
+    assert_eq!(
+        container("          requests: {cpu: lots}\n          limits: {cpu: 1}\n"),
+        []
+    );
+    only(
+        container(
+            "          requests:\n            cpu: 250m\n            memory: 512Mi\n          limits:\n            cpu: 500m\n            memory: 256Mi\n",
+        ),
+        14,
+        "/spec/template/spec/containers/0/resources/requests/memory: the request is more than the limit, `256Mi`",
+    );
+}
+
+#[test]
 fn port_numbers_are_ports() {
     let pod = found(
         "apiVersion: v1
