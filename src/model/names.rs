@@ -10,16 +10,8 @@ pub fn check_label(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if name.len() > MAX_LABEL {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_LABEL}",
-            name.len()
-        ));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    at_most(name, MAX_LABEL)?;
+    if let Some(bad) = name.chars().find(|c| !is_dns_char(*c)) {
         let what = match bad {
             '/' | '\\' => "a path separator".to_owned(),
             c if c.is_ascii_uppercase() => format!("the upper-case letter `{c}`"),
@@ -47,12 +39,7 @@ pub fn check_branch(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if name.len() > MAX_BRANCH {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_BRANCH}",
-            name.len()
-        ));
-    }
+    at_most(name, MAX_BRANCH)?;
     let charset_ok = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
@@ -101,12 +88,7 @@ pub fn check_role(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if name.len() > MAX_ROLE {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_ROLE}",
-            name.len()
-        ));
-    }
+    at_most(name, MAX_ROLE)?;
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:".contains(*c)))
@@ -134,20 +116,12 @@ pub fn check_subdomain(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if name.len() > MAX_SUBDOMAIN {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_SUBDOMAIN}",
-            name.len()
-        ));
-    }
+    at_most(name, MAX_SUBDOMAIN)?;
     for part in name.split('.') {
         if part.is_empty() {
             return Err("it starts or ends with `.` or has two in a row".to_owned());
         }
-        if let Some(bad) = part
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        {
+        if let Some(bad) = part.chars().find(|c| !is_dns_char(*c)) {
             let what = match bad {
                 c if c.is_ascii_uppercase() => format!("the upper-case letter `{c}`"),
                 c => describe_char(c),
@@ -214,16 +188,8 @@ pub fn check_qualified_name(key: &str) -> Result<(), String> {
 /// Checks a label value: empty, or at most 63 letters, digits, `-`, `_` and `.`, starting and
 /// ending with a letter or digit.
 pub fn check_label_value(value: &str) -> Result<(), String> {
-    if value.len() > MAX_LABEL {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_LABEL}",
-            value.len()
-        ));
-    }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
-    {
+    at_most(value, MAX_LABEL)?;
+    if let Some(bad) = value.chars().find(|c| !is_label_value_char(*c)) {
         return Err(format!(
             "it contains {}; use letters, digits, `-`, `_` and `.`",
             describe_char(bad)
@@ -248,16 +214,8 @@ pub fn check_port_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if name.len() > MAX_PORT_NAME {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_PORT_NAME}",
-            name.len()
-        ));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    at_most(name, MAX_PORT_NAME)?;
+    if let Some(bad) = name.chars().find(|c| !is_dns_char(*c)) {
         return Err(format!(
             "it contains {}; use lower-case letters, digits and `-`",
             describe_char(bad)
@@ -279,16 +237,8 @@ pub fn check_data_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("it is empty".to_owned());
     }
-    if key.len() > MAX_SUBDOMAIN {
-        return Err(format!(
-            "it is {} characters long; the limit is {MAX_SUBDOMAIN}",
-            key.len()
-        ));
-    }
-    if let Some(bad) = key
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
-    {
+    at_most(key, MAX_SUBDOMAIN)?;
+    if let Some(bad) = key.chars().find(|c| !is_label_value_char(*c)) {
         return Err(format!(
             "it contains {}; use letters, digits, `-`, `_` and `.`",
             describe_char(bad)
@@ -298,6 +248,27 @@ pub fn check_data_key(key: &str) -> Result<(), String> {
         return Err("it is `.` or starts with `..`".to_owned());
     }
     Ok(())
+}
+
+/// Refuses `text` longer than `limit` bytes, saying how long it is.
+fn at_most(text: &str, limit: usize) -> Result<(), String> {
+    match text.len() > limit {
+        true => Err(format!(
+            "it is {} characters long; the limit is {limit}",
+            text.len()
+        )),
+        false => Ok(()),
+    }
+}
+
+/// A character of a DNS-1123 label: a lower-case letter, a digit or `-`.
+fn is_dns_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+/// A character of a label value or a data key: a letter, a digit, `-`, `_` or `.`.
+fn is_label_value_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
 }
 
 /// A character for a message: control characters by their code, so a message never carries
