@@ -5,6 +5,7 @@
 use std::collections::hash_map::Entry;
 
 use serde::Deserialize;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// `(first line, text)` of each document; a `---` line starts a new one. The texts are slices
@@ -57,17 +58,141 @@ pub(super) fn is_separator(line: &[u8]) -> bool {
 }
 
 /// Parses one document's text; on failure, the line (relative to the text) and the message.
+/// A mapping that holds a key twice is an error, as it is to kustomize and the API server.
 pub fn parse(text: &str) -> Result<Value, (usize, String)> {
     let deserializer = serde_norway::Deserializer::from_str(text);
-    Value::deserialize(deserializer).map_err(|error| {
-        let line = error.location().map_or(1, |location| location.line());
-        let message = error.to_string();
-        let message = match message.find(" at line ") {
-            Some(cut) => message[..cut].to_owned(),
-            None => message,
+    Unique::deserialize(deserializer)
+        .map(|unique| unique.0)
+        .map_err(|error| {
+            let line = error.location().map_or(1, |location| location.line());
+            let message = error.to_string();
+            let message = match message.find(" at line ") {
+                Some(cut) => message[..cut].to_owned(),
+                None => message,
+            };
+            (
+                second_key_line(text, line, &message).unwrap_or(line),
+                message,
+            )
+        })
+}
+
+const TWICE: (&str, &str) = ("the mapping holds the key ", " twice");
+
+/// The line of the second of two equal keys, which the parser reports at their mapping's
+/// first `line`, when the mapping is in block style.
+fn second_key_line(text: &str, line: usize, message: &str) -> Option<usize> {
+    let quoted = message.split_once(TWICE.0)?.1.strip_suffix(TWICE.1)?;
+    let key: String = serde_json::from_str(quoted).ok()?;
+    let mut first_column = None;
+    for (index, candidate) in text.lines().enumerate().skip(line.saturating_sub(1)) {
+        let Some(column) = key_column(candidate, &key) else {
+            continue;
         };
-        (line, message)
-    })
+        match first_column {
+            None => first_column = Some(column),
+            Some(first) if first == column => return Some(index + 1),
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// The column at which `line` (block style, perhaps an item of a list) sets `key`.
+fn key_column(line: &str, key: &str) -> Option<usize> {
+    let mut rest = line.trim_start_matches(' ');
+    while let Some(item) = rest.strip_prefix('-') {
+        rest = item.trim_start_matches(' ');
+    }
+    let after = rest.strip_prefix(key)?.strip_prefix(':')?;
+    (after.is_empty() || after.starts_with([' ', '\t'])).then_some(line.len() - rest.len())
+}
+
+/// A YAML value read as serde_json reads one, except that a mapping may not hold a key twice:
+/// serde_json keeps the last, and the file would mean one thing here and another to kustomize,
+/// which refuses it.
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a YAML value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        // What serde_json makes of a float it cannot hold (`.nan`, `.inf`).
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Unique::deserialize(deserializer).map(|unique| unique.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut values = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(Unique(value)) = items.next_element()? {
+            values.push(value);
+        }
+        Ok(Value::Array(values))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut map = serde_json::Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            let Unique(value) = entries.next_value()?;
+            match map.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    // JSON quotes it on one line, and lets `second_key_line` read it back.
+                    let quoted = Value::String(slot.key().clone());
+                    return Err(serde::de::Error::custom(format!(
+                        "{}{quoted}{}",
+                        TWICE.0, TWICE.1
+                    )));
+                }
+            }
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// [`parse_file`] of a file's bytes; on failure, the file's line (none for a file that is not
@@ -182,6 +307,58 @@ mod tests {
             same_content(contents),
             vec![vec![0, 2], vec![1, 4], vec![3]]
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_in_one_mapping_is_refused_at_its_line() {
+        let (line, message) = parse_file("a: 1\n---\nb:\n  c: 1\n  d: 2\n  c: 3\n").unwrap_err();
+        assert_eq!(
+            (line, message.as_str()),
+            (6, r#"b: the mapping holds the key "c" twice"#)
+        );
+        let (line, message) = parse_file("- {x: 1, x: 2}\n").unwrap_err();
+        assert_eq!(
+            (line, message.as_str()),
+            (1, r#".[0]: the mapping holds the key "x" twice"#)
+        );
+        let text = "items:\n  - name: a\n    image: x\n  - name: b\n    name: c\nname: d\n";
+        let (line, message) = parse_file(text).unwrap_err();
+        assert_eq!(
+            (line, message.as_str()),
+            (5, r#"items[1]: the mapping holds the key "name" twice"#)
+        );
+        let (line, _) = parse_file("a: 1\nb: 2\n'a': 3\n").unwrap_err();
+        assert_eq!(
+            line, 1,
+            "a key written otherwise is not found again: the mapping's line"
+        );
+        // Equal keys in different mappings are not one key twice.
+        let documents = parse_file("a: {k: 1}\nb: {k: 2}\nk: 3\n").unwrap();
+        assert_eq!(
+            documents[0].value,
+            serde_json::json!({"a": {"k": 1}, "b": {"k": 2}, "k": 3})
+        );
+    }
+
+    #[test]
+    fn values_read_as_serde_json_reads_them() {
+        for text in [
+            "a: [1, -2, 18446744073709551615, 1.5, .nan, .inf, true, null, ~, '', x]\n",
+            "? complex\n: 1\n1: one\ntrue: yes\nnull: n\n",
+            "nested: {a: [{b: {c: [[]]}}]}\nempty: {}\nlist: []\n",
+            "block: |\n  text\nfolded: >\n  more\n",
+            "!!map {a: !!str 1}\n",
+            "plain\n",
+        ] {
+            let ours = parse(text);
+            let theirs = Value::deserialize(serde_norway::Deserializer::from_str(text))
+                .map_err(|error| error.to_string());
+            match (ours, theirs) {
+                (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs, "{text:?}"),
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => panic!("{text:?}: {ours:?} against {theirs:?}"),
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,9 @@ use super::is_yaml;
 use super::shape::Shape;
 use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
+
+/// The rule of a rendered file that does not read as YAML.
+pub const INVALID_OUTPUT: &str = "invalid-output";
 use crate::plan::{Unit, ValueSource};
 use crate::progress::Progress;
 use crate::tree::{Branches, Origin};
@@ -153,15 +156,16 @@ impl ValueCheck {
         &self,
         path: &str,
         origin: Option<Origin>,
-        message: &str,
+        (line, message): (Option<usize>, &str),
     ) -> Option<Diagnostic> {
         let ((_, place), _) = self.decode(origin?)?;
+        let line = line
+            .map(|line| format!(" at its line {line}"))
+            .unwrap_or_default();
         Some(
             Diagnostic::error(
-                "invalid-output",
-                format!(
-                    "renders invalid YAML for {path} (positions are in the rendered output): {message}"
-                ),
+                INVALID_OUTPUT,
+                format!("renders invalid YAML for {path}{line}: {message}"),
             )
             .at_file(place),
         )
@@ -194,7 +198,9 @@ pub fn check(branches: &Branches, values: &ValueCheck, progress: &dyn Progress) 
                     let (branch, path, _, origin) = files[index];
                     let finding = match &parsed {
                         Ok(documents) => values.file(branch, path, Some(origin), documents),
-                        Err((_, message)) => values.unreadable(path, Some(origin), message),
+                        Err((line, message)) => {
+                            values.unreadable(path, Some(origin), (*line, message))
+                        }
                     };
                     progress.advance(1);
                     finding.map(|finding| (branch, path, finding))

@@ -143,6 +143,11 @@ impl<'t> ChunkRead<'t> {
                         .values
                         .extend(value_finding.map(|finding| (*branch, *path, finding)));
                 }
+                // A template that renders invalid YAML does so in every file it writes:
+                // folded per template with the value check's findings.
+                Err(diagnostic) if diagnostic.rule == crate::render::values::INVALID_OUTPUT => {
+                    parsed.values.push((branch, path, diagnostic))
+                }
                 Err(diagnostic) => parsed.syntax.push(diagnostic),
             }
         }
@@ -172,7 +177,7 @@ fn read_alike<'t>(
                 .map(|&index| {
                     let (branch, path, _, origin) = chunk[index];
                     let diagnostic = values
-                        .and_then(|values| values.unreadable(path, origin, &message))
+                        .and_then(|values| values.unreadable(path, origin, (line, &message)))
                         .unwrap_or_else(|| syntax_error(branch, path, line, message.clone()));
                     tick();
                     (index, Err(diagnostic))
