@@ -1,7 +1,8 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
 //! names within a pod (containers, ports, volumes and the mounts that name them), requests
-//! above their limits, a Service's
+//! above their limits, fields with a fixed set of values, counts and images (`fields`), a
+//! Service's
 //! port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
 //! account a Flux Kustomization or HelmRelease applies with.
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
@@ -11,7 +12,9 @@
 //! apimachinery validation of that kind has it. A value holding `${` is left alone: Flux
 //! substitutes it (`postBuild`) before it applies the object.
 
+mod fields;
 mod quantity;
+mod schedule;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -141,11 +144,13 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         ) {
             findings.selector(value);
         }
-        if let Some(at) = pod_spec(group, kind)
+        let pod = pod_spec(group, kind);
+        if let Some(at) = pod
             && let Some(spec) = value.pointer(at).and_then(Value::as_object)
         {
             findings.pod_spec(at, spec);
         }
+        findings.fields((group, kind), value, pod);
         match (group, kind) {
             ("", "Service") => findings.service_ports(value),
             ("", "ConfigMap") => findings.data_keys(value, &["data", "binaryData"]),

@@ -229,21 +229,23 @@ fn names_within_a_pod() {
     };
     assert_eq!(
         pod("  volumes: [{name: data}, {name: cache}]
-  initContainers: [{name: init, volumeMounts: [{name: data}]}]
+  initContainers: [{name: init, image: busybox, volumeMounts: [{name: data}]}]
   containers:
   - name: app
+    image: web
     ports: [{name: http, containerPort: 80}, {name: metrics, containerPort: 9090}]
     volumeMounts: [{name: cache}]
 "),
         []
     );
     let findings = pod("  volumes: [{name: Data}, {name: cache}, {name: cache}]
-  initContainers: [{name: app}]
+  initContainers: [{name: app, image: busybox}]
   containers:
   - name: app
+    image: web
     ports: [{name: http, containerPort: 80}, {name: http, containerPort: 81}, {name: metrics-endpoint-v2}]
     volumeMounts: [{name: logs}, {name: Data}]
-  - name: side_car
+  - {name: side_car, image: proxy}
 ");
     let said: Vec<(usize, &str)> = findings
         .iter()
@@ -262,30 +264,30 @@ fn names_within_a_pod() {
                 "containers/0/name: the pod has two containers of this name"
             ),
             (
-                9,
+                10,
                 "containers/0/ports/1/name: the container has two ports of this name"
             ),
             (
-                9,
+                10,
                 "containers/0/ports/2/name: not a valid port name: it is 19 characters long; the limit is 15"
             ),
             (
-                10,
+                11,
                 "containers/0/volumeMounts/0/name: the pod has no volume named `logs` to mount"
             ),
             (
-                11,
+                12,
                 "containers/1/name: not a valid container name: it contains `_`; use lower-case letters, digits and `-`"
             ),
         ]
     );
     // The pod of a workload is checked where the workload holds it.
-    let job = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: run, volumeMounts: [{name: scratch}]}]\n";
+    let job = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: run, image: tool, volumeMounts: [{name: scratch}]}]\n";
     assert!(found(job)[0].1.contains("/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts/0/name: the pod has no volume named `scratch`"));
     // A volume named by Flux could be any: mounts are not checked against it.
     assert_eq!(
         pod(
-            "  volumes: [{name: '${VOLUME}'}]\n  containers: [{name: app, volumeMounts: [{name: data}]}]\n"
+            "  volumes: [{name: '${VOLUME}'}]\n  containers: [{name: app, image: web, volumeMounts: [{name: data}]}]\n"
         ),
         []
     );
@@ -295,7 +297,7 @@ fn names_within_a_pod() {
 fn requests_stay_within_limits() {
     let container = |resources: &str| {
         found(&format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        resources:\n{resources}"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        image: web\n        resources:\n{resources}"
         ))
     };
     assert_eq!(
@@ -321,7 +323,7 @@ fn requests_stay_within_limits() {
         container(
             "          requests:\n            cpu: 250m\n            memory: 512Mi\n          limits:\n            cpu: 500m\n            memory: 256Mi\n",
         ),
-        14,
+        15,
         "/spec/template/spec/containers/0/resources/requests/memory: the request is more than the limit, `256Mi`",
     );
 }
@@ -335,6 +337,7 @@ metadata: {name: p}
 spec:
   containers:
   - name: app
+    image: web
     ports: [{containerPort: 8080, hostPort: 0}, {containerPort: 80800}, {containerPort: 0}, {containerPort: 80, hostPort: -1}]
 ",
     );
@@ -500,4 +503,138 @@ metadata:
         assert_eq!(printed.lines().count(), 1, "{printed}");
         assert!(!printed.contains('\u{1b}'), "{printed}");
     }
+}
+
+#[test]
+fn fields_take_only_what_the_api_server_supports() {
+    let deployment = |spec: &str, pod: &str| {
+        found(&format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{spec}  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n{pod}"
+        ))
+    };
+    let container = "      containers:\n      - name: app\n        image: web\n";
+    assert_eq!(
+        deployment(
+            "  replicas: 0\n  strategy: {type: Recreate}\n",
+            &format!(
+                "      restartPolicy: Always\n      dnsPolicy: ClusterFirst\n{container}        imagePullPolicy: IfNotPresent\n        ports: [{{containerPort: 53, protocol: UDP}}]\n"
+            )
+        ),
+        []
+    );
+    let said: Vec<(usize, String)> = deployment(
+        "  replicas: -1\n  revisionHistoryLimit: -2\n  strategy: {type: BlueGreen}\n",
+        "      restartPolicy: Never\n      terminationGracePeriodSeconds: -5\n      containers:\n      - name: app\n        imagePullPolicy: Sometimes\n        ports: [{containerPort: 80, protocol: HTTP}]\n      - {name: side, image: ''}\n",
+    )
+    .into_iter()
+    .map(|(line, message)| (line, message.split_once(": /spec/").unwrap().1.to_owned()))
+    .collect();
+    let expected = [
+        (
+            8,
+            "strategy/type: `BlueGreen` is not supported here: `Recreate` or `RollingUpdate`",
+        ),
+        (
+            6,
+            "replicas: -1 is below zero; the API server takes 0 or more",
+        ),
+        (
+            7,
+            "revisionHistoryLimit: -2 is below zero; the API server takes 0 or more",
+        ),
+        (
+            12,
+            "template/spec/restartPolicy: `Never` is not supported here: only `Always`",
+        ),
+        (
+            13,
+            "template/spec/terminationGracePeriodSeconds: -5 is below zero; the API server takes 0 or more",
+        ),
+        (
+            16,
+            "template/spec/containers/0/imagePullPolicy: `Sometimes` is not supported here: `Always`, `IfNotPresent` or `Never`",
+        ),
+        (
+            17,
+            "template/spec/containers/0/ports/0/protocol: `HTTP` is not supported here: `TCP`, `UDP` or `SCTP`",
+        ),
+        (
+            15,
+            "template/spec/containers/0: a container needs an `image`",
+        ),
+        (
+            18,
+            "template/spec/containers/1/image: a container's image may not be empty",
+        ),
+    ];
+    let expected: Vec<(usize, String)> = expected
+        .into_iter()
+        .map(|(line, message)| (line, message.to_owned()))
+        .collect();
+    assert_eq!(said, expected);
+
+    // A Job's pods must say how they restart; a Pod's may leave it to the default.
+    let job = |restart: &str| {
+        found(&format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: once}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n{restart}      containers: [{{name: run, image: tool}}]\n"
+        ))
+    };
+    assert_eq!(job("      restartPolicy: OnFailure\n"), []);
+    only(
+        job(""),
+        7,
+        "/spec/template/spec: a Job's pods must set `restartPolicy` to `OnFailure` or `Never`: the default, `Always`, is refused for a Job",
+    );
+    only(
+        job("      restartPolicy: Always\n"),
+        8,
+        "/spec/template/spec/restartPolicy: `Always` is not supported here: `OnFailure` or `Never`",
+    );
+    assert_eq!(
+        found(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  restartPolicy: OnFailure\n  containers: [{name: a, image: b}]\n"
+        ),
+        []
+    );
+
+    // A Service's own choices, and values Flux fills in, which are left alone.
+    let service = found(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: Loadbalancer\n  externalTrafficPolicy: '${POLICY}'\n  ports: [{port: 80, protocol: tcp}]\n",
+    );
+    let lines: Vec<usize> = service.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [5, 7], "{service:?}");
+    assert!(service[0].1.ends_with("/spec/type: `Loadbalancer` is not supported here: `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`"));
+    assert!(
+        service[1].1.ends_with(
+            "/spec/ports/0/protocol: `tcp` is not supported here: `TCP`, `UDP` or `SCTP`"
+        )
+    );
+    only(
+        found(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: /, pathType: prefix, backend: {service: {name: web, port: {number: 80}}}}\n",
+        ),
+        8,
+        "/spec/rules/0/http/paths/0/pathType: `prefix` is not supported here: `Exact`, `Prefix` or `ImplementationSpecific`",
+    );
+}
+
+#[test]
+fn a_cron_jobs_schedule_is_read_as_the_api_server_reads_it() {
+    let cron = |schedule: &str| {
+        found(&format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: nightly}}\nspec:\n  schedule: {schedule}\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{{name: run, image: tool}}]\n"
+        ))
+    };
+    assert_eq!(cron("'0 3 * * *'"), []);
+    assert_eq!(cron("'${SCHEDULE}'"), []);
+    only(
+        cron("every five minutes"),
+        5,
+        "/spec/schedule: `every five minutes` is not a cron schedule: it has 3 fields",
+    );
+    only(
+        cron("'0 24 * * *'"),
+        5,
+        "/spec/schedule: `0 24 * * *` is not a cron schedule: its hour: 24 is not within 0 to 23",
+    );
 }

@@ -1,0 +1,282 @@
+//! Fields of built-in kinds that the OpenAPI document types as any string or integer but the
+//! API server takes only from a fixed set (a pull policy, a Service's type, a pod's restart
+//! policy for its kind) or from zero up (replicas, history limits), a CronJob's schedule, and
+//! the image every container needs. `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying
+//! them fails the whole Kustomization.
+
+use serde_json::Value;
+
+use super::{Findings, substituted};
+
+const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
+const TRAFFIC_POLICIES: &[&str] = &["Cluster", "Local"];
+const UPDATE_STRATEGIES: &[&str] = &["RollingUpdate", "OnDelete"];
+const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// A field's path (`*` for every item of a list) and the values the API server supports there.
+type Choice = (&'static [&'static str], &'static [&'static str]);
+
+/// The fields of a kind's own that take one of a fixed set of values.
+fn choices(group: &str, kind: &str) -> &'static [Choice] {
+    match (group, kind) {
+        ("", "Service") => &[
+            (
+                &["spec", "type"],
+                &["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"],
+            ),
+            (&["spec", "ports", "*", "protocol"], PROTOCOLS),
+            (&["spec", "sessionAffinity"], &["None", "ClientIP"]),
+            (&["spec", "externalTrafficPolicy"], TRAFFIC_POLICIES),
+            (&["spec", "internalTrafficPolicy"], TRAFFIC_POLICIES),
+            (
+                &["spec", "ipFamilyPolicy"],
+                &["SingleStack", "PreferDualStack", "RequireDualStack"],
+            ),
+            (&["spec", "ipFamilies", "*"], &["IPv4", "IPv6"]),
+        ],
+        ("apps", "Deployment") => &[(
+            &["spec", "strategy", "type"],
+            &["Recreate", "RollingUpdate"],
+        )],
+        ("apps", "StatefulSet") => &[
+            (
+                &["spec", "podManagementPolicy"],
+                &["OrderedReady", "Parallel"],
+            ),
+            (&["spec", "updateStrategy", "type"], UPDATE_STRATEGIES),
+        ],
+        ("apps", "DaemonSet") => &[(&["spec", "updateStrategy", "type"], UPDATE_STRATEGIES)],
+        ("batch", "CronJob") => &[(
+            &["spec", "concurrencyPolicy"],
+            &["Allow", "Forbid", "Replace"],
+        )],
+        ("", "PersistentVolumeClaim") => &[
+            (
+                &["spec", "accessModes", "*"],
+                &[
+                    "ReadWriteOnce",
+                    "ReadOnlyMany",
+                    "ReadWriteMany",
+                    "ReadWriteOncePod",
+                ],
+            ),
+            (&["spec", "volumeMode"], &["Filesystem", "Block"]),
+        ],
+        ("networking.k8s.io", "Ingress") => &[(
+            &["spec", "rules", "*", "http", "paths", "*", "pathType"],
+            &["Exact", "Prefix", "ImplementationSpecific"],
+        )],
+        ("networking.k8s.io", "NetworkPolicy") => &[
+            (&["spec", "policyTypes", "*"], &["Ingress", "Egress"]),
+            (
+                &["spec", "ingress", "*", "ports", "*", "protocol"],
+                PROTOCOLS,
+            ),
+            (
+                &["spec", "egress", "*", "ports", "*", "protocol"],
+                PROTOCOLS,
+            ),
+        ],
+        _ => &[],
+    }
+}
+
+/// The fields of a pod's spec that take one of a fixed set of values, besides its restart
+/// policy (see [`restart_policies`]).
+const POD_CHOICES: &[Choice] = &[(
+    &["dnsPolicy"],
+    &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
+)];
+
+/// The fields of a container that take one of a fixed set of values.
+const CONTAINER_CHOICES: &[Choice] = &[
+    (&["imagePullPolicy"], &["Always", "IfNotPresent", "Never"]),
+    (
+        &["terminationMessagePolicy"],
+        &["File", "FallbackToLogsOnError"],
+    ),
+    (&["ports", "*", "protocol"], PROTOCOLS),
+];
+
+/// The restart policies the pods of a kind may have, and whether leaving it out is one of
+/// them: a Job's pods must say, since the default (`Always`) is not one a Job takes.
+fn restart_policies(group: &str, kind: &str) -> (&'static [&'static str], bool) {
+    match (group, kind) {
+        ("batch", "Job" | "CronJob") => (&["OnFailure", "Never"], false),
+        ("", "Pod" | "PodTemplate") => (&["Always", "OnFailure", "Never"], true),
+        _ => (&["Always"], true),
+    }
+}
+
+/// The fields of a kind that count from zero up.
+fn counts(group: &str, kind: &str) -> &'static [&'static str] {
+    match (group, kind) {
+        ("apps", "Deployment" | "StatefulSet") => &[
+            "/spec/replicas",
+            "/spec/minReadySeconds",
+            "/spec/revisionHistoryLimit",
+        ],
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
+            &["/spec/replicas", "/spec/minReadySeconds"]
+        }
+        ("apps", "DaemonSet") => &["/spec/minReadySeconds", "/spec/revisionHistoryLimit"],
+        ("batch", "Job") => &[
+            "/spec/parallelism",
+            "/spec/completions",
+            "/spec/backoffLimit",
+        ],
+        ("batch", "CronJob") => &[
+            "/spec/startingDeadlineSeconds",
+            "/spec/successfulJobsHistoryLimit",
+            "/spec/failedJobsHistoryLimit",
+        ],
+        _ => &[],
+    }
+}
+
+impl Findings<'_, '_> {
+    /// The fields of an object of a built-in kind: its own, and those of the pod spec at
+    /// `pod`, when it has one.
+    pub(super) fn fields(&mut self, (group, kind): (&str, &str), value: &Value, pod: Option<&str>) {
+        self.choices("", value, choices(group, kind));
+        if (group, kind) == ("batch", "CronJob")
+            && let Some(schedule) = value.pointer("/spec/schedule").and_then(Value::as_str)
+            && !substituted(schedule)
+            && let Err(problem) = super::schedule::check(schedule)
+        {
+            let schedule = crate::diagnostic::truncate(schedule);
+            let message = format!("`{schedule}` is not a cron schedule: {problem}");
+            self.error("/spec/schedule", message);
+        }
+        for &pointer in counts(group, kind) {
+            self.count(pointer, value.pointer(pointer));
+        }
+        let Some(at) = pod else {
+            return;
+        };
+        let Some(spec) = value.pointer(at).filter(|spec| spec.is_object()) else {
+            return;
+        };
+        self.choices(at, spec, POD_CHOICES);
+        self.restart_policy(at, spec, restart_policies(group, kind));
+        let grace = format!("{at}/terminationGracePeriodSeconds");
+        self.count(&grace, spec.get("terminationGracePeriodSeconds"));
+        for list in CONTAINER_LISTS {
+            let containers = spec.get(list).and_then(Value::as_array);
+            for (index, container) in containers.into_iter().flatten().enumerate() {
+                let here = format!("{at}/{list}/{index}");
+                self.choices(&here, container, CONTAINER_CHOICES);
+                self.image(&here, container);
+            }
+        }
+    }
+
+    /// Each of `choices` under `value`, which is at `at`.
+    fn choices(&mut self, at: &str, value: &Value, choices: &[Choice]) {
+        for &(path, supported) in choices {
+            each(value, path, at.to_owned(), &mut |pointer, found| {
+                if let Some(text) = found.as_str()
+                    && !substituted(text)
+                    && !supported.contains(&text)
+                {
+                    self.error(&pointer, unsupported(text, supported));
+                }
+            });
+        }
+    }
+
+    fn restart_policy(&mut self, at: &str, spec: &Value, (supported, optional): (&[&str], bool)) {
+        match spec.get("restartPolicy") {
+            Some(Value::String(policy)) if substituted(policy) => {}
+            Some(Value::String(policy)) if !supported.contains(&policy.as_str()) => {
+                self.error(
+                    &format!("{at}/restartPolicy"),
+                    unsupported(policy, supported),
+                );
+            }
+            None if !optional => {
+                let kind = self.document.kind().unwrap_or_default();
+                let message = format!(
+                    "a {kind}'s pods must set `restartPolicy` to {}: the default, `Always`, is refused for a {kind}",
+                    listed(supported, "or")
+                );
+                self.error(at, message);
+            }
+            _ => {}
+        }
+    }
+
+    /// A count at `pointer`, if it is a number there: not below zero.
+    fn count(&mut self, pointer: &str, found: Option<&Value>) {
+        if let Some(number) = found.and_then(Value::as_i64)
+            && number < 0
+        {
+            self.error(
+                pointer,
+                format!("{number} is below zero; the API server takes 0 or more"),
+            );
+        }
+    }
+
+    /// Every container needs an image: the API server refuses one without, in pod templates
+    /// as in pods.
+    fn image(&mut self, here: &str, container: &Value) {
+        match container.get("image") {
+            Some(Value::String(image)) if !image.is_empty() => {}
+            Some(Value::String(_)) => self.error(
+                &format!("{here}/image"),
+                "a container's image may not be empty".to_owned(),
+            ),
+            None | Some(Value::Null) => self.error(here, "a container needs an `image`".to_owned()),
+            // Of another type: the schema check says so.
+            Some(_) => {}
+        }
+    }
+}
+
+/// Calls `found` with the pointer and value of each place `path` leads to from `value`, which
+/// is at `pointer`.
+fn each<'v>(
+    value: &'v Value,
+    path: &[&str],
+    pointer: String,
+    found: &mut dyn FnMut(String, &'v Value),
+) {
+    let Some((&first, rest)) = path.split_first() else {
+        found(pointer, value);
+        return;
+    };
+    match first {
+        "*" => {
+            for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+                each(item, rest, format!("{pointer}/{index}"), found);
+            }
+        }
+        key => {
+            if let Some(next) = value.get(key) {
+                each(next, rest, format!("{pointer}/{key}"), found);
+            }
+        }
+    }
+}
+
+fn unsupported(value: &str, supported: &[&str]) -> String {
+    let value = crate::diagnostic::truncate(value);
+    match supported {
+        [only] => format!("`{value}` is not supported here: only `{only}`"),
+        _ => format!(
+            "`{value}` is not supported here: {}",
+            listed(supported, "or")
+        ),
+    }
+}
+
+/// `A`, `B` or `C`.
+fn listed(values: &[&str], last: &str) -> String {
+    let quoted: Vec<String> = values.iter().map(|value| format!("`{value}`")).collect();
+    match quoted.split_last() {
+        Some((only, [])) => only.clone(),
+        Some((tail, head)) => format!("{} {last} {tail}", head.join(", ")),
+        None => String::new(),
+    }
+}
