@@ -99,6 +99,39 @@ fn defects() -> Vec<Defect> {
             }),
             "dev/infra/k3d-america/redis/deployment.yaml:13:1: error: apps/v1 Deployment dev-redis/redis: /spec/selector/matchLabels/app.kubernetes.io~1name: the selector does not select the pod template: its labels have no `app.kubernetes.io/name` of this value [api-server]",
         ),
+        (
+            "a pull policy the API server does not support",
+            Box::new(|root| {
+                replace_in(
+                    &root.join("blueprints/redis/files/deployment.yaml"),
+                    "image: redis:7.4-alpine\n",
+                    "image: redis:7.4-alpine\n          imagePullPolicy: Sometimes\n",
+                )
+            }),
+            "dev/infra/k3d-america/redis/deployment.yaml:22:1: error: apps/v1 Deployment dev-redis/redis: /spec/template/spec/containers/0/imagePullPolicy: `Sometimes` is not supported here: `Always`, `IfNotPresent` or `Never` [api-server]",
+        ),
+        (
+            "a key given twice in one mapping",
+            Box::new(|root| {
+                replace_in(
+                    &root.join("blueprints/redis/files/deployment.yaml"),
+                    "\n  replicas:",
+                    "\n  replicas: 2\n  replicas:",
+                )
+            }),
+            "blueprints/redis/files/deployment.yaml:1:1: error: renders invalid YAML for infra/k3d-america/redis/deployment.yaml at its line 11: spec: the mapping holds the key \"replicas\" twice (on branches dev and qa) [invalid-output]",
+        ),
+        (
+            "an unknown field in a kustomization file",
+            Box::new(|root| {
+                fs::write(
+                    root.join("blueprints/redis/files/kustomization.yaml"),
+                    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresource:\n  - deployment.yaml\n",
+                )
+                .unwrap()
+            }),
+            "dev/infra/k3d-america/redis/kustomization.yaml:4:1: error: unknown field `resource` in a kustomization file: kustomize refuses the file [kustomization]\n  hint: did you mean `resources`?",
+        ),
     ]
 }
 
@@ -471,4 +504,24 @@ fn a_template_naming_every_known_kind_changes_nothing() {
         snapshot_dir(&root.join("out")),
         snapshot_dir(&plain.path().join("out"))
     );
+}
+
+/// `--no-validate` skips the schemas and the Flux graph, not reading the rendered files back:
+/// a file that is not YAML, or that holds a key twice, is refused all the same.
+#[test]
+fn output_that_is_not_yaml_is_refused_without_validation_too() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let (_, plant, first) = defects()
+        .into_iter()
+        .find(|(defect, ..)| defect.contains("twice"))
+        .unwrap();
+    plant(root);
+    for args in [&["render", "--no-validate"][..], &["render"]] {
+        let (code, stderr) = run(root, args);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(first), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("[invalid-output]").count(), 1, "{stderr}");
+    }
+    assert!(!root.join("out").exists());
 }

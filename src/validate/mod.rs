@@ -14,6 +14,7 @@ pub mod input;
 pub mod input_schema;
 pub mod inputs;
 pub mod kept;
+pub mod kustomize_file;
 mod locate;
 pub mod parse;
 pub mod reuse;
@@ -116,6 +117,9 @@ pub fn validate_with(
         &rendered.branches,
         Some(&rendered.values),
         |document, value| {
+            if kustomize_file::is_kustomization_file(document.path) {
+                return kustomize_file::check(document, &value);
+            }
             if !document.is_object() {
                 return Vec::new();
             }

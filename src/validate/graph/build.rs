@@ -17,7 +17,7 @@ use crate::tree::OWNED_LIST;
 use crate::validate::document::Document;
 use crate::validate::kept::Kept;
 
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+use crate::validate::kustomize_file::FILE_NAMES as KUSTOMIZATION_FILES;
 
 /// The result of building one directory.
 #[derive(Debug, Default)]
