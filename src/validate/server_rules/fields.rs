@@ -1,7 +1,7 @@
 //! Fields of built-in kinds that the OpenAPI document types as any string or integer but the
 //! API server takes only from a fixed set (a pull policy, a Service's type, a pod's restart
-//! policy for its kind) or from zero up (replicas, history limits), a CronJob's schedule, and
-//! the image every container needs. `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying
+//! policy for its kind) or from zero up (replicas, history limits), a CronJob's schedule, the
+//! image every container needs, and probes that do one thing. `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying
 //! them fails the whole Kustomization.
 
 use serde_json::Value;
@@ -12,6 +12,7 @@ const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const TRAFFIC_POLICIES: &[&str] = &["Cluster", "Local"];
 const UPDATE_STRATEGIES: &[&str] = &["RollingUpdate", "OnDelete"];
 const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+const PROBE_HANDLERS: [&str; 4] = ["exec", "httpGet", "tcpSocket", "grpc"];
 
 /// A field's path (`*` for every item of a list) and the values the API server supports there.
 type Choice = (&'static [&'static str], &'static [&'static str]);
@@ -161,12 +162,54 @@ impl Findings<'_, '_> {
         self.restart_policy(at, spec, restart_policies(group, kind));
         let grace = format!("{at}/terminationGracePeriodSeconds");
         self.count(&grace, spec.get("terminationGracePeriodSeconds"));
+        if spec
+            .get("containers")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            self.error(
+                &format!("{at}/containers"),
+                "a pod needs a container".to_owned(),
+            );
+        }
         for list in CONTAINER_LISTS {
             let containers = spec.get(list).and_then(Value::as_array);
             for (index, container) in containers.into_iter().flatten().enumerate() {
                 let here = format!("{at}/{list}/{index}");
                 self.choices(&here, container, CONTAINER_CHOICES);
                 self.image(&here, container);
+                self.probes(&here, container);
+            }
+        }
+    }
+
+    /// A probe does one thing (runs a command, or asks over HTTP, TCP or gRPC), and a liveness
+    /// or startup probe succeeds at its first success.
+    fn probes(&mut self, here: &str, container: &Value) {
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            let Some(fields) = container.get(probe).and_then(Value::as_object) else {
+                continue;
+            };
+            let at = format!("{here}/{probe}");
+            let handlers = PROBE_HANDLERS
+                .iter()
+                .filter(|handler| fields.get(**handler).is_some_and(|value| !value.is_null()))
+                .count();
+            if handlers != 1 {
+                let message = format!(
+                    "a probe does exactly one of {}; this one does {handlers}",
+                    listed(&PROBE_HANDLERS, "or")
+                );
+                self.error(&at, message);
+            }
+            if probe != "readinessProbe"
+                && let Some(threshold) = fields.get("successThreshold").and_then(Value::as_i64)
+                && threshold != 1
+            {
+                self.error(
+                    &format!("{at}/successThreshold"),
+                    format!("a {probe}'s successThreshold must be 1, not {threshold}"),
+                );
             }
         }
     }

@@ -56,7 +56,7 @@ spec:
         app: web
         tier: front
     spec:
-      containers: []
+      containers: [{name: web, image: web}]
 ";
 
 #[test]
@@ -636,5 +636,45 @@ fn a_cron_jobs_schedule_is_read_as_the_api_server_reads_it() {
         cron("'0 24 * * *'"),
         5,
         "/spec/schedule: `0 24 * * *` is not a cron schedule: its hour: 24 is not within 0 to 23",
+    );
+}
+
+#[test]
+fn a_pod_has_containers_and_probes_that_do_one_thing() {
+    let pod = |spec: &str| {
+        found(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}"
+        ))
+    };
+    only(
+        pod("  containers: []\n"),
+        5,
+        "/spec/containers: a pod needs a container",
+    );
+    let probed = |probes: &str| {
+        pod(&format!(
+            "  containers:\n  - name: a\n    image: b\n{probes}"
+        ))
+    };
+    assert_eq!(
+        probed(
+            "    livenessProbe: {httpGet: {port: 80}, successThreshold: 1}\n    readinessProbe: {tcpSocket: {port: 80}, successThreshold: 3}\n"
+        ),
+        []
+    );
+    only(
+        probed("    livenessProbe:\n      exec: {command: ['true']}\n      httpGet: {port: 80}\n"),
+        8,
+        "/spec/containers/0/livenessProbe: a probe does exactly one of `exec`, `httpGet`, `tcpSocket` or `grpc`; this one does 2",
+    );
+    only(
+        probed("    startupProbe: {periodSeconds: 5}\n"),
+        8,
+        "/spec/containers/0/startupProbe: a probe does exactly one of `exec`, `httpGet`, `tcpSocket` or `grpc`; this one does 0",
+    );
+    only(
+        probed("    livenessProbe:\n      grpc: {port: 9090}\n      successThreshold: 2\n"),
+        10,
+        "/spec/containers/0/livenessProbe/successThreshold: a livenessProbe's successThreshold must be 1, not 2",
     );
 }
