@@ -4,7 +4,8 @@
 //! above their limits, fields with a fixed set of values, counts and images (`fields`), a
 //! Service's
 //! port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
-//! account a Flux Kustomization or HelmRelease applies with.
+//! account a Flux Kustomization or HelmRelease applies with; and what Cluster API's webhooks
+//! refuse of a kubeadm control plane (`capi`).
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
 //! and Flux's server-side apply do not, and one object refused fails its whole Kustomization.
 //!
@@ -12,6 +13,7 @@
 //! apimachinery validation of that kind has it. A value holding `${` is left alone: Flux
 //! substitutes it (`postBuild`) before it applies the object.
 
+mod capi;
 mod fields;
 mod quantity;
 mod schedule;
@@ -128,6 +130,9 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
             | ("helm.toolkit.fluxcd.io", "HelmRelease")
     ) {
         findings.flux_names(value);
+    }
+    if (group, kind) == ("controlplane.cluster.x-k8s.io", "KubeadmControlPlane") {
+        findings.control_plane_replicas(value);
     }
     if is_builtin_group(group) {
         for pointer in POD_TEMPLATE_METADATA {

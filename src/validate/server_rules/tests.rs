@@ -678,3 +678,30 @@ fn a_pod_has_containers_and_probes_that_do_one_thing() {
         "/spec/containers/0/livenessProbe/successThreshold: a livenessProbe's successThreshold must be 1, not 2",
     );
 }
+
+#[test]
+fn a_kubeadm_control_plane_has_an_odd_number_of_machines_around_a_stacked_etcd() {
+    let control_plane = |spec: &str| {
+        found(&format!(
+            "apiVersion: controlplane.cluster.x-k8s.io/v1beta2\nkind: KubeadmControlPlane\nmetadata: {{name: edge, namespace: edge}}\nspec:\n{spec}"
+        ))
+    };
+    assert_eq!(control_plane("  replicas: 3\n"), []);
+    assert_eq!(control_plane("  replicas: '${REPLICAS}'\n"), []);
+    assert_eq!(
+        control_plane(
+            "  replicas: 2\n  kubeadmConfigSpec:\n    clusterConfiguration:\n      etcd:\n        external: {endpoints: [https://etcd:2379]}\n"
+        ),
+        []
+    );
+    only(
+        control_plane("  replicas: 2\n"),
+        5,
+        "/spec/replicas: 2 control-plane machines around a stacked etcd: Cluster API takes an odd number (1, 3, 5)",
+    );
+    only(
+        control_plane("  replicas: 0\n"),
+        5,
+        "/spec/replicas: 0 control-plane machines: Cluster API takes 1 or more",
+    );
+}
