@@ -267,3 +267,66 @@ fn a_template_nothing_reaches_is_one_finding() {
         "{findings:#?}"
     );
 }
+
+/// An object applied into a namespace nothing on its cluster creates is a warning: Flux's
+/// apply fails until the namespace exists, which may be made outside the fleet.
+#[test]
+fn a_namespace_nothing_creates_is_a_warning() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let replace = |file: &str, from: &str, to: &str| {
+        let path = root.join(file);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file}");
+        fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    replace(
+        "blueprints/redis/files/deployment.yaml",
+        "namespace: {{ env.name }}-redis",
+        "namespace: {{ env.name }}-cache",
+    );
+    // helm-controller creates the namespace it installs into when asked to; a cluster-scoped
+    // object's namespace is ignored.
+    replace(
+        "blueprints/nginx/files/release.yaml",
+        "  install:\n",
+        "  targetNamespace: ingress\n  install:\n    createNamespace: true\n",
+    );
+    fs::write(
+        root.join("blueprints/nginx/files/extra.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ingress\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: extra\n  namespace: nowhere\nrules: []\n",
+    )
+    .unwrap();
+    let (code, findings) = check_json(root);
+    assert_eq!(code, 0, "{findings:#}");
+    let warnings: Vec<(&str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            assert_eq!(finding["severity"], "warning", "{finding:#}");
+            (
+                finding["file"].as_str().unwrap(),
+                finding["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "dev/infra/k3d-america/redis/deployment.yaml",
+                "apps/v1 Deployment dev-cache/redis: nothing that reaches its cluster creates the namespace `dev-cache`; applying Kustomization dev-flux-system/infrastructure fails until it exists"
+            ),
+            (
+                "dev/infra/k3s-america-south/redis/deployment.yaml",
+                "apps/v1 Deployment dev-cache/redis: nothing that reaches its cluster creates the namespace `dev-cache`; applying Kustomization dev-flux-system/k3s-america-south-infrastructure fails until it exists"
+            ),
+            (
+                "qa/infra/k3d-america/redis/deployment.yaml",
+                "apps/v1 Deployment qa-cache/redis: nothing that reaches its cluster creates the namespace `qa-cache`; applying Kustomization qa-flux-system/infrastructure fails until it exists"
+            ),
+        ],
+        "{findings:#}"
+    );
+}

@@ -1,6 +1,6 @@
 //! The checks over everything that reaches the clusters: `dependsOn` that resolves and does
-//! not go round in a cycle, no object applied twice to one cluster, and no rendered file that
-//! no build uses.
+//! not go round in a cycle, no object applied twice to one cluster, namespaces that something
+//! on the cluster creates, and no rendered file that no build uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,6 +14,7 @@ use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::render::{Rendered, is_yaml};
 use crate::tree::OWNED_LIST;
 use crate::validate::kept::Kept;
+use crate::validate::schema::Schemas;
 use crate::view::natural;
 
 /// Every rendered YAML file must be used by some build that reaches a cluster. Files one
@@ -98,6 +99,86 @@ impl<'a> Merged<'_, 'a> {
     pub(super) fn check_duplicates(&mut self) {
         let diagnostics = per_cluster(&self.simulation, duplicate_findings);
         self.simulation.diagnostics.extend(diagnostics);
+    }
+
+    /// Every namespace an object is applied into exists on its cluster: something that
+    /// reaches the cluster creates it, or the cluster starts with it. A warning, since a
+    /// namespace may be made outside the fleet; but until it exists, Flux's apply of the whole
+    /// Kustomization fails.
+    pub(super) fn check_namespaces(&mut self) {
+        let schemas = self.context.schemas;
+        let findings = per_cluster(&self.simulation, |_, applied, found| {
+            namespace_findings(schemas, applied, found)
+        });
+        // An object that reaches several clusters without its namespace is one finding.
+        let mut seen = HashSet::new();
+        for finding in findings {
+            if seen.insert((finding.location.clone(), finding.message.clone())) {
+                self.simulation.diagnostics.push(finding);
+            }
+        }
+    }
+}
+
+/// The namespaces every cluster starts with, and Flux's own, which bootstrap installs.
+const NAMESPACES_THERE: [&str; 5] = [
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "flux-system",
+];
+
+fn namespace_findings(schemas: &Schemas, applied: &[Applied<'_>], found: &mut Vec<Diagnostic>) {
+    let mut created: HashSet<&str> = NAMESPACES_THERE.into_iter().collect();
+    for entry in applied {
+        let object = &entry.object;
+        match (object.group(), object.kind()) {
+            ("", "Namespace") => {
+                created.insert(&object.name);
+            }
+            // helm-controller creates the namespace it installs into when asked to.
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+                let value = &object.document.value;
+                let creates = matches!(
+                    value.pointer("/spec/install/createNamespace"),
+                    Some(Kept::Bool(true))
+                );
+                let target = value
+                    .pointer("/spec/targetNamespace")
+                    .and_then(Kept::as_str)
+                    .or(object.namespace.as_deref());
+                if creates && let Some(target) = target {
+                    created.insert(target);
+                }
+            }
+            _ => {}
+        }
+    }
+    for entry in applied {
+        let object = &entry.object;
+        let Some(namespace) = object.namespace.as_deref() else {
+            continue;
+        };
+        if namespace.is_empty()
+            || namespace.contains("${")
+            || created.contains(namespace)
+            || schemas.is_namespaced(object.group(), object.kind()) == Some(false)
+        {
+            continue;
+        }
+        found.push(
+            Diagnostic::warning(
+                "missing-namespace",
+                format!(
+                    "{}: nothing that reaches its cluster creates the namespace `{namespace}`; applying Kustomization {} fails until it exists",
+                    object.document.describe(),
+                    entry.via
+                ),
+            )
+            .at(object.document.location("/metadata/namespace"))
+            .with_hint("render a Namespace for it, or create it on the cluster before Flux applies this"),
+        );
     }
 }
 

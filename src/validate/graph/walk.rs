@@ -480,6 +480,7 @@ fn merge<'a>(context: &Context<'a>, walks: Vec<Walked<'a>>) -> Simulation<'a> {
         .extend(findings.into_iter().collect());
     merged.check_dependencies();
     merged.check_duplicates();
+    merged.check_namespaces();
     merged
         .simulation
         .diagnostics
