@@ -19,12 +19,12 @@ use super::is_yaml;
 use super::shape::Shape;
 use crate::diagnostic::{Also, Diagnostic, Diagnostics, Location};
 use crate::error::{Error, Result};
-
-/// The rule of a rendered file that does not read as YAML.
-pub const INVALID_OUTPUT: &str = "invalid-output";
 use crate::plan::{Unit, ValueSource};
 use crate::progress::Progress;
 use crate::tree::{Branches, Origin};
+
+/// The rule of a rendered file that does not read as YAML.
+pub const INVALID_OUTPUT: &str = "invalid-output";
 
 /// The values a unit renders with: indices of its cluster's and its tenant's.
 type ValueSet = (usize, Option<usize>);
