@@ -512,6 +512,25 @@ fn a_value_that_adds_a_key_is_refused() {
     );
 }
 
+/// A value that reaches the output raw and repeats a nested key, to override the value before
+/// it, is refused: below the top level the shape check does not look, but a mapping may not
+/// give a key twice.
+#[test]
+fn a_value_that_repeats_a_nested_key_is_refused() {
+    let stderr = render_broken(|root| {
+        print_raw_value(root, "64mb;  note: overridden");
+    });
+    assert!(stderr.contains("[invalid-output]"), "{stderr}");
+    assert!(
+        stderr.contains(r#"data: the mapping holds the key "note" twice"#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("blueprints/note/files/configmap.yaml"),
+        "{stderr}"
+    );
+}
+
 /// A value that makes its file byte for byte the file another template renders, where that
 /// output is legitimate, is still refused: files alike are parsed once, but each is checked
 /// against its own template and values.
