@@ -330,3 +330,52 @@ fn a_namespace_nothing_creates_is_a_warning() {
         "{findings:#}"
     );
 }
+
+/// A GitRepository of the fleet repo that names no revision tracks what source-controller
+/// checks out then, `master`, not the fleet's main branch: a fleet without that branch is told
+/// so at each Kustomization built from it, with the fix.
+#[test]
+fn a_fleet_source_without_a_ref_tracks_master() {
+    let fleet = example_fleet();
+    let root = fleet.path();
+    let defaults =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("default-blueprints/flux-environment");
+    common::copy_dir(&defaults, &root.join("blueprints/flux-environment"));
+    let source = root.join("blueprints/flux-environment/files/gitrepository.yaml");
+    let text = fs::read_to_string(&source).unwrap();
+    let without = text.replace("  ref:\n    branch: {{ env.branch | quote }}\n", "");
+    assert_ne!(without, text);
+    fs::write(&source, without).unwrap();
+    let (code, findings) = check_json(root);
+    assert_eq!(code, 1, "{findings:#}");
+    let missing: Vec<(&str, &str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["rule"] == "missing-path")
+        .map(|finding| {
+            (
+                finding["file"].as_str().unwrap(),
+                finding["message"].as_str().unwrap(),
+                finding["hint"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let hint = "a GitRepository that names no revision (`spec.ref`) tracks `master`; set `spec.ref.branch`";
+    assert_eq!(
+        missing,
+        [
+            (
+                "main/clusters/k3d-america/environments/dev/sync.yaml",
+                "Kustomization dev-flux-system/dev-flux-system: its source tracks branch master, which the fleet does not have",
+                hint
+            ),
+            (
+                "main/clusters/k3d-america/environments/qa/sync.yaml",
+                "Kustomization qa-flux-system/qa-flux-system: its source tracks branch master, which the fleet does not have",
+                hint
+            ),
+        ],
+        "{findings:#}"
+    );
+}

@@ -17,6 +17,9 @@ use crate::diagnostic::Diagnostic;
 use crate::validate::document::Document;
 use crate::validate::kept::Kept;
 
+/// The branch source-controller checks out of a GitRepository that names no revision.
+const FLUX_DEFAULT_BRANCH: &str = "master";
+
 impl<'a> Walk<'_, 'a> {
     /// Records `build`'s objects as applied to `cluster`, and queues the Flux objects among
     /// them.
@@ -132,10 +135,16 @@ impl<'a> Walk<'_, 'a> {
         };
         let Some(branch) = context.branch_key(&branch) else {
             if !known_branch {
-                self.report(missing_path(
+                let mut finding = missing_path(
                     format!("its source tracks branch {branch}, which the fleet does not have"),
                     "/spec/sourceRef/name",
-                ));
+                );
+                if branch == FLUX_DEFAULT_BRANCH {
+                    finding = finding.with_hint(format!(
+                        "a GitRepository that names no revision (`spec.ref`) tracks `{FLUX_DEFAULT_BRANCH}`; set `spec.ref.branch`"
+                    ));
+                }
+                self.report(finding);
             }
             return;
         };
@@ -216,12 +225,18 @@ impl<'a> Context<'a> {
         if normalize_url(url) != normalize_url(&self.fleet.repo.url) {
             return None;
         }
-        Some(
-            document
-                .str_at("/spec/ref/branch")
-                .unwrap_or(self.main_branch())
-                .to_owned(),
-        )
+        if let Some(branch) = document.str_at("/spec/ref/branch") {
+            return Some(branch.to_owned());
+        }
+        // A tag, a semver range or a commit may be on any branch: the main one is the guess.
+        let pinned = ["tag", "semver", "commit", "name"]
+            .iter()
+            .any(|field| document.str_at(&format!("/spec/ref/{field}")).is_some());
+        Some(match pinned {
+            true => self.main_branch().to_owned(),
+            // What source-controller checks out when nothing says which revision.
+            false => FLUX_DEFAULT_BRANCH.to_owned(),
+        })
     }
 
     fn is_tenant_namespace(&self, namespace: &str) -> bool {
