@@ -116,24 +116,7 @@ pub fn validate_with(
     let parsed = parse::parse_and_check(
         &rendered.branches,
         Some(&rendered.values),
-        |document, value| {
-            if kustomize_file::is_kustomization_file(document.path) {
-                return kustomize_file::check(document, &value);
-            }
-            if !document.is_object() {
-                return Vec::new();
-            }
-            let mut findings = server_rules::check(document, &value, schemas);
-            if !schemas.is_empty() {
-                findings.extend(schemas.check_value_with(
-                    document,
-                    value,
-                    options.strict,
-                    cuts.as_ref(),
-                ));
-            }
-            findings
-        },
+        |document, value| check_document(document, value, schemas, options, cuts.as_ref()),
         &|| progress.advance(1),
     );
     progress.finish();
@@ -169,7 +152,7 @@ pub fn validate_with(
 }
 
 /// Validates every document against its schema and the API server's own rules
-/// ([`server_rules`]), in parallel. The documents must keep their
+/// ([`server_rules`]), and kustomization files as kustomize reads them, in parallel. The documents must keep their
 /// values: [`parse::parse_file`] keeps them, [`parse::parse_branches`] does not.
 pub fn check_schemas(
     documents: &[Document<'_>],
@@ -178,15 +161,33 @@ pub fn check_schemas(
 ) -> Diagnostics {
     let findings = documents
         .par_iter()
-        .filter(|document| document.is_object())
         .flat_map_iter(|document| {
-            let value = document.full_value();
-            let mut findings = server_rules::check(document, &value, schemas);
-            findings.extend(schemas.check_value(document, value, options.strict));
-            findings
+            check_document(document, document.full_value(), schemas, options, None)
         })
         .collect::<Vec<_>>();
     merge_unknown_kinds(findings)
+}
+
+/// The checks of one rendered document, whose whole value is `value`: a kustomization file's
+/// fields, or an object's schema and the API server's rules.
+fn check_document(
+    document: &Document<'_>,
+    value: serde_json::Value,
+    schemas: &Schemas,
+    options: Options,
+    cuts: Option<&schema::Cuts>,
+) -> Vec<Diagnostic> {
+    if kustomize_file::is_kustomization_file(document.path) {
+        return kustomize_file::check(document, &value);
+    }
+    if !document.is_object() {
+        return Vec::new();
+    }
+    let mut findings = server_rules::check(document, &value, schemas);
+    if !schemas.is_empty() {
+        findings.extend(schemas.check_value_with(document, value, options.strict, cuts));
+    }
+    findings
 }
 
 /// A kind without a schema is usually missing for every object of that kind: one finding per

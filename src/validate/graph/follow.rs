@@ -229,9 +229,14 @@ impl<'a> Context<'a> {
             return Some(branch.to_owned());
         }
         // A tag, a semver range or a commit may be on any branch: the main one is the guess.
-        let pinned = ["tag", "semver", "commit", "name"]
-            .iter()
-            .any(|field| document.str_at(&format!("/spec/ref/{field}")).is_some());
+        let pinned = [
+            "/spec/ref/tag",
+            "/spec/ref/semver",
+            "/spec/ref/commit",
+            "/spec/ref/name",
+        ]
+        .iter()
+        .any(|pointer| document.str_at(pointer).is_some());
         Some(match pinned {
             true => self.main_branch().to_owned(),
             // What source-controller checks out when nothing says which revision.

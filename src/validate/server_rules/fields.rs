@@ -4,14 +4,13 @@
 //! image every container needs, and probes that do one thing. `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying
 //! them fails the whole Kustomization.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{Findings, substituted};
+use super::{CONTAINER_LISTS, Findings, items, substituted};
 
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const TRAFFIC_POLICIES: &[&str] = &["Cluster", "Local"];
 const UPDATE_STRATEGIES: &[&str] = &["RollingUpdate", "OnDelete"];
-const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
 const PROBE_HANDLERS: [&str; 4] = ["exec", "httpGet", "tcpSocket", "grpc"];
 
 /// A field's path (`*` for every item of a list) and the values the API server supports there.
@@ -136,10 +135,17 @@ fn counts(group: &str, kind: &str) -> &'static [&'static str] {
 }
 
 impl Findings<'_, '_> {
-    /// The fields of an object of a built-in kind: its own, and those of the pod spec at
-    /// `pod`, when it has one.
-    pub(super) fn fields(&mut self, (group, kind): (&str, &str), value: &Value, pod: Option<&str>) {
-        self.choices("", value, choices(group, kind));
+    /// The fields of an object of a built-in kind: its own, and those of its pod spec, when it
+    /// has one (where it is, and the spec).
+    pub(super) fn fields(
+        &mut self,
+        (group, kind): (&str, &str),
+        value: &Value,
+        pod: Option<(&str, &Map<String, Value>)>,
+    ) {
+        if let Some(object) = value.as_object() {
+            self.choices("", object, choices(group, kind));
+        }
         if (group, kind) == ("batch", "CronJob")
             && let Some(schedule) = value.pointer("/spec/schedule").and_then(Value::as_str)
             && !substituted(schedule)
@@ -152,10 +158,7 @@ impl Findings<'_, '_> {
         for &pointer in counts(group, kind) {
             self.count(pointer, value.pointer(pointer));
         }
-        let Some(at) = pod else {
-            return;
-        };
-        let Some(spec) = value.pointer(at).filter(|spec| spec.is_object()) else {
+        let Some((at, spec)) = pod else {
             return;
         };
         self.choices(at, spec, POD_CHOICES);
@@ -173,8 +176,7 @@ impl Findings<'_, '_> {
             );
         }
         for list in CONTAINER_LISTS {
-            let containers = spec.get(list).and_then(Value::as_array);
-            for (index, container) in containers.into_iter().flatten().enumerate() {
+            for (index, container) in items(spec, list) {
                 let here = format!("{at}/{list}/{index}");
                 self.choices(&here, container, CONTAINER_CHOICES);
                 self.image(&here, container);
@@ -185,7 +187,7 @@ impl Findings<'_, '_> {
 
     /// A probe does one thing (runs a command, or asks over HTTP, TCP or gRPC), and a liveness
     /// or startup probe succeeds at its first success.
-    fn probes(&mut self, here: &str, container: &Value) {
+    fn probes(&mut self, here: &str, container: &Map<String, Value>) {
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
             let Some(fields) = container.get(probe).and_then(Value::as_object) else {
                 continue;
@@ -215,20 +217,36 @@ impl Findings<'_, '_> {
     }
 
     /// Each of `choices` under `value`, which is at `at`.
-    fn choices(&mut self, at: &str, value: &Value, choices: &[Choice]) {
+    fn choices(&mut self, at: &str, object: &Map<String, Value>, choices: &[Choice]) {
         for &(path, supported) in choices {
-            each(value, path, at.to_owned(), &mut |pointer, found| {
-                if let Some(text) = found.as_str()
-                    && !substituted(text)
-                    && !supported.contains(&text)
-                {
-                    self.error(&pointer, unsupported(text, supported));
-                }
-            });
+            let Some((first, rest)) = path.split_first() else {
+                continue;
+            };
+            let Some(value) = object.get(*first) else {
+                continue;
+            };
+            each(
+                value,
+                rest,
+                format!("{at}/{first}"),
+                &mut |pointer, found| {
+                    if let Some(text) = found.as_str()
+                        && !substituted(text)
+                        && !supported.contains(&text)
+                    {
+                        self.error(&pointer, unsupported(text, supported));
+                    }
+                },
+            );
         }
     }
 
-    fn restart_policy(&mut self, at: &str, spec: &Value, (supported, optional): (&[&str], bool)) {
+    fn restart_policy(
+        &mut self,
+        at: &str,
+        spec: &Map<String, Value>,
+        (supported, optional): (&[&str], bool),
+    ) {
         match spec.get("restartPolicy") {
             Some(Value::String(policy)) if substituted(policy) => {}
             Some(Value::String(policy)) if !supported.contains(&policy.as_str()) => {
@@ -263,7 +281,7 @@ impl Findings<'_, '_> {
 
     /// Every container needs an image: the API server refuses one without, in pod templates
     /// as in pods.
-    fn image(&mut self, here: &str, container: &Value) {
+    fn image(&mut self, here: &str, container: &Map<String, Value>) {
         match container.get("image") {
             Some(Value::String(image)) if !image.is_empty() => {}
             Some(Value::String(_)) => self.error(

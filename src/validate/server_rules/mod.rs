@@ -85,6 +85,9 @@ fn name_rule(group: &str, kind: &str) -> NameRule {
     }
 }
 
+/// The lists of a pod's containers.
+const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
 /// Where a built-in kind holds the metadata of the pods it makes, besides its own.
 const POD_TEMPLATE_METADATA: [&str; 3] = [
     "/spec/template/metadata",
@@ -149,10 +152,8 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         ) {
             findings.selector(value);
         }
-        let pod = pod_spec(group, kind);
-        if let Some(at) = pod
-            && let Some(spec) = value.pointer(at).and_then(Value::as_object)
-        {
+        let pod = pod_spec(group, kind).and_then(|at| Some((at, value.pointer(at)?.as_object()?)));
+        if let Some((at, spec)) = pod {
             findings.pod_spec(at, spec);
         }
         findings.fields((group, kind), value, pod);
@@ -317,7 +318,7 @@ impl Findings<'_, '_> {
             );
         }
         let mut containers = HashSet::new();
-        for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for list in CONTAINER_LISTS {
             for (index, container) in items(spec, list) {
                 let here = format!("{at}/{list}/{index}");
                 if let Some(name) = literal(container, "name") {

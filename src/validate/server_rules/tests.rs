@@ -573,6 +573,13 @@ fn fields_take_only_what_the_api_server_supports() {
         .collect();
     assert_eq!(said, expected);
 
+    // A container that is not a mapping is the schema check's to report, not a container
+    // without an image.
+    assert_eq!(
+        found("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [app]\n"),
+        []
+    );
+
     // A Job's pods must say how they restart; a Pod's may leave it to the default.
     let job = |restart: &str| {
         found(&format!(
