@@ -332,6 +332,13 @@ mod tests {
             line, 1,
             "a key written otherwise is not found again: the mapping's line"
         );
+        // A key with a line break and `---` in it is quoted on one line.
+        let hostile = "\"a\\n---\\nkind: Secret\": 1\n\"a\\n---\\nkind: Secret\": 2\n";
+        let (_, message) = parse_file(hostile).unwrap_err();
+        assert_eq!(
+            message,
+            r#"the mapping holds the key "a\n---\nkind: Secret" twice"#
+        );
         // Equal keys in different mappings are not one key twice.
         let documents = parse_file("a: {k: 1}\nb: {k: 2}\nk: 3\n").unwrap();
         assert_eq!(
