@@ -111,6 +111,17 @@ fn defects() -> Vec<Defect> {
             "dev/infra/k3d-america/redis/deployment.yaml:22:1: error: apps/v1 Deployment dev-redis/redis: /spec/template/spec/containers/0/imagePullPolicy: `Sometimes` is not supported here: `Always`, `IfNotPresent` or `Never` [api-server]",
         ),
         (
+            "a variable with both a value and a source",
+            Box::new(|root| {
+                replace_in(
+                    &root.join("blueprints/redis/files/deployment.yaml"),
+                    "image: redis:7.4-alpine\n",
+                    "image: redis:7.4-alpine\n          env:\n            - name: REDIS_PASSWORD\n              value: changeme\n              valueFrom:\n                secretKeyRef: {name: redis, key: password}\n",
+                )
+            }),
+            "dev/infra/k3d-america/redis/deployment.yaml:25:1: error: apps/v1 Deployment dev-redis/redis: /spec/template/spec/containers/0/env/0/valueFrom: a variable takes its value from `value` or from `valueFrom`, not both [api-server]",
+        ),
+        (
             "a key given twice in one mapping",
             Box::new(|root| {
                 replace_in(

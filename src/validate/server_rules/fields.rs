@@ -332,9 +332,12 @@ fn unsupported(value: &str, supported: &[&str]) -> String {
     }
 }
 
-/// `A`, `B` or `C`.
-fn listed(values: &[&str], last: &str) -> String {
-    let quoted: Vec<String> = values.iter().map(|value| format!("`{value}`")).collect();
+/// `A`, `B` or `C` (with `last` for `or`), each cut to a length a message can hold.
+pub(super) fn listed(values: &[&str], last: &str) -> String {
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|value| format!("`{}`", crate::diagnostic::truncate(value)))
+        .collect();
     match quoted.split_last() {
         Some((only, [])) => only.clone(),
         Some((tail, head)) => format!("{} {last} {tail}", head.join(", ")),

@@ -1,9 +1,9 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
 //! names within a pod (containers, ports, volumes and the mounts that name them), requests
-//! above their limits, fields with a fixed set of values, counts and images (`fields`), a
-//! Service's
-//! port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
+//! above their limits, fields with a fixed set of values, counts and images (`fields`), one
+//! source for each environment variable, `envFrom` entry and volume (`value_sources`), a
+//! Service's port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
 //! account a Flux Kustomization or HelmRelease applies with; and what Cluster API's webhooks
 //! refuse of a kubeadm control plane (`capi`).
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
@@ -17,6 +17,7 @@ mod capi;
 mod fields;
 mod quantity;
 mod schedule;
+mod value_sources;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -155,6 +156,7 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         let pod = pod_spec(group, kind).and_then(|at| Some((at, value.pointer(at)?.as_object()?)));
         if let Some((at, spec)) = pod {
             findings.pod_spec(at, spec);
+            findings.value_sources(at, spec);
         }
         findings.fields((group, kind), value, pod);
         match (group, kind) {

@@ -687,6 +687,84 @@ fn a_pod_has_containers_and_probes_that_do_one_thing() {
 }
 
 #[test]
+fn variables_and_volumes_take_one_source_each() {
+    let container = |fields: &str| {
+        found(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: b\n{fields}"
+        ))
+    };
+    let taken = "    env:\n    - {name: A, value: x}\n    - {name: B, value: '', valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: C, valueFrom: {fieldRef: {fieldPath: metadata.name}, fileKeyRef: null}}\n    - {name: '${NAME}', valueFrom: {configMapKeyRef: {name: '${MAP}', key: '${KEY}'}}}\n    - {name: 'dotted.name-ok'}\n    envFrom:\n    - {prefix: APP_, configMapRef: {name: settings}}\n    - secretRef: {name: creds}\n  volumes:\n  - name: data\n  - {name: cache, emptyDir: {}, hostPath: null}\n  - name: all\n    projected:\n      sources: [{secret: {name: s}}, {configMap: {name: c}}]\n";
+    assert_eq!(container(taken), []);
+    only(
+        container(
+            "    env:\n    - name: A\n      value: x\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n",
+        ),
+        11,
+        "/spec/containers/0/env/0/valueFrom: a variable takes its value from `value` or from `valueFrom`, not both",
+    );
+    only(
+        container(
+            "    env:\n    - name: A\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n        configMapKeyRef: {name: c, key: k}\n",
+        ),
+        10,
+        "/spec/containers/0/env/0/valueFrom: `valueFrom` takes the value from one source; this one names `configMapKeyRef` and `secretKeyRef`",
+    );
+    only(
+        container("    env:\n    - name: A\n      valueFrom: {}\n"),
+        10,
+        "`valueFrom` takes the value from one of `fieldRef`, `resourceFieldRef`, `configMapKeyRef`, `secretKeyRef` or `fileKeyRef`; this one names none",
+    );
+    only(
+        container("    env:\n    - name: A\n      valueFrom:\n        secretKeyRef: {key: k}\n"),
+        11,
+        "/spec/containers/0/env/0/valueFrom/secretKeyRef: the ConfigMap or Secret needs a `name`",
+    );
+    only(
+        container(
+            "    env:\n    - name: A\n      valueFrom:\n        configMapKeyRef: {name: Settings, key: k}\n",
+        ),
+        11,
+        "/spec/containers/0/env/0/valueFrom/configMapKeyRef/name: not a valid name",
+    );
+    only(
+        container(
+            "    env:\n    - name: A\n      valueFrom:\n        configMapKeyRef: {name: settings, key: 'a/b'}\n",
+        ),
+        11,
+        "/spec/containers/0/env/0/valueFrom/configMapKeyRef/key: not a valid key: it contains `/`",
+    );
+    only(
+        container("    env:\n    - {name: 'A=B', value: x}\n"),
+        9,
+        "/spec/containers/0/env/0/name: not a valid variable name: it contains `=`",
+    );
+    only(
+        container("    envFrom:\n    - configMapRef: {name: a}\n      secretRef: {name: b}\n"),
+        9,
+        "/spec/containers/0/envFrom/0: `envFrom` takes variables from one ConfigMap or Secret per entry; this entry names both",
+    );
+    only(
+        container("    envFrom:\n    - prefix: A\n"),
+        9,
+        "/spec/containers/0/envFrom/0: `envFrom` takes variables from a `configMapRef` or a `secretRef`; this entry names neither",
+    );
+    only(
+        container(
+            "  volumes:\n  - name: data\n    emptyDir: {}\n    persistentVolumeClaim: {claimName: data}\n",
+        ),
+        9,
+        "/spec/volumes/0: a volume has one source; this one names `emptyDir` and `persistentVolumeClaim`",
+    );
+    only(
+        container(
+            "  volumes:\n  - name: all\n    projected:\n      sources:\n      - secret: {name: s}\n        configMap: {name: c}\n",
+        ),
+        12,
+        "/spec/volumes/0/projected/sources/0: each source of a projected volume projects one thing; this one names `configMap` and `secret`",
+    );
+}
+
+#[test]
 fn a_kubeadm_control_plane_has_an_odd_number_of_machines_around_a_stacked_etcd() {
     let control_plane = |spec: &str| {
         found(&format!(
