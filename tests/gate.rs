@@ -122,6 +122,17 @@ fn defects() -> Vec<Defect> {
             "dev/infra/k3d-america/redis/deployment.yaml:25:1: error: apps/v1 Deployment dev-redis/redis: /spec/template/spec/containers/0/env/0/valueFrom: a variable takes its value from `value` or from `valueFrom`, not both [api-server]",
         ),
         (
+            "a chart version source-controller cannot read, from a cluster's value",
+            Box::new(|root| {
+                common::append(
+                    root,
+                    "fleet/clusters/k3d-america.env",
+                    "NGINX_CHART_VERSION=latest\n",
+                )
+            }),
+            "main/infra/k3d-america/nginx/release.yaml:12:1: error: helm.toolkit.fluxcd.io/v2 HelmRelease nginx/ingress-nginx: /spec/chart/spec/version: `latest` is not a version constraint [flux]",
+        ),
+        (
             "a key given twice in one mapping",
             Box::new(|root| {
                 replace_in(

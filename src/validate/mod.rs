@@ -7,6 +7,7 @@
 
 pub mod document;
 pub mod embedded;
+pub mod flux_fields;
 pub mod fold;
 mod gate;
 pub mod graph;
@@ -184,6 +185,7 @@ fn check_document(
         return Vec::new();
     }
     let mut findings = server_rules::check(document, &value, schemas);
+    findings.extend(flux_fields::check(document, &value));
     if !schemas.is_empty() {
         findings.extend(schemas.check_value_with(document, value, options.strict, cuts));
     }
