@@ -1,8 +1,9 @@
 //! Fields of built-in kinds that the OpenAPI document types as any string or integer but the
 //! API server takes only from a fixed set (a pull policy, a Service's type, a pod's restart
 //! policy for its kind) or from zero up (replicas, history limits), a CronJob's schedule, the
-//! image every container needs, and probes that do one thing. `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying
-//! them fails the whole Kustomization.
+//! image every container needs, and a Deployment's rollout strategy.
+//! `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying them fails the
+//! whole Kustomization.
 
 use serde_json::{Map, Value};
 
@@ -11,7 +12,6 @@ use super::{CONTAINER_LISTS, Findings, items, substituted};
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const TRAFFIC_POLICIES: &[&str] = &["Cluster", "Local"];
 const UPDATE_STRATEGIES: &[&str] = &["RollingUpdate", "OnDelete"];
-const PROBE_HANDLERS: [&str; 4] = ["exec", "httpGet", "tcpSocket", "grpc"];
 
 /// A field's path (`*` for every item of a list) and the values the API server supports there.
 type Choice = (&'static [&'static str], &'static [&'static str]);
@@ -158,6 +158,11 @@ impl Findings<'_, '_> {
         for &pointer in counts(group, kind) {
             self.count(pointer, value.pointer(pointer));
         }
+        if (group, kind) == ("apps", "Deployment")
+            && let Some(strategy) = value.pointer("/spec/strategy").and_then(Value::as_object)
+        {
+            self.deployment_strategy(strategy);
+        }
         let Some((at, spec)) = pod else {
             return;
         };
@@ -180,38 +185,6 @@ impl Findings<'_, '_> {
                 let here = format!("{at}/{list}/{index}");
                 self.choices(&here, container, CONTAINER_CHOICES);
                 self.image(&here, container);
-                self.probes(&here, container);
-            }
-        }
-    }
-
-    /// A probe does one thing (runs a command, or asks over HTTP, TCP or gRPC), and a liveness
-    /// or startup probe succeeds at its first success.
-    fn probes(&mut self, here: &str, container: &Map<String, Value>) {
-        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            let Some(fields) = container.get(probe).and_then(Value::as_object) else {
-                continue;
-            };
-            let at = format!("{here}/{probe}");
-            let handlers = PROBE_HANDLERS
-                .iter()
-                .filter(|handler| fields.get(**handler).is_some_and(|value| !value.is_null()))
-                .count();
-            if handlers != 1 {
-                let message = format!(
-                    "a probe does exactly one of {}; this one does {handlers}",
-                    listed(&PROBE_HANDLERS, "or")
-                );
-                self.error(&at, message);
-            }
-            if probe != "readinessProbe"
-                && let Some(threshold) = fields.get("successThreshold").and_then(Value::as_i64)
-                && threshold != 1
-            {
-                self.error(
-                    &format!("{at}/successThreshold"),
-                    format!("a {probe}'s successThreshold must be 1, not {threshold}"),
-                );
             }
         }
     }
@@ -267,6 +240,72 @@ impl Findings<'_, '_> {
         }
     }
 
+    /// A Deployment's strategy: a rolling update's settings only for a rolling update, which
+    /// must be able to move (not both `maxSurge` and `maxUnavailable` 0), each a count or a
+    /// percentage, at most 100 % unavailable.
+    fn deployment_strategy(&mut self, strategy: &Map<String, Value>) {
+        let rolling = strategy.get("rollingUpdate").and_then(Value::as_object);
+        match strategy.get("type").and_then(Value::as_str) {
+            Some("Recreate") if rolling.is_some() => self.error(
+                "/spec/strategy/rollingUpdate",
+                "a `Recreate` strategy has no `rollingUpdate` settings".to_owned(),
+            ),
+            Some("RollingUpdate") | None => {
+                let Some(rolling) = rolling else {
+                    return;
+                };
+                let mut amounts = [None, None];
+                for (amount, field) in amounts.iter_mut().zip(["maxSurge", "maxUnavailable"]) {
+                    let pointer = format!("/spec/strategy/rollingUpdate/{field}");
+                    *amount = self.count_or_percentage(
+                        &pointer,
+                        rolling.get(field),
+                        field == "maxUnavailable",
+                    );
+                }
+                if amounts == [Some(0), Some(0)] {
+                    self.error(
+                        "/spec/strategy/rollingUpdate/maxUnavailable",
+                        "a rolling update with `maxSurge` 0 needs a `maxUnavailable` above 0, or it cannot replace a pod".to_owned(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A count or a percentage at `pointer` (`3`, `25%`), if one is there: not below zero,
+    /// and where `at_most_all`, not above 100%. Its number, if it is valid.
+    pub(super) fn count_or_percentage(
+        &mut self,
+        pointer: &str,
+        found: Option<&Value>,
+        at_most_all: bool,
+    ) -> Option<i64> {
+        match found? {
+            Value::Number(number) => {
+                self.count(pointer, found);
+                number.as_i64().filter(|number| *number >= 0)
+            }
+            Value::String(text) if !substituted(text) => match percentage(text) {
+                Some(percent) if at_most_all && percent > 100 => {
+                    let text = crate::diagnostic::truncate(text);
+                    self.error(pointer, format!("`{text}` is more than 100%"));
+                    None
+                }
+                Some(percent) => Some(percent),
+                None => {
+                    let text = crate::diagnostic::truncate(text);
+                    let message =
+                        format!("`{text}` is neither a count nor a percentage such as `25%`");
+                    self.error(pointer, message);
+                    None
+                }
+            },
+            _ => None,
+        }
+    }
+
     /// A count at `pointer`, if it is a number there: not below zero.
     fn count(&mut self, pointer: &str, found: Option<&Value>) {
         if let Some(number) = found.and_then(Value::as_i64)
@@ -297,6 +336,16 @@ impl Findings<'_, '_> {
 
 /// Calls `found` with the pointer and value of each place `path` leads to from `value`, which
 /// is at `pointer`.
+/// The number of a percentage as the API server reads one: digits and `%`.
+fn percentage(text: &str) -> Option<i64> {
+    let digits = text.strip_suffix('%')?;
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    // Digits past what fits are more than 100 all the same.
+    Some(digits.parse().unwrap_or(i64::MAX))
+}
+
 fn each<'v>(
     value: &'v Value,
     path: &[&str],
@@ -321,7 +370,7 @@ fn each<'v>(
     }
 }
 
-fn unsupported(value: &str, supported: &[&str]) -> String {
+pub(super) fn unsupported(value: &str, supported: &[&str]) -> String {
     let value = crate::diagnostic::truncate(value);
     match supported {
         [only] => format!("`{value}` is not supported here: only `{only}`"),

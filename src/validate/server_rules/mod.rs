@@ -1,7 +1,9 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
 //! names within a pod (containers, ports, volumes and the mounts that name them), requests
-//! above their limits, fields with a fixed set of values, counts and images (`fields`), one
+//! above their limits, fields with a fixed set of values, counts, images and a Deployment's
+//! strategy (`fields`), probes, lifecycle hooks and volume mounts (`containers`), an
+//! Ingress (`ingress`), autoscaler bounds and disruption budgets (`availability`), one
 //! source for each environment variable, `envFrom` entry and volume (`value_sources`), a
 //! Service's port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
 //! account a Flux Kustomization or HelmRelease applies with; and what Cluster API's webhooks
@@ -13,8 +15,11 @@
 //! apimachinery validation of that kind has it. A value holding `${` is left alone: Flux
 //! substitutes it (`postBuild`) before it applies the object.
 
+mod availability;
 mod capi;
+mod containers;
 mod fields;
+mod ingress;
 mod quantity;
 mod schedule;
 mod value_sources;
@@ -30,6 +35,10 @@ use crate::diagnostic::Diagnostic;
 use crate::model::names;
 
 const RULE: &str = "api-server";
+
+/// The longest name a CronJob may have: its Jobs are named after it with 11 characters more,
+/// and a Job's name must fit in a label value (63 characters).
+const MAX_CRON_JOB_NAME: usize = 52;
 
 /// The most the keys and values of one object's annotations may hold together.
 const MAX_ANNOTATION_BYTES: usize = 256 * 1024;
@@ -115,6 +124,18 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
     };
     let metadata = value.get("metadata").and_then(Value::as_object);
     findings.name(metadata, name_rule(group, kind));
+    if (group, kind) == ("batch", "CronJob")
+        && let Some(name) = metadata.and_then(|metadata| literal(metadata, "name"))
+        && name.len() > MAX_CRON_JOB_NAME
+    {
+        findings.error(
+            "/metadata/name",
+            format!(
+                "a CronJob's name is at most {MAX_CRON_JOB_NAME} characters, for the names of its Jobs; this one has {}",
+                name.len()
+            ),
+        );
+    }
     if let Some(metadata) = metadata {
         if let Some(namespace) = metadata.get("namespace").and_then(Value::as_str)
             && !namespace.is_empty()
@@ -157,10 +178,14 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         if let Some((at, spec)) = pod {
             findings.pod_spec(at, spec);
             findings.value_sources(at, spec);
+            findings.containers(at, spec);
         }
         findings.fields((group, kind), value, pod);
         match (group, kind) {
             ("", "Service") => findings.service_ports(value),
+            ("networking.k8s.io", "Ingress") => findings.ingress(value),
+            ("autoscaling", "HorizontalPodAutoscaler") => findings.autoscaler(value),
+            ("policy", "PodDisruptionBudget") => findings.disruption_budget(value),
             ("", "ConfigMap") => findings.data_keys(value, &["data", "binaryData"]),
             ("", "Secret") => findings.data_keys(value, &["data", "stringData"]),
             _ => {}

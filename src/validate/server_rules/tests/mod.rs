@@ -1,3 +1,6 @@
+mod kinds;
+mod pods;
+
 use super::*;
 use crate::validate::parse::parse_file;
 
@@ -17,14 +20,14 @@ fn schemas() -> &'static Schemas {
 }
 
 /// Asserts that `findings` are one, at `line`, saying `says`.
-fn only(findings: Vec<(usize, String)>, line: usize, says: &str) {
+pub(super) fn only(findings: Vec<(usize, String)>, line: usize, says: &str) {
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].0, line, "{findings:?}");
     assert!(findings[0].1.contains(says), "{findings:?}");
 }
 
 /// What the rules find in `text`, as `(line, message)`.
-fn found(text: &str) -> Vec<(usize, String)> {
+pub(super) fn found(text: &str) -> Vec<(usize, String)> {
     let document = parse_file("main", "x.yaml", text.as_bytes())
         .unwrap()
         .remove(0);
@@ -218,163 +221,6 @@ fn a_workload_selects_its_own_pods() {
     // A template label Flux fills in may well match.
     let filled = DEPLOYMENT.replace("        app: web\n", "        app: '${APP}'\n");
     assert_eq!(found(&filled), []);
-}
-
-#[test]
-fn names_within_a_pod() {
-    let pod = |spec: &str| {
-        found(&format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}"
-        ))
-    };
-    assert_eq!(
-        pod("  volumes: [{name: data}, {name: cache}]
-  initContainers: [{name: init, image: busybox, volumeMounts: [{name: data}]}]
-  containers:
-  - name: app
-    image: web
-    ports: [{name: http, containerPort: 80}, {name: metrics, containerPort: 9090}]
-    volumeMounts: [{name: cache}]
-"),
-        []
-    );
-    let findings = pod("  volumes: [{name: Data}, {name: cache}, {name: cache}]
-  initContainers: [{name: app, image: busybox}]
-  containers:
-  - name: app
-    image: web
-    ports: [{name: http, containerPort: 80}, {name: http, containerPort: 81}, {name: metrics-endpoint-v2}]
-    volumeMounts: [{name: logs}, {name: Data}]
-  - {name: side_car, image: proxy}
-");
-    let said: Vec<(usize, &str)> = findings
-        .iter()
-        .map(|(line, message)| (*line, message.split_once(": /spec/").unwrap().1))
-        .collect();
-    assert_eq!(
-        said,
-        [
-            (
-                5,
-                "volumes/0/name: not a valid volume name: it contains the upper-case letter `D`; use lower-case letters, digits and `-`"
-            ),
-            (5, "volumes/2/name: the pod has two volumes of this name"),
-            (
-                8,
-                "containers/0/name: the pod has two containers of this name"
-            ),
-            (
-                10,
-                "containers/0/ports/1/name: the container has two ports of this name"
-            ),
-            (
-                10,
-                "containers/0/ports/2/name: not a valid port name: it is 19 characters long; the limit is 15"
-            ),
-            (
-                11,
-                "containers/0/volumeMounts/0/name: the pod has no volume named `logs` to mount"
-            ),
-            (
-                12,
-                "containers/1/name: not a valid container name: it contains `_`; use lower-case letters, digits and `-`"
-            ),
-        ]
-    );
-    // The pod of a workload is checked where the workload holds it.
-    let job = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: run, image: tool, volumeMounts: [{name: scratch}]}]\n";
-    assert!(found(job)[0].1.contains("/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts/0/name: the pod has no volume named `scratch`"));
-    // A volume named by Flux could be any: mounts are not checked against it.
-    assert_eq!(
-        pod(
-            "  volumes: [{name: '${VOLUME}'}]\n  containers: [{name: app, image: web, volumeMounts: [{name: data}]}]\n"
-        ),
-        []
-    );
-}
-
-#[test]
-fn requests_stay_within_limits() {
-    let container = |resources: &str| {
-        found(&format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        image: web\n        resources:\n{resources}"
-        ))
-    };
-    assert_eq!(
-        container(
-            "          requests: {cpu: 500m, memory: 1G}\n          limits: {cpu: 1, memory: 1Gi}\n"
-        ),
-        []
-    );
-    assert_eq!(
-        container("          requests: {cpu: '1', memory: 64Mi}\n"),
-        []
-    );
-    assert_eq!(
-        container("          requests: {cpu: 100m}\n          limits: {memory: 64Mi}\n"),
-        []
-    );
-    // What the schemas refuse is not compared again.
-    assert_eq!(
-        container("          requests: {cpu: lots}\n          limits: {cpu: 1}\n"),
-        []
-    );
-    only(
-        container(
-            "          requests:\n            cpu: 250m\n            memory: 512Mi\n          limits:\n            cpu: 500m\n            memory: 256Mi\n",
-        ),
-        15,
-        "/spec/template/spec/containers/0/resources/requests/memory: the request is more than the limit, `256Mi`",
-    );
-}
-
-#[test]
-fn port_numbers_are_ports() {
-    let pod = found(
-        "apiVersion: v1
-kind: Pod
-metadata: {name: p}
-spec:
-  containers:
-  - name: app
-    image: web
-    ports: [{containerPort: 8080, hostPort: 0}, {containerPort: 80800}, {containerPort: 0}, {containerPort: 80, hostPort: -1}]
-",
-    );
-    let said: Vec<&str> = pod
-        .iter()
-        .map(|(_, message)| message.split_once(": /spec/").unwrap().1)
-        .collect();
-    assert_eq!(
-        said,
-        [
-            "containers/0/ports/1/containerPort: 80800 is not a port number: 1 to 65535",
-            "containers/0/ports/2/containerPort: 0 is not a port number: 1 to 65535",
-            "containers/0/ports/3/hostPort: -1 is not a port number: 1 to 65535",
-        ]
-    );
-    let service = found(
-        "apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  ports:
-  - {name: a, port: 80, targetPort: 0, nodePort: 0}
-  - {name: b, port: 0, targetPort: 70000, nodePort: 30080}
-",
-    );
-    let lines: Vec<usize> = service.iter().map(|(line, _)| *line).collect();
-    assert_eq!(lines, [7, 7], "{service:?}");
-    assert!(
-        service[0]
-            .1
-            .contains("/spec/ports/1/port: 0 is not a port number")
-    );
-    assert!(
-        service[1]
-            .1
-            .contains("/spec/ports/1/targetPort: 70000 is not a port number")
-    );
 }
 
 #[test]
@@ -643,124 +489,6 @@ fn a_cron_jobs_schedule_is_read_as_the_api_server_reads_it() {
         cron("'0 24 * * *'"),
         5,
         "/spec/schedule: `0 24 * * *` is not a cron schedule: its hour: 24 is not within 0 to 23",
-    );
-}
-
-#[test]
-fn a_pod_has_containers_and_probes_that_do_one_thing() {
-    let pod = |spec: &str| {
-        found(&format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}"
-        ))
-    };
-    only(
-        pod("  containers: []\n"),
-        5,
-        "/spec/containers: a pod needs a container",
-    );
-    let probed = |probes: &str| {
-        pod(&format!(
-            "  containers:\n  - name: a\n    image: b\n{probes}"
-        ))
-    };
-    assert_eq!(
-        probed(
-            "    livenessProbe: {httpGet: {port: 80}, successThreshold: 1}\n    readinessProbe: {tcpSocket: {port: 80}, successThreshold: 3}\n"
-        ),
-        []
-    );
-    only(
-        probed("    livenessProbe:\n      exec: {command: ['true']}\n      httpGet: {port: 80}\n"),
-        8,
-        "/spec/containers/0/livenessProbe: a probe does exactly one of `exec`, `httpGet`, `tcpSocket` or `grpc`; this one does 2",
-    );
-    only(
-        probed("    startupProbe: {periodSeconds: 5}\n"),
-        8,
-        "/spec/containers/0/startupProbe: a probe does exactly one of `exec`, `httpGet`, `tcpSocket` or `grpc`; this one does 0",
-    );
-    only(
-        probed("    livenessProbe:\n      grpc: {port: 9090}\n      successThreshold: 2\n"),
-        10,
-        "/spec/containers/0/livenessProbe/successThreshold: a livenessProbe's successThreshold must be 1, not 2",
-    );
-}
-
-#[test]
-fn variables_and_volumes_take_one_source_each() {
-    let container = |fields: &str| {
-        found(&format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: b\n{fields}"
-        ))
-    };
-    let taken = "    env:\n    - {name: A, value: x}\n    - {name: B, value: '', valueFrom: {secretKeyRef: {name: s, key: k}}}\n    - {name: C, valueFrom: {fieldRef: {fieldPath: metadata.name}, fileKeyRef: null}}\n    - {name: '${NAME}', valueFrom: {configMapKeyRef: {name: '${MAP}', key: '${KEY}'}}}\n    - {name: 'dotted.name-ok'}\n    envFrom:\n    - {prefix: APP_, configMapRef: {name: settings}}\n    - secretRef: {name: creds}\n  volumes:\n  - name: data\n  - {name: cache, emptyDir: {}, hostPath: null}\n  - name: all\n    projected:\n      sources: [{secret: {name: s}}, {configMap: {name: c}}]\n";
-    assert_eq!(container(taken), []);
-    only(
-        container(
-            "    env:\n    - name: A\n      value: x\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n",
-        ),
-        11,
-        "/spec/containers/0/env/0/valueFrom: a variable takes its value from `value` or from `valueFrom`, not both",
-    );
-    only(
-        container(
-            "    env:\n    - name: A\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n        configMapKeyRef: {name: c, key: k}\n",
-        ),
-        10,
-        "/spec/containers/0/env/0/valueFrom: `valueFrom` takes the value from one source; this one names `configMapKeyRef` and `secretKeyRef`",
-    );
-    only(
-        container("    env:\n    - name: A\n      valueFrom: {}\n"),
-        10,
-        "`valueFrom` takes the value from one of `fieldRef`, `resourceFieldRef`, `configMapKeyRef`, `secretKeyRef` or `fileKeyRef`; this one names none",
-    );
-    only(
-        container("    env:\n    - name: A\n      valueFrom:\n        secretKeyRef: {key: k}\n"),
-        11,
-        "/spec/containers/0/env/0/valueFrom/secretKeyRef: the ConfigMap or Secret needs a `name`",
-    );
-    only(
-        container(
-            "    env:\n    - name: A\n      valueFrom:\n        configMapKeyRef: {name: Settings, key: k}\n",
-        ),
-        11,
-        "/spec/containers/0/env/0/valueFrom/configMapKeyRef/name: not a valid name",
-    );
-    only(
-        container(
-            "    env:\n    - name: A\n      valueFrom:\n        configMapKeyRef: {name: settings, key: 'a/b'}\n",
-        ),
-        11,
-        "/spec/containers/0/env/0/valueFrom/configMapKeyRef/key: not a valid key: it contains `/`",
-    );
-    only(
-        container("    env:\n    - {name: 'A=B', value: x}\n"),
-        9,
-        "/spec/containers/0/env/0/name: not a valid variable name: it contains `=`",
-    );
-    only(
-        container("    envFrom:\n    - configMapRef: {name: a}\n      secretRef: {name: b}\n"),
-        9,
-        "/spec/containers/0/envFrom/0: `envFrom` takes variables from one ConfigMap or Secret per entry; this entry names both",
-    );
-    only(
-        container("    envFrom:\n    - prefix: A\n"),
-        9,
-        "/spec/containers/0/envFrom/0: `envFrom` takes variables from a `configMapRef` or a `secretRef`; this entry names neither",
-    );
-    only(
-        container(
-            "  volumes:\n  - name: data\n    emptyDir: {}\n    persistentVolumeClaim: {claimName: data}\n",
-        ),
-        9,
-        "/spec/volumes/0: a volume has one source; this one names `emptyDir` and `persistentVolumeClaim`",
-    );
-    only(
-        container(
-            "  volumes:\n  - name: all\n    projected:\n      sources:\n      - secret: {name: s}\n        configMap: {name: c}\n",
-        ),
-        12,
-        "/spec/volumes/0/projected/sources/0: each source of a projected volume projects one thing; this one names `configMap` and `secret`",
     );
 }
 

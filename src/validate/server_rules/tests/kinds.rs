@@ -1,0 +1,135 @@
+//! The rules of kinds other than pods and workloads.
+
+use super::{found, only};
+
+#[test]
+fn an_ingress_routes_to_hosts_paths_and_service_ports() {
+    let ingress = |spec: &str| {
+        found(&format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: web}}\nspec:\n{spec}"
+        ))
+    };
+    let routed = |host: &str, path: &str, port: &str| {
+        ingress(&format!(
+            "  rules:\n  - host: {host}\n    http:\n      paths:\n      - {{{path}, backend: {{service: {{name: web, port: {port}}}}}}}\n"
+        ))
+    };
+    for (host, path, port) in [
+        ("example.com", "path: /, pathType: Prefix", "{number: 80}"),
+        (
+            "'*.example.com'",
+            "path: /api/v1, pathType: Exact",
+            "{name: http}",
+        ),
+        (
+            "''",
+            "pathType: ImplementationSpecific",
+            "{name: '${PORT}'}",
+        ),
+        (
+            "'${HOST}'",
+            "path: '/(.*)', pathType: ImplementationSpecific",
+            "{number: 443}",
+        ),
+    ] {
+        assert_eq!(routed(host, path, port), [], "{host} {path} {port}");
+    }
+    let prefix = "path: /, pathType: Prefix";
+    only(
+        routed("https://example.com", prefix, "{number: 80}"),
+        6,
+        "/spec/rules/0/host: not a valid host name (a host alone: no scheme, port or path)",
+    );
+    only(
+        routed("10.0.0.1", prefix, "{number: 80}"),
+        6,
+        "/spec/rules/0/host: an Ingress host is a DNS name, not an IP address",
+    );
+    only(
+        routed("example.com", "path: api, pathType: Prefix", "{number: 80}"),
+        9,
+        "/spec/rules/0/http/paths/0/path: an Ingress path is absolute: it starts with `/`",
+    );
+    only(
+        routed(
+            "example.com",
+            "path: /a//b, pathType: Exact",
+            "{number: 80}",
+        ),
+        9,
+        "/spec/rules/0/http/paths/0/path: a `Prefix` or `Exact` path may not contain `//`",
+    );
+    only(
+        routed("example.com", prefix, "{name: http, number: 80}"),
+        9,
+        "/spec/rules/0/http/paths/0/backend/service/port: a backend's port has a `name` or a `number`, not both",
+    );
+    only(
+        routed("example.com", prefix, "{}"),
+        9,
+        "/spec/rules/0/http/paths/0/backend/service: a backend's Service needs a `port` with a `name` or a `number`",
+    );
+    only(
+        ingress("  ingressClassName: nginx\n"),
+        4,
+        "/spec: an Ingress needs `rules` or a `defaultBackend`",
+    );
+    only(
+        ingress("  defaultBackend:\n    service: {name: Web, port: {number: 80}}\n"),
+        6,
+        "/spec/defaultBackend/service/name: not a valid Service name",
+    );
+}
+
+#[test]
+fn autoscalers_and_budgets_ask_for_pods_the_api_server_can_count() {
+    let autoscaler = |replicas: &str| {
+        found(&format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: web}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n{replicas}"
+        ))
+    };
+    assert_eq!(autoscaler("  minReplicas: 2\n  maxReplicas: 2\n"), []);
+    assert_eq!(autoscaler("  maxReplicas: 1\n"), []);
+    only(
+        autoscaler("  minReplicas: 3\n  maxReplicas: 2\n"),
+        7,
+        "/spec/maxReplicas: 2 is below `minReplicas`, 3",
+    );
+    only(
+        autoscaler("  minReplicas: 0\n  maxReplicas: 2\n"),
+        6,
+        "/spec/minReplicas: 0 is below 1",
+    );
+    let budget = |limits: &str| {
+        found(&format!(
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{limits}"
+        ))
+    };
+    assert_eq!(budget("  minAvailable: 50%\n"), []);
+    assert_eq!(budget("  maxUnavailable: 1\n"), []);
+    only(
+        budget("  minAvailable: 1\n  maxUnavailable: 1\n"),
+        4,
+        "/spec: a budget sets `minAvailable` or `maxUnavailable`, not both",
+    );
+    only(
+        budget("  maxUnavailable: 150%\n"),
+        6,
+        "/spec/maxUnavailable: `150%` is more than 100%",
+    );
+}
+
+#[test]
+fn a_cron_jobs_name_leaves_room_for_its_jobs() {
+    let cron_job = |name: &str| {
+        found(&format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: {name}}}\nspec:\n  schedule: '@daily'\n  jobTemplate: {{spec: {{template: {{spec: {{restartPolicy: Never, containers: [{{name: a, image: b}}]}}}}}}}}\n"
+        ))
+    };
+    assert_eq!(cron_job(&"a".repeat(52)), []);
+    only(
+        cron_job(&"a".repeat(53)),
+        3,
+        "/metadata/name: a CronJob's name is at most 52 characters, for the names of its Jobs; this one has 53",
+    );
+}
