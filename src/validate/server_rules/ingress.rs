@@ -62,8 +62,13 @@ impl Findings<'_, '_> {
 
     /// An HTTP path of a rule, at `here`: absolute, and for `Prefix` and `Exact` clean.
     fn ingress_path(&mut self, here: &str, path: &Map<String, Value>) {
-        let Some(text) = literal(path, "path") else {
-            return;
+        // Left out, it is empty, which `Prefix` and `Exact` refuse.
+        let text = match path.get("path") {
+            None | Some(Value::Null) => "",
+            Some(_) => match literal(path, "path") {
+                Some(text) => text,
+                None => return,
+            },
         };
         let pointer = format!("{here}/path");
         let clean = match path.get("pathType").and_then(Value::as_str) {
