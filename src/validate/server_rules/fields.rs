@@ -334,8 +334,6 @@ impl Findings<'_, '_> {
     }
 }
 
-/// Calls `found` with the pointer and value of each place `path` leads to from `value`, which
-/// is at `pointer`.
 /// The number of a percentage as the API server reads one: digits and `%`.
 fn percentage(text: &str) -> Option<i64> {
     let digits = text.strip_suffix('%')?;
@@ -346,6 +344,8 @@ fn percentage(text: &str) -> Option<i64> {
     Some(digits.parse().unwrap_or(i64::MAX))
 }
 
+/// Calls `found` with the pointer and value of each place `path` leads to from `value`, which
+/// is at `pointer`.
 fn each<'v>(
     value: &'v Value,
     path: &[&str],
