@@ -5,9 +5,9 @@
 //! strategy (`fields`), probes, lifecycle hooks and volume mounts (`containers`), an
 //! Ingress (`ingress`), autoscaler bounds and disruption budgets (`availability`), one
 //! source for each environment variable, `envFrom` entry and volume (`value_sources`), a
-//! Service's port names, the keys of a ConfigMap's or Secret's data, and the namespace and service
-//! account a Flux Kustomization or HelmRelease applies with; and what Cluster API's webhooks
-//! refuse of a kubeadm control plane (`capi`).
+//! Service's ports and type (`service`), the keys of a ConfigMap's or Secret's data, and the
+//! namespace and service account a Flux Kustomization or HelmRelease applies with; and what
+//! Cluster API's webhooks refuse of a kubeadm control plane (`capi`).
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
 //! and Flux's server-side apply do not, and one object refused fails its whole Kustomization.
 //!
@@ -22,6 +22,7 @@ mod fields;
 mod ingress;
 mod quantity;
 mod schedule;
+mod service;
 mod value_sources;
 
 use std::cmp::Ordering;
@@ -182,7 +183,7 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         }
         findings.fields((group, kind), value, pod);
         match (group, kind) {
-            ("", "Service") => findings.service_ports(value),
+            ("", "Service") => findings.service(value),
             ("networking.k8s.io", "Ingress") => findings.ingress(value),
             ("autoscaling", "HorizontalPodAutoscaler") => findings.autoscaler(value),
             ("policy", "PodDisruptionBudget") => findings.disruption_budget(value),
@@ -386,7 +387,7 @@ impl Findings<'_, '_> {
 
     /// A name at `pointer` that must pass `rule` and be the only one in `seen`; `what` says
     /// whose (the pod's) and of what (a volume).
-    fn unique_name<'v>(
+    pub(super) fn unique_name<'v>(
         &mut self,
         pointer: &str,
         name: &'v str,
@@ -431,7 +432,13 @@ impl Findings<'_, '_> {
 
     /// A port number at `field` of the port at `at`, if it is a number: 1 to 65535, or 0
     /// where `zero_unset` (a field whose 0 means none, or the default).
-    fn port_number(&mut self, at: &str, port: &Map<String, Value>, field: &str, zero_unset: bool) {
+    pub(super) fn port_number(
+        &mut self,
+        at: &str,
+        port: &Map<String, Value>,
+        field: &str,
+        zero_unset: bool,
+    ) {
         let Some(number) = port.get(field).and_then(Value::as_i64) else {
             return;
         };
@@ -442,47 +449,6 @@ impl Findings<'_, '_> {
             &format!("{at}/{field}"),
             format!("{number} is not a port number: 1 to 65535"),
         );
-    }
-
-    /// A Service's ports: each named, as a DNS-1123 label and once, when there are several,
-    /// and a `targetPort` given as a string names a container port.
-    fn service_ports(&mut self, value: &Value) {
-        let Some(spec) = value.get("spec").and_then(Value::as_object) else {
-            return;
-        };
-        let several = spec
-            .get("ports")
-            .and_then(Value::as_array)
-            .is_some_and(|ports| ports.len() > 1);
-        let mut seen = HashSet::new();
-        for (index, port) in items(spec, "ports") {
-            let here = format!("/spec/ports/{index}");
-            self.port_number(&here, port, "port", false);
-            // 0 asks for the Service's own port; so does leaving it out.
-            self.port_number(&here, port, "targetPort", true);
-            self.port_number(&here, port, "nodePort", true);
-            match port.get("name").and_then(Value::as_str) {
-                None | Some("") if several => self.error(
-                    &here,
-                    "a Service with several ports must name each of them".to_owned(),
-                ),
-                Some(name) if !name.is_empty() && !substituted(name) => {
-                    let pointer = format!("{here}/name");
-                    let what = ("Service", "port");
-                    self.unique_name(&pointer, name, names::check_label, what, &mut seen);
-                }
-                _ => {}
-            }
-            if let Some(target) = literal(port, "targetPort")
-                && let Err(problem) = names::check_port_name(target)
-            {
-                let message = match target.bytes().all(|byte| byte.is_ascii_digit()) {
-                    true => "a port number in quotes is a port name, and not a valid one; write the number unquoted".to_owned(),
-                    false => format!("not a valid port name: {problem}"),
-                };
-                self.error(&format!("{here}/targetPort"), message);
-            }
-        }
     }
 
     /// The keys of a ConfigMap's or Secret's data, file names where it is mounted.

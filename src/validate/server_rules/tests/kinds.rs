@@ -133,3 +133,58 @@ fn a_cron_jobs_name_leaves_room_for_its_jobs() {
         "/metadata/name: a CronJob's name is at most 52 characters, for the names of its Jobs; this one has 53",
     );
 }
+
+#[test]
+fn a_service_is_reachable_the_way_its_type_says() {
+    let service = |spec: &str| {
+        found(&format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n{spec}"
+        ))
+    };
+    for taken in [
+        "  ports: [{port: 80, name: tcp}, {port: 80, protocol: UDP, name: dns}]\n",
+        "  clusterIP: None\n",
+        "  type: NodePort\n  ports: [{port: 80, nodePort: 30080}]\n",
+        "  type: ExternalName\n  externalName: db.example.com.\n",
+        "  type: '${TYPE}'\n  ports: [{port: 80, nodePort: 30080}]\n",
+    ] {
+        assert_eq!(service(taken), [], "{taken}");
+    }
+    only(
+        found("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"),
+        1,
+        "a Service needs `ports`, unless it is headless (`clusterIP: None`) or an ExternalName",
+    );
+    only(
+        service("  ports: [{port: 80, nodePort: 30080}]\n"),
+        5,
+        "/spec/ports/0/nodePort: a ClusterIP Service has no node ports",
+    );
+    only(
+        service("  type: LoadBalancer\n  clusterIP: None\n  ports: [{port: 80}]\n"),
+        6,
+        "/spec/clusterIP: a LoadBalancer Service cannot be headless",
+    );
+    only(
+        service("  type: ExternalName\n"),
+        4,
+        "/spec: an ExternalName Service needs an `externalName`",
+    );
+    only(
+        service("  type: ExternalName\n  externalName: https://db.example.com\n"),
+        6,
+        "/spec/externalName: not a valid DNS name",
+    );
+    only(
+        service("  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80, protocol: TCP}\n"),
+        7,
+        "/spec/ports/1: the Service has port 80 over TCP twice",
+    );
+    only(
+        service(
+            "  type: NodePort\n  ports:\n  - {name: a, port: 80, nodePort: 30080}\n  - {name: b, port: 81, nodePort: 30080}\n",
+        ),
+        8,
+        "/spec/ports/1/nodePort: two ports of the Service ask for node port 30080",
+    );
+}

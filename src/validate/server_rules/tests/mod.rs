@@ -67,7 +67,7 @@ fn objects_the_api_server_takes_pass() {
     assert_eq!(found(DEPLOYMENT), []);
     for text in [
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n",
-        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\nspec: {ports: [{port: 80}]}\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {generateName: web-}\n",
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: 'system:Aggregate'}\n",
         "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a.b-c}\n",
@@ -87,8 +87,13 @@ fn objects_the_api_server_takes_pass() {
 #[test]
 fn names_follow_their_kinds_rule() {
     let name_of = |kind: &str, api_version: &str, name: &str| {
+        // A Service needs ports besides its name.
+        let spec = match kind {
+            "Service" => "spec: {ports: [{port: 80}]}\n",
+            _ => "",
+        };
         found(&format!(
-            "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n"
+            "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n{spec}"
         ))
     };
     let refused = |kind, api_version, name, says: &str| {

@@ -140,13 +140,14 @@ spec:
 kind: Service
 metadata: {name: web}
 spec:
+  type: NodePort
   ports:
   - {name: a, port: 80, targetPort: 0, nodePort: 0}
   - {name: b, port: 0, targetPort: 70000, nodePort: 30080}
 ",
     );
     let lines: Vec<usize> = service.iter().map(|(line, _)| *line).collect();
-    assert_eq!(lines, [7, 7], "{service:?}");
+    assert_eq!(lines, [8, 8], "{service:?}");
     assert!(
         service[0]
             .1
