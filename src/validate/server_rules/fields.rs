@@ -1,7 +1,7 @@
 //! Fields of built-in kinds that the OpenAPI document types as any string or integer but the
 //! API server takes only from a fixed set (a pull policy, a Service's type, a pod's restart
 //! policy for its kind) or from zero up (replicas, history limits), a CronJob's schedule, the
-//! image every container needs, and a Deployment's rollout strategy.
+//! image every container needs, and the rollout strategies of workloads.
 //! `imagePullPolicy: Sometimes` or `replicas: -1` pass every schema; applying them fails the
 //! whole Kustomization.
 
@@ -163,6 +163,13 @@ impl Findings<'_, '_> {
         {
             self.deployment_strategy(strategy);
         }
+        if let ("apps", "DaemonSet" | "StatefulSet") = (group, kind)
+            && let Some(strategy) = value
+                .pointer("/spec/updateStrategy")
+                .and_then(Value::as_object)
+        {
+            self.update_strategy(kind, strategy);
+        }
         let Some((at, spec)) = pod else {
             return;
         };
@@ -268,6 +275,48 @@ impl Findings<'_, '_> {
                         "/spec/strategy/rollingUpdate/maxUnavailable",
                         "a rolling update with `maxSurge` 0 needs a `maxUnavailable` above 0, or it cannot replace a pod".to_owned(),
                     );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A DaemonSet's or StatefulSet's update strategy. A DaemonSet's rolling update either
+    /// starts a pod before it stops the old one (`maxSurge`) or stops it first
+    /// (`maxUnavailable`, which defaults to 1), exactly one of the two; a StatefulSet's
+    /// `OnDelete` strategy has no rolling update settings.
+    fn update_strategy(&mut self, kind: &str, strategy: &Map<String, Value>) {
+        const AT: &str = "/spec/updateStrategy/rollingUpdate";
+        let rolling = strategy.get("rollingUpdate").and_then(Value::as_object);
+        let kind_of = strategy.get("type").and_then(Value::as_str);
+        match (kind, kind_of) {
+            ("StatefulSet", Some("OnDelete")) if rolling.is_some() => self.error(
+                AT,
+                "an `OnDelete` update strategy has no `rollingUpdate` settings".to_owned(),
+            ),
+            ("StatefulSet", _) => {
+                let partition = rolling.and_then(|rolling| rolling.get("partition"));
+                self.count(&format!("{AT}/partition"), partition);
+            }
+            ("DaemonSet", Some("RollingUpdate") | None) => {
+                let empty = Map::new();
+                let rolling = rolling.unwrap_or(&empty);
+                let mut amount = |field: &str, default: i64| match rolling.get(field) {
+                    None | Some(Value::Null) => Some(default),
+                    found => self.count_or_percentage(&format!("{AT}/{field}"), found, true),
+                };
+                let surge = amount("maxSurge", 0);
+                let unavailable = amount("maxUnavailable", 1);
+                match (surge, unavailable) {
+                    (Some(1..), Some(1..)) => self.error(
+                        &format!("{AT}/maxSurge"),
+                        "a DaemonSet's rolling update surges or takes pods down, not both: with a `maxSurge`, set `maxUnavailable` to 0 (it defaults to 1)".to_owned(),
+                    ),
+                    (Some(0), Some(0)) => self.error(
+                        &format!("{AT}/maxUnavailable"),
+                        "a DaemonSet's rolling update with `maxSurge` 0 needs a `maxUnavailable` above 0".to_owned(),
+                    ),
+                    _ => {}
                 }
             }
             _ => {}

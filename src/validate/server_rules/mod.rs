@@ -1,8 +1,8 @@
 //! What the API server refuses that no OpenAPI schema says: object names, namespaces, label
 //! and annotation keys and values, a workload whose selector does not select its own pods,
 //! names within a pod (containers, ports, volumes and the mounts that name them), requests
-//! above their limits, fields with a fixed set of values, counts, images and a Deployment's
-//! strategy (`fields`), probes, lifecycle hooks and volume mounts (`containers`), an
+//! above their limits, fields with a fixed set of values, counts, images and rollout
+//! strategies (`fields`), probes, lifecycle hooks and volume mounts (`containers`), an
 //! Ingress (`ingress`), autoscaler bounds and disruption budgets (`availability`), one
 //! source for each environment variable, `envFrom` entry and volume (`value_sources`), a
 //! Service's ports and type (`service`), the keys of a ConfigMap's or Secret's data, and the

@@ -390,3 +390,61 @@ fn a_deployments_rollout_can_move() {
         "/spec/strategy/rollingUpdate/maxSurge: -1 is below zero",
     );
 }
+
+#[test]
+fn daemon_set_and_stateful_set_updates_as_the_api_server_takes_them() {
+    let workload = |kind: &str, strategy: &str| {
+        found(&format!(
+            "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n  updateStrategy:\n{strategy}"
+        ))
+    };
+    for taken in [
+        "    type: OnDelete\n    rollingUpdate: {maxSurge: 1}\n",
+        "    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
+        "    rollingUpdate: {maxUnavailable: 10%}\n",
+        "    type: RollingUpdate\n",
+        "    rollingUpdate: {maxSurge: '${SURGE}'}\n",
+    ] {
+        assert_eq!(workload("DaemonSet", taken), [], "{taken}");
+    }
+    only(
+        workload("DaemonSet", "    rollingUpdate: {maxSurge: 25%}\n"),
+        10,
+        "/spec/updateStrategy/rollingUpdate/maxSurge: a DaemonSet's rolling update surges or takes pods down, not both",
+    );
+    only(
+        workload(
+            "DaemonSet",
+            "    rollingUpdate: {maxSurge: 0, maxUnavailable: 0%}\n",
+        ),
+        10,
+        "/spec/updateStrategy/rollingUpdate/maxUnavailable: a DaemonSet's rolling update with `maxSurge` 0 needs a `maxUnavailable` above 0",
+    );
+    only(
+        workload(
+            "DaemonSet",
+            "    rollingUpdate: {maxSurge: 120%, maxUnavailable: 0}\n",
+        ),
+        10,
+        "/spec/updateStrategy/rollingUpdate/maxSurge: `120%` is more than 100%",
+    );
+    for taken in [
+        "    type: RollingUpdate\n    rollingUpdate: {partition: 2}\n",
+        "    type: OnDelete\n",
+    ] {
+        assert_eq!(workload("StatefulSet", taken), [], "{taken}");
+    }
+    only(
+        workload(
+            "StatefulSet",
+            "    type: OnDelete\n    rollingUpdate: {partition: 1}\n",
+        ),
+        11,
+        "/spec/updateStrategy/rollingUpdate: an `OnDelete` update strategy has no `rollingUpdate` settings",
+    );
+    only(
+        workload("StatefulSet", "    rollingUpdate: {partition: -1}\n"),
+        10,
+        "/spec/updateStrategy/rollingUpdate/partition: -1 is below zero",
+    );
+}
