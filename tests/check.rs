@@ -297,6 +297,12 @@ fn a_namespace_nothing_creates_is_a_warning() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ingress\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: extra\n  namespace: nowhere\nrules: []\n",
     )
     .unwrap();
+    // Flux's own namespace is on the clusters that run Flux, not on one its manager drives.
+    fs::write(
+        root.join("blueprints/redis/files/flux-settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ env.name }}-redis-settings\n  namespace: flux-system\n",
+    )
+    .unwrap();
     let (code, findings) = check_json(root);
     assert_eq!(code, 0, "{findings:#}");
     let warnings: Vec<(&str, &str)> = findings
@@ -321,6 +327,10 @@ fn a_namespace_nothing_creates_is_a_warning() {
             (
                 "dev/infra/k3s-america-south/redis/deployment.yaml",
                 "apps/v1 Deployment dev-cache/redis: nothing that reaches its cluster creates the namespace `dev-cache`; applying Kustomization dev-flux-system/k3s-america-south-infrastructure fails until it exists"
+            ),
+            (
+                "dev/infra/k3s-america-south/redis/flux-settings.yaml",
+                "v1 ConfigMap flux-system/dev-redis-settings: nothing that reaches its cluster creates the namespace `flux-system`; applying Kustomization dev-flux-system/k3s-america-south-infrastructure fails until it exists"
             ),
             (
                 "qa/infra/k3d-america/redis/deployment.yaml",

@@ -106,9 +106,14 @@ impl<'a> Merged<'_, 'a> {
     /// namespace may be made outside the fleet; but until it exists, Flux's apply of the whole
     /// Kustomization fails.
     pub(super) fn check_namespaces(&mut self) {
-        let schemas = self.context.schemas;
-        let findings = per_cluster(&self.simulation, |_, applied, found| {
-            namespace_findings(schemas, applied, found)
+        let (schemas, fleet) = (self.context.schemas, self.context.fleet);
+        let findings = per_cluster(&self.simulation, |cluster, applied, found| {
+            // A cluster its manager's Flux drives has no Flux of its own, nor its namespace.
+            let runs_flux = fleet
+                .clusters
+                .get(cluster)
+                .is_none_or(|cluster| !cluster.is_remote());
+            namespace_findings(schemas, applied, runs_flux, found)
         });
         // An object that reaches several clusters without its namespace is one finding.
         let mut seen = HashSet::new();
@@ -120,17 +125,22 @@ impl<'a> Merged<'_, 'a> {
     }
 }
 
-/// The namespaces every cluster starts with, and Flux's own, which bootstrap installs.
-const NAMESPACES_THERE: [&str; 5] = [
-    "default",
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "flux-system",
-];
+/// The namespaces every cluster starts with.
+const NAMESPACES_THERE: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-fn namespace_findings(schemas: &Schemas, applied: &[Applied<'_>], found: &mut Vec<Diagnostic>) {
+/// Flux's own namespace, which installing Flux creates on a cluster that runs it.
+const FLUX_NAMESPACE: &str = "flux-system";
+
+fn namespace_findings(
+    schemas: &Schemas,
+    applied: &[Applied<'_>],
+    runs_flux: bool,
+    found: &mut Vec<Diagnostic>,
+) {
     let mut created: HashSet<&str> = NAMESPACES_THERE.into_iter().collect();
+    if runs_flux {
+        created.insert(FLUX_NAMESPACE);
+    }
     for entry in applied {
         let object = &entry.object;
         match (object.group(), object.kind()) {
