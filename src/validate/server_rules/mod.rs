@@ -3,11 +3,12 @@
 //! names within a pod (containers, ports, volumes and the mounts that name them), requests
 //! above their limits, fields with a fixed set of values, counts, images and rollout
 //! strategies (`fields`), probes, lifecycle hooks and volume mounts (`containers`), an
-//! Ingress (`ingress`), autoscaler bounds and disruption budgets (`availability`), one
-//! source for each environment variable, `envFrom` entry and volume (`value_sources`), a
-//! Service's ports and type (`service`), the keys of a ConfigMap's or Secret's data, and the
-//! namespace and service account a Flux Kustomization or HelmRelease applies with; and what
-//! Cluster API's webhooks refuse of a kubeadm control plane (`capi`).
+//! Ingress (`ingress`), autoscaler bounds and disruption budgets (`availability`), selector
+//! expressions (`selectors`), one source for each environment variable, `envFrom` entry and
+//! volume (`value_sources`), a Service's ports and type (`service`), the keys of a
+//! ConfigMap's or Secret's data, and the namespace and service account a Flux Kustomization
+//! or HelmRelease applies with; and what Cluster API's webhooks refuse of a kubeadm control
+//! plane (`capi`).
 //! The schemas take `name: Redis_Bad` or a label value with a space in it; `kubectl apply`
 //! and Flux's server-side apply do not, and one object refused fails its whole Kustomization.
 //!
@@ -22,6 +23,7 @@ mod fields;
 mod ingress;
 mod quantity;
 mod schedule;
+mod selectors;
 mod service;
 mod value_sources;
 
@@ -175,6 +177,7 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         ) {
             findings.selector(value);
         }
+        findings.selectors("", value, 0);
         let pod = pod_spec(group, kind).and_then(|at| Some((at, value.pointer(at)?.as_object()?)));
         if let Some((at, spec)) = pod {
             findings.pod_spec(at, spec);

@@ -188,3 +188,60 @@ fn a_service_is_reachable_the_way_its_type_says() {
         "/spec/ports/1/nodePort: two ports of the Service ask for node port 30080",
     );
 }
+
+#[test]
+fn selector_expressions_as_the_api_server_reads_them() {
+    let policy = |selector: &str| {
+        found(&format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web}}\nspec:\n  podSelector:\n    matchExpressions:\n{selector}"
+        ))
+    };
+    for taken in [
+        "    - {key: app, operator: In, values: [web]}\n    - {key: tier, operator: Exists}\n",
+        "    - {key: app.kubernetes.io/name, operator: NotIn, values: ['${APP}']}\n",
+    ] {
+        assert_eq!(policy(taken), [], "{taken}");
+    }
+    only(
+        policy("    - {key: app, operator: In}\n"),
+        7,
+        "/spec/podSelector/matchExpressions/0: `In` needs `values` to compare the label with",
+    );
+    only(
+        policy("    - {key: app, operator: Exists, values: [web]}\n"),
+        7,
+        "/spec/podSelector/matchExpressions/0/values: `Exists` takes no `values`",
+    );
+    only(
+        policy("    - {key: app, operator: Equals, values: [web]}\n"),
+        7,
+        "/spec/podSelector/matchExpressions/0/operator: `Equals` is not supported here: `In`, `NotIn`, `Exists` or `DoesNotExist`",
+    );
+    only(
+        policy("    - {key: 'bad key', operator: Exists}\n"),
+        7,
+        "/spec/podSelector/matchExpressions/0/key: not a valid label key",
+    );
+    let node_affinity = |expression: &str| {
+        found(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: a, image: b}}]\n  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n        - matchExpressions:\n          - {expression}\n"
+        ))
+    };
+    assert_eq!(
+        node_affinity("{key: cores, operator: Gt, values: ['8']}"),
+        []
+    );
+    only(
+        node_affinity("{key: cores, operator: Gt, values: ['8', '16']}"),
+        11,
+        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0: `Gt` compares with exactly one value, a whole number",
+    );
+    only(
+        node_affinity("{key: zone, operator: In}"),
+        11,
+        "nodeSelectorTerms/0/matchExpressions/0: `In` needs `values`",
+    );
+    // A custom resource's `selector` may mean something else.
+    let custom = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  selector: {matchExpressions: [{key: a, operator: Equals}]}\n";
+    assert_eq!(found(custom), []);
+}
