@@ -177,7 +177,7 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         ) {
             findings.selector(value);
         }
-        findings.selectors("", value, 0);
+        findings.selectors(value, &mut Vec::new());
         let pod = pod_spec(group, kind).and_then(|at| Some((at, value.pointer(at)?.as_object()?)));
         if let Some((at, spec)) = pod {
             findings.pod_spec(at, spec);

@@ -25,37 +25,66 @@ const NODE_OPERATORS: [&str; 6] = ["In", "NotIn", "Exists", "DoesNotExist", "Gt"
 /// Nesting past which the walk stops: no built-in kind holds a selector deeper.
 const DEEPEST: usize = 16;
 
+/// One step of the way from an object's root to a field.
+#[derive(Clone, Copy)]
+pub(super) enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// The JSON pointer `path` makes.
+fn pointer(path: &[Step<'_>]) -> String {
+    let mut pointer = String::new();
+    for step in path {
+        pointer.push('/');
+        match step {
+            Step::Key(key) => pointer.push_str(&escape_segment(key)),
+            Step::Index(index) => pointer.push_str(&index.to_string()),
+        }
+    }
+    pointer
+}
+
 impl Findings<'_, '_> {
-    /// The selectors anywhere in `value`, which is at `at`.
-    pub(super) fn selectors(&mut self, at: &str, value: &Value, depth: usize) {
-        if depth > DEEPEST {
+    /// The selectors anywhere in `value`, which `path` leads to. The pointer of a place is
+    /// made only where a selector is: most objects have none, and most of a large object's
+    /// fields are not in one.
+    pub(super) fn selectors<'v>(&mut self, value: &'v Value, path: &mut Vec<Step<'v>>) {
+        if path.len() > DEEPEST {
             return;
         }
         match value {
             Value::Object(object) => {
                 for (key, inner) in object {
-                    let here = format!("{at}/{}", escape_segment(key));
+                    path.push(Step::Key(key));
                     match (key.as_str(), inner) {
                         (selector, Value::Object(selector_fields))
                             if LABEL_SELECTORS.contains(&selector) =>
                         {
+                            let here = pointer(path);
                             self.expressions(&here, selector_fields, "matchExpressions", false);
                         }
                         ("nodeSelectorTerms", Value::Array(terms)) => {
+                            let here = pointer(path);
                             for (index, term) in terms.iter().enumerate() {
                                 if let Some(term) = term.as_object() {
                                     self.node_term(&format!("{here}/{index}"), term);
                                 }
                             }
                         }
-                        ("preference", Value::Object(term)) => self.node_term(&here, term),
-                        _ => self.selectors(&here, inner, depth + 1),
+                        ("preference", Value::Object(term)) => {
+                            self.node_term(&pointer(path), term);
+                        }
+                        _ => self.selectors(inner, path),
                     }
+                    path.pop();
                 }
             }
             Value::Array(list) => {
                 for (index, inner) in list.iter().enumerate() {
-                    self.selectors(&format!("{at}/{index}"), inner, depth + 1);
+                    path.push(Step::Index(index));
+                    self.selectors(inner, path);
+                    path.pop();
                 }
             }
             _ => {}
