@@ -10,7 +10,7 @@ use std::process::Command;
 mod common;
 
 use common::capi::{
-    fixture, fixture_copy, manager_kustomizations, reaching, render, replace_in, text,
+    crate_root, fixture, fixture_copy, manager_kustomizations, reaching, render, replace_in, text,
 };
 use fleetgen::Branches;
 use fleetgen::sinks::write;
@@ -652,5 +652,76 @@ fn block_storage_csi_drivers_are_optional_add_ons() {
     assert_eq!(
         text(&render(fleet.path()), "main", "capi/aws-prod/csi.yaml"),
         None
+    );
+}
+
+/// A Cluster API object that names another the fleet does not apply (a renamed machine
+/// template, a misspelt control plane) leaves Cluster API waiting forever: each such
+/// reference is an error at its field, with the name it most likely meant.
+#[test]
+fn a_reference_to_an_object_nothing_applies_is_an_error() {
+    let fleet = fixture_copy();
+    let root = fleet.path();
+    let blueprint = root.join("blueprints/capi-docker");
+    // The fleet's own copy of the default blueprint replaces it.
+    let default = crate_root().join("default-blueprints/capi-docker");
+    for entry in walkdir::WalkDir::new(&default) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(&default).unwrap();
+        let target = blueprint.join(relative);
+        match entry.file_type().is_dir() {
+            true => fs::create_dir_all(&target).unwrap(),
+            false => {
+                fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    replace_in(
+        &blueprint.join("files/workers.yaml"),
+        "kind: DevMachineTemplate\n        name: {{ machine_template }}",
+        "kind: DevMachineTemplate\n        name: {{ machine_template }}-old",
+    );
+    replace_in(
+        &blueprint.join("files/cluster.yaml"),
+        "name: {{ cluster.name }}-control-plane",
+        "name: {{ cluster.name }}-controlplane",
+    );
+    let output = common::fleetgen(root)
+        .args(["check", "--no-drift", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<(&str, u64, &str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["rule"] == "capi-reference")
+        .map(|finding| {
+            (
+                finding["file"].as_str().unwrap(),
+                finding["line"].as_u64().unwrap(),
+                finding["message"].as_str().unwrap(),
+                finding["hint"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "main/capi/kind-ci/cluster.yaml",
+                20,
+                "cluster.x-k8s.io/v1beta2 Cluster kind-ci/kind-ci: /spec/controlPlaneRef names KubeadmControlPlane kind-ci/kind-ci-controlplane, which nothing applies to cluster mgmt; Cluster API waits for it, and the cluster never comes up",
+                "did you mean kind-ci-control-plane?",
+            ),
+            (
+                "main/capi/kind-ci/workers.yaml",
+                25,
+                "cluster.x-k8s.io/v1beta2 MachineDeployment kind-ci/kind-ci-md-0: /spec/template/spec/infrastructureRef names DevMachineTemplate kind-ci/kind-ci-md-0-6e9a81fff2-old, which nothing applies to cluster mgmt; Cluster API waits for it, and the cluster never comes up",
+                "did you mean kind-ci-md-0-6e9a81fff2?",
+            ),
+        ],
+        "{findings:#}"
     );
 }

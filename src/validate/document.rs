@@ -250,13 +250,16 @@ impl<'t> Document<'t> {
     }
 
     /// Whether a check after the schemas reads this document's value: the graph and the
-    /// Secrets read Flux objects and kustomize files, the plain-text check reads Secrets.
+    /// Secrets read Flux objects and kustomize files, the graph Cluster API's references, the
+    /// plain-text check Secrets.
     fn value_is_read_later(&self) -> bool {
         match self.group_version() {
             None => true,
             Some(_) if self.kind() == Some("Secret") => true,
             Some((group, _)) => {
-                group.ends_with(".toolkit.fluxcd.io") || group == "kustomize.config.k8s.io"
+                group.ends_with(".toolkit.fluxcd.io")
+                    || group == "kustomize.config.k8s.io"
+                    || super::graph::capi_refs::holds_references(group)
             }
         }
     }

@@ -193,7 +193,7 @@ fn namespace_findings(
 }
 
 /// The findings of `check` on each cluster, in parallel, in the order of the clusters.
-fn per_cluster<'a>(
+pub(super) fn per_cluster<'a>(
     simulation: &Simulation<'a>,
     check: impl Fn(&str, &[Applied<'a>], &mut Vec<Diagnostic>) + Sync,
 ) -> Diagnostics {

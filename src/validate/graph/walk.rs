@@ -481,6 +481,7 @@ fn merge<'a>(context: &Context<'a>, walks: Vec<Walked<'a>>) -> Simulation<'a> {
     merged.check_dependencies();
     merged.check_duplicates();
     merged.check_namespaces();
+    merged.check_capi_references();
     merged
         .simulation
         .diagnostics
