@@ -10,7 +10,8 @@ use std::process::Command;
 mod common;
 
 use common::capi::{
-    crate_root, fixture, fixture_copy, manager_kustomizations, reaching, render, replace_in, text,
+    copy_dir, crate_root, fixture, fixture_copy, manager_kustomizations, reaching, render,
+    replace_in, text,
 };
 use fleetgen::Branches;
 use fleetgen::sinks::write;
@@ -664,18 +665,10 @@ fn a_reference_to_an_object_nothing_applies_is_an_error() {
     let root = fleet.path();
     let blueprint = root.join("blueprints/capi-docker");
     // The fleet's own copy of the default blueprint replaces it.
-    let default = crate_root().join("default-blueprints/capi-docker");
-    for entry in walkdir::WalkDir::new(&default) {
-        let entry = entry.unwrap();
-        let relative = entry.path().strip_prefix(&default).unwrap();
-        let target = blueprint.join(relative);
-        match entry.file_type().is_dir() {
-            true => fs::create_dir_all(&target).unwrap(),
-            false => {
-                fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
+    copy_dir(
+        &crate_root().join("default-blueprints/capi-docker"),
+        &blueprint,
+    );
     replace_in(
         &blueprint.join("files/workers.yaml"),
         "kind: DevMachineTemplate\n        name: {{ machine_template }}",

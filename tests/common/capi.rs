@@ -35,17 +35,21 @@ pub fn text(branches: &Branches, branch: &str, path: &str) -> Option<String> {
 /// A copy of the test fleet that a test may edit.
 pub fn fixture_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let source = fixture();
-    for entry in walkdir::WalkDir::new(&source) {
-        let entry = entry.expect("fixture is readable");
-        let target = dir.path().join(entry.path().strip_prefix(&source).unwrap());
+    copy_dir(&fixture(), dir.path());
+    dir
+}
+
+/// Copies the directory `source` and everything in it to `target`.
+pub fn copy_dir(source: &Path, target: &Path) {
+    for entry in walkdir::WalkDir::new(source) {
+        let entry = entry.expect("source is readable");
+        let to = target.join(entry.path().strip_prefix(source).unwrap());
         if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
+            fs::create_dir_all(&to).unwrap();
         } else {
-            fs::copy(entry.path(), &target).unwrap();
+            fs::copy(entry.path(), &to).unwrap();
         }
     }
-    dir
 }
 
 /// Replaces `from`, which must be there, in the file at `path`.
