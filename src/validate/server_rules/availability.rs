@@ -1,10 +1,22 @@
-//! How many pods an object asks for: a HorizontalPodAutoscaler's bounds, and a
-//! PodDisruptionBudget's one limit. The schemas take `maxReplicas` below `minReplicas`, or
+//! How many pods an object asks for: a HorizontalPodAutoscaler's bounds and the metrics it
+//! scales on, and a PodDisruptionBudget's one limit. The schemas take `maxReplicas` below `minReplicas`, or
 //! both limits of a budget; the API server refuses them.
 
 use serde_json::Value;
 
-use super::Findings;
+use super::fields::unsupported;
+use super::{Findings, items, literal};
+
+/// An autoscaler metric's types, and the field each gives its source in.
+const METRIC_SOURCES: [(&str, &str); 5] = [
+    ("Resource", "resource"),
+    ("ContainerResource", "containerResource"),
+    ("Pods", "pods"),
+    ("Object", "object"),
+    ("External", "external"),
+];
+
+const TARGET_TYPES: [&str; 3] = ["Utilization", "Value", "AverageValue"];
 
 impl Findings<'_, '_> {
     pub(super) fn autoscaler(&mut self, value: &Value) {
@@ -31,6 +43,78 @@ impl Findings<'_, '_> {
                 format!("{max} is below `minReplicas`, {min}"),
             ),
             _ => {}
+        }
+    }
+
+    /// An autoscaler's metrics (autoscaling/v2): each of the type it says, with only that
+    /// source's fields, and a target the API server can scale on.
+    pub(super) fn autoscaler_metrics(&mut self, value: &Value) {
+        let Some(spec) = value.get("spec").and_then(Value::as_object) else {
+            return;
+        };
+        for (index, metric) in items(spec, "metrics") {
+            let at = format!("/spec/metrics/{index}");
+            let Some(kind) = literal(metric, "type") else {
+                continue;
+            };
+            let Some(&(_, source)) = METRIC_SOURCES.iter().find(|(name, _)| *name == kind) else {
+                let kinds: Vec<&str> = METRIC_SOURCES.iter().map(|(name, _)| *name).collect();
+                self.error(&format!("{at}/type"), unsupported(kind, &kinds));
+                continue;
+            };
+            for (_, other) in METRIC_SOURCES.iter().filter(|(_, other)| *other != source) {
+                if metric.get(*other).is_some_and(|value| !value.is_null()) {
+                    self.error(
+                        &format!("{at}/{other}"),
+                        format!("a `{kind}` metric gives its source in `{source}` only"),
+                    );
+                }
+            }
+            let Some(fields) = metric.get(source).and_then(Value::as_object) else {
+                self.error(
+                    &at,
+                    format!("a `{kind}` metric needs its source in `{source}`"),
+                );
+                continue;
+            };
+            let here = format!("{at}/{source}/target");
+            let Some(target) = fields.get("target").and_then(Value::as_object) else {
+                continue;
+            };
+            if let Some(kind) = literal(target, "type")
+                && !TARGET_TYPES.contains(&kind)
+            {
+                self.error(&format!("{here}/type"), unsupported(kind, &TARGET_TYPES));
+            }
+            if let Some(utilization) = target.get("averageUtilization").and_then(Value::as_i64)
+                && utilization < 1
+            {
+                self.error(
+                    &format!("{here}/averageUtilization"),
+                    format!("{utilization} is below 1"),
+                );
+            }
+            let given = |field: &str| target.get(field).is_some_and(|value| !value.is_null());
+            match source {
+                "resource" | "containerResource" => {
+                    match (given("averageUtilization"), given("averageValue")) {
+                        (false, false) => self.error(
+                            &here,
+                            "a resource metric's target needs an `averageUtilization` or an `averageValue`".to_owned(),
+                        ),
+                        (true, true) => self.error(
+                            &here,
+                            "a resource metric's target has an `averageUtilization` or an `averageValue`, not both".to_owned(),
+                        ),
+                        _ => {}
+                    }
+                }
+                "pods" if !given("averageValue") => self.error(
+                    &here,
+                    "a `Pods` metric's target needs an `averageValue`".to_owned(),
+                ),
+                _ => {}
+            }
         }
     }
 

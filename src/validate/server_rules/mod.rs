@@ -188,7 +188,15 @@ pub fn check(document: &Document, value: &Value, schemas: &Schemas) -> Vec<Diagn
         match (group, kind) {
             ("", "Service") => findings.service(value),
             ("networking.k8s.io", "Ingress") => findings.ingress(value),
-            ("autoscaling", "HorizontalPodAutoscaler") => findings.autoscaler(value),
+            ("autoscaling", "HorizontalPodAutoscaler") => {
+                findings.autoscaler(value);
+                if document
+                    .group_version()
+                    .is_some_and(|(_, version)| version == "v2")
+                {
+                    findings.autoscaler_metrics(value);
+                }
+            }
             ("policy", "PodDisruptionBudget") => findings.disruption_budget(value),
             ("", "ConfigMap") => findings.data_keys(value, &["data", "binaryData"]),
             ("", "Secret") => findings.data_keys(value, &["data", "stringData"]),

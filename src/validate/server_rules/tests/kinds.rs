@@ -245,3 +245,59 @@ fn selector_expressions_as_the_api_server_reads_them() {
     let custom = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  selector: {matchExpressions: [{key: a, operator: Equals}]}\n";
     assert_eq!(found(custom), []);
 }
+
+#[test]
+fn an_autoscalers_metrics_give_one_source_and_a_target_it_can_scale_on() {
+    let metric = |metric: &str| {
+        found(&format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: web}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n  maxReplicas: 4\n  metrics:\n  - {metric}\n"
+        ))
+    };
+    for taken in [
+        "{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}",
+        "{type: ContainerResource, containerResource: {name: memory, container: web, target: {type: AverageValue, averageValue: 500Mi}}}",
+        "{type: Pods, pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}}",
+        "{type: External, external: {metric: {name: queue}, target: {type: Value, value: '30'}}}",
+    ] {
+        assert_eq!(metric(taken), [], "{taken}");
+    }
+    only(
+        metric("{type: Resource, resource: {name: cpu, target: {type: Utilization}}}"),
+        8,
+        "/spec/metrics/0/resource/target: a resource metric's target needs an `averageUtilization` or an `averageValue`",
+    );
+    only(
+        metric(
+            "{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 0}}}",
+        ),
+        8,
+        "/spec/metrics/0/resource/target/averageUtilization: 0 is below 1",
+    );
+    let messages: Vec<String> = metric(
+        "{type: Resource, pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: '1'}}}",
+    )
+    .into_iter()
+    .map(|(line, message)| format!("{line}: {message}"))
+    .collect();
+    assert_eq!(
+        messages,
+        [
+            "8: autoscaling/v2 HorizontalPodAutoscaler web: /spec/metrics/0/pods: a `Resource` metric gives its source in `resource` only",
+            "8: autoscaling/v2 HorizontalPodAutoscaler web: /spec/metrics/0: a `Resource` metric needs its source in `resource`",
+        ]
+    );
+    only(
+        metric(
+            "{type: Cpu, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}",
+        ),
+        8,
+        "/spec/metrics/0/type: `Cpu` is not supported here",
+    );
+    only(
+        metric(
+            "{type: Pods, pods: {metric: {name: rps}, target: {type: Percent, averageValue: '1'}}}",
+        ),
+        8,
+        "/spec/metrics/0/pods/target/type: `Percent` is not supported here: `Utilization`, `Value` or `AverageValue`",
+    );
+}
