@@ -606,3 +606,43 @@ fn every_command_that_renders_refuses_a_value_that_adds_a_document() {
         assert!(!root.join("out").exists(), "{args:?} wrote the output");
     }
 }
+
+/// A cluster's value that becomes a chart version is data there too: a path (`..`, absolute)
+/// or a separator is refused as no version constraint source-controller reads, printed on one
+/// line, with nothing written; a newline never gets that far (text values are one line).
+#[test]
+fn a_chart_version_that_is_a_path_or_a_separator_is_refused() {
+    for (value, printed) in [
+        (
+            "../../etc/passwd",
+            "`../../etc/passwd` is not a version constraint",
+        ),
+        ("/etc/passwd", "`/etc/passwd` is not a version constraint"),
+        (
+            "\"4.11.3 --- kind: Secret\"",
+            "`4.11.3 --- kind: Secret` is not a version constraint",
+        ),
+    ] {
+        let stderr = render_broken(|root| {
+            append(
+                root,
+                "fleet/clusters/k3d-america.env",
+                &format!("NGINX_CHART_VERSION={value}\n"),
+            );
+        });
+        assert!(stderr.contains("[flux]"), "{value}: {stderr}");
+        assert!(stderr.contains(printed), "{value}: {stderr}");
+    }
+    let stderr = render_broken(|root| {
+        append(
+            root,
+            "fleet/clusters/k3d-america.env",
+            "NGINX_CHART_VERSION=\"4.11.3\\n---\\nkind: Secret\"\n",
+        );
+    });
+    assert!(stderr.contains("[invalid-value]"), "{stderr}");
+    assert!(
+        stderr.contains("fleet/clusters/k3d-america.env:"),
+        "{stderr}"
+    );
+}
