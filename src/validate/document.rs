@@ -13,6 +13,10 @@ use crate::diagnostic::Location;
 use crate::render::documents::{self, parse};
 use crate::tree::Origin;
 
+/// The Cluster API groups whose objects refer to others (a Cluster to its infrastructure and
+/// control plane, a machine deployment to its templates): the graph checks their references.
+const CAPI_REFERRING_GROUPS: [&str; 2] = ["cluster.x-k8s.io", "controlplane.cluster.x-k8s.io"];
+
 /// One YAML document of a rendered file, borrowing its names and text from the rendered trees.
 ///
 /// Only the documents the graph checks read keep their parsed value, in the compact [`Kept`]
@@ -259,7 +263,7 @@ impl<'t> Document<'t> {
             Some((group, _)) => {
                 group.ends_with(".toolkit.fluxcd.io")
                     || group == "kustomize.config.k8s.io"
-                    || super::graph::capi_refs::holds_references(group)
+                    || CAPI_REFERRING_GROUPS.contains(&group)
             }
         }
     }

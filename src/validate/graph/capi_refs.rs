@@ -29,11 +29,6 @@ fn references(group: &str, kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether the walk needs the value of an object of this group: it holds references.
-pub fn holds_references(group: &str) -> bool {
-    matches!(group, "cluster.x-k8s.io" | "controlplane.cluster.x-k8s.io")
-}
-
 impl Merged<'_, '_> {
     pub(super) fn check_capi_references(&mut self) {
         let findings = per_cluster(&self.simulation, |cluster, applied, found| {

@@ -12,7 +12,7 @@
 //! must be reached from some bootstrap path.
 
 mod build;
-pub mod capi_refs;
+mod capi_refs;
 mod checks;
 mod follow;
 mod paths;

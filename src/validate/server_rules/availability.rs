@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::fields::unsupported;
-use super::{Findings, items, literal};
+use super::{Findings, given, items, literal};
 
 /// An autoscaler metric's types, and the field each gives its source in.
 const METRIC_SOURCES: [(&str, &str); 5] = [
@@ -63,7 +63,7 @@ impl Findings<'_, '_> {
                 continue;
             };
             for (_, other) in METRIC_SOURCES.iter().filter(|(_, other)| *other != source) {
-                if metric.get(*other).is_some_and(|value| !value.is_null()) {
+                if given(metric, other) {
                     self.error(
                         &format!("{at}/{other}"),
                         format!("a `{kind}` metric gives its source in `{source}` only"),
@@ -94,10 +94,9 @@ impl Findings<'_, '_> {
                     format!("{utilization} is below 1"),
                 );
             }
-            let given = |field: &str| target.get(field).is_some_and(|value| !value.is_null());
             match source {
                 "resource" | "containerResource" => {
-                    match (given("averageUtilization"), given("averageValue")) {
+                    match (given(target, "averageUtilization"), given(target, "averageValue")) {
                         (false, false) => self.error(
                             &here,
                             "a resource metric's target needs an `averageUtilization` or an `averageValue`".to_owned(),
@@ -109,7 +108,7 @@ impl Findings<'_, '_> {
                         _ => {}
                     }
                 }
-                "pods" if !given("averageValue") => self.error(
+                "pods" if !given(target, "averageValue") => self.error(
                     &here,
                     "a `Pods` metric's target needs an `averageValue`".to_owned(),
                 ),
@@ -122,8 +121,7 @@ impl Findings<'_, '_> {
         let Some(spec) = value.get("spec").and_then(Value::as_object) else {
             return;
         };
-        let given = |field: &str| spec.get(field).is_some_and(|value| !value.is_null());
-        if given("minAvailable") && given("maxUnavailable") {
+        if given(spec, "minAvailable") && given(spec, "maxUnavailable") {
             self.error(
                 "/spec",
                 "a budget sets `minAvailable` or `maxUnavailable`, not both".to_owned(),

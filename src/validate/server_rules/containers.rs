@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::fields::listed;
-use super::{CONTAINER_LISTS, Findings, items, literal};
+use super::{CONTAINER_LISTS, Findings, given, items, literal};
 use crate::model::names;
 
 const PROBES: [&str; 3] = ["livenessProbe", "readinessProbe", "startupProbe"];
@@ -26,7 +26,7 @@ impl Findings<'_, '_> {
                     container.get("restartPolicy").and_then(Value::as_str) == Some("Always");
                 if list == "initContainers" && !sidecar {
                     for field in PROBES.iter().chain(&["lifecycle"]) {
-                        if container.get(*field).is_some_and(|value| !value.is_null()) {
+                        if given(container, field) {
                             self.error(
                                 &format!("{here}/{field}"),
                                 format!("an init container has no `{field}` unless it restarts as a sidecar (`restartPolicy: Always`)"),
@@ -81,7 +81,7 @@ impl Findings<'_, '_> {
     fn handler(&mut self, at: &str, fields: &Map<String, Value>, handlers: &[&str], what: &str) {
         let given = handlers
             .iter()
-            .filter(|handler| fields.get(**handler).is_some_and(|value| !value.is_null()))
+            .filter(|handler| given(fields, handler))
             .count();
         if given != 1 {
             let message = format!(

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Findings, items, literal};
+use super::{Findings, given, items, literal};
 use crate::model::names;
 
 /// What a `Prefix` or `Exact` path may not hold, and may not end with.
@@ -102,14 +102,13 @@ impl Findings<'_, '_> {
     /// A backend at `at`: a Service, named, and one of its ports by number or by name; or a
     /// resource, not both.
     fn ingress_backend(&mut self, at: &str, backend: &Map<String, Value>) {
-        let given = |field: &str| backend.get(field).is_some_and(|value| !value.is_null());
         let Some(service) = backend.get("service").and_then(Value::as_object) else {
-            if !given("resource") && !given("service") {
+            if !given(backend, "resource") && !given(backend, "service") {
                 self.error(at, "a backend names a `service` or a `resource`".to_owned());
             }
             return;
         };
-        if given("resource") {
+        if given(backend, "resource") {
             self.error(
                 at,
                 "a backend names a `service` or a `resource`, not both".to_owned(),

@@ -241,6 +241,12 @@ fn literal<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
         .filter(|value| !substituted(value))
 }
 
+/// Whether `object` gives `field`: present and not null, as the API server reads an optional
+/// field.
+fn given(object: &Map<String, Value>, field: &str) -> bool {
+    object.get(field).is_some_and(|value| !value.is_null())
+}
+
 /// A value Flux fills in before applying: checked once it is, by the API server.
 fn substituted(value: &str) -> bool {
     value.contains("${")
