@@ -152,9 +152,10 @@ pub fn validate_with(
     diagnostics
 }
 
-/// Validates every document against its schema and the API server's own rules
-/// ([`server_rules`]), and kustomization files as kustomize reads them, in parallel. The documents must keep their
-/// values: [`parse::parse_file`] keeps them, [`parse::parse_branches`] does not.
+/// Validates every document against its schema, the API server's own rules
+/// ([`server_rules`]) and Flux's version constraints ([`flux_fields`]), and kustomization
+/// files as kustomize reads them, in parallel. The documents must keep their values:
+/// [`parse::parse_file`] keeps them, [`parse::parse_branches`] does not.
 pub fn check_schemas(
     documents: &[Document<'_>],
     schemas: &Schemas,
@@ -170,7 +171,7 @@ pub fn check_schemas(
 }
 
 /// The checks of one rendered document, whose whole value is `value`: a kustomization file's
-/// fields, or an object's schema and the API server's rules.
+/// fields, or an object's schema, the API server's rules and Flux's version constraints.
 fn check_document(
     document: &Document<'_>,
     value: serde_json::Value,
